@@ -1,0 +1,61 @@
+"""The margin engine: pure Decimal maths for cross and isolated margin.
+
+No Django, no I/O, no clock (a test enforces it): every function maps Decimals to Decimals, so the
+figures can be checked against an exchange's published examples to the last digit. Values are
+exact, never rounded to the tick; ``liquidation_price_for_display`` rounds for the screen.
+"""
+
+from trading.engine.account import (
+    AccountFigures,
+    CrossHolding,
+    IsolatedHolding,
+    PositionFigures,
+    account_figures,
+    margin_ratio,
+)
+from trading.engine.brackets import (
+    LeverageTooHigh,
+    bracket_for,
+    brackets_validate,
+    leverage_check,
+    max_notional_at_leverage,
+)
+from trading.engine.display import liquidation_price_for_display
+from trading.engine.liquidation import (
+    cross_liquidation_price,
+    isolated_bankruptcy_price,
+    isolated_liquidation_price,
+    max_removable_isolated_margin,
+)
+from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
+from trading.engine.orders import FillResult, OrderCost, order_cost, position_after_fill
+from trading.engine.positions import Bracket, PositionState, Side
+
+__all__ = [
+    "AccountFigures",
+    "Bracket",
+    "CrossHolding",
+    "FillResult",
+    "IsolatedHolding",
+    "LeverageTooHigh",
+    "OrderCost",
+    "PositionFigures",
+    "PositionState",
+    "Side",
+    "account_figures",
+    "bracket_for",
+    "brackets_validate",
+    "cross_liquidation_price",
+    "initial_margin",
+    "isolated_bankruptcy_price",
+    "isolated_liquidation_price",
+    "leverage_check",
+    "liquidation_price_for_display",
+    "maintenance_margin",
+    "margin_ratio",
+    "max_notional_at_leverage",
+    "max_removable_isolated_margin",
+    "order_cost",
+    "position_after_fill",
+    "unrealized_pnl",
+]

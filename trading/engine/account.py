@@ -1,0 +1,190 @@
+"""An account's figures: cross margin balance and ratio, available balance, equity, and the live
+figures of each position.
+
+Invariants this module states in numbers: cross positions share the wallet and each other's uPnL;
+an isolated position's figures depend on nothing but itself and its own margin; a loss is capped at
+what backs it (an isolated position's margin, the cross margin balance), so equity is never below 0.
+The wallet balance here excludes isolated margins (they left the wallet when the positions opened)
+and includes the margin that open orders hold.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.liquidation import cross_liquidation_price, isolated_liquidation_price
+from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
+from trading.engine.positions import PositionState
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class CrossHolding:
+    """A cross position and the leverage stored for its (symbol, CROSS)."""
+
+    position: PositionState
+    leverage: int
+
+    def __post_init__(self):
+        checked_leverage(self.leverage)
+
+
+@dataclass(frozen=True)
+class IsolatedHolding:
+    """An isolated position, its own margin and the leverage stored for its (symbol, ISOLATED)."""
+
+    position: PositionState
+    isolated_margin: Decimal
+    leverage: int
+
+    def __post_init__(self):
+        checked_decimal("isolated_margin", self.isolated_margin, non_negative=True)
+        checked_leverage(self.leverage)
+
+
+@dataclass(frozen=True)
+class PositionFigures:
+    """What a position row shows. ``margin`` is the isolated margin, or for a cross position the
+    initial margin it holds at the mark. ``margin_ratio`` is the isolated position's own ratio, or
+    for a cross position the account's cross ratio. A ratio is None where the margin balance is
+    gone (<= 0) while maintenance margin is due: the position is past its liquidation point."""
+
+    notional: Decimal
+    unrealized_pnl: Decimal
+    return_on_equity: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    margin: Decimal
+    margin_ratio: Decimal | None
+    liquidation_price: Decimal | None
+    liquidatable: bool
+
+
+@dataclass(frozen=True)
+class AccountFigures:
+    wallet_balance: Decimal
+    cross_unrealized_pnl: Decimal
+    cross_margin_balance: Decimal
+    cross_initial_margin: Decimal
+    cross_maintenance_margin: Decimal
+    cross_margin_ratio: Decimal | None
+    cross_liquidatable: bool
+    open_order_margin: Decimal
+    isolated_margin: Decimal
+    isolated_unrealized_pnl: Decimal
+    available_balance: Decimal
+    equity: Decimal
+    cross_positions: tuple[PositionFigures, ...]
+    isolated_positions: tuple[PositionFigures, ...]
+
+
+@exact
+def margin_ratio(maintenance: Decimal, margin_balance: Decimal) -> Decimal | None:
+    """MM / margin balance: 0 with nothing to maintain, None once the margin balance is gone."""
+    if maintenance == 0:
+        return ZERO
+    if margin_balance <= 0:
+        return None
+    return maintenance / margin_balance
+
+
+def _return_on_equity(position: PositionState, pnl: Decimal, leverage: int) -> Decimal:
+    """uPnL over the initial margin at entry (q x EP / leverage), as a fraction."""
+    return pnl / initial_margin(position.quantity * position.entry_price, leverage)
+
+
+def _isolated_figures(holding: IsolatedHolding) -> PositionFigures:
+    position = holding.position
+    pnl = unrealized_pnl(position)
+    maintenance = maintenance_margin(position)
+    margin_balance = holding.isolated_margin + pnl
+    return PositionFigures(
+        notional=position.notional,
+        unrealized_pnl=pnl,
+        return_on_equity=_return_on_equity(position, pnl, holding.leverage),
+        initial_margin=initial_margin(position.notional, holding.leverage),
+        maintenance_margin=maintenance,
+        margin=holding.isolated_margin,
+        margin_ratio=margin_ratio(maintenance, margin_balance),
+        liquidation_price=isolated_liquidation_price(
+            position, isolated_margin=holding.isolated_margin
+        ),
+        liquidatable=margin_balance <= maintenance,
+    )
+
+
+@exact
+def account_figures(
+    *,
+    wallet_balance: Decimal,
+    cross_holdings: Iterable[CrossHolding] = (),
+    isolated_holdings: Iterable[IsolatedHolding] = (),
+    open_order_margin: Decimal = ZERO,
+) -> AccountFigures:
+    """All figures of one account at the current marks.
+
+    Available balance = wallet + cross uPnL - cross initial margin - open order margin (as on
+    Binance, cross unrealized profit may back new orders). Cross is liquidatable when its margin
+    balance is at or below the cross maintenance margin (margin ratio >= 100 %).
+    """
+    checked_decimal("wallet_balance", wallet_balance, non_negative=True)
+    checked_decimal("open_order_margin", open_order_margin, non_negative=True)
+    cross_holdings, isolated_holdings = tuple(cross_holdings), tuple(isolated_holdings)
+    cross_states = [holding.position for holding in cross_holdings]
+
+    cross_pnls = [unrealized_pnl(state) for state in cross_states]
+    cross_maintenances = [maintenance_margin(state) for state in cross_states]
+    cross_initials = [
+        initial_margin(holding.position.notional, holding.leverage) for holding in cross_holdings
+    ]
+    cross_pnl = sum(cross_pnls, ZERO)
+    cross_maintenance = sum(cross_maintenances, ZERO)
+    cross_balance = wallet_balance + cross_pnl
+    cross_ratio = margin_ratio(cross_maintenance, cross_balance)
+    cross_liquidatable = cross_maintenance > 0 and cross_balance <= cross_maintenance
+
+    cross_figures = tuple(
+        PositionFigures(
+            notional=holding.position.notional,
+            unrealized_pnl=pnl,
+            return_on_equity=_return_on_equity(holding.position, pnl, holding.leverage),
+            initial_margin=initial,
+            maintenance_margin=maintenance,
+            margin=initial,
+            margin_ratio=cross_ratio,
+            liquidation_price=cross_liquidation_price(
+                holding.position,
+                wallet_balance=wallet_balance,
+                others=cross_states[:index] + cross_states[index + 1 :],
+            ),
+            liquidatable=cross_liquidatable,
+        )
+        for index, (holding, pnl, maintenance, initial) in enumerate(
+            zip(cross_holdings, cross_pnls, cross_maintenances, cross_initials, strict=True)
+        )
+    )
+    isolated_figures = tuple(_isolated_figures(holding) for holding in isolated_holdings)
+
+    isolated_margin = sum((holding.isolated_margin for holding in isolated_holdings), ZERO)
+    isolated_pnl = sum((figures.unrealized_pnl for figures in isolated_figures), ZERO)
+    isolated_equity = sum(
+        (max(ZERO, figures.margin + figures.unrealized_pnl) for figures in isolated_figures), ZERO
+    )
+    return AccountFigures(
+        wallet_balance=wallet_balance,
+        cross_unrealized_pnl=cross_pnl,
+        cross_margin_balance=cross_balance,
+        cross_initial_margin=sum(cross_initials, ZERO),
+        cross_maintenance_margin=cross_maintenance,
+        cross_margin_ratio=cross_ratio,
+        cross_liquidatable=cross_liquidatable,
+        open_order_margin=open_order_margin,
+        isolated_margin=isolated_margin,
+        isolated_unrealized_pnl=isolated_pnl,
+        available_balance=cross_balance - sum(cross_initials, ZERO) - open_order_margin,
+        equity=max(ZERO, cross_balance) + isolated_equity,
+        cross_positions=cross_figures,
+        isolated_positions=isolated_figures,
+    )

@@ -1,0 +1,84 @@
+"""Leverage brackets: which tier a notional falls in, and how much leverage a position may use.
+
+A bracket table is valid when its tiers are contiguous from 0, maintenance margin rates rise, max
+leverage does not rise, and each maintenance amount follows the recurrence
+``amount_i = amount_(i-1) + floor_i x (rate_i - rate_(i-1))``: that keeps maintenance margin
+continuous in the notional, which is what makes a liquidation price unique.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from itertools import pairwise
+
+from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.positions import Bracket
+
+
+class LeverageTooHigh(ValueError):
+    """A leverage that the bracket table does not allow for the position's notional."""
+
+
+def bracket_for(brackets: Sequence[Bracket], notional: Decimal) -> Bracket:
+    """The bracket with the highest floor <= notional (the lowest one if none is)."""
+    if not brackets:
+        raise ValueError("no leverage brackets")
+    checked_decimal("notional", notional, non_negative=True)
+    reached = [bracket for bracket in brackets if bracket.notional_floor <= notional]
+    if not reached:
+        return min(brackets, key=lambda bracket: bracket.notional_floor)
+    return max(reached, key=lambda bracket: bracket.notional_floor)
+
+
+def max_notional_at_leverage(brackets: Sequence[Bracket], leverage: int) -> Decimal:
+    """The largest position notional allowed at ``leverage``: the cap of the highest bracket whose
+    max leverage is at least ``leverage`` (0 when the leverage is above every bracket's)."""
+    checked_leverage(leverage)
+    caps = [bracket.notional_cap for bracket in brackets if bracket.max_leverage >= leverage]
+    return max(caps, default=Decimal(0))
+
+
+@exact
+def leverage_check(brackets: Sequence[Bracket], *, notional: Decimal, leverage: int) -> None:
+    """Raise LeverageTooHigh, naming the cap, unless a position of ``notional`` may use
+    ``leverage``."""
+    checked_decimal("notional", notional, non_negative=True)
+    checked_leverage(leverage)
+    highest = max(bracket.max_leverage for bracket in brackets)
+    if leverage > highest:
+        raise LeverageTooHigh(f"Leverage {leverage}x is above the maximum of {highest}x.")
+    cap = max_notional_at_leverage(brackets, leverage)
+    if notional > cap:
+        raise LeverageTooHigh(
+            f"At {leverage}x the largest position is {cap:,f} USDT; this one would be "
+            f"{notional:,.2f} USDT. Lower the leverage or the size."
+        )
+
+
+@exact
+def brackets_validate(brackets: Sequence[Bracket]) -> None:
+    """Raise ValueError, naming the wrong tier, unless the table is valid (see the module)."""
+    if not brackets:
+        raise ValueError("a bracket table needs at least one bracket")
+    first = brackets[0]
+    if first.notional_floor != 0:
+        raise ValueError("the first bracket must start at a notional of 0")
+    if first.maintenance_amount != 0:
+        raise ValueError("the first bracket's maintenance amount must be 0")
+    for tier, bracket in enumerate(brackets, start=1):
+        if bracket.maintenance_margin_rate * bracket.max_leverage >= 1:
+            raise ValueError(
+                f"bracket {tier}: a maintenance margin rate of {bracket.maintenance_margin_rate} "
+                f"would liquidate a position opened at {bracket.max_leverage}x at once"
+            )
+    for tier, (lower, upper) in enumerate(pairwise(brackets), start=2):
+        if upper.notional_floor != lower.notional_cap:
+            raise ValueError(f"bracket {tier} must start where bracket {tier - 1} ends")
+        if upper.maintenance_margin_rate <= lower.maintenance_margin_rate:
+            raise ValueError(f"bracket {tier} must have a higher maintenance margin rate")
+        if upper.max_leverage > lower.max_leverage:
+            raise ValueError(f"bracket {tier} must not allow more leverage than bracket {tier - 1}")
+        expected = lower.maintenance_amount + upper.notional_floor * (
+            upper.maintenance_margin_rate - lower.maintenance_margin_rate
+        )
+        if upper.maintenance_amount != expected:
+            raise ValueError(f"bracket {tier} must have a maintenance amount of {expected}")

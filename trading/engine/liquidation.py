@@ -1,0 +1,88 @@
+"""Liquidation and bankruptcy prices (Binance USD-M, one-way mode).
+
+A position is liquidated at the mark where its margin balance falls to its maintenance margin. In
+isolated mode the margin balance is the position's own isolated margin plus its uPnL; nothing else
+in the account matters. In cross mode it is the wallet plus the uPnL of every cross position, less
+the maintenance margin of the other cross positions (valued at their own marks); isolated positions
+are outside it. Solving margin balance = MM for the mark P, with the bracket of q x P:
+
+    P = (WB - TMM1 + UPNL1 + cum - s q EP) / (q MMR - s q)
+
+Maintenance margin is continuous and grows slower than |uPnL| in P, so the root is unique: it is
+the candidate that lands inside the bracket it was computed with. No positive root, no price.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from trading.engine.brackets import bracket_for
+from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.margins import maintenance_margin, unrealized_pnl
+from trading.engine.positions import PositionState
+
+
+def _price_where_margin_meets_maintenance(
+    position: PositionState, collateral: Decimal
+) -> Decimal | None:
+    """The mark at which collateral + s q (P - EP) equals the maintenance margin at P.
+
+    ``collateral`` is WB - TMM1 + UPNL1: what backs the position besides its own uPnL.
+    """
+    side, quantity = position.side, position.quantity
+    for bracket in position.brackets:
+        denominator = quantity * bracket.maintenance_margin_rate - side * quantity
+        price = (
+            collateral + bracket.maintenance_amount - side * quantity * position.entry_price
+        ) / denominator
+        if price > 0 and bracket_for(position.brackets, quantity * price) is bracket:
+            return price
+    return None
+
+
+@exact
+def isolated_liquidation_price(
+    position: PositionState, *, isolated_margin: Decimal
+) -> Decimal | None:
+    """The mark at which isolated margin + uPnL = MM; None if no positive mark gets there."""
+    checked_decimal("isolated_margin", isolated_margin, non_negative=True)
+    return _price_where_margin_meets_maintenance(position, isolated_margin)
+
+
+@exact
+def cross_liquidation_price(
+    position: PositionState, *, wallet_balance: Decimal, others: Iterable[PositionState]
+) -> Decimal | None:
+    """The mark of this position at which the account's cross margin balance equals the cross
+    maintenance margin, the other cross positions held at their own marks."""
+    checked_decimal("wallet_balance", wallet_balance)
+    others = tuple(others)
+    collateral = (
+        wallet_balance
+        - sum((maintenance_margin(other) for other in others), Decimal(0))
+        + sum((unrealized_pnl(other) for other in others), Decimal(0))
+    )
+    return _price_where_margin_meets_maintenance(position, collateral)
+
+
+@exact
+def isolated_bankruptcy_price(
+    position: PositionState, *, isolated_margin: Decimal
+) -> Decimal | None:
+    """The mark at which isolated margin + uPnL = 0, where the whole margin is lost: a
+    liquidated isolated position closes here, so the user loses exactly its margin."""
+    checked_decimal("isolated_margin", isolated_margin, non_negative=True)
+    price = position.entry_price - position.side * isolated_margin / position.quantity
+    return price if price > 0 else None
+
+
+@exact
+def max_removable_isolated_margin(
+    position: PositionState, *, isolated_margin: Decimal, leverage: int
+) -> Decimal:
+    """How much margin may leave an isolated position: it must keep its maintenance margin, and
+    what stays (with its uPnL) must still cover the initial margin at the mark and leverage."""
+    checked_decimal("isolated_margin", isolated_margin, non_negative=True)
+    checked_leverage(leverage)
+    above_maintenance = isolated_margin - maintenance_margin(position)
+    above_initial = isolated_margin + unrealized_pnl(position) - position.notional / leverage
+    return max(Decimal(0), min(above_maintenance, above_initial))

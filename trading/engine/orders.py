@@ -1,0 +1,112 @@
+"""What an order costs, and what a fill does to the position of its margin mode (one-way mode:
+an opposite fill reduces the position first, and only what is left over opens the other way)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.engine.decimals import checked_decimal, exact
+from trading.engine.margins import initial_margin
+from trading.engine.positions import Side, checked_side
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OrderCost:
+    """``opening_quantity`` opens or increases the position and needs margin and a fee;
+    ``reducing_quantity`` closes part of an opposite position and needs no margin."""
+
+    opening_quantity: Decimal
+    reducing_quantity: Decimal
+    opening_notional: Decimal
+    initial_margin: Decimal
+    fee: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.initial_margin + self.fee
+
+
+@dataclass(frozen=True)
+class FillResult:
+    """The position after a fill (side None and quantity 0 when it is flat), what the fill closed
+    and opened, and the PnL it realized on the closed part."""
+
+    side: Side | None
+    quantity: Decimal
+    entry_price: Decimal | None
+    closed_quantity: Decimal
+    opened_quantity: Decimal
+    realized_pnl: Decimal
+
+
+def _reducible_quantity(position_side, position_quantity, order_side, order_quantity):
+    if (position_side is None) != (position_quantity == 0):
+        raise ValueError("a position has a side exactly when its quantity is above 0")
+    if position_side is None or checked_side(position_side) == order_side:
+        return ZERO
+    return min(position_quantity, order_quantity)
+
+
+@exact
+def order_cost(
+    *,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    leverage: int,
+    fee_rate: Decimal,
+    position_side: Side | None = None,
+    position_quantity: Decimal = ZERO,
+) -> OrderCost:
+    """Initial margin + fee for the part of an order that opens or increases a position."""
+    side = checked_side(side)
+    checked_decimal("quantity", quantity, positive=True)
+    checked_decimal("price", price, positive=True)
+    checked_decimal("fee_rate", fee_rate, non_negative=True)
+    checked_decimal("position_quantity", position_quantity, non_negative=True)
+    reducing = _reducible_quantity(position_side, position_quantity, side, quantity)
+    opening = quantity - reducing
+    notional = opening * price
+    return OrderCost(
+        opening_quantity=opening,
+        reducing_quantity=reducing,
+        opening_notional=notional,
+        initial_margin=initial_margin(notional, leverage),
+        fee=notional * fee_rate,
+    )
+
+
+@exact
+def position_after_fill(
+    *,
+    position_side: Side | None,
+    position_quantity: Decimal,
+    entry_price: Decimal | None,
+    fill_side: Side,
+    fill_quantity: Decimal,
+    fill_price: Decimal,
+) -> FillResult:
+    """Increase: quantity-weighted entry. Reduce: entry unchanged, PnL realized on the closed
+    part. Flip: the remainder opens the other way at the fill price."""
+    fill_side = checked_side(fill_side)
+    checked_decimal("fill_quantity", fill_quantity, positive=True)
+    checked_decimal("fill_price", fill_price, positive=True)
+    checked_decimal("position_quantity", position_quantity, non_negative=True)
+    if position_quantity == 0:
+        return FillResult(fill_side, fill_quantity, fill_price, ZERO, fill_quantity, ZERO)
+    position_side = checked_side(position_side)
+    checked_decimal("entry_price", entry_price, positive=True)
+    if position_side == fill_side:
+        quantity = position_quantity + fill_quantity
+        entry = (position_quantity * entry_price + fill_quantity * fill_price) / quantity
+        return FillResult(position_side, quantity, entry, ZERO, fill_quantity, ZERO)
+    closed = min(position_quantity, fill_quantity)
+    realized = position_side * closed * (fill_price - entry_price)
+    if fill_quantity < position_quantity:
+        left = position_quantity - fill_quantity
+        return FillResult(position_side, left, entry_price, closed, ZERO, realized)
+    if fill_quantity == position_quantity:
+        return FillResult(None, ZERO, None, closed, ZERO, realized)
+    opened = fill_quantity - position_quantity
+    return FillResult(fill_side, opened, fill_price, closed, opened, realized)
