@@ -1,0 +1,37 @@
+"""The production wiring over real Redis: the Django cache, and the Celery broker consumed by a
+real worker that runs the task and writes to the real database."""
+
+import time
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.core.cache import cache
+
+from marginsite.celery import app
+from trading.models import Heartbeat
+from trading.tasks import heartbeat
+
+pytestmark = pytest.mark.redis
+
+
+def test_django_cache_stores_values_in_redis():
+    cache.set("redis-check", "stored in redis", timeout=30)
+
+    raw = redis.Redis.from_url(settings.REDIS_URL)
+    assert raw.exists(cache.make_key("redis-check")) == 1
+    assert cache.get("redis-check") == "stored in redis"
+    cache.delete("redis-check")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_sent_through_the_redis_broker_runs_on_a_real_worker():
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        heartbeat.delay()
+        deadline = time.monotonic() + 20
+        while not Heartbeat.objects.filter(name="scheduler").exists():
+            assert time.monotonic() < deadline, "the worker did not run the heartbeat task"
+            time.sleep(0.1)
+
+    assert Heartbeat.objects.get(name="scheduler").beat_at is not None

@@ -1,0 +1,130 @@
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from tests.conftest import REPO_DIR
+from trading.engine import Bracket
+from trading.models import Instrument, LeverageBracket
+from trading.services import instrument_create, market_seed
+from trading.services.instruments import MARKET_SEED_FILE
+
+pytestmark = pytest.mark.django_db
+
+SHARED_BRACKETS = REPO_DIR.parent / "shared" / "vectors" / "brackets_binance_2024.json"
+
+
+def bracket_rows(symbol):
+    return list(
+        LeverageBracket.objects.filter(instrument__symbol=symbol).values_list(
+            "tier",
+            "notional_floor",
+            "notional_cap",
+            "max_leverage",
+            "maintenance_margin_rate",
+            "maintenance_amount",
+        )
+    )
+
+
+def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
+    call_command("seed_market")
+
+    assert capsys.readouterr().out == "Created instruments: BTCUSDT, ETHUSDT, SOLUSDT\n"
+    btc = Instrument.objects.get(symbol="BTCUSDT")
+    assert (btc.base_asset, btc.quote_asset, btc.status) == ("BTC", "USDT", "TRADING")
+    assert (btc.tick_size, btc.step_size, btc.min_quantity, btc.min_notional) == (
+        Decimal("0.1"),
+        Decimal("0.001"),
+        Decimal("0.001"),
+        Decimal("100"),
+    )
+    assert (btc.max_leverage, btc.default_leverage) == (125, 20)
+    assert (btc.taker_fee_rate, btc.maker_fee_rate) == (Decimal("0.0005"), Decimal("0.0002"))
+    assert btc.liquidation_fee_rate == Decimal("0.0125")
+    assert btc.slippage_rate == Decimal("0")
+    btc_brackets = bracket_rows("BTCUSDT")
+    assert len(btc_brackets) == 12
+    assert btc_brackets[0] == (1, 0, 50000, 125, Decimal("0.004"), 0)
+    assert btc_brackets[2] == (3, 600000, 3000000, 75, Decimal("0.0065"), 950)
+    assert btc_brackets[-1] == (12, 1200000000, 1800000000, 1, Decimal("0.5"), 421481450)
+    assert len(bracket_rows("ETHUSDT")) == 12
+    assert bracket_rows("ETHUSDT")[4] == (5, 12000000, 50000000, 25, Decimal("0.02"), 131450)
+    sol = Instrument.objects.get(symbol="SOLUSDT")
+    assert (sol.max_leverage, sol.step_size, sol.liquidation_fee_rate) == (
+        75,
+        Decimal("1"),
+        Decimal("0.015"),
+    )
+    assert bracket_rows("SOLUSDT")[1] == (2, 5000, 50000, 50, Decimal("0.01"), 25)
+    assert LeverageBracket.objects.count() == 12 + 12 + 10
+
+
+def test_seed_market_run_twice_changes_nothing(capsys):
+    call_command("seed_market")
+    before = list(Instrument.objects.values()), list(LeverageBracket.objects.values())
+    capsys.readouterr()
+
+    call_command("seed_market")
+
+    assert capsys.readouterr().out == "Demo market already loaded; nothing changed.\n"
+    assert (list(Instrument.objects.values()), list(LeverageBracket.objects.values())) == before
+
+
+def test_seed_market_keeps_an_operators_changes_to_an_existing_instrument():
+    market_seed()
+    Instrument.objects.filter(symbol="ETHUSDT").update(taker_fee_rate=Decimal("0.0004"))
+
+    created = market_seed()
+
+    assert created == []
+    assert Instrument.objects.get(symbol="ETHUSDT").taker_fee_rate == Decimal("0.0004")
+
+
+def test_seed_market_recreates_only_a_missing_instrument():
+    market_seed()
+    Instrument.objects.filter(symbol="SOLUSDT").delete()
+
+    created = market_seed()
+
+    assert created == ["SOLUSDT"]
+    assert Instrument.objects.count() == 3
+    assert LeverageBracket.objects.filter(instrument__symbol="SOLUSDT").count() == 10
+
+
+def test_project_copy_of_the_btc_and_eth_brackets_equals_the_reference_file():
+    if not SHARED_BRACKETS.exists():
+        pytest.skip(f"reference file not beside the checkout: {SHARED_BRACKETS}")
+    reference = json.loads(SHARED_BRACKETS.read_text())["brackets"]
+    instruments = json.loads(MARKET_SEED_FILE.read_text())["instruments"]
+    seed = {spec["symbol"]: spec["brackets"] for spec in instruments}
+
+    assert seed["BTCUSDT"] == reference["BTCUSDT_2024"]
+    assert seed["ETHUSDT"] == reference["ETHUSDT_2024"]
+
+
+def test_instrument_create_refuses_a_bracket_table_with_a_gap_and_writes_nothing():
+    brackets = [
+        Bracket(Decimal(0), Decimal(50000), 125, Decimal("0.004"), Decimal(0)),
+        Bracket(Decimal(60000), Decimal(600000), 100, Decimal("0.005"), Decimal(50)),
+    ]
+
+    with pytest.raises(ValueError, match="bracket 2 must start where bracket 1 ends"):
+        instrument_create(
+            symbol="XRPUSDT",
+            base_asset="XRP",
+            quote_asset="USDT",
+            tick_size=Decimal("0.0001"),
+            step_size=Decimal("0.1"),
+            min_quantity=Decimal("0.1"),
+            min_notional=Decimal("5"),
+            default_leverage=20,
+            taker_fee_rate=Decimal("0.0005"),
+            maker_fee_rate=Decimal("0.0002"),
+            liquidation_fee_rate=Decimal("0.0125"),
+            brackets=brackets,
+        )
+
+    assert not Instrument.objects.exists()
+    assert not LeverageBracket.objects.exists()

@@ -1,0 +1,90 @@
+"""Instruments (linear USDT perpetuals) and their leverage brackets.
+
+An instrument's max leverage is its first bracket's; the brackets of one instrument are contiguous
+tiers whose maintenance amounts follow the recurrence (checked by the engine before they are
+stored).
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from trading.models.fields import money_field, price_field, quantity_field, rate_field
+
+
+class Instrument(models.Model):
+    class Status(models.TextChoices):
+        TRADING = "TRADING", "Trading"
+        HALTED = "HALTED", "Halted"
+
+    symbol = models.CharField(max_length=20, unique=True)
+    base_asset = models.CharField(max_length=10)
+    quote_asset = models.CharField(max_length=10, default="USDT")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRADING)
+    tick_size = price_field()
+    step_size = quantity_field()
+    min_quantity = quantity_field()
+    min_notional = money_field()
+    max_leverage = models.PositiveSmallIntegerField()
+    default_leverage = models.PositiveSmallIntegerField(default=20)
+    taker_fee_rate = rate_field(default=Decimal("0.0005"))
+    maker_fee_rate = rate_field(default=Decimal("0.0002"))
+    liquidation_fee_rate = rate_field(default=Decimal("0.0125"))
+    slippage_rate = rate_field(default=Decimal("0"))
+
+    class Meta:
+        ordering = ["symbol"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tick_size__gt=0, step_size__gt=0, min_quantity__gt=0),
+                name="instrument_steps_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_notional__gte=0), name="instrument_min_notional"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_leverage__gte=1, default_leverage__lte=F("max_leverage")),
+                name="instrument_default_leverage_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    taker_fee_rate__gte=0,
+                    maker_fee_rate__gte=0,
+                    liquidation_fee_rate__gte=0,
+                    slippage_rate__gte=0,
+                ),
+                name="instrument_rates_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return self.symbol
+
+
+class LeverageBracket(models.Model):
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="brackets")
+    tier = models.PositiveSmallIntegerField()
+    notional_floor = money_field()
+    notional_cap = money_field()
+    max_leverage = models.PositiveSmallIntegerField()
+    maintenance_margin_rate = rate_field()
+    maintenance_amount = money_field()
+
+    class Meta:
+        ordering = ["instrument", "tier"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "tier"], name="bracket_tier_unique"),
+            models.CheckConstraint(
+                condition=Q(notional_cap__gt=F("notional_floor"), notional_floor__gte=0),
+                name="bracket_cap_above_floor",
+            ),
+            models.CheckConstraint(condition=Q(max_leverage__gte=1), name="bracket_leverage_min"),
+            models.CheckConstraint(
+                condition=Q(maintenance_margin_rate__gt=0, maintenance_margin_rate__lt=1),
+                name="bracket_maintenance_rate_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.instrument} tier {self.tier}"
