@@ -16,6 +16,7 @@ from trading.engine.account import (
 from trading.engine.brackets import (
     LeverageTooHigh,
     bracket_for,
+    brackets_from_rows,
     brackets_validate,
     leverage_check,
     max_notional_at_leverage,
@@ -44,6 +45,7 @@ __all__ = [
     "Side",
     "account_figures",
     "bracket_for",
+    "brackets_from_rows",
     "brackets_validate",
     "cross_liquidation_price",
     "initial_margin",

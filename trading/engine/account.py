@@ -5,19 +5,23 @@ Invariants this module states in numbers: cross positions share the wallet and e
 an isolated position's figures depend on nothing but itself and its own margin; a loss is capped at
 what backs it (an isolated position's margin, the cross margin balance), so equity is never below 0.
 The wallet balance here excludes isolated margins (they left the wallet when the positions opened)
-and includes the margin that open orders hold.
+and includes the margin that open orders hold. It is taken as given, even below 0: the ledger
+keeps wallets from going negative, and figures must still show the truth if one ever did.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
 from trading.engine.liquidation import cross_liquidation_price, isolated_liquidation_price
 from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
 from trading.engine.positions import PositionState
 
-ZERO = Decimal(0)
+
+def _checked_position(position):
+    if not isinstance(position, PositionState):
+        raise TypeError(f"position must be a PositionState, not {type(position).__name__}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class CrossHolding:
     leverage: int
 
     def __post_init__(self):
+        _checked_position(self.position)
         checked_leverage(self.leverage)
 
 
@@ -40,6 +45,7 @@ class IsolatedHolding:
     leverage: int
 
     def __post_init__(self):
+        _checked_position(self.position)
         checked_decimal("isolated_margin", self.isolated_margin, non_negative=True)
         checked_leverage(self.leverage)
 
@@ -129,7 +135,7 @@ def account_figures(
     Binance, cross unrealized profit may back new orders). Cross is liquidatable when its margin
     balance is at or below the cross maintenance margin (margin ratio >= 100 %).
     """
-    checked_decimal("wallet_balance", wallet_balance, non_negative=True)
+    checked_decimal("wallet_balance", wallet_balance)
     checked_decimal("open_order_margin", open_order_margin, non_negative=True)
     cross_holdings, isolated_holdings = tuple(cross_holdings), tuple(isolated_holdings)
     cross_states = [holding.position for holding in cross_holdings]

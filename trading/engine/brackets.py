@@ -6,11 +6,11 @@ leverage does not rise, and each maintenance amount follows the recurrence
 continuous in the notional, which is what makes a liquidation price unique.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from itertools import pairwise
 
-from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
 from trading.engine.positions import Bracket
 
 
@@ -18,8 +18,19 @@ class LeverageTooHigh(ValueError):
     """A leverage that the bracket table does not allow for the position's notional."""
 
 
+def brackets_from_rows(rows: Iterable[Sequence]) -> tuple[Bracket, ...]:
+    """Brackets from rows of (floor, cap, max leverage, rate, amount), decimals as strings: the
+    shape of Binance's leverageBracket, the seed data and the reference vectors."""
+    return tuple(
+        Bracket(Decimal(floor), Decimal(cap), int(leverage), Decimal(rate), Decimal(amount))
+        for floor, cap, leverage, rate, amount in rows
+    )
+
+
 def bracket_for(brackets: Sequence[Bracket], notional: Decimal) -> Bracket:
-    """The bracket with the highest floor <= notional (the lowest one if none is)."""
+    """The maintenance tier of a notional: the bracket with the highest floor <= notional (the
+    lowest one if none is). Maintenance margin is continuous at a floor, so a notional on it has
+    the same MM in either neighbour; which leverage it may use is ``leverage_check``'s rule."""
     if not brackets:
         raise ValueError("no leverage brackets")
     checked_decimal("notional", notional, non_negative=True)
@@ -31,10 +42,11 @@ def bracket_for(brackets: Sequence[Bracket], notional: Decimal) -> Bracket:
 
 def max_notional_at_leverage(brackets: Sequence[Bracket], leverage: int) -> Decimal:
     """The largest position notional allowed at ``leverage``: the cap of the highest bracket whose
-    max leverage is at least ``leverage`` (0 when the leverage is above every bracket's)."""
+    max leverage is at least ``leverage`` (0 when the leverage is above every bracket's). The cap
+    itself is allowed, as the "maximum position at current leverage" an exchange shows."""
     checked_leverage(leverage)
     caps = [bracket.notional_cap for bracket in brackets if bracket.max_leverage >= leverage]
-    return max(caps, default=Decimal(0))
+    return max(caps, default=ZERO)
 
 
 @exact
@@ -50,7 +62,7 @@ def leverage_check(brackets: Sequence[Bracket], *, notional: Decimal, leverage: 
     if notional > cap:
         raise LeverageTooHigh(
             f"At {leverage}x the largest position is {cap:,f} USDT; this one would be "
-            f"{notional:,.2f} USDT. Lower the leverage or the size."
+            f"{notional:,f} USDT. Lower the leverage or the size."
         )
 
 

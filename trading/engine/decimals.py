@@ -9,6 +9,7 @@ import functools
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
 ENGINE_CONTEXT = Context(prec=50, traps=[InvalidOperation, DivisionByZero, Overflow])
+ZERO = Decimal(0)
 
 
 def exact(function):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from trading.engine.brackets import bracket_for
-from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
 from trading.engine.margins import maintenance_margin, unrealized_pnl
 from trading.engine.positions import PositionState
 
@@ -58,8 +58,8 @@ def cross_liquidation_price(
     others = tuple(others)
     collateral = (
         wallet_balance
-        - sum((maintenance_margin(other) for other in others), Decimal(0))
-        + sum((unrealized_pnl(other) for other in others), Decimal(0))
+        - sum((maintenance_margin(other) for other in others), ZERO)
+        + sum((unrealized_pnl(other) for other in others), ZERO)
     )
     return _price_where_margin_meets_maintenance(position, collateral)
 
@@ -85,4 +85,4 @@ def max_removable_isolated_margin(
     checked_leverage(leverage)
     above_maintenance = isolated_margin - maintenance_margin(position)
     above_initial = isolated_margin + unrealized_pnl(position) - position.notional / leverage
-    return max(Decimal(0), min(above_maintenance, above_initial))
+    return max(ZERO, min(above_maintenance, above_initial))

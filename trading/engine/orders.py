@@ -4,11 +4,9 @@ an opposite fill reduces the position first, and only what is left over opens th
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.engine.decimals import checked_decimal, exact
+from trading.engine.decimals import ZERO, checked_decimal, exact
 from trading.engine.margins import initial_margin
 from trading.engine.positions import Side, checked_side
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -21,10 +19,7 @@ class OrderCost:
     opening_notional: Decimal
     initial_margin: Decimal
     fee: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.initial_margin + self.fee
+    total: Decimal
 
 
 @dataclass(frozen=True)
@@ -40,12 +35,12 @@ class FillResult:
     realized_pnl: Decimal
 
 
-def _reducible_quantity(position_side, position_quantity, order_side, order_quantity):
+def _checked_position(position_side, position_quantity) -> Side | None:
+    """The side of the position an order meets, None when flat."""
+    checked_decimal("position_quantity", position_quantity, non_negative=True)
     if (position_side is None) != (position_quantity == 0):
         raise ValueError("a position has a side exactly when its quantity is above 0")
-    if position_side is None or checked_side(position_side) == order_side:
-        return ZERO
-    return min(position_quantity, order_quantity)
+    return None if position_side is None else checked_side(position_side)
 
 
 @exact
@@ -64,16 +59,20 @@ def order_cost(
     checked_decimal("quantity", quantity, positive=True)
     checked_decimal("price", price, positive=True)
     checked_decimal("fee_rate", fee_rate, non_negative=True)
-    checked_decimal("position_quantity", position_quantity, non_negative=True)
-    reducing = _reducible_quantity(position_side, position_quantity, side, quantity)
+    position_side = _checked_position(position_side, position_quantity)
+    opposite = position_side is not None and position_side != side
+    reducing = min(position_quantity, quantity) if opposite else ZERO
     opening = quantity - reducing
     notional = opening * price
+    margin = initial_margin(notional, leverage)
+    fee = notional * fee_rate
     return OrderCost(
         opening_quantity=opening,
         reducing_quantity=reducing,
         opening_notional=notional,
-        initial_margin=initial_margin(notional, leverage),
-        fee=notional * fee_rate,
+        initial_margin=margin,
+        fee=fee,
+        total=margin + fee,
     )
 
 
@@ -92,10 +91,9 @@ def position_after_fill(
     fill_side = checked_side(fill_side)
     checked_decimal("fill_quantity", fill_quantity, positive=True)
     checked_decimal("fill_price", fill_price, positive=True)
-    checked_decimal("position_quantity", position_quantity, non_negative=True)
-    if position_quantity == 0:
+    position_side = _checked_position(position_side, position_quantity)
+    if position_side is None:
         return FillResult(fill_side, fill_quantity, fill_price, ZERO, fill_quantity, ZERO)
-    position_side = checked_side(position_side)
     checked_decimal("entry_price", entry_price, positive=True)
     if position_side == fill_side:
         quantity = position_quantity + fill_quantity

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
-from trading.engine import Bracket, brackets_validate
+from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.models import Instrument, LeverageBracket
 
 MARKET_SEED_FILE = Path(__file__).resolve().parent.parent / "seed" / "market.json"
@@ -75,10 +75,7 @@ def market_seed(*, seed_file: Path = MARKET_SEED_FILE) -> list[str]:
     for spec in seed["instruments"]:
         if Instrument.objects.filter(symbol=spec["symbol"]).exists():
             continue
-        brackets = [
-            Bracket(Decimal(floor), Decimal(cap), leverage, Decimal(rate), Decimal(amount))
-            for floor, cap, leverage, rate, amount in spec["brackets"]
-        ]
+        brackets = brackets_from_rows(spec["brackets"])
         try:
             instrument_create(
                 symbol=spec["symbol"],

@@ -5,15 +5,13 @@ BTCUSDT and ETHUSDT 2024 tables: notional below 50000 -> MMR 0.004, amount 0; 50
 50 significant digits.
 """
 
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from tests.trading.engine.reference_tables import BTCUSDT, ETHUSDT
 from trading.engine import (
     AccountFigures,
-    Bracket,
     CrossHolding,
     IsolatedHolding,
     PositionState,
@@ -21,21 +19,6 @@ from trading.engine import (
     account_figures,
     margin_ratio,
 )
-
-VECTORS = json.loads(
-    (Path(__file__).resolve().parent / "vectors" / "liquidation_cases.json").read_text("utf-8")
-)
-
-
-def table(name):
-    return tuple(
-        Bracket(Decimal(floor), Decimal(cap), leverage, Decimal(rate), Decimal(amount))
-        for floor, cap, leverage, rate, amount in VECTORS["brackets"][name]
-    )
-
-
-BTCUSDT = table("BTCUSDT_2024")
-ETHUSDT = table("ETHUSDT_2024")
 
 
 def btc(side, quantity, entry, mark):

@@ -1,37 +1,25 @@
 """Leverage brackets: which tier a notional falls in, the notional a leverage allows, and what
 makes a bracket table valid."""
 
-import json
 import re
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from tests.trading.engine.reference_tables import BTCUSDT, ETHUSDT
 from trading.engine import (
     Bracket,
     LeverageTooHigh,
+    PositionState,
+    Side,
     bracket_for,
+    brackets_from_rows,
     brackets_validate,
     leverage_check,
+    maintenance_margin,
     max_notional_at_leverage,
 )
-
-VECTORS = json.loads(
-    (Path(__file__).resolve().parent / "vectors" / "liquidation_cases.json").read_text("utf-8")
-)
-
-
-def table(name):
-    return tuple(
-        Bracket(Decimal(floor), Decimal(cap), leverage, Decimal(rate), Decimal(amount))
-        for floor, cap, leverage, rate, amount in VECTORS["brackets"][name]
-    )
-
-
-BTCUSDT = table("BTCUSDT_2024")
-ETHUSDT = table("ETHUSDT_2024")
 
 
 def valid_three_tier_table():
@@ -198,3 +186,33 @@ def test_brackets_validate_rejects_a_rate_that_would_liquidate_at_max_leverage_a
         ),
     ):
         brackets_validate((first, second, third))
+
+
+def test_a_notional_exactly_at_a_cap_has_the_same_maintenance_margin_in_either_tier():
+    # bracket_for puts 50000 in tier 2 (floor inclusive) while leverage_check lets 125x (tier 1)
+    # hold it: both are right because MM is continuous there, 50000 x 0.004 = 50000 x 0.005 - 50.
+    at_cap = PositionState(Side.LONG, Decimal(1), Decimal(50000), Decimal(50000), BTCUSDT)
+
+    assert bracket_for(BTCUSDT, Decimal(50000)) == BTCUSDT[1]
+    assert maintenance_margin(at_cap) == Decimal(200)
+    assert Decimal(50000) * BTCUSDT[0].maintenance_margin_rate == Decimal(200)
+    leverage_check(BTCUSDT, notional=Decimal(50000), leverage=125)
+
+
+def test_leverage_check_message_shows_the_notional_unrounded():
+    with pytest.raises(LeverageTooHigh) as refused:
+        leverage_check(BTCUSDT, notional=Decimal("50000.001"), leverage=125)
+
+    assert str(refused.value) == (
+        "At 125x the largest position is 50,000 USDT; this one would be 50,000.001 USDT. "
+        "Lower the leverage or the size."
+    )
+
+
+def test_brackets_from_rows_reads_strings_and_ints_in_column_order():
+    rows = [["0", "50000", 125, "0.004", "0"], ["50000", "600000", "100", "0.005", "50"]]
+
+    assert brackets_from_rows(rows) == (
+        Bracket(Decimal(0), Decimal(50000), 125, Decimal("0.004"), Decimal(0)),
+        Bracket(Decimal(50000), Decimal(600000), 100, Decimal("0.005"), Decimal(50)),
+    )

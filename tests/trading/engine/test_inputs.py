@@ -337,3 +337,19 @@ def test_an_order_refuses_a_position_with_a_quantity_but_no_side():
 def test_an_order_refuses_a_position_with_a_side_but_no_quantity():
     with pytest.raises(ValueError, match="a position has a side exactly when its quantity"):
         order(position_side=Side.SHORT, position_quantity=Decimal("0"))
+
+
+@pytest.mark.parametrize("holding", [CrossHolding, IsolatedHolding])
+def test_a_holding_refuses_anything_but_a_position_state(holding):
+    arguments = ("BTCUSDT", 10) if holding is CrossHolding else ("BTCUSDT", Decimal(1), 10)
+
+    with pytest.raises(TypeError, match="position must be a PositionState, not str"):
+        holding(*arguments)
+
+
+def test_account_figures_show_a_wallet_below_zero_instead_of_refusing_it():
+    figures = account_figures(wallet_balance=Decimal("-5"))
+
+    assert figures.cross_margin_balance == Decimal(-5)
+    assert figures.available_balance == Decimal(-5)
+    assert figures.equity == Decimal(0)

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from trading.engine import FillResult, OrderCost, Side, order_cost, position_after_fill
 
 FEE_RATE = Decimal("0.0005")
@@ -26,8 +28,8 @@ def test_an_opening_order_needs_initial_margin_and_a_fee_on_its_whole_notional()
         opening_notional=Decimal(30000),
         initial_margin=Decimal(1500),
         fee=Decimal(15),
+        total=Decimal(1515),
     )
-    assert cost.total == Decimal(1515)
 
 
 def test_an_order_on_the_side_of_the_position_increases_it_and_costs_like_an_opening_one():
@@ -63,8 +65,8 @@ def test_a_pure_reduction_needs_no_margin_and_no_fee():
         opening_notional=Decimal(0),
         initial_margin=Decimal(0),
         fee=Decimal(0),
+        total=Decimal(0),
     )
-    assert cost.total == Decimal(0)
 
 
 def test_an_order_that_exactly_closes_the_position_costs_nothing():
@@ -100,8 +102,8 @@ def test_a_flip_pays_margin_and_fee_only_on_the_part_beyond_the_position():
         opening_notional=Decimal(30000),
         initial_margin=Decimal(1500),
         fee=Decimal(15),
+        total=Decimal(1515),
     )
-    assert cost.total == Decimal(1515)
 
 
 # position_after_fill
@@ -266,3 +268,27 @@ def test_a_flip_of_a_short_realizes_the_shorts_pnl_and_opens_a_long():
         opened_quantity=Decimal("0.75"),
         realized_pnl=Decimal(1000),
     )
+
+
+def test_a_fill_refuses_a_position_with_a_side_but_no_quantity():
+    with pytest.raises(ValueError, match="a position has a side exactly when its quantity"):
+        position_after_fill(
+            position_side=Side.SHORT,
+            position_quantity=Decimal(0),
+            entry_price=None,
+            fill_side=Side.LONG,
+            fill_quantity=Decimal(1),
+            fill_price=Decimal(60000),
+        )
+
+
+def test_a_fill_refuses_a_position_with_a_quantity_but_no_side():
+    with pytest.raises(ValueError, match="a position has a side exactly when its quantity"):
+        position_after_fill(
+            position_side=None,
+            position_quantity=Decimal(1),
+            entry_price=Decimal(60000),
+            fill_side=Side.LONG,
+            fill_quantity=Decimal(1),
+            fill_price=Decimal(60000),
+        )

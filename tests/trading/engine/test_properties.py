@@ -6,14 +6,13 @@ that the bracket is re-chosen at the liquidation price gets exercised beyond the
 The test's own arithmetic runs in a 60-digit context so it adds no rounding of its own.
 """
 
-import json
 from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal, localcontext
-from pathlib import Path
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from tests.trading.engine.reference_tables import BTCUSDT, ETHUSDT
 from trading.engine import (
     Bracket,
     CrossHolding,
@@ -33,21 +32,6 @@ from trading.engine import (
 # no example database: it would be written into the working directory
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 RELATIVE = Decimal("1e-12")
-
-VECTORS = json.loads(
-    (Path(__file__).resolve().parent / "vectors" / "liquidation_cases.json").read_text("utf-8")
-)
-
-
-def table(name):
-    return tuple(
-        Bracket(Decimal(floor), Decimal(cap), leverage, Decimal(rate), Decimal(amount))
-        for floor, cap, leverage, rate, amount in VECTORS["brackets"][name]
-    )
-
-
-BTCUSDT = table("BTCUSDT_2024")
-ETHUSDT = table("ETHUSDT_2024")
 
 
 def scaled(min_value, max_value, places):

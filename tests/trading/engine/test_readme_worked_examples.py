@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from tests.conftest import REPO_DIR
 from trading.engine import (
-    Bracket,
     CrossHolding,
     PositionState,
     Side,
     account_figures,
+    brackets_from_rows,
     isolated_bankruptcy_price,
     isolated_liquidation_price,
     liquidation_price_for_display,
@@ -20,13 +20,7 @@ from trading.engine import (
 )
 
 SEED = json.loads((REPO_DIR / "trading" / "seed" / "market.json").read_text())
-BRACKETS = {
-    spec["symbol"]: tuple(
-        Bracket(Decimal(floor), Decimal(cap), leverage, Decimal(rate), Decimal(amount))
-        for floor, cap, leverage, rate, amount in spec["brackets"]
-    )
-    for spec in SEED["instruments"]
-}
+BRACKETS = {spec["symbol"]: brackets_from_rows(spec["brackets"]) for spec in SEED["instruments"]}
 BTC_TICK = Decimal("0.10")
 CENT = Decimal("0.01")
 
