@@ -6,6 +6,7 @@ PostgreSQL and CELERY_BROKER_URL / REDIS_URL at Redis is all production needs. `
 lists every variable.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -27,13 +28,25 @@ for folder in (VAR_DIR, VAR_DIR / "staticfiles", BROKER_DIR / "messages", BROKER
 
 def _secret_key() -> str:
     """DJANGO_SECRET_KEY, else a random key kept in var/ so sessions survive a restart and no
-    installation shares a key published in this repository."""
+    installation shares a key published in this repository.
+
+    Web, worker and beat start at once: each writes a candidate to its own private file and links
+    it into place; a link never replaces an existing file, so the first one wins for everybody and
+    nobody reads a half-written key."""
     if "DJANGO_SECRET_KEY" in env:
         return env("DJANGO_SECRET_KEY")
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        candidate = VAR_DIR / f".secret_key.{os.getpid()}"
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as candidate_file:
+            candidate_file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(candidate, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
     return key_file.read_text().strip()
 
 

@@ -1,21 +1,29 @@
-"""The README's run command on a machine with nothing running: `make run` migrates, seeds, and
-serves web, Celery worker and Celery beat from one Procfile; Ctrl-C stops all three.
+"""The README's run command: `make run` migrates, seeds, and serves web, Celery worker and Celery
+beat from one Procfile; Ctrl-C stops all three.
 
-It runs the real command in its own session with the embedded defaults (SQLite and the filesystem
-broker in a fresh var folder), waits until /healthz shows that a heartbeat sent by beat went
-through the broker and was run by the worker, then sends SIGINT to the whole process group, as a
-terminal does.
+Each test runs the real command in its own session, waits until /healthz shows that a heartbeat
+sent by beat went through the broker and was run by the worker, then sends SIGINT to the whole
+process group, as a terminal does. Once with the embedded defaults (a machine with nothing running:
+SQLite and the filesystem broker in a fresh var folder), once against PostgreSQL and Redis.
 """
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+from django.conf import settings
 
 from tests.conftest import REPO_DIR
 
@@ -51,7 +59,7 @@ def wait_for_healthy(url: str, make: subprocess.Popen, seconds: float) -> dict:
         assert make.poll() is None, "make run exited before the site came up"
         try:
             status, body = get(url)
-        except OSError:
+        except OSError:  # not listening yet, or 503 while the first heartbeat is on its way
             time.sleep(0.5)
             continue
         health = json.loads(body)
@@ -61,12 +69,14 @@ def wait_for_healthy(url: str, make: subprocess.Popen, seconds: float) -> dict:
     raise AssertionError(f"/healthz never reported ok within {seconds} s")
 
 
-def test_make_run_serves_web_worker_and_beat_and_ctrl_c_stops_all_three(tmp_path):
+def run_make_run_until_healthy(tmp_path: Path, services: dict) -> tuple[dict, str]:
+    """Start `make run` with ``services`` as its only service variables, check the site, press
+    Ctrl-C; return the last health report and everything make printed."""
     port = free_port()
     var_dir = tmp_path / "var"
     marker = f"MARGINSITE_VAR_DIR={var_dir}"
     environment = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-    environment.update(MARGINSITE_VAR_DIR=str(var_dir), HEARTBEAT_INTERVAL_SECONDS="1")
+    environment.update(services, MARGINSITE_VAR_DIR=str(var_dir), HEARTBEAT_INTERVAL_SECONDS="1")
     log_path = tmp_path / "make-run.log"
     with log_path.open("wb") as log:
         make = subprocess.Popen(
@@ -79,9 +89,6 @@ def test_make_run_serves_web_worker_and_beat_and_ctrl_c_stops_all_three(tmp_path
         )
     try:
         health = wait_for_healthy(f"http://127.0.0.1:{port}/healthz", make, seconds=120)
-
-        assert health["database"] == "sqlite"
-        assert health["scheduler_heartbeat_age_seconds"] < 5
         status, home = get(f"http://127.0.0.1:{port}/")
         assert status == 200
         assert all(symbol in home for symbol in (b"BTCUSDT", b"ETHUSDT", b"SOLUSDT"))
@@ -90,16 +97,77 @@ def test_make_run_serves_web_worker_and_beat_and_ctrl_c_stops_all_three(tmp_path
         assert b"--accent: #f0b90b" in stylesheet
     finally:
         os.killpg(make.pid, signal.SIGINT)
-        make.wait(timeout=30)
+        try:
+            make.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(make.pid, signal.SIGKILL)
+            raise
 
     deadline = time.monotonic() + 15
     while processes_started_with(marker) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert processes_started_with(marker) == []
+    assert processes_started_with(marker) == [], "Ctrl-C left processes running"
     log_text = log_path.read_text()
     assert "Created instruments: BTCUSDT, ETHUSDT, SOLUSDT" in log_text
     assert "Paper trader: demo / demo-trader-1" in log_text
-    assert "Operator (/admin/): admin / admin-operator-1" in log_text
+    assert re.search(r"Operator \(/admin/\): admin / \S{16}\n", log_text)
     for process in ("web.1", "worker.1", "beat.1"):
         assert f"{process} stopped" in log_text
-    assert (var_dir / "marginsite.sqlite3").exists()
+    return health, log_text
+
+
+def test_make_run_on_a_machine_with_nothing_running(tmp_path):
+    health, _ = run_make_run_until_healthy(tmp_path, services={})
+
+    assert health["database"] == "sqlite"
+    assert health["cache"] == "ok"
+    assert health["scheduler_heartbeat_age_seconds"] < 5
+    assert (tmp_path / "var" / "marginsite.sqlite3").exists()
+    assert (tmp_path / "var" / "broker" / "messages").is_dir()
+
+
+def redis_url_with_database(url: str, database: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_make_run_against_postgresql_and_redis(tmp_path):
+    # its own database and Redis databases, so nothing it does touches the suite's
+    database = f"marginsite_make_run_{uuid.uuid4().hex[:8]}"
+    server = settings.DATABASES["default"]
+    admin_connection = {
+        "host": server["HOST"],
+        "port": server["PORT"] or 5432,
+        "user": server["USER"],
+        "password": server["PASSWORD"],
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    database_url = (
+        f"postgres://{server['USER']}:{server['PASSWORD']}@{server['HOST']}:"
+        f"{server['PORT'] or 5432}/{database}"
+    )
+    cache_url = redis_url_with_database(settings.REDIS_URL, 14)
+    broker_url = redis_url_with_database(settings.REDIS_URL, 15)
+    with psycopg.connect(**admin_connection) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    try:
+        health, _ = run_make_run_until_healthy(
+            tmp_path,
+            services={
+                "DATABASE_URL": database_url,
+                "REDIS_URL": cache_url,
+                "CELERY_BROKER_URL": broker_url,
+            },
+        )
+    finally:
+        with psycopg.connect(**admin_connection) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for url in (cache_url, broker_url):
+            redis.Redis.from_url(url).flushdb()
+
+    assert health["database"] == "postgresql"
+    assert health["cache"] == "ok"
+    assert health["scheduler_heartbeat_age_seconds"] < 5
+    assert not (tmp_path / "var" / "marginsite.sqlite3").exists()

@@ -14,4 +14,6 @@ def home(request):
 
 @require_GET
 def healthz(request):
-    return JsonResponse(health_status())
+    """200 when everything answers, 503 otherwise, so a monitor needs only the status code."""
+    health = health_status()
+    return JsonResponse(health, status=200 if health["status"] == "ok" else 503)

@@ -1,22 +1,44 @@
+import re
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from accounts.models import User
+from accounts.services import demo_users_seed
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_users_creates_a_demo_trader_and_an_admin_and_prints_how_to_log_in(capsys):
+def test_seed_users_creates_a_demo_trader_and_an_admin_with_a_random_password(capsys):
     call_command("seed_users")
 
-    assert capsys.readouterr().out == (
-        "Paper trader: demo / demo-trader-1\nOperator (/admin/): admin / admin-operator-1\n"
-    )
+    out = capsys.readouterr().out
+    demo_line, admin_line = out.splitlines()
+    assert demo_line == "Paper trader: demo / demo-trader-1"
+    admin_password = re.fullmatch(r"Operator \(/admin/\): admin / (\S{16})", admin_line).group(1)
     demo = authenticate(username="demo", password="demo-trader-1")
-    admin = authenticate(username="admin", password="admin-operator-1")
+    admin = authenticate(username="admin", password=admin_password)
     assert (demo.is_staff, demo.is_superuser) == (False, False)
     assert (admin.is_staff, admin.is_superuser) == (True, True)
+
+
+def test_two_installations_get_different_admin_passwords():
+    first = demo_users_seed()[1].password
+    User.objects.filter(username="admin").delete()
+
+    second = demo_users_seed()[1].password
+
+    assert first != second
+
+
+def test_seed_users_takes_the_passwords_it_is_given(capsys):
+    call_command("seed_users", demo_password="classroom-7", admin_password="teacher-secret-9")
+
+    assert capsys.readouterr().out == (
+        "Paper trader: demo / classroom-7\nOperator (/admin/): admin / teacher-secret-9\n"
+    )
+    assert authenticate(username="admin", password="teacher-secret-9") is not None
 
 
 def test_seed_users_leaves_existing_users_and_their_passwords_alone(capsys):

@@ -2,6 +2,7 @@
 real worker that runs the task and writes to the real database."""
 
 import time
+import uuid
 
 import pytest
 import redis
@@ -27,11 +28,18 @@ def test_django_cache_stores_values_in_redis():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_task_sent_through_the_redis_broker_runs_on_a_real_worker():
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        heartbeat.delay()
+    # A queue of its own: another worker on the same Redis (a developer's `make run`) must not
+    # take this task and run it against another database.
+    queue = f"test-{uuid.uuid4().hex}"
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]
+    ):
+        heartbeat.apply_async(queue=queue)
         deadline = time.monotonic() + 20
         while not Heartbeat.objects.filter(name="scheduler").exists():
             assert time.monotonic() < deadline, "the worker did not run the heartbeat task"
             time.sleep(0.1)
 
     assert Heartbeat.objects.get(name="scheduler").beat_at is not None
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete(*broker.keys(f"*{queue}*"))

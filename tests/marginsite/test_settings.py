@@ -96,3 +96,26 @@ def test_environment_points_every_service_at_postgresql_and_redis(tmp_path):
     assert found["secret_key"] == "from-the-environment"
     assert found["debug"] is True
     assert found["allowed_hosts"] == ["marginsite.example.org"]
+
+
+def test_processes_starting_at_once_all_get_the_same_secret_key(tmp_path):
+    # web, worker and beat start together on a fresh machine
+    var = tmp_path / "var"
+    clean = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    environment = {**clean, "DJANGO_SETTINGS_MODULE": "marginsite.settings"}
+    environment["MARGINSITE_VAR_DIR"] = str(var)
+    starters = [
+        subprocess.Popen(
+            [sys.executable, "-c", PRINT_SETTINGS],
+            cwd=REPO_DIR,
+            env=environment,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+
+    keys = {json.loads(starter.communicate(timeout=60)[0])["secret_key"] for starter in starters}
+
+    assert keys == {(var / "secret_key").read_text()}
+    assert sorted(path.name for path in var.iterdir() if "secret" in path.name) == ["secret_key"]

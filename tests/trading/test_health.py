@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_healthz_is_degraded_while_no_scheduled_task_has_ever_run(client):
     response = client.get("/healthz")
 
-    assert response.status_code == 200
+    assert response.status_code == 503
     assert response.json() == {
         "status": "degraded",
         "database": connection.vendor,
@@ -26,8 +26,10 @@ def test_healthz_is_degraded_while_no_scheduled_task_has_ever_run(client):
 def test_heartbeat_task_records_that_the_scheduler_ran_and_healthz_is_ok(client):
     heartbeat()
 
-    body = client.get("/healthz").json()
+    response = client.get("/healthz")
 
+    body = response.json()
+    assert response.status_code == 200
     recorded = Heartbeat.objects.get(name="scheduler")
     assert body["status"] == "ok"
     assert body["scheduler_heartbeat_at"] == recorded.beat_at.isoformat()
@@ -38,10 +40,28 @@ def test_healthz_is_degraded_after_three_missed_heartbeats(client, settings):
     settings.HEARTBEAT_INTERVAL = timedelta(seconds=10)
     Heartbeat.objects.create(name="scheduler", beat_at=timezone.now() - timedelta(seconds=31))
 
-    body = client.get("/healthz").json()
+    response = client.get("/healthz")
 
-    assert body["status"] == "degraded"
-    assert body["scheduler_heartbeat_age_seconds"] >= 31
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["scheduler_heartbeat_age_seconds"] >= 31
+
+
+def test_healthz_reports_a_cache_that_does_not_answer_instead_of_failing(client, settings):
+    heartbeat()
+    # a real Redis client against a port where nothing listens
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["cache"] == "failing"
+    assert response.json()["status"] == "degraded"
 
 
 def test_healthz_refuses_anything_but_get(client):

@@ -1,24 +1,23 @@
 from django.core.management.base import BaseCommand
 
-from accounts.models import User
-from accounts.services import superuser_create, user_create
+from accounts.services import DEMO_TRADER_PASSWORD, demo_users_seed
 
 
 class Command(BaseCommand):
     help = "Create the demo trader and the admin user if missing, and print how to log in."
 
     def add_arguments(self, parser):
-        parser.add_argument("--demo-password", default="demo-trader-1")
-        parser.add_argument("--admin-password", default="admin-operator-1")
+        parser.add_argument("--demo-password", default=DEMO_TRADER_PASSWORD)
+        parser.add_argument(
+            "--admin-password", default=None, help="default: a random password, printed once"
+        )
 
     def handle(self, *args, **options):
-        accounts = [
-            ("demo", options["demo_password"], user_create, "Paper trader"),
-            ("admin", options["admin_password"], superuser_create, "Operator (/admin/)"),
-        ]
-        for username, password, create, role in accounts:
-            if User.objects.filter(username=username).exists():
-                self.stdout.write(f"{role}: {username} (exists; password unchanged)")
+        seeded = demo_users_seed(
+            demo_password=options["demo_password"], admin_password=options["admin_password"]
+        )
+        for user in seeded:
+            if user.password is None:
+                self.stdout.write(f"{user.role}: {user.username} (exists; password unchanged)")
             else:
-                create(username=username, password=password)
-                self.stdout.write(f"{role}: {username} / {password}")
+                self.stdout.write(f"{user.role}: {user.username} / {user.password}")
