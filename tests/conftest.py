@@ -56,39 +56,3 @@ def pytest_runtest_setup(item):
             if IN_CI:
                 pytest.fail(f"{reason} (CI=true: a missing service fails the run)", pytrace=False)
             pytest.skip(reason)
-
-
-# Chromium, as root in a sandboxed machine with no internet: no sandbox, no GPU, and no background
-# networking (its connections would be refused, many at a time).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """A real Chromium (Debian's package) driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-    # synchronous, so Django's async-safety guard does not apply (for this test only).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
