@@ -25,16 +25,16 @@ def test_markets_page_lists_the_seeded_instruments_with_their_brackets(live_serv
     tiers = btc.locator("table.brackets tbody tr")
     assert tiers.count() == 12
     assert tiers.first.locator("td").all_inner_texts() == [
-        f"0 {EN_DASH} 50000",
+        f"0 {EN_DASH} 50,000",
         "125x",
-        "0.004",
+        "0.4%",
         "0",
     ]
     assert tiers.last.locator("td").all_inner_texts() == [
-        f"1200000000 {EN_DASH} 1800000000",
+        f"1,200,000,000 {EN_DASH} 1,800,000,000",
         "1x",
-        "0.5",
-        "421481450",
+        "50%",
+        "421,481,450",
     ]
     # and the stylesheet was served (the page is styled, not raw HTML)
     header_colour = page.locator(".brand").evaluate("e => getComputedStyle(e).color")
