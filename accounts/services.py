@@ -5,21 +5,48 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Preferences, User
+from marginsite.errors import InvalidInput
+from trading.models import MarginMode
+from trading.services.wallets import wallet_open
 
 DEMO_TRADER_PASSWORD = "demo-trader-1"
 
 
+def _account_open(user: User) -> User:
+    """What every user gets with the account: preferences (Cross unless changed) and a wallet
+    funded with the paper starting balance through the ledger."""
+    Preferences.objects.create(user=user)
+    wallet_open(user=user)
+    return user
+
+
 def user_create(*, username: str, password: str, email: str = "") -> User:
-    """A trader account."""
+    """A trader account with its preferences and a funded paper wallet."""
     with transaction.atomic(durable=True):
-        return User.objects.create_user(username=username, password=password, email=email)
+        user = User.objects.create_user(username=username, password=password, email=email)
+        return _account_open(user)
 
 
 def superuser_create(*, username: str, password: str, email: str = "") -> User:
-    """An operator with every permission (the admin back office)."""
+    """An operator with every permission (the admin back office), who can also paper-trade."""
     with transaction.atomic(durable=True):
-        return User.objects.create_superuser(username=username, password=password, email=email)
+        user = User.objects.create_superuser(username=username, password=password, email=email)
+        return _account_open(user)
+
+
+def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
+    """The default margin mode on /settings: it preselects the mode of new orders; positions
+    already open keep theirs."""
+    if margin_mode not in MarginMode.values:
+        raise InvalidInput(
+            f"margin_mode must be CROSS or ISOLATED, not {margin_mode!r}.", field="margin_mode"
+        )
+    with transaction.atomic(durable=True):
+        preferences, _ = Preferences.objects.select_for_update().get_or_create(user=user)
+        preferences.default_margin_mode = margin_mode
+        preferences.save(update_fields=["default_margin_mode", "updated_at"])
+        return preferences
 
 
 @dataclass(frozen=True)

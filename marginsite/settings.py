@@ -9,6 +9,7 @@ lists every variable.
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -175,3 +176,6 @@ CELERY_BEAT_SCHEDULE = {
     # /healthz reports how long ago that was.
     "heartbeat": {"task": "trading.heartbeat", "schedule": HEARTBEAT_INTERVAL},
 }
+
+# Paper money: what a new account starts with (and a reset returns to), in USDT.
+PAPER_STARTING_BALANCE = Decimal(env("PAPER_STARTING_BALANCE", default="10000"))

@@ -5,7 +5,6 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from accounts.models import User
-from accounts.services import demo_users_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +20,6 @@ def test_seed_users_creates_a_demo_trader_and_an_admin_with_a_random_password(ca
     admin = authenticate(username="admin", password=admin_password)
     assert (demo.is_staff, demo.is_superuser) == (False, False)
     assert (admin.is_staff, admin.is_superuser) == (True, True)
-
-
-def test_two_installations_get_different_admin_passwords():
-    first = demo_users_seed()[1].password
-    User.objects.filter(username="admin").delete()
-
-    second = demo_users_seed()[1].password
-
-    assert first != second
 
 
 def test_seed_users_takes_the_passwords_it_is_given(capsys):

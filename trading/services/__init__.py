@@ -1,6 +1,35 @@
-"""State-changing use cases. Each runs in its own durable transaction."""
+"""State-changing use cases (and the order preview, which shares their checks). Each state
+change runs in its own durable transaction, with row locks in the order of services/locks.py."""
 
 from trading.services.heartbeats import heartbeat_record
 from trading.services.instruments import instrument_create, market_seed
+from trading.services.leverage import (
+    leverage_set,
+    position_margin_mode_change,
+    symbol_margin_mode_set,
+)
+from trading.services.margins import isolated_margin_add, isolated_margin_remove
+from trading.services.orders import order_cancel, order_place, position_close
+from trading.services.previews import ModePreview, OrderPreview, order_preview
+from trading.services.prices import mark_price_set
+from trading.services.wallets import wallet_deposit, wallet_reset
 
-__all__ = ["heartbeat_record", "instrument_create", "market_seed"]
+__all__ = [
+    "ModePreview",
+    "OrderPreview",
+    "heartbeat_record",
+    "instrument_create",
+    "isolated_margin_add",
+    "isolated_margin_remove",
+    "leverage_set",
+    "mark_price_set",
+    "market_seed",
+    "order_cancel",
+    "order_place",
+    "order_preview",
+    "position_close",
+    "position_margin_mode_change",
+    "symbol_margin_mode_set",
+    "wallet_deposit",
+    "wallet_reset",
+]

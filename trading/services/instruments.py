@@ -12,7 +12,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
-from trading.models import Instrument, LeverageBracket
+from trading.models import Instrument, LeverageBracket, MarkPrice
 
 MARKET_SEED_FILE = Path(__file__).resolve().parent.parent / "seed" / "market.json"
 
@@ -65,7 +65,8 @@ def instrument_create(
 
 
 def market_seed(*, seed_file: Path = MARKET_SEED_FILE) -> list[str]:
-    """Create the demo market's instruments that do not exist yet; return the symbols created.
+    """Create the demo market's instruments that do not exist yet, each with a starting mark
+    price; return the symbols created.
 
     Existing instruments are left as they are, so an operator's edits survive a restart. Two
     processes seeding at once both succeed: the loser of the race on the unique symbol skips it.
@@ -95,5 +96,13 @@ def market_seed(*, seed_file: Path = MARKET_SEED_FILE) -> list[str]:
             if not Instrument.objects.filter(symbol=spec["symbol"]).exists():
                 raise
             continue
+        MarkPrice.objects.get_or_create(
+            instrument__symbol=spec["symbol"],
+            defaults={
+                "instrument": Instrument.objects.get(symbol=spec["symbol"]),
+                "price": Decimal(spec["mark_price"]),
+                "source": MarkPrice.Source.SEED,
+            },
+        )
         created.append(spec["symbol"])
     return created

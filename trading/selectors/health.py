@@ -1,4 +1,4 @@
-"""Read models: what pages and the health check show."""
+"""The health check's read model: does each service the site needs answer."""
 
 import logging
 import uuid
@@ -7,21 +7,11 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import Prefetch
 from django.utils import timezone
 
-from trading.models import Heartbeat, Instrument, LeverageBracket
+from trading.models import Heartbeat
 
 logger = logging.getLogger(__name__)
-
-
-def instrument_list() -> list[Instrument]:
-    """Every instrument with its brackets, ordered by symbol."""
-    return list(
-        Instrument.objects.prefetch_related(
-            Prefetch("brackets", queryset=LeverageBracket.objects.order_by("tier"))
-        )
-    )
 
 
 def _cache_answers() -> bool:

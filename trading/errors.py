@@ -1,0 +1,83 @@
+"""The trading refusals, each with its stable code (external clients match on it)."""
+
+from marginsite.errors import ApplicationError, InvalidInput, NotFound
+
+
+class InvalidQuantity(InvalidInput):
+    code = "INVALID_QUANTITY"
+
+
+class InvalidPrice(InvalidInput):
+    code = "INVALID_PRICE"
+
+
+class InvalidLeverage(InvalidInput):
+    code = "INVALID_LEVERAGE"
+
+
+class InvalidAmount(InvalidInput):
+    code = "INVALID_AMOUNT"
+
+
+class UnknownSymbol(NotFound):
+    code = "UNKNOWN_SYMBOL"
+
+
+class SymbolHalted(ApplicationError):
+    code = "SYMBOL_HALTED"
+    status = 409
+
+
+class NoMarkPrice(ApplicationError):
+    code = "NO_MARK_PRICE"
+    status = 409
+
+
+class LeverageTooHigh(ApplicationError):
+    code = "LEVERAGE_TOO_HIGH"
+
+
+class LeverageReductionRefused(ApplicationError):
+    code = "LEVERAGE_REDUCTION_NOT_SUPPORTED"
+    status = 409
+
+
+class MarginInsufficient(ApplicationError):
+    code = "MARGIN_INSUFFICIENT"
+    status = 409
+
+
+class MarginModeLocked(ApplicationError):
+    code = "MARGIN_MODE_LOCKED"
+    status = 409
+
+
+class MarginModeUnchanged(ApplicationError):
+    code = "MARGIN_MODE_UNCHANGED"
+
+
+class NotIsolated(ApplicationError):
+    code = "NOT_ISOLATED"
+
+
+class NoPosition(NotFound):
+    code = "NO_POSITION"
+
+
+class ReduceOnlyRejected(ApplicationError):
+    code = "REDUCE_ONLY_REJECTED"
+    status = 409
+
+
+class OrderNotFound(NotFound):
+    code = "ORDER_NOT_FOUND"
+
+
+class OrderNotCancelable(ApplicationError):
+    code = "ORDER_NOT_CANCELABLE"
+    status = 409
+
+
+class WalletResetRefused(ApplicationError):
+    code = "WALLET_RESET_REFUSED"
+    status = 409

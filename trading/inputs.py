@@ -1,0 +1,40 @@
+"""Numbers as they arrive from outside (a form, JSON, a bot): turned into Decimals that fit the
+database columns, or refused with the field's name. Floats are refused, never converted: 0.1 as a
+float is not 0.1."""
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from marginsite.errors import InvalidInput
+
+# The widest money column holds 20 integer digits and 8 decimals; a figure above 10^15 USDT or
+# units is no paper trade, and it keeps every product of two inputs well inside 28 digits.
+LARGEST_INPUT = Decimal("1e15")
+DECIMAL_PLACES = 8
+
+
+def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
+    """A finite Decimal with at most 8 decimals and below 10^15, from a Decimal, an int or a
+    numeric string; anything else raises ``error`` naming ``field``."""
+    if isinstance(value, (bool, float)):
+        raise error(f"{field} must be a decimal number or string, not {value!r}.", field=field)
+    if isinstance(value, int):
+        value = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            raise error(f"{field} must be a number, not {value!r}.", field=field) from None
+    elif not isinstance(value, Decimal):
+        raise error(f"{field} must be a number.", field=field)
+    if not value.is_finite():
+        raise error(f"{field} must be a finite number.", field=field)
+    if abs(value) >= LARGEST_INPUT:
+        raise error(f"{field} is too large.", field=field)
+    if value != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN):
+        raise error(f"{field} has more than {DECIMAL_PLACES} decimal places.", field=field)
+    return value
+
+
+def on_step(value: Decimal, step: Decimal) -> bool:
+    """Whether ``value`` is a whole multiple of ``step`` (exact: remainder, not division)."""
+    return value % step == 0

@@ -1,0 +1,25 @@
+"""The enumerations every trading table shares (values are the public API's strings)."""
+
+from django.db import models
+
+
+class MarginMode(models.TextChoices):
+    CROSS = "CROSS", "Cross"
+    ISOLATED = "ISOLATED", "Isolated"
+
+
+class PositionSide(models.TextChoices):
+    LONG = "LONG", "Long"
+    SHORT = "SHORT", "Short"
+
+
+class OrderSide(models.TextChoices):
+    BUY = "BUY", "Buy"
+    SELL = "SELL", "Sell"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MARKET", "Market"
+    LIMIT = "LIMIT", "Limit"
+    STOP_MARKET = "STOP_MARKET", "Stop market"
+    TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET", "Take profit market"

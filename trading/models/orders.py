@@ -1,0 +1,92 @@
+"""Orders and their fills. An order acts only on the position of its margin mode."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from trading.models.choices import MarginMode, OrderSide, OrderType
+from trading.models.fields import money_field, price_field, quantity_field
+from trading.models.instruments import Instrument
+from trading.models.positions import Position
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        NEW = "NEW", "Open"
+        FILLED = "FILLED", "Filled"
+        CANCELED = "CANCELED", "Canceled"
+        EXPIRED = "EXPIRED", "Expired"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=OrderSide.choices)
+    order_type = models.CharField(max_length=20, choices=OrderType.choices)
+    margin_mode = models.CharField(max_length=10, choices=MarginMode.choices)
+    quantity = quantity_field()
+    price = price_field(null=True, blank=True)
+    stop_price = price_field(null=True, blank=True)
+    reduce_only = models.BooleanField(default=False)
+    leverage = models.PositiveSmallIntegerField()
+    client_order_id = models.CharField(max_length=36, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    filled_quantity = quantity_field(default=0)
+    average_fill_price = price_field(null=True, blank=True)
+    margin_held = money_field(
+        default=0, help_text="initial margin + fee a resting order holds back from the wallet"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "status"], name="order_user_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_order_id"],
+                condition=~Q(client_order_id=""),
+                name="order_client_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gt=0), name="order_price_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(stop_price__isnull=True) | Q(stop_price__gt=0),
+                name="order_stop_price_positive",
+            ),
+            models.CheckConstraint(condition=Q(margin_held__gte=0), name="order_margin_held"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_type} {self.side} {self.quantity} {self.instrument} ({self.status})"
+
+
+class Fill(models.Model):
+    """One execution against one position: a flip is two fills (the closing and the opening
+    part), each with its share of the fee."""
+
+    class Liquidity(models.TextChoices):
+        MAKER = "MAKER", "Maker"
+        TAKER = "TAKER", "Taker"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="fills")
+    price = price_field()
+    quantity = quantity_field()
+    fee = money_field()
+    realized_pnl = money_field(default=0)
+    liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="fill_quantity_positive"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_positive"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="fill_fee_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} @ {self.price}"

@@ -1,0 +1,126 @@
+"""Wallets and the double-entry ledger.
+
+Invariants (checked by ``manage.py check_ledger``): every movement of money is one LedgerEntry, a
+transfer of a positive amount from one ledger account to another, written by ``ledger_post`` in
+the same transaction as the change; entries are never updated or deleted. Money enters only from
+the DEPOSITS account, so the balances of all other accounts add up to what was deposited. A
+Wallet's balance and an isolated Position's margin are the cached balances of their ledger
+accounts, and neither is ever below 0.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from trading.models.fields import money_field
+
+
+class Wallet(models.Model):
+    """The user's USDT: the cross wallet balance, free collateral shared by all cross positions.
+    Isolated margins are not in it (they moved out when their positions opened)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet"
+    )
+    balance = money_field(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_not_negative")
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.balance} USDT"
+
+
+class LedgerAccount(models.Model):
+    class Kind(models.TextChoices):
+        WALLET = "WALLET", "User wallet"
+        ISOLATED_MARGIN = "ISOLATED_MARGIN", "Isolated position margin"
+        FEES = "FEES", "Fee account"
+        INSURANCE_FUND = "INSURANCE_FUND", "Insurance fund"
+        HOUSE = "HOUSE", "House (paper counterparty)"
+        DEPOSITS = "DEPOSITS", "Deposits (paper money issued)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    position = models.OneToOneField(
+        "trading.Position",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_account",
+    )
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(user__isnull=True, position__isnull=True),
+                name="ledger_system_account_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(kind="WALLET"), name="ledger_wallet_account_unique"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="WALLET", user__isnull=False, position__isnull=True)
+                    | Q(kind="ISOLATED_MARGIN", user__isnull=False, position__isnull=False)
+                    | Q(
+                        kind__in=["FEES", "INSURANCE_FUND", "HOUSE", "DEPOSITS"],
+                        user__isnull=True,
+                        position__isnull=True,
+                    )
+                ),
+                name="ledger_account_owner_matches_kind",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.position_id or self.user_id or ""
+        return f"{self.kind} {owner}".strip()
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        DEPOSIT = "DEPOSIT", "Paper funds granted"
+        RESET = "RESET", "Paper account reset"
+        FEE = "FEE", "Trading fee"
+        REALIZED_PNL = "REALIZED_PNL", "Realized PnL"
+        ISOLATED_MARGIN = "ISOLATED_MARGIN", "Isolated margin moved"
+        INSURANCE = "INSURANCE", "Insurance fund cover"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="debits")
+    destination = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="credits")
+    amount = money_field()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    position = models.ForeignKey(
+        "trading.Position", null=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    order = models.ForeignKey(
+        "trading.Order", null=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["user", "id"], name="ledger_entry_user_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="ledger_source_not_destination"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount} {self.source} -> {self.destination}"

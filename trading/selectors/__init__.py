@@ -1,0 +1,36 @@
+"""Read models: what pages, the API and the operator see, computed on read."""
+
+from trading.selectors.accounts import (
+    AccountSummary,
+    Holdings,
+    PositionRow,
+    account_summary,
+    holdings_load,
+    position_list,
+)
+from trading.selectors.health import health_status
+from trading.selectors.instruments import (
+    instrument_get,
+    instrument_list,
+    leverage_for,
+    margin_mode_checked,
+    margin_mode_default,
+)
+from trading.selectors.ledger import ledger_problems, system_account_balance
+
+__all__ = [
+    "AccountSummary",
+    "Holdings",
+    "PositionRow",
+    "account_summary",
+    "health_status",
+    "holdings_load",
+    "instrument_get",
+    "instrument_list",
+    "ledger_problems",
+    "leverage_for",
+    "margin_mode_checked",
+    "margin_mode_default",
+    "position_list",
+    "system_account_balance",
+]

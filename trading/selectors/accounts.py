@@ -1,0 +1,196 @@
+"""Account figures from the database, computed by the engine on read (nothing is written on a
+mark change). ``Holdings`` is also what services use to ask "what if": replace one position,
+change the wallet, and compute the figures again."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from trading.engine import (
+    AccountFigures,
+    Bracket,
+    CrossHolding,
+    IsolatedHolding,
+    PositionFigures,
+    PositionState,
+    Side,
+    account_figures,
+    liquidation_price_for_display,
+)
+from trading.models import Instrument, MarkPrice, Order, Position, PositionSide, Wallet
+
+ZERO = Decimal(0)
+PositionKey = tuple[int, str]  # (instrument id, margin mode)
+
+
+def engine_brackets(instrument: Instrument) -> tuple[Bracket, ...]:
+    return tuple(
+        Bracket(
+            row.notional_floor,
+            row.notional_cap,
+            row.max_leverage,
+            row.maintenance_margin_rate,
+            row.maintenance_amount,
+        )
+        for row in instrument.brackets.all()
+    )
+
+
+def engine_side(side: str) -> Side:
+    return Side.LONG if side == PositionSide.LONG else Side.SHORT
+
+
+def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
+    return dict(
+        MarkPrice.objects.filter(instrument_id__in=set(instrument_ids)).values_list(
+            "instrument_id", "price"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """An account as the engine sees it: wallet, open positions at their marks, margin held by
+    open orders. ``holdings`` maps (instrument id, mode) to a CrossHolding/IsolatedHolding."""
+
+    wallet_balance: Decimal
+    open_order_margin: Decimal
+    holdings: dict[PositionKey, CrossHolding | IsolatedHolding] = field(default_factory=dict)
+
+    def replaced(self, key: PositionKey, holding, **changes) -> "Holdings":
+        """The same account with ``key`` holding ``holding`` (None: flat), and ``changes``."""
+        holdings = {k: v for k, v in self.holdings.items() if k != key}
+        if holding is not None:
+            holdings[key] = holding
+        return replace(self, holdings=holdings, **changes)
+
+    def figures(self) -> AccountFigures:
+        return account_figures(
+            wallet_balance=self.wallet_balance,
+            cross_holdings=[h for h in self.holdings.values() if isinstance(h, CrossHolding)],
+            isolated_holdings=[h for h in self.holdings.values() if isinstance(h, IsolatedHolding)],
+            open_order_margin=self.open_order_margin,
+        )
+
+    def position_figures(self, key: PositionKey) -> PositionFigures | None:
+        """The live figures of the position at ``key`` (None if flat)."""
+        figures = self.figures()
+        cross = [k for k, h in self.holdings.items() if isinstance(h, CrossHolding)]
+        isolated = [k for k, h in self.holdings.items() if isinstance(h, IsolatedHolding)]
+        if key in cross:
+            return figures.cross_positions[cross.index(key)]
+        if key in isolated:
+            return figures.isolated_positions[isolated.index(key)]
+        return None
+
+
+def holding_for(position: Position, *, mark: Decimal, brackets) -> CrossHolding | IsolatedHolding:
+    state = PositionState(
+        engine_side(position.side), position.quantity, position.entry_price, mark, brackets
+    )
+    if position.margin_mode == "ISOLATED":
+        return IsolatedHolding(state, position.isolated_margin, position.leverage)
+    return CrossHolding(state, position.leverage)
+
+
+def holdings_load(
+    *, user, wallet: Wallet | None = None, positions: list[Position] | None = None
+) -> Holdings:
+    """The account's holdings at the current marks (a position whose instrument has no mark yet
+    is valued at its entry price). Services pass the rows they locked."""
+    wallet = wallet or Wallet.objects.get(user=user)
+    if positions is None:
+        positions = list(
+            Position.objects.filter(user=user, status=Position.Status.OPEN).select_related(
+                "instrument"
+            )
+        )
+    marks = mark_prices(position.instrument_id for position in positions)
+    brackets = {}
+    holdings = {}
+    for position in positions:
+        instrument = position.instrument
+        if instrument.pk not in brackets:
+            brackets[instrument.pk] = engine_brackets(instrument)
+        holdings[(instrument.pk, position.margin_mode)] = holding_for(
+            position,
+            mark=marks.get(instrument.pk, position.entry_price),
+            brackets=brackets[instrument.pk],
+        )
+    held = Order.objects.filter(user=user, status=Order.Status.NEW).aggregate(
+        total=Sum("margin_held")
+    )["total"]
+    return Holdings(wallet.balance, held or ZERO, holdings)
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    wallet_balance: Decimal
+    cross_unrealized_pnl: Decimal
+    cross_margin_balance: Decimal
+    cross_maintenance_margin: Decimal
+    cross_margin_ratio: Decimal | None
+    available_balance: Decimal
+    open_order_margin: Decimal
+    isolated_margin: Decimal
+    isolated_unrealized_pnl: Decimal
+    equity: Decimal
+
+
+def account_summary(*, user) -> AccountSummary:
+    """The account panel: wallet, cross margin balance and ratio, available balance, isolated
+    margin in use, equity."""
+    figures = holdings_load(user=user).figures()
+    return AccountSummary(
+        wallet_balance=figures.wallet_balance,
+        cross_unrealized_pnl=figures.cross_unrealized_pnl,
+        cross_margin_balance=figures.cross_margin_balance,
+        cross_maintenance_margin=figures.cross_maintenance_margin,
+        cross_margin_ratio=figures.cross_margin_ratio,
+        available_balance=figures.available_balance,
+        open_order_margin=figures.open_order_margin,
+        isolated_margin=figures.isolated_margin,
+        isolated_unrealized_pnl=figures.isolated_unrealized_pnl,
+        equity=figures.equity,
+    )
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """A position with its live figures; ``liquidation_price_display`` is rounded to the tick on
+    the safe side (None: no liquidation price)."""
+
+    position: Position
+    mark_price: Decimal
+    figures: PositionFigures
+    liquidation_price_display: Decimal | None
+
+
+def position_list(*, user) -> list[PositionRow]:
+    """The user's open positions, newest first, each with its figures. A cross position's
+    liquidation price takes the account's other cross positions into account."""
+    positions = list(
+        Position.objects.filter(user=user, status=Position.Status.OPEN)
+        .select_related("instrument")
+        .prefetch_related("instrument__brackets")
+    )
+    holdings = holdings_load(user=user, positions=positions)
+    rows = []
+    for position in positions:
+        key = (position.instrument_id, position.margin_mode)
+        figures = holdings.position_figures(key)
+        rows.append(
+            PositionRow(
+                position=position,
+                mark_price=holdings.holdings[key].position.mark_price,
+                figures=figures,
+                liquidation_price_display=liquidation_price_for_display(
+                    figures.liquidation_price,
+                    side=engine_side(position.side),
+                    tick_size=position.instrument.tick_size,
+                ),
+            )
+        )
+    return rows

@@ -1,0 +1,65 @@
+from django.db.models import Prefetch
+
+from accounts.models import Preferences
+from marginsite.errors import InvalidInput
+from trading.errors import UnknownSymbol
+from trading.models import (
+    Instrument,
+    LeverageBracket,
+    LeverageSetting,
+    MarginMode,
+    SymbolMarginMode,
+)
+
+
+def instrument_list() -> list[Instrument]:
+    """Every instrument with its brackets, ordered by symbol."""
+    return list(
+        Instrument.objects.prefetch_related(
+            Prefetch("brackets", queryset=LeverageBracket.objects.order_by("tier"))
+        )
+    )
+
+
+def instrument_get(symbol) -> Instrument:
+    """The instrument called ``symbol`` (case-insensitive), or UnknownSymbol."""
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise UnknownSymbol("symbol must be a symbol such as BTCUSDT.", field="symbol")
+    try:
+        return Instrument.objects.prefetch_related("brackets").get(symbol=symbol.strip().upper())
+    except Instrument.DoesNotExist:
+        raise UnknownSymbol(f"Unknown symbol {symbol.strip()!r}.", field="symbol") from None
+
+
+def margin_mode_checked(margin_mode) -> str:
+    if margin_mode not in MarginMode.values:
+        raise InvalidInput(
+            f"margin_mode must be CROSS or ISOLATED, not {margin_mode!r}.", field="margin_mode"
+        )
+    return margin_mode
+
+
+def margin_mode_default(*, user, instrument: Instrument) -> str:
+    """The mode an order on ``instrument`` gets when it names none: the symbol's default if the
+    user set one, else the user's default from /settings, else CROSS."""
+    symbol_mode = (
+        SymbolMarginMode.objects.filter(user=user, instrument=instrument)
+        .values_list("margin_mode", flat=True)
+        .first()
+    )
+    if symbol_mode:
+        return symbol_mode
+    preference = (
+        Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
+    )
+    return preference or MarginMode.CROSS
+
+
+def leverage_for(*, user, instrument: Instrument, margin_mode: str) -> int:
+    """The leverage stored for (symbol, mode), else the instrument's default."""
+    stored = (
+        LeverageSetting.objects.filter(user=user, instrument=instrument, margin_mode=margin_mode)
+        .values_list("leverage", flat=True)
+        .first()
+    )
+    return stored or min(instrument.default_leverage, instrument.max_leverage)

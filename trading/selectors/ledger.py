@@ -1,0 +1,73 @@
+"""The ledger's invariants, checked against the stored figures (``manage.py check_ledger``)."""
+
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
+
+ZERO = Decimal(0)
+
+
+def _account_balances() -> dict[int, Decimal]:
+    """Balance of every ledger account: what came in minus what went out, summed in SQL."""
+    balances: dict[int, Decimal] = {}
+    for row in LedgerEntry.objects.values("destination_id").annotate(total=Sum("amount")):
+        balances[row["destination_id"]] = balances.get(row["destination_id"], ZERO) + row["total"]
+    for row in LedgerEntry.objects.values("source_id").annotate(total=Sum("amount")):
+        balances[row["source_id"]] = balances.get(row["source_id"], ZERO) - row["total"]
+    return balances
+
+
+def ledger_problems() -> list[str]:
+    """Every broken invariant, as a sentence; an empty list means the books balance.
+
+    - the accounts other than DEPOSITS hold exactly what DEPOSITS issued;
+    - every wallet's balance equals its ledger account, and none is below 0;
+    - every isolated position's margin equals its ledger account (0 once it is closed).
+    """
+    problems = []
+    balances = _account_balances()
+    accounts = {account.pk: account for account in LedgerAccount.objects.all()}
+    deposits = [pk for pk, account in accounts.items() if account.kind == "DEPOSITS"]
+    issued = -sum((balances.get(pk, ZERO) for pk in deposits), ZERO)
+    held = sum((balance for pk, balance in balances.items() if pk not in deposits), ZERO)
+    if held != issued:
+        problems.append(f"accounts hold {held} USDT but {issued} USDT was deposited")
+
+    wallet_accounts = {
+        account.user_id: account.pk for account in accounts.values() if account.kind == "WALLET"
+    }
+    for wallet in Wallet.objects.order_by("pk"):
+        recorded = balances.get(wallet_accounts.get(wallet.user_id), ZERO)
+        if wallet.balance != recorded:
+            problems.append(
+                f"wallet of user {wallet.user_id} shows {wallet.balance} USDT "
+                f"but its ledger entries add up to {recorded} USDT"
+            )
+        if wallet.balance < 0:
+            problems.append(f"wallet of user {wallet.user_id} is below 0: {wallet.balance} USDT")
+
+    margin_accounts = {
+        account.position_id: account.pk
+        for account in accounts.values()
+        if account.kind == "ISOLATED_MARGIN"
+    }
+    isolated = Position.objects.filter(Q(margin_mode="ISOLATED") | Q(isolated_margin__gt=0))
+    for position in isolated.order_by("pk"):
+        recorded = balances.get(margin_accounts.get(position.pk), ZERO)
+        if position.isolated_margin != recorded:
+            problems.append(
+                f"position {position.pk} shows an isolated margin of {position.isolated_margin} "
+                f"USDT but its ledger entries add up to {recorded} USDT"
+            )
+    return problems
+
+
+def system_account_balance(kind: str) -> Decimal:
+    """The balance of FEES, INSURANCE_FUND, HOUSE or DEPOSITS."""
+    balances = _account_balances()
+    return sum(
+        (balances.get(account.pk, ZERO) for account in LedgerAccount.objects.filter(kind=kind)),
+        ZERO,
+    )

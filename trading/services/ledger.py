@@ -1,0 +1,75 @@
+"""``ledger_post``: the one function that moves money. See trading/models/wallets.py for the
+invariants it keeps."""
+
+from decimal import Decimal
+
+from django.db import connection
+
+from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
+
+Kind = LedgerAccount.Kind
+
+
+def _ledger_account(holder) -> LedgerAccount:
+    if isinstance(holder, Wallet):
+        account, _ = LedgerAccount.objects.get_or_create(kind=Kind.WALLET, user_id=holder.user_id)
+    elif isinstance(holder, Position):
+        account, _ = LedgerAccount.objects.get_or_create(
+            kind=Kind.ISOLATED_MARGIN, position=holder, defaults={"user_id": holder.user_id}
+        )
+    else:
+        account, _ = LedgerAccount.objects.get_or_create(
+            kind=Kind(holder), user=None, position=None
+        )
+    return account
+
+
+def _apply(holder, change: Decimal) -> None:
+    """Keep the cached balance of a wallet or an isolated position's margin equal to its ledger
+    account. The caller holds the row lock; a balance below 0 is a bug, refused here and by the
+    database constraint."""
+    if isinstance(holder, Wallet):
+        holder.balance += change
+        if holder.balance < 0:
+            raise ValueError(f"wallet {holder.pk} would go below 0")
+        holder.save(update_fields=["balance", "updated_at"])
+    elif isinstance(holder, Position):
+        holder.isolated_margin += change
+        if holder.isolated_margin < 0:
+            raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
+        holder.save(update_fields=["isolated_margin", "updated_at"])
+
+
+def ledger_post(
+    *,
+    kind: LedgerEntry.Kind,
+    amount: Decimal,
+    source,
+    destination,
+    user=None,
+    position: Position | None = None,
+    order=None,
+    memo: str = "",
+) -> LedgerEntry | None:
+    """Move ``amount`` from ``source`` to ``destination``: each a locked Wallet, a locked isolated
+    Position (its margin) or a system account kind (FEES, INSURANCE_FUND, HOUSE, DEPOSITS).
+    Nothing is written for 0. Must run inside the caller's transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_post must run inside the transaction of the change it records")
+    if amount < 0:
+        raise ValueError(f"a ledger amount is never negative: {amount}")
+    if amount == 0:
+        return None
+    entry = LedgerEntry.objects.create(
+        kind=kind,
+        amount=amount,
+        source=_ledger_account(source),
+        destination=_ledger_account(destination),
+        user=user,
+        position=position,
+        order=order,
+        memo=memo,
+    )
+    _apply(source, -amount)
+    _apply(destination, amount)
+    return entry

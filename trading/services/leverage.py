@@ -1,0 +1,149 @@
+"""Leverage per (symbol, margin mode), the symbol's default margin mode, and the refusal to change
+the mode of an open position."""
+
+from django.db import transaction
+
+from trading.engine import max_notional_at_leverage
+from trading.errors import (
+    InvalidLeverage,
+    LeverageReductionRefused,
+    LeverageTooHigh,
+    MarginInsufficient,
+    MarginModeLocked,
+    MarginModeUnchanged,
+    NoPosition,
+)
+from trading.models import LeverageSetting, MarginMode, Order, Position, SymbolMarginMode
+from trading.selectors import (
+    holdings_load,
+    instrument_get,
+    margin_mode_checked,
+    margin_mode_default,
+)
+from trading.selectors.accounts import engine_brackets, mark_prices
+from trading.services.locks import open_positions_lock, wallet_lock
+
+
+def leverage_checked(leverage, *, maximum: int) -> int:
+    """A whole number from 1 to ``maximum`` (an int, or a string of digits from a form)."""
+    if isinstance(leverage, str) and leverage.strip().isdigit():
+        leverage = int(leverage.strip())
+    if isinstance(leverage, bool) or not isinstance(leverage, int):
+        raise InvalidLeverage(
+            f"Leverage must be a whole number from 1 to {maximum}.", field="leverage"
+        )
+    if leverage < 1:
+        raise InvalidLeverage(f"Leverage must be at least 1, not {leverage}.", field="leverage")
+    if leverage > maximum:
+        raise LeverageTooHigh(
+            f"Leverage {leverage}x is above this symbol's maximum of {maximum}x.", field="leverage"
+        )
+    return leverage
+
+
+def leverage_set(*, user, symbol, margin_mode, leverage) -> LeverageSetting:
+    """Set the leverage of (symbol, mode). With an open position of that mode, the position must
+    fit the bracket cap at the new leverage; an isolated one may only raise it (its margin stays
+    and more becomes removable); a cross one may lower it while the available balance stays >= 0."""
+    instrument = instrument_get(symbol)
+    margin_mode = margin_mode_checked(margin_mode)
+    leverage = leverage_checked(leverage, maximum=instrument.max_leverage)
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(user)
+        positions = open_positions_lock(user)
+        position = next(
+            (
+                p
+                for p in positions
+                if p.instrument_id == instrument.pk and p.margin_mode == margin_mode
+            ),
+            None,
+        )
+        if position is not None:
+            _position_leverage_change(user, wallet, positions, position, leverage)
+        setting, _ = LeverageSetting.objects.update_or_create(
+            user=user,
+            instrument=instrument,
+            margin_mode=margin_mode,
+            defaults={"leverage": leverage},
+        )
+    return setting
+
+
+def _position_leverage_change(user, wallet, positions, position: Position, leverage: int):
+    instrument = position.instrument
+    brackets = engine_brackets(instrument)
+    mark = mark_prices([instrument.pk]).get(instrument.pk, position.entry_price)
+    cap = max_notional_at_leverage(brackets, leverage)
+    notional = position.quantity * mark
+    if notional > cap:
+        raise LeverageTooHigh(
+            f"At {leverage}x the largest position is {cap:,f} USDT; your {instrument.symbol} "
+            f"position is {notional:,f} USDT.",
+            field="leverage",
+        )
+    lowering = leverage < position.leverage
+    if lowering and position.margin_mode == MarginMode.ISOLATED:
+        raise LeverageReductionRefused(
+            "Leverage reduction is not supported in Isolated Margin Mode with open positions.",
+            field="leverage",
+        )
+    position.leverage = leverage
+    if lowering:
+        # ``position`` is one of ``positions``: the figures see the new leverage
+        holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+        available = holdings.figures().available_balance
+        if available < 0:
+            raise MarginInsufficient(
+                f"At {leverage}x your cross positions would need {-available:,f} USDT more "
+                "than your available balance.",
+                field="leverage",
+            )
+    position.save(update_fields=["leverage", "updated_at"])
+
+
+def symbol_margin_mode_set(*, user, symbol, margin_mode) -> SymbolMarginMode:
+    """The symbol's default margin mode for new orders. Refused while the symbol has an open
+    position or open order in the current default mode (Binance's rule and wording)."""
+    instrument = instrument_get(symbol)
+    margin_mode = margin_mode_checked(margin_mode)
+    with transaction.atomic(durable=True):
+        wallet_lock(user)
+        current = margin_mode_default(user=user, instrument=instrument)
+        if margin_mode == current:
+            raise MarginModeUnchanged("No need to change margin type.", field="margin_mode")
+        open_in_current = {"user": user, "instrument": instrument, "margin_mode": current}
+        if Position.objects.filter(status=Position.Status.OPEN, **open_in_current).exists():
+            raise MarginModeLocked(
+                "Margin type cannot be changed if there exists position. Close your "
+                f"{instrument.symbol} {current.title()} position first.",
+                field="margin_mode",
+            )
+        if Order.objects.filter(status=Order.Status.NEW, **open_in_current).exists():
+            raise MarginModeLocked(
+                "Margin type cannot be changed if there exists open orders. Cancel your "
+                f"{instrument.symbol} {current.title()} orders first.",
+                field="margin_mode",
+            )
+        setting, _ = SymbolMarginMode.objects.update_or_create(
+            user=user, instrument=instrument, defaults={"margin_mode": margin_mode}
+        )
+    return setting
+
+
+def position_margin_mode_change(*, user, symbol, margin_mode):
+    """Always refused: the mode of an open position never changes. Says what to do instead."""
+    instrument = instrument_get(symbol)
+    margin_mode = margin_mode_checked(margin_mode)
+    other = MarginMode.CROSS if margin_mode == MarginMode.ISOLATED else MarginMode.ISOLATED
+    if not Position.objects.filter(
+        user=user, instrument=instrument, margin_mode=other, status=Position.Status.OPEN
+    ).exists():
+        raise NoPosition(
+            f"You have no open {instrument.symbol} {other.title()} position.", field="symbol"
+        )
+    raise MarginModeLocked(
+        f"The margin mode of an open position cannot be changed. Close your {instrument.symbol} "
+        f"{other.title()} position and reopen it in {margin_mode.title()} mode.",
+        field="margin_mode",
+    )

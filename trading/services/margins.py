@@ -1,0 +1,100 @@
+"""Adding margin to, or removing it from, an open isolated position. There is no automatic
+top-up: only these move money into an isolated position after it opens."""
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from trading import engine
+from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
+from trading.inputs import decimal_from_input
+from trading.models import LedgerEntry, MarginMode, Position
+from trading.money import money_received
+from trading.selectors import holdings_load, instrument_get
+from trading.services.ledger import ledger_post
+from trading.services.locks import open_positions_lock, wallet_lock
+from trading.services.orders import available_for_mode
+
+
+def _amount_checked(amount) -> Decimal:
+    amount = decimal_from_input(amount, field="amount", error=InvalidAmount)
+    if amount <= 0:
+        raise InvalidAmount("The amount must be greater than 0.", field="amount")
+    return amount
+
+
+def _isolated_position(positions, instrument) -> Position:
+    on_symbol = {p.margin_mode: p for p in positions if p.instrument_id == instrument.pk}
+    if MarginMode.ISOLATED in on_symbol:
+        return on_symbol[MarginMode.ISOLATED]
+    if MarginMode.CROSS in on_symbol:
+        raise NotIsolated("Add margin only support for isolated position.", field="symbol")
+    raise NoPosition(f"You have no open {instrument.symbol} Isolated position.", field="symbol")
+
+
+def isolated_margin_add(*, user, symbol, amount) -> Position:
+    """Move ``amount`` from the wallet into the symbol's isolated position: its liquidation price
+    moves away from the mark. At most the available balance (unrealized profit excluded)."""
+    instrument = instrument_get(symbol)
+    amount = _amount_checked(amount)
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(user)
+        positions = open_positions_lock(user)
+        position = _isolated_position(positions, instrument)
+        figures = holdings_load(user=user, wallet=wallet, positions=positions).figures()
+        available = available_for_mode(MarginMode.ISOLATED, figures)
+        if amount > available:
+            raise MarginInsufficient(
+                f"You can add at most {max(Decimal(0), available):,f} USDT (your available "
+                "balance).",
+                field="amount",
+            )
+        ledger_post(
+            kind=LedgerEntry.Kind.ISOLATED_MARGIN,
+            amount=amount,
+            source=wallet,
+            destination=position,
+            user=user,
+            position=position,
+            memo="margin added",
+        )
+    return position
+
+
+def isolated_margin_max_removable(*, user, position: Position, positions) -> Decimal:
+    """The engine's maximum, at the current mark, rounded down to the ledger's precision."""
+    holdings = holdings_load(user=user, positions=positions)
+    holding = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)]
+    return money_received(
+        engine.max_removable_isolated_margin(
+            holding.position,
+            isolated_margin=position.isolated_margin,
+            leverage=position.leverage,
+        )
+    )
+
+
+def isolated_margin_remove(*, user, symbol, amount) -> Position:
+    """Move ``amount`` from the symbol's isolated position back to the wallet: at most what the
+    position does not need (it keeps its maintenance margin and its initial margin at the mark)."""
+    instrument = instrument_get(symbol)
+    amount = _amount_checked(amount)
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(user)
+        positions = open_positions_lock(user)
+        position = _isolated_position(positions, instrument)
+        removable = isolated_margin_max_removable(user=user, position=position, positions=positions)
+        if amount > removable:
+            raise MarginInsufficient(
+                f"You can remove at most {removable:,f} USDT from this position.", field="amount"
+            )
+        ledger_post(
+            kind=LedgerEntry.Kind.ISOLATED_MARGIN,
+            amount=amount,
+            source=position,
+            destination=wallet,
+            user=user,
+            position=position,
+            memo="margin removed",
+        )
+    return position

@@ -1,0 +1,413 @@
+"""Orders: preview (no state change), place, cancel, close a position.
+
+An order acts only on the position of its margin mode (the mode named on the order, else the
+symbol's default, else the user's default, else CROSS). A MARKET order fills at once at the mark
+(plus the instrument's slippage) as taker; a LIMIT order through the mark fills at once the same
+way, otherwise it rests and holds its initial margin and fee; STOP_MARKET and TAKE_PROFIT_MARKET
+rest until the mark crosses their stop (the sweep executes them) and hold nothing, as on Binance.
+"""
+
+import re
+from dataclasses import dataclass, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, transaction
+
+from marginsite.errors import ApplicationError, InvalidInput
+from trading import engine
+from trading.errors import (
+    InvalidPrice,
+    InvalidQuantity,
+    LeverageTooHigh,
+    MarginInsufficient,
+    NoMarkPrice,
+    NoPosition,
+    OrderNotCancelable,
+    OrderNotFound,
+    ReduceOnlyRejected,
+    SymbolHalted,
+)
+from trading.inputs import decimal_from_input, on_step
+from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
+from trading.money import money_owed
+from trading.selectors import (
+    Holdings,
+    holdings_load,
+    instrument_get,
+    leverage_for,
+    margin_mode_checked,
+    margin_mode_default,
+)
+from trading.selectors.accounts import engine_brackets, engine_side, mark_prices
+from trading.services.fills import order_execute
+from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
+
+ZERO = Decimal(0)
+CLIENT_ORDER_ID = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
+RESTING_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """An order's parameters, checked against the instrument (steps, ticks, minimums)."""
+
+    instrument: Instrument
+    side: str
+    order_type: str
+    quantity: Decimal
+    price: Decimal | None
+    stop_price: Decimal | None
+    margin_mode: str
+    reduce_only: bool
+    client_order_id: str
+
+
+def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
+    price = decimal_from_input(value, field=field, error=InvalidPrice)
+    if price <= 0:
+        raise InvalidPrice(f"{field} must be greater than 0.", field=field)
+    if not on_step(price, instrument.tick_size):
+        raise InvalidPrice(
+            f"{field} {price} is not a multiple of the tick size "
+            f"{instrument.tick_size.normalize()}.",
+            field=field,
+        )
+    return price
+
+
+def order_request_checked(
+    *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
+    client_order_id,
+) -> OrderRequest:  # fmt: skip
+    instrument = instrument_get(symbol)
+    if side not in ("BUY", "SELL"):
+        raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
+    if order_type not in OrderType.values:
+        raise InvalidInput(
+            f"order_type must be one of {', '.join(OrderType.values)}, not {order_type!r}.",
+            field="order_type",
+        )
+    quantity = decimal_from_input(quantity, field="quantity", error=InvalidQuantity)
+    if quantity <= 0:
+        raise InvalidQuantity("quantity must be greater than 0.", field="quantity")
+    if not on_step(quantity, instrument.step_size):
+        raise InvalidQuantity(
+            f"quantity {quantity} is not a multiple of the step size "
+            f"{instrument.step_size.normalize()}.",
+            field="quantity",
+        )
+    if quantity < instrument.min_quantity:
+        raise InvalidQuantity(
+            f"quantity {quantity} is below the minimum of {instrument.min_quantity.normalize()}.",
+            field="quantity",
+        )
+    if order_type == OrderType.LIMIT:
+        if price is None:
+            raise InvalidPrice("A LIMIT order needs a price.", field="price")
+        price = _price_checked(price, field="price", instrument=instrument)
+    elif price is not None:
+        raise InvalidPrice(f"A {order_type} order takes no price.", field="price")
+    if order_type in RESTING_TYPES:
+        if stop_price is None:
+            raise InvalidPrice(f"A {order_type} order needs a stop_price.", field="stop_price")
+        stop_price = _price_checked(stop_price, field="stop_price", instrument=instrument)
+    elif stop_price is not None:
+        raise InvalidPrice(f"A {order_type} order takes no stop_price.", field="stop_price")
+    if margin_mode is None:
+        margin_mode = margin_mode_default(user=user, instrument=instrument)
+    margin_mode = margin_mode_checked(margin_mode)
+    if not isinstance(reduce_only, bool):
+        raise InvalidInput("reduce_only must be true or false.", field="reduce_only")
+    client_order_id = client_order_id or ""
+    if client_order_id and (
+        not isinstance(client_order_id, str) or not CLIENT_ORDER_ID.match(client_order_id)
+    ):
+        raise InvalidInput(
+            "client_order_id must be 1 to 36 letters, digits or . : / _ -.",
+            field="client_order_id",
+        )
+    return OrderRequest(
+        instrument, side, order_type, quantity, price, stop_price, margin_mode, reduce_only,
+        client_order_id,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """What an order would do now: at which price, whether it executes at once, what it costs
+    (the opening part), and the position of its key after it fills."""
+
+    request: OrderRequest
+    leverage: int
+    mark: Decimal
+    price: Decimal
+    executes_now: bool
+    quantity: Decimal
+    cost: engine.OrderCost
+    fee: Decimal
+    after: engine.FillResult
+
+
+def _market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
+    """Where a taker fills: the mark moved by the slippage against the taker, on the tick."""
+    if side == "BUY":
+        raw, rounding = mark * (1 + instrument.slippage_rate), ROUND_CEILING
+    else:
+        raw, rounding = mark * (1 - instrument.slippage_rate), ROUND_FLOOR
+    tick = instrument.tick_size
+    return (raw / tick).to_integral_value(rounding=rounding) * tick
+
+
+def _stop_would_trigger(request: OrderRequest, mark: Decimal) -> bool:
+    buying, stop = request.side == "BUY", request.stop_price
+    if request.order_type == OrderType.STOP_MARKET:
+        return stop <= mark if buying else stop >= mark
+    return stop >= mark if buying else stop <= mark
+
+
+def order_plan(
+    request: OrderRequest, *, leverage: int, mark: Decimal | None, position: Position | None
+) -> OrderPlan:
+    """Raises only where the order cannot be evaluated at all; the business refusals come from
+    ``order_refusal`` so that a preview can show figures next to its refusal."""
+    instrument = request.instrument
+    if mark is None:
+        raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
+    market = _market_price(instrument, request.side, mark)
+    if request.order_type == OrderType.MARKET:
+        price, executes_now = market, True
+    elif request.order_type == OrderType.LIMIT:
+        through = request.price >= market if request.side == "BUY" else request.price <= market
+        price, executes_now = (market, True) if through else (request.price, False)
+    else:
+        if _stop_would_trigger(request, mark):
+            raise InvalidPrice(
+                "Order would immediately trigger: the stop price is already through the mark "
+                f"price {mark.normalize():f}.",
+                field="stop_price",
+            )
+        price, executes_now = request.stop_price, False
+    order_side = 1 if request.side == "BUY" else -1
+    position_side = engine_side(position.side) if position else None
+    quantity = request.quantity
+    if request.reduce_only:
+        if position is None or position_side == order_side:
+            raise ReduceOnlyRejected(
+                f"Reduce-only order rejected: there is no {instrument.symbol} "
+                f"{request.margin_mode.title()} position to reduce in that direction.",
+                field="reduce_only",
+            )
+        quantity = min(quantity, position.quantity)
+    maker = request.order_type == OrderType.LIMIT and not executes_now
+    rate = instrument.maker_fee_rate if maker else instrument.taker_fee_rate
+    cost = engine.order_cost(
+        side=order_side,
+        quantity=quantity,
+        price=price,
+        leverage=leverage,
+        fee_rate=rate,
+        position_side=position_side,
+        position_quantity=position.quantity if position else ZERO,
+    )
+    after = engine.position_after_fill(
+        position_side=position_side,
+        position_quantity=position.quantity if position else ZERO,
+        entry_price=position.entry_price if position else None,
+        fill_side=order_side,
+        fill_quantity=quantity,
+        fill_price=price,
+    )
+    return OrderPlan(
+        request=replace(request, quantity=quantity),
+        leverage=leverage,
+        mark=mark,
+        price=price,
+        executes_now=executes_now,
+        quantity=quantity,
+        cost=cost,
+        fee=money_owed(cost.fee),
+        after=after,
+    )
+
+
+def available_for_mode(mode: str, figures: engine.AccountFigures) -> Decimal:
+    """Cross orders may use unrealized cross profit (as on Binance); an isolated order's margin
+    leaves the wallet as cash, so unrealized profit cannot pay for it."""
+    if mode == MarginMode.ISOLATED:
+        return figures.available_balance - max(ZERO, figures.cross_unrealized_pnl)
+    return figures.available_balance
+
+
+def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | None:
+    """Why the account cannot take this order now (None: it can)."""
+    request, instrument = plan.request, plan.request.instrument
+    opening = plan.cost.opening_quantity > 0
+    if instrument.status == Instrument.Status.HALTED and opening:
+        return SymbolHalted(
+            f"Trading in {instrument.symbol} is halted: only orders that close or reduce a "
+            "position are accepted."
+        )
+    if not opening:
+        return None
+    notional = plan.quantity * plan.price
+    if not request.reduce_only and notional < instrument.min_notional:
+        return InvalidQuantity(
+            f"The order's value, {notional.normalize():f} USDT, is below the minimum of "
+            f"{instrument.min_notional.normalize():f} USDT.",
+            field="quantity",
+        )
+    try:
+        engine.leverage_check(
+            engine_brackets(instrument),
+            notional=plan.after.quantity * plan.price,
+            leverage=plan.leverage,
+        )
+    except engine.LeverageTooHigh as refusal:
+        return LeverageTooHigh(str(refusal), field="quantity")
+    figures = holdings.figures()
+    required = money_owed(plan.cost.initial_margin) + plan.fee
+    available = available_for_mode(request.margin_mode, figures)
+    if required > available:
+        return MarginInsufficient(
+            f"Insufficient margin: this order needs {required:,f} USDT (initial margin "
+            f"{money_owed(plan.cost.initial_margin):,f} + fee {plan.fee:,f}); you have "
+            f"{max(ZERO, available):,f} USDT available.",
+            field="quantity",
+        )
+    return None
+
+
+def order_account_state(user, request: OrderRequest, *, wallet=None, positions=None):
+    """Holdings, the open position of each mode on the order's symbol, and its mark."""
+    holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+    if positions is None:
+        positions = list(
+            Position.objects.filter(
+                user=user, instrument=request.instrument, status=Position.Status.OPEN
+            ).select_related("instrument")
+        )
+    by_mode = {p.margin_mode: p for p in positions if p.instrument_id == request.instrument.pk}
+    mark = mark_prices([request.instrument.pk]).get(request.instrument.pk)
+    return holdings, by_mode, mark
+
+
+def order_place(
+    *,
+    user,
+    symbol,
+    side,
+    quantity,
+    order_type="MARKET",
+    price=None,
+    stop_price=None,
+    margin_mode=None,
+    reduce_only=False,
+    client_order_id=None,
+) -> Order:
+    """Place an order; refusals raise and change nothing. Idempotent on client_order_id: a
+    replay returns the first order and changes nothing."""
+    request = order_request_checked(
+        user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
+        price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
+        client_order_id=client_order_id,
+    )  # fmt: skip
+    if replayed := _order_replayed(user, request.client_order_id):
+        return replayed
+    try:
+        with transaction.atomic(durable=True):
+            return _order_place_locked(user, request)
+    except IntegrityError:
+        if replayed := _order_replayed(user, request.client_order_id):
+            return replayed
+        raise
+
+
+def _order_replayed(user, client_order_id: str) -> Order | None:
+    if not client_order_id:
+        return None
+    return Order.objects.filter(user=user, client_order_id=client_order_id).first()
+
+
+def _order_place_locked(user, request: OrderRequest) -> Order:
+    wallet = wallet_lock(user)
+    positions = open_positions_lock(user)
+    holdings, by_mode, mark = order_account_state(user, request, wallet=wallet, positions=positions)
+    position = by_mode.get(request.margin_mode)
+    leverage = leverage_for(
+        user=user, instrument=request.instrument, margin_mode=request.margin_mode
+    )
+    plan = order_plan(request, leverage=leverage, mark=mark, position=position)
+    if refusal := order_refusal(plan, holdings):
+        raise refusal
+    resting_limit = request.order_type == OrderType.LIMIT and not plan.executes_now
+    order = Order.objects.create(
+        user=user,
+        instrument=request.instrument,
+        side=request.side,
+        order_type=request.order_type,
+        margin_mode=request.margin_mode,
+        quantity=plan.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        reduce_only=request.reduce_only,
+        leverage=leverage,
+        client_order_id=request.client_order_id,
+        margin_held=(money_owed(plan.cost.initial_margin) + plan.fee if resting_limit else ZERO),
+    )
+    if plan.executes_now:
+        order_execute(
+            order=order,
+            price=plan.price,
+            liquidity=Fill.Liquidity.TAKER,
+            wallet=wallet,
+            position=position,
+        )
+    return order
+
+
+def order_cancel(*, user, order_id) -> Order:
+    """Cancel an open order of the user's; the margin it held is free again."""
+    if isinstance(order_id, bool) or not isinstance(order_id, int | str):
+        raise OrderNotFound("Order not found.", field="order_id")
+    if isinstance(order_id, str):
+        if not order_id.strip().isdigit():
+            raise OrderNotFound("Order not found.", field="order_id")
+        order_id = int(order_id)
+    with transaction.atomic(durable=True):
+        wallet_lock(user)
+        locked = open_orders_lock(user, pk=order_id)
+        if not locked:
+            status = Order.objects.filter(user=user, pk=order_id).values_list("status", flat=True)
+            if status:
+                raise OrderNotCancelable(
+                    f"Order {order_id} is {status[0]}; only open orders can be canceled.",
+                    field="order_id",
+                )
+            raise OrderNotFound("Order not found.", field="order_id")
+        order = locked[0]
+        order.status = Order.Status.CANCELED
+        order.margin_held = ZERO
+        order.save(update_fields=["status", "margin_held", "updated_at"])
+    return order
+
+
+def position_close(*, user, symbol, margin_mode) -> Order:
+    """Close the whole position of (symbol, mode) at market: a reduce-only market order."""
+    instrument = instrument_get(symbol)
+    margin_mode = margin_mode_checked(margin_mode)
+    position = Position.objects.filter(
+        user=user, instrument=instrument, margin_mode=margin_mode, status=Position.Status.OPEN
+    ).first()
+    if position is None:
+        raise NoPosition(
+            f"You have no open {instrument.symbol} {margin_mode.title()} position.",
+            field="symbol",
+        )
+    return order_place(
+        user=user,
+        symbol=instrument.symbol,
+        side="SELL" if position.side == "LONG" else "BUY",
+        quantity=position.quantity,
+        margin_mode=margin_mode,
+        reduce_only=True,
+    )

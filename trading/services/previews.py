@@ -1,0 +1,175 @@
+"""``order_preview``: what an order would do in each margin mode, side by side, changing nothing.
+
+It runs the same plan and the same refusal checks as ``order_place``, then simulates the fill on
+the account as the engine sees it: the position of the order's mode after the fill (valued at the
+current mark), the wallet after fees, realized PnL and isolated margin moves. A resting order is
+previewed as if it filled at its price.
+"""
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from marginsite.errors import ApplicationError
+from trading import engine
+from trading.models import MarginMode
+from trading.money import money_owed, money_received
+from trading.selectors import Holdings, leverage_for
+from trading.selectors.accounts import engine_brackets, engine_side
+from trading.services.orders import (
+    OrderPlan,
+    OrderRequest,
+    order_account_state,
+    order_plan,
+    order_refusal,
+    order_request_checked,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ModePreview:
+    """The order in one margin mode. ``max_loss``: isolated, the position's margin after the
+    order; cross, the whole cross margin balance after it. Ratios are fractions (0.05 = 5 %)."""
+
+    margin_mode: str
+    leverage: int
+    price: Decimal
+    notional: Decimal
+    initial_margin: Decimal
+    fee: Decimal
+    accepted: bool
+    rejection_code: str | None
+    rejection_message: str | None
+    liquidation_price: Decimal | None
+    liquidation_price_display: Decimal | None
+    position_margin: Decimal
+    cross_margin_ratio_before: Decimal | None
+    cross_margin_ratio_after: Decimal | None
+    max_loss: Decimal
+
+
+@dataclass(frozen=True)
+class OrderPreview:
+    """The chosen mode (``chosen``), the other one (``alternative``), and whether the symbol
+    already has an open position in the other mode (the order then opens a separate one)."""
+
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    margin_mode: str
+    chosen: ModePreview
+    alternative: ModePreview
+    other_mode_position_open: bool
+
+
+def order_preview(
+    *,
+    user,
+    symbol,
+    side,
+    quantity,
+    order_type="MARKET",
+    price=None,
+    margin_mode=None,
+    stop_price=None,
+) -> OrderPreview:
+    """Bad input raises, as in ``order_place``; a refusal of the account (insufficient margin,
+    leverage above the bracket, halted symbol) is reported in the figures instead."""
+    request = order_request_checked(
+        user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
+        price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=False,
+        client_order_id=None,
+    )  # fmt: skip
+    holdings, by_mode, mark = order_account_state(user, request)
+    other = "CROSS" if request.margin_mode == MarginMode.ISOLATED else "ISOLATED"
+    previews = {
+        mode: _mode_preview(user, request, mode, holdings, by_mode.get(mode), mark)
+        for mode in (request.margin_mode, other)
+    }
+    return OrderPreview(
+        symbol=request.instrument.symbol,
+        side=request.side,
+        order_type=request.order_type,
+        quantity=request.quantity,
+        margin_mode=request.margin_mode,
+        chosen=previews[request.margin_mode],
+        alternative=previews[other],
+        other_mode_position_open=other in by_mode,
+    )
+
+
+def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, position, mark):
+    request = replace(request, margin_mode=mode)
+    leverage = leverage_for(user=user, instrument=request.instrument, margin_mode=mode)
+    plan = order_plan(request, leverage=leverage, mark=mark, position=position)
+    refusal: ApplicationError | None = order_refusal(plan, holdings)
+    after, position_margin = _filled(plan, holdings, position)
+    key = (request.instrument.pk, mode)
+    figures = after.position_figures(key)
+    liquidation_price = figures.liquidation_price if figures else None
+    before_ratio = holdings.figures().cross_margin_ratio
+    after_figures = after.figures()
+    max_loss = (
+        position_margin
+        if mode == MarginMode.ISOLATED
+        else max(ZERO, after_figures.cross_margin_balance)
+    )
+    return ModePreview(
+        margin_mode=mode,
+        leverage=leverage,
+        price=plan.price,
+        notional=plan.quantity * plan.price,
+        initial_margin=money_owed(plan.cost.initial_margin),
+        fee=plan.fee,
+        accepted=refusal is None,
+        rejection_code=refusal.code if refusal else None,
+        rejection_message=refusal.message if refusal else None,
+        liquidation_price=liquidation_price,
+        liquidation_price_display=engine.liquidation_price_for_display(
+            liquidation_price,
+            side=plan.after.side or 1,
+            tick_size=request.instrument.tick_size,
+        ),
+        position_margin=position_margin,
+        cross_margin_ratio_before=before_ratio,
+        cross_margin_ratio_after=after_figures.cross_margin_ratio,
+        max_loss=max_loss,
+    )
+
+
+def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, Decimal]:
+    """The account as if the order filled at its price, and the position's margin afterwards
+    (isolated margin, or the initial margin a cross position holds at the mark)."""
+    request, after = plan.request, plan.after
+    instrument = request.instrument
+    key = (instrument.pk, request.margin_mode)
+    isolated = request.margin_mode == MarginMode.ISOLATED
+    realized = money_received(after.realized_pnl)
+    margin = position.isolated_margin if (position and isolated) else ZERO
+    wallet = holdings.wallet_balance - plan.fee
+    if isolated and after.closed_quantity:
+        share = margin * after.closed_quantity / position.quantity
+        wallet += max(ZERO, share + realized)
+        margin = max(ZERO, margin - share - max(ZERO, -(share + realized)))
+    elif after.closed_quantity:
+        wallet += realized
+    if after.side is None:
+        return holdings.replaced(key, None, wallet_balance=wallet), ZERO
+    state = engine.PositionState(
+        after.side, after.quantity, after.entry_price, plan.mark, engine_brackets(instrument)
+    )
+    if not isolated:
+        holding = engine.CrossHolding(state, plan.leverage)
+        return (
+            holdings.replaced(key, holding, wallet_balance=wallet),
+            money_owed(state.notional / plan.leverage),
+        )
+    if position is not None and engine_side(position.side) != after.side:
+        margin = ZERO  # flipped: the old margin went back to the wallet above
+    opening_margin = money_owed(plan.cost.initial_margin)
+    margin += opening_margin
+    wallet -= opening_margin
+    holding = engine.IsolatedHolding(state, margin, plan.leverage)
+    return holdings.replaced(key, holding, wallet_balance=wallet), margin
