@@ -1,0 +1,125 @@
+"""Real concurrency on PostgreSQL: several threads, each with its own connection and transaction,
+hit one account at once. Row locks (wallet first) must keep every rule that holds one at a time."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from accounts.services import user_create
+from marginsite.errors import ApplicationError
+from trading.errors import MarginInsufficient
+from trading.models import Order, Position, Wallet
+from trading.selectors import ledger_problems, system_account_balance
+from trading.services import (
+    isolated_margin_add,
+    isolated_margin_remove,
+    leverage_set,
+    market_seed,
+    order_place,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*calls):
+    """Run each call in its own thread, all released at once; return (results, errors)."""
+    start = threading.Barrier(len(calls))
+    results, errors = [], []
+
+    def run(call):
+        try:
+            start.wait()
+            results.append(call())
+        except Exception as error:  # collected for the assertions
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors
+
+
+@pytest.fixture
+def trader():
+    market_seed()
+    user = user_create(username="racer", password="pw-0123456789")
+    leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    return user
+
+
+def test_concurrent_orders_on_one_wallet_never_spend_more_than_it_holds(trader):
+    # each order: 1 BTC isolated at 20x = 3000 margin + 30 fee = 3030; 10000 pays for 3
+    def buy():
+        return order_place(
+            user=trader, symbol="BTCUSDT", side="BUY", quantity="1", margin_mode="ISOLATED"
+        )
+
+    orders, errors = race(*[buy] * 8)
+
+    assert len(orders) == 3
+    assert len(errors) == 5
+    assert all(isinstance(error, MarginInsufficient) for error in errors)
+    assert Wallet.objects.get(user=trader).balance == Decimal("910")  # 10000 - 3 x 3030
+    position = Position.objects.get(user=trader, status="OPEN")
+    assert (position.quantity, position.isolated_margin) == (Decimal(3), Decimal(9000))
+    assert Order.objects.filter(user=trader).count() == 3
+    assert ledger_problems() == []
+
+
+def test_margin_moves_racing_orders_keep_the_books_exact(trader):
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="1", margin_mode="ISOLATED")
+
+    def add():
+        return isolated_margin_add(user=trader, symbol="BTCUSDT", amount="100")
+
+    def remove():
+        return isolated_margin_remove(user=trader, symbol="BTCUSDT", amount="50")
+
+    def buy():
+        return order_place(
+            user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED"
+        )
+
+    def sell():
+        return order_place(
+            user=trader, symbol="BTCUSDT", side="SELL", quantity="0.1", margin_mode="ISOLATED"
+        )
+
+    _, errors = race(*[add, remove, buy, sell] * 4)
+
+    unexpected = [error for error in errors if not isinstance(error, ApplicationError)]
+    assert unexpected == []
+    assert ledger_problems() == []
+    # the mark never moved, so no PnL: what is not in fees is in the wallet or the margin
+    wallet = Wallet.objects.get(user=trader).balance
+    margin = Position.objects.get(user=trader, status="OPEN").isolated_margin
+    fees = system_account_balance("FEES")
+    assert wallet + margin + fees == Decimal(10000)
+    assert wallet >= 0
+    assert margin >= 0
+
+
+def test_a_client_order_id_sent_four_times_at_once_places_one_order(trader):
+    def buy():
+        return order_place(
+            user=trader,
+            symbol="BTCUSDT",
+            side="BUY",
+            quantity="0.1",
+            margin_mode="CROSS",
+            client_order_id="bot-42",
+        )
+
+    orders, errors = race(*[buy] * 4)
+
+    assert errors == []
+    assert len({order.pk for order in orders}) == 1
+    assert Order.objects.filter(user=trader).count() == 1
+    assert Wallet.objects.get(user=trader).balance == Decimal("9997")  # one 3 USDT fee
+    assert ledger_problems() == []
