@@ -21,3 +21,8 @@ def money_received(amount: Decimal) -> Decimal:
 def price_stored(price: Decimal) -> Decimal:
     """A computed price (a quantity-weighted entry) as the column holds it."""
     return price.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def usdt(amount: Decimal) -> str:
+    """An amount for a message: thousands separators, no trailing zeros ("2,024.5")."""
+    return f"{amount.normalize():,f}"

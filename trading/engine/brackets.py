@@ -61,8 +61,8 @@ def leverage_check(brackets: Sequence[Bracket], *, notional: Decimal, leverage: 
     cap = max_notional_at_leverage(brackets, leverage)
     if notional > cap:
         raise LeverageTooHigh(
-            f"At {leverage}x the largest position is {cap:,f} USDT; this one would be "
-            f"{notional:,f} USDT. Lower the leverage or the size."
+            f"At {leverage}x the largest position is {cap.normalize():,f} USDT; this one would be "
+            f"{notional.normalize():,f} USDT. Lower the leverage or the size."
         )
 
 

@@ -96,9 +96,11 @@ def _reduce(order, position, wallet, quantity, price, rate, liquidity) -> Fill:
     pnl = money_received(side * quantity * (price - position.entry_price))
     entry = {"user": order.user, "position": position, "order": order}
     if position.margin_mode == "ISOLATED":
-        _isolated_settle(position, wallet, quantity, pnl, entry)
+        insured = _isolated_settle(position, wallet, quantity, pnl, entry)
     else:
-        _cross_settle(wallet, pnl, entry)
+        insured = _cross_settle(wallet, pnl, entry)
+    # the user's realized PnL is what left or reached their money, not what the insurance paid
+    pnl += insured
     position.quantity -= quantity
     position.realized_pnl += pnl
     fields = ["quantity", "realized_pnl", "updated_at"]
@@ -118,11 +120,12 @@ def _reduce(order, position, wallet, quantity, price, rate, liquidity) -> Fill:
     )
 
 
-def _cross_settle(wallet, pnl, entry) -> None:
+def _cross_settle(wallet, pnl, entry) -> Decimal:
+    """Settle with the wallet; return what the insurance fund covered."""
     kind = LedgerEntry.Kind.REALIZED_PNL
     if pnl >= 0:
         ledger_post(kind=kind, amount=pnl, source=HOUSE, destination=wallet, **entry)
-        return
+        return ZERO
     loss = -pnl
     paid = min(loss, wallet.balance)
     ledger_post(kind=kind, amount=paid, source=wallet, destination=HOUSE, **entry)
@@ -134,9 +137,11 @@ def _cross_settle(wallet, pnl, entry) -> None:
         memo="loss beyond the cross wallet",
         **entry,
     )
+    return loss - paid
 
 
-def _isolated_settle(position, wallet, quantity, pnl, entry) -> None:
+def _isolated_settle(position, wallet, quantity, pnl, entry) -> Decimal:
+    """Settle with the position's margin; return what the insurance fund covered."""
     margin = position.isolated_margin
     closing_all = quantity == position.quantity
     share = margin if closing_all else money_received(margin * quantity / position.quantity)
@@ -145,7 +150,7 @@ def _isolated_settle(position, wallet, quantity, pnl, entry) -> None:
     if pnl >= 0:
         ledger_post(amount=pnl, source=HOUSE, destination=wallet, kind=kind, **entry)
         ledger_post(amount=share, source=position, destination=wallet, **release)
-        return
+        return ZERO
     loss = -pnl
     from_share = min(loss, share)
     ledger_post(amount=from_share, source=position, destination=HOUSE, kind=kind, **entry)
@@ -161,6 +166,7 @@ def _isolated_settle(position, wallet, quantity, pnl, entry) -> None:
         memo="loss beyond the isolated margin",
         **entry,
     )
+    return beyond_share - from_rest
 
 
 def _open_or_increase(order, position, wallet, result, price, rate, liquidity):

@@ -1,6 +1,8 @@
 """Leverage per (symbol, margin mode), the symbol's default margin mode, and the refusal to change
 the mode of an open position."""
 
+import re
+
 from django.db import transaction
 
 from trading.engine import max_notional_at_leverage
@@ -14,6 +16,7 @@ from trading.errors import (
     NoPosition,
 )
 from trading.models import LeverageSetting, MarginMode, Order, Position, SymbolMarginMode
+from trading.money import usdt
 from trading.selectors import (
     holdings_load,
     instrument_get,
@@ -23,10 +26,12 @@ from trading.selectors import (
 from trading.selectors.accounts import engine_brackets, mark_prices
 from trading.services.locks import open_positions_lock, wallet_lock
 
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
 
 def leverage_checked(leverage, *, maximum: int) -> int:
     """A whole number from 1 to ``maximum`` (an int, or a string of digits from a form)."""
-    if isinstance(leverage, str) and leverage.strip().isdigit():
+    if isinstance(leverage, str) and ASCII_DIGITS.fullmatch(leverage.strip()):
         leverage = int(leverage.strip())
     if isinstance(leverage, bool) or not isinstance(leverage, int):
         raise InvalidLeverage(
@@ -78,8 +83,8 @@ def _position_leverage_change(user, wallet, positions, position: Position, lever
     notional = position.quantity * mark
     if notional > cap:
         raise LeverageTooHigh(
-            f"At {leverage}x the largest position is {cap:,f} USDT; your {instrument.symbol} "
-            f"position is {notional:,f} USDT.",
+            f"At {leverage}x the largest position is {usdt(cap)} USDT; your {instrument.symbol} "
+            f"position is {usdt(notional)} USDT.",
             field="leverage",
         )
     lowering = leverage < position.leverage
@@ -95,7 +100,7 @@ def _position_leverage_change(user, wallet, positions, position: Position, lever
         available = holdings.figures().available_balance
         if available < 0:
             raise MarginInsufficient(
-                f"At {leverage}x your cross positions would need {-available:,f} USDT more "
+                f"At {leverage}x your cross positions would need {usdt(-available)} USDT more "
                 "than your available balance.",
                 field="leverage",
             )

@@ -9,7 +9,7 @@ from trading import engine
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.inputs import decimal_from_input
 from trading.models import LedgerEntry, MarginMode, Position
-from trading.money import money_received
+from trading.money import money_received, usdt
 from trading.selectors import holdings_load, instrument_get
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
@@ -45,7 +45,7 @@ def isolated_margin_add(*, user, symbol, amount) -> Position:
         available = available_for_mode(MarginMode.ISOLATED, figures)
         if amount > available:
             raise MarginInsufficient(
-                f"You can add at most {max(Decimal(0), available):,f} USDT (your available "
+                f"You can add at most {usdt(max(Decimal(0), available))} USDT (your available "
                 "balance).",
                 field="amount",
             )
@@ -86,7 +86,7 @@ def isolated_margin_remove(*, user, symbol, amount) -> Position:
         removable = isolated_margin_max_removable(user=user, position=position, positions=positions)
         if amount > removable:
             raise MarginInsufficient(
-                f"You can remove at most {removable:,f} USDT from this position.", field="amount"
+                f"You can remove at most {usdt(removable)} USDT from this position.", field="amount"
             )
         ledger_post(
             kind=LedgerEntry.Kind.ISOLATED_MARGIN,

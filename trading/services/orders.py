@@ -29,7 +29,7 @@ from trading.errors import (
 )
 from trading.inputs import decimal_from_input, on_step
 from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
-from trading.money import money_owed
+from trading.money import money_owed, usdt
 from trading.selectors import (
     Holdings,
     holdings_load,
@@ -134,8 +134,9 @@ def order_request_checked(
 
 @dataclass(frozen=True)
 class OrderPlan:
-    """What an order would do now: at which price, whether it executes at once, what it costs
-    (the opening part), and the position of its key after it fills."""
+    """What an order would do now: at which price, whether it executes at once, what its opening
+    part costs (initial margin + ``opening_fee``), the fee its fills will charge in all (``fee``:
+    the closing part pays one too), and the position of its key after it fills."""
 
     request: OrderRequest
     leverage: int
@@ -144,6 +145,7 @@ class OrderPlan:
     executes_now: bool
     quantity: Decimal
     cost: engine.OrderCost
+    opening_fee: Decimal
     fee: Decimal
     after: engine.FillResult
 
@@ -225,7 +227,15 @@ def order_plan(
         executes_now=executes_now,
         quantity=quantity,
         cost=cost,
-        fee=money_owed(cost.fee),
+        opening_fee=money_owed(cost.fee),
+        fee=sum(
+            (
+                money_owed(part * price * rate)
+                for part in (after.closed_quantity, cost.opening_quantity)
+                if part
+            ),
+            ZERO,
+        ),
         after=after,
     )
 
@@ -265,13 +275,14 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
     except engine.LeverageTooHigh as refusal:
         return LeverageTooHigh(str(refusal), field="quantity")
     figures = holdings.figures()
-    required = money_owed(plan.cost.initial_margin) + plan.fee
+    margin = money_owed(plan.cost.initial_margin)
+    required = margin + plan.opening_fee
     available = available_for_mode(request.margin_mode, figures)
     if required > available:
         return MarginInsufficient(
-            f"Insufficient margin: this order needs {required:,f} USDT (initial margin "
-            f"{money_owed(plan.cost.initial_margin):,f} + fee {plan.fee:,f}); you have "
-            f"{max(ZERO, available):,f} USDT available.",
+            f"Insufficient margin: this order needs {usdt(required)} USDT (initial margin "
+            f"{usdt(margin)} + fee {usdt(plan.opening_fee)}); you have "
+            f"{usdt(max(ZERO, available))} USDT available.",
             field="quantity",
         )
     return None
@@ -352,7 +363,9 @@ def _order_place_locked(user, request: OrderRequest) -> Order:
         reduce_only=request.reduce_only,
         leverage=leverage,
         client_order_id=request.client_order_id,
-        margin_held=(money_owed(plan.cost.initial_margin) + plan.fee if resting_limit else ZERO),
+        margin_held=(
+            money_owed(plan.cost.initial_margin) + plan.opening_fee if resting_limit else ZERO
+        ),
     )
     if plan.executes_now:
         order_execute(
@@ -370,7 +383,7 @@ def order_cancel(*, user, order_id) -> Order:
     if isinstance(order_id, bool) or not isinstance(order_id, int | str):
         raise OrderNotFound("Order not found.", field="order_id")
     if isinstance(order_id, str):
-        if not order_id.strip().isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", order_id.strip()):
             raise OrderNotFound("Order not found.", field="order_id")
         order_id = int(order_id)
     with transaction.atomic(durable=True):

@@ -2,8 +2,8 @@
 
 It runs the same plan and the same refusal checks as ``order_place``, then simulates the fill on
 the account as the engine sees it: the position of the order's mode after the fill (valued at the
-current mark), the wallet after fees, realized PnL and isolated margin moves. A resting order is
-previewed as if it filled at its price.
+current mark; a resting order's position at the order's own price, where it would fill), the
+wallet after fees, realized PnL and isolated margin moves.
 """
 
 from dataclasses import dataclass, replace
@@ -157,8 +157,9 @@ def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, De
         wallet += realized
     if after.side is None:
         return holdings.replaced(key, None, wallet_balance=wallet), ZERO
+    valued_at = plan.mark if plan.executes_now else plan.price
     state = engine.PositionState(
-        after.side, after.quantity, after.entry_price, plan.mark, engine_brackets(instrument)
+        after.side, after.quantity, after.entry_price, valued_at, engine_brackets(instrument)
     )
     if not isolated:
         holding = engine.CrossHolding(state, plan.leverage)
