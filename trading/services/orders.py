@@ -29,7 +29,7 @@ from trading.errors import (
 )
 from trading.inputs import decimal_from_input, on_step
 from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
-from trading.money import money_owed, usdt
+from trading.money import money_owed, money_received, usdt
 from trading.selectors import (
     Holdings,
     holdings_load,
@@ -147,6 +147,7 @@ class OrderPlan:
     cost: engine.OrderCost
     opening_fee: Decimal
     fee: Decimal
+    freed_margin: Decimal
     after: engine.FillResult
 
 
@@ -236,8 +237,23 @@ def order_plan(
             ),
             ZERO,
         ),
+        freed_margin=_freed_margin(position, after, mark) if position else ZERO,
         after=after,
     )
+
+
+def _freed_margin(position: Position, after: engine.FillResult, mark: Decimal) -> Decimal:
+    """What the closing part of a flip gives back before the opening part needs margin, so
+    reversing a position costs only the difference (as on Binance): a cross position's initial
+    margin for the closed part at the mark; an isolated position's closed share of its margin
+    plus the realized PnL, which reach the wallet as cash before the new margin leaves it."""
+    closed = after.closed_quantity
+    if not closed:
+        return ZERO
+    if position.margin_mode == MarginMode.CROSS:
+        return money_received(closed * mark / position.leverage)
+    share = position.isolated_margin * closed / position.quantity
+    return money_received(max(ZERO, share + after.realized_pnl))
 
 
 def available_for_mode(mode: str, figures: engine.AccountFigures) -> Decimal:
@@ -277,7 +293,7 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
     figures = holdings.figures()
     margin = money_owed(plan.cost.initial_margin)
     required = margin + plan.opening_fee
-    available = available_for_mode(request.margin_mode, figures)
+    available = available_for_mode(request.margin_mode, figures) + plan.freed_margin
     if required > available:
         return MarginInsufficient(
             f"Insufficient margin: this order needs {usdt(required)} USDT (initial margin "

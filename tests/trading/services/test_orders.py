@@ -1347,3 +1347,53 @@ def test_a_partial_isolated_close_past_bankruptcy_takes_the_loss_from_the_rest_o
         "LONG", D("0.1"), D("60000"), D("200"), D("-400"), "OPEN",
     )  # fmt: skip
     assert wallet_balance(trader) == D("9391.2")
+
+
+def test_reversing_a_cross_position_needs_only_the_margin_the_closing_part_does_not_free(
+    trader, balanced_ledger
+):
+    # given a cross long of 3 BTC at 20x: margin 9000, fee 90; available 10000 - 90 - 9000 = 910
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="3", margin_mode="CROSS")
+    assert account_summary(user=trader).available_balance == Decimal("910")
+
+    # when selling 6: closing 3 frees 9000, opening 3 needs 9000 + fee 90 <= 910 + 9000
+    order = order_place(
+        user=trader, symbol="BTCUSDT", side="SELL", quantity="6", margin_mode="CROSS"
+    )
+
+    # then the long is closed and a 3 BTC short is open; both halves paid a 90 fee
+    assert order.status == "FILLED"
+    short = Position.objects.get(user=trader, status="OPEN")
+    assert (short.side, short.quantity, short.entry_price) == ("SHORT", Decimal(3), Decimal(60000))
+    assert wallet_balance(trader) == Decimal("9730")  # 10000 - 90 - 90 - 90
+
+
+def test_reversing_an_isolated_position_uses_the_margin_its_closing_part_returns(
+    trader, balanced_ledger
+):
+    # given an isolated long of 3 BTC at 20x: 9000 moved into the position, fee 90; wallet 910
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="3", margin_mode="ISOLATED")
+    assert wallet_balance(trader) == Decimal("910")
+
+    # when selling 6: the 9000 returns to the wallet, then 9000 + 90 fee leave it for the short
+    order_place(user=trader, symbol="BTCUSDT", side="SELL", quantity="6", margin_mode="ISOLATED")
+
+    short = Position.objects.get(user=trader, status="OPEN")
+    assert (short.side, short.quantity, short.isolated_margin) == (
+        "SHORT",
+        Decimal(3),
+        Decimal(9000),
+    )
+    assert wallet_balance(trader) == Decimal("730")  # 910 + 9000 - 90 (close) - 9000 - 90
+
+
+def test_a_reversal_that_needs_more_than_the_freed_margin_is_still_refused(trader, unchanged):
+    # given a cross long of 3 BTC at 20x (available 910)
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="3", margin_mode="CROSS")
+
+    # when selling 7: closing 3 frees 9000, opening 4 needs 12000 + 120 > 9910
+    with pytest.raises(MarginInsufficient, match="needs 12,120 USDT"), unchanged():
+        order_place(user=trader, symbol="BTCUSDT", side="SELL", quantity="7", margin_mode="CROSS")
