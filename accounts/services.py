@@ -13,9 +13,10 @@ from trading.services.wallets import wallet_open
 DEMO_TRADER_PASSWORD = "demo-trader-1"
 
 
-def _account_open(user: User) -> User:
+def account_open(*, user: User) -> User:
     """What every user gets with the account: preferences (Cross unless changed) and a wallet
-    funded with the paper starting balance through the ledger."""
+    funded with the paper starting balance through the ledger. Runs in the caller's transaction
+    (user creation, or the admin's save of a new user)."""
     Preferences.objects.create(user=user)
     wallet_open(user=user)
     return user
@@ -25,14 +26,14 @@ def user_create(*, username: str, password: str, email: str = "") -> User:
     """A trader account with its preferences and a funded paper wallet."""
     with transaction.atomic(durable=True):
         user = User.objects.create_user(username=username, password=password, email=email)
-        return _account_open(user)
+        return account_open(user=user)
 
 
 def superuser_create(*, username: str, password: str, email: str = "") -> User:
     """An operator with every permission (the admin back office), who can also paper-trade."""
     with transaction.atomic(durable=True):
         user = User.objects.create_superuser(username=username, password=password, email=email)
-        return _account_open(user)
+        return account_open(user=user)
 
 
 def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
