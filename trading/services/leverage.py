@@ -141,9 +141,17 @@ def position_margin_mode_change(*, user, symbol, margin_mode):
     instrument = instrument_get(symbol)
     margin_mode = margin_mode_checked(margin_mode)
     other = MarginMode.CROSS if margin_mode == MarginMode.ISOLATED else MarginMode.ISOLATED
-    if not Position.objects.filter(
-        user=user, instrument=instrument, margin_mode=other, status=Position.Status.OPEN
-    ).exists():
+    open_modes = set(
+        Position.objects.filter(
+            user=user, instrument=instrument, status=Position.Status.OPEN
+        ).values_list("margin_mode", flat=True)
+    )
+    if other not in open_modes:
+        if margin_mode in open_modes:
+            raise MarginModeUnchanged(
+                f"Your {instrument.symbol} position is already {margin_mode.title()}.",
+                field="margin_mode",
+            )
         raise NoPosition(
             f"You have no open {instrument.symbol} {other.title()} position.", field="symbol"
         )

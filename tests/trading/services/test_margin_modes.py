@@ -427,13 +427,13 @@ def test_changing_the_mode_without_an_open_position_in_the_other_mode_is_no_posi
     assert refusal.value.code == "NO_POSITION"
 
 
-def test_changing_to_the_mode_of_the_only_open_position_is_no_position(trader, unchanged):
+def test_changing_to_the_mode_of_the_only_open_position_says_it_already_is(trader, unchanged):
     # given only an open BTCUSDT Isolated position
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
 
-    # when a BTCUSDT position is asked to become Isolated, then there is no Cross one to change
+    # when a BTCUSDT position is asked to become Isolated, then it already is
     with (
-        pytest.raises(NoPosition, match=r"^You have no open BTCUSDT Cross position\.$"),
+        pytest.raises(MarginModeUnchanged, match=r"^Your BTCUSDT position is already Isolated\.$"),
         unchanged(),
     ):
         position_margin_mode_change(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
