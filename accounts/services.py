@@ -3,8 +3,10 @@
 import secrets
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
+from accounts.errors import InvalidUsername, UsernameTaken
 from accounts.models import Preferences, User
 from marginsite.errors import InvalidInput
 from trading.models import MarginMode
@@ -22,18 +24,43 @@ def account_open(*, user: User) -> User:
     return user
 
 
+def _username_checked(username) -> str:
+    field = User._meta.get_field("username")
+    if not isinstance(username, str) or not username or len(username) > field.max_length:
+        raise InvalidUsername(
+            f"A username is 1 to {field.max_length} characters.", field="username"
+        )
+    try:
+        User.username_validator(username)
+    except ValidationError as error:
+        raise InvalidUsername(" ".join(error.messages), field="username") from None
+    return username
+
+
+def _user_insert(create, *, username, password, email) -> User:
+    username = _username_checked(username)
+    if not isinstance(password, str) or not password or not isinstance(email, str):
+        raise InvalidInput("A password (and an email, if any) must be text.", field="password")
+    try:
+        with transaction.atomic(durable=True):
+            user = create(username=username, password=password, email=email)
+            return account_open(user=user)
+    except IntegrityError:
+        if User.objects.filter(username=username).exists():
+            raise UsernameTaken(f"The username {username!r} is taken.", field="username") from None
+        raise
+
+
 def user_create(*, username: str, password: str, email: str = "") -> User:
     """A trader account with its preferences and a funded paper wallet."""
-    with transaction.atomic(durable=True):
-        user = User.objects.create_user(username=username, password=password, email=email)
-        return account_open(user=user)
+    return _user_insert(User.objects.create_user, username=username, password=password, email=email)
 
 
 def superuser_create(*, username: str, password: str, email: str = "") -> User:
     """An operator with every permission (the admin back office), who can also paper-trade."""
-    with transaction.atomic(durable=True):
-        user = User.objects.create_superuser(username=username, password=password, email=email)
-        return account_open(user=user)
+    return _user_insert(
+        User.objects.create_superuser, username=username, password=password, email=email
+    )
 
 
 def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:

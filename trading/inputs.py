@@ -28,7 +28,7 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
         raise error(f"{field} must be a number.", field=field)
     if not value.is_finite():
         raise error(f"{field} must be a finite number.", field=field)
-    if abs(value) >= LARGEST_INPUT:
+    if value and value.adjusted() >= LARGEST_INPUT.adjusted():  # no arithmetic: 1e999999 too
         raise error(f"{field} is too large.", field=field)
     if value != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN):
         raise error(f"{field} has more than {DECIMAL_PLACES} decimal places.", field=field)

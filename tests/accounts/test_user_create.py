@@ -5,8 +5,8 @@ import contextlib
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
 
+from accounts.errors import InvalidUsername, UsernameTaken
 from accounts.models import Preferences, User
 from accounts.services import margin_mode_default_set, superuser_create, user_create
 from marginsite.errors import InvalidInput
@@ -107,10 +107,21 @@ def test_user_create_with_a_taken_username_creates_nothing(unchanged):
     # given alice exists
     user_create(username="alice", password=PASSWORD)
 
-    # when someone signs up as alice again, then it fails and nothing was created
-    with pytest.raises(IntegrityError), unchanged():
+    # when someone signs up as alice again, then it is refused and nothing was created
+    with (
+        pytest.raises(UsernameTaken, match=r"^The username 'alice' is taken\.$") as refusal,
+        unchanged(),
+    ):
         user_create(username="alice", password="another-pw-987")
+    assert refusal.value.code == "USERNAME_TAKEN"
+    assert refusal.value.status == 409
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("username", ["", None, "x" * 151, "has space", "semi;colon", ["alice"]])
+def test_user_create_refuses_a_username_that_is_not_one(username, unchanged):
+    with pytest.raises(InvalidUsername), unchanged():
+        user_create(username=username, password=PASSWORD)
 
 
 # superuser_create

@@ -123,3 +123,23 @@ def test_a_client_order_id_sent_four_times_at_once_places_one_order(trader):
     assert Order.objects.filter(user=trader).count() == 1
     assert Wallet.objects.get(user=trader).balance == Decimal("9997")  # one 3 USDT fee
     assert ledger_problems() == []
+
+
+def test_a_replay_of_an_order_that_takes_most_of_the_wallet_returns_it_not_a_refusal(trader):
+    # 3 BTC isolated at 20x = 9000 margin + 90 fee: a second copy could never be afforded
+    def buy():
+        return order_place(
+            user=trader,
+            symbol="BTCUSDT",
+            side="BUY",
+            quantity="3",
+            margin_mode="ISOLATED",
+            client_order_id="bot-big",
+        )
+
+    orders, errors = race(*[buy] * 4)
+
+    assert errors == []
+    assert len({order.pk for order in orders}) == 1
+    assert Wallet.objects.get(user=trader).balance == Decimal("910")
+    assert ledger_problems() == []

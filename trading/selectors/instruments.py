@@ -1,3 +1,5 @@
+import re
+
 from django.db.models import Prefetch
 
 from accounts.models import Preferences
@@ -11,6 +13,8 @@ from trading.models import (
     SymbolMarginMode,
 )
 
+SYMBOL = re.compile(r"[A-Za-z0-9]{1,20}")
+
 
 def instrument_list() -> list[Instrument]:
     """Every instrument with its brackets, ordered by symbol."""
@@ -23,7 +27,7 @@ def instrument_list() -> list[Instrument]:
 
 def instrument_get(symbol) -> Instrument:
     """The instrument called ``symbol`` (case-insensitive), or UnknownSymbol."""
-    if not isinstance(symbol, str) or not symbol.strip():
+    if not isinstance(symbol, str) or not SYMBOL.fullmatch(symbol.strip()):
         raise UnknownSymbol("symbol must be a symbol such as BTCUSDT.", field="symbol")
     try:
         return Instrument.objects.prefetch_related("brackets").get(symbol=symbol.strip().upper())

@@ -73,7 +73,7 @@ def order_execute(
     if result.opened_quantity:
         position, fill = _open_or_increase(order, position, wallet, result, price, rate, liquidity)
         fills.append(fill)
-    _fees_charge(order, wallet, fills)
+    _fees_charge(order, wallet, fills, opened=bool(result.opened_quantity))
     order.status = Order.Status.FILLED
     order.filled_quantity = order.quantity
     order.average_fill_price = price
@@ -207,11 +207,14 @@ def _open_or_increase(order, position, wallet, result, price, rate, liquidity):
     return position, fill
 
 
-def _fees_charge(order, wallet, fills) -> None:
-    """The fills' fees, from the wallet. Only a closing fill of an account already past its
-    bankruptcy can find the wallet short; what it cannot pay is waived, never owed."""
+def _fees_charge(order, wallet, fills, *, opened: bool) -> None:
+    """The fills' fees, from the wallet. An order that opens anything was checked to pay them in
+    cash. Only a pure close of an account already past its bankruptcy can find the wallet short:
+    what it cannot pay is waived, never owed."""
     for fill in fills:
         charged = min(fill.fee, wallet.balance)
+        if charged != fill.fee and opened:
+            raise ValueError(f"order {order.pk} opens a position but cannot pay its fees")
         if charged != fill.fee:
             fill.fee = charged
             fill.save(update_fields=["fee"])

@@ -135,8 +135,9 @@ def order_request_checked(
 @dataclass(frozen=True)
 class OrderPlan:
     """What an order would do now: at which price, whether it executes at once, what its opening
-    part costs (initial margin + ``opening_fee``), the fee its fills will charge in all (``fee``:
-    the closing part pays one too), and the position of its key after it fills."""
+    part costs (initial margin + ``opening_fee``), the fee its fills charge in all (``fee``), the
+    PnL its closing part realizes, what that part frees for new margin (``freed_margin``) and
+    brings back to the wallet as cash (``cash_back``), and the position after it fills."""
 
     request: OrderRequest
     leverage: int
@@ -145,9 +146,12 @@ class OrderPlan:
     executes_now: bool
     quantity: Decimal
     cost: engine.OrderCost
+    closing_fee: Decimal
     opening_fee: Decimal
     fee: Decimal
+    realized_pnl: Decimal
     freed_margin: Decimal
+    cash_back: Decimal
     after: engine.FillResult
 
 
@@ -158,7 +162,7 @@ def _market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
     else:
         raw, rounding = mark * (1 - instrument.slippage_rate), ROUND_FLOOR
     tick = instrument.tick_size
-    return (raw / tick).to_integral_value(rounding=rounding) * tick
+    return max(tick, (raw / tick).to_integral_value(rounding=rounding) * tick)
 
 
 def _stop_would_trigger(request: OrderRequest, mark: Decimal) -> bool:
@@ -220,6 +224,10 @@ def order_plan(
         fill_quantity=quantity,
         fill_price=price,
     )
+    closing_fee = money_owed(after.closed_quantity * price * rate)
+    opening_fee = money_owed(cost.fee)
+    realized = money_received(after.realized_pnl)
+    freed, cash_back = _closing_returns(position, after, mark, realized)
     return OrderPlan(
         request=replace(request, quantity=quantity),
         leverage=leverage,
@@ -228,32 +236,29 @@ def order_plan(
         executes_now=executes_now,
         quantity=quantity,
         cost=cost,
-        opening_fee=money_owed(cost.fee),
-        fee=sum(
-            (
-                money_owed(part * price * rate)
-                for part in (after.closed_quantity, cost.opening_quantity)
-                if part
-            ),
-            ZERO,
-        ),
-        freed_margin=_freed_margin(position, after, mark) if position else ZERO,
+        closing_fee=closing_fee,
+        opening_fee=opening_fee,
+        fee=closing_fee + opening_fee,
+        realized_pnl=realized,
+        freed_margin=freed,
+        cash_back=cash_back,
         after=after,
     )
 
 
-def _freed_margin(position: Position, after: engine.FillResult, mark: Decimal) -> Decimal:
-    """What the closing part of a flip gives back before the opening part needs margin, so
-    reversing a position costs only the difference (as on Binance): a cross position's initial
-    margin for the closed part at the mark; an isolated position's closed share of its margin
-    plus the realized PnL, which reach the wallet as cash before the new margin leaves it."""
+def _closing_returns(position, after: engine.FillResult, mark, realized) -> tuple[Decimal, Decimal]:
+    """(freed margin, cash back) of the closing part, so that reversing a position costs only
+    the difference (as on Binance). Cross: the closed part's initial margin at the mark is freed,
+    and the realized PnL is the cash. Isolated: the closed share of the margin plus the realized
+    PnL reach the wallet as cash before the new margin leaves it."""
     closed = after.closed_quantity
-    if not closed:
-        return ZERO
+    if position is None or not closed:
+        return ZERO, ZERO
     if position.margin_mode == MarginMode.CROSS:
-        return money_received(closed * mark / position.leverage)
+        return money_received(closed * mark / position.leverage), realized
     share = position.isolated_margin * closed / position.quantity
-    return money_received(max(ZERO, share + after.realized_pnl))
+    back = money_received(max(ZERO, share + after.realized_pnl))
+    return back, back
 
 
 def available_for_mode(mode: str, figures: engine.AccountFigures) -> Decimal:
@@ -273,6 +278,8 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
             f"Trading in {instrument.symbol} is halted: only orders that close or reduce a "
             "position are accepted."
         )
+    if refusal := _cross_loss_refusal(plan, holdings):
+        return refusal
     if not opening:
         return None
     notional = plan.quantity * plan.price
@@ -292,16 +299,51 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
         return LeverageTooHigh(str(refusal), field="quantity")
     figures = holdings.figures()
     margin = money_owed(plan.cost.initial_margin)
-    required = margin + plan.opening_fee
+    required = margin + plan.fee
     available = available_for_mode(request.margin_mode, figures) + plan.freed_margin
     if required > available:
         return MarginInsufficient(
             f"Insufficient margin: this order needs {usdt(required)} USDT (initial margin "
-            f"{usdt(margin)} + fee {usdt(plan.opening_fee)}); you have "
+            f"{usdt(margin)} + fee {usdt(plan.fee)}); you have "
             f"{usdt(max(ZERO, available))} USDT available.",
             field="quantity",
         )
+    isolated = request.margin_mode == MarginMode.ISOLATED
+    cash = holdings.wallet_balance - holdings.open_order_margin + plan.cash_back
+    cash_needed = plan.fee + (margin if isolated else ZERO)
+    if cash_needed > cash:
+        paid_in_cash = "its margin and fees" if isolated else "its fees"
+        return MarginInsufficient(
+            f"Insufficient wallet balance: this order pays {paid_in_cash} in cash, "
+            f"{usdt(cash_needed)} USDT, and your wallet has {usdt(max(ZERO, cash))} USDT free. "
+            "Unrealized profit becomes cash only when you close the position.",
+            field="quantity",
+        )
     return None
+
+
+def _cross_loss_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | None:
+    """A cross close whose loss the wallet cannot pay while other cross positions stay open:
+    their profit is not cash yet, and the insurance fund must not pay for a solvent account.
+    Only the last cross position may close at such a loss (the fund covers the rest, as in a
+    liquidation)."""
+    request = plan.request
+    if request.margin_mode != MarginMode.CROSS or plan.realized_pnl >= 0:
+        return None
+    key = (request.instrument.pk, MarginMode.CROSS)
+    others_open = any(
+        k != key and isinstance(h, engine.CrossHolding) for k, h in holdings.holdings.items()
+    )
+    due = -plan.realized_pnl + plan.closing_fee
+    if not others_open or due <= holdings.wallet_balance:
+        return None
+    return MarginInsufficient(
+        f"Closing this realizes a loss of {usdt(-plan.realized_pnl)} USDT (and a fee of "
+        f"{usdt(plan.closing_fee)}), more than your wallet's {usdt(holdings.wallet_balance)} "
+        "USDT. Close your profitable cross positions first: their profit is not in the wallet "
+        "until it is realized.",
+        field="quantity",
+    )
 
 
 def order_account_state(user, request: OrderRequest, *, wallet=None, positions=None):
@@ -342,7 +384,11 @@ def order_place(
         return replayed
     try:
         with transaction.atomic(durable=True):
-            return _order_place_locked(user, request)
+            wallet = wallet_lock(user)
+            # a concurrent replay may have committed while this one waited for the lock
+            if replayed := _order_replayed(user, request.client_order_id):
+                return replayed
+            return _order_place_locked(user, wallet, request, mode_given=margin_mode is not None)
     except IntegrityError:
         if replayed := _order_replayed(user, request.client_order_id):
             return replayed
@@ -355,8 +401,16 @@ def _order_replayed(user, client_order_id: str) -> Order | None:
     return Order.objects.filter(user=user, client_order_id=client_order_id).first()
 
 
-def _order_place_locked(user, request: OrderRequest) -> Order:
-    wallet = wallet_lock(user)
+def _order_place_locked(user, wallet, request: OrderRequest, *, mode_given: bool) -> Order:
+    """Place ``request`` with the wallet locked. What a concurrent change could have moved since
+    the request was checked is read again here: the instrument (halted?) and, when the order
+    named no mode, the user's default mode."""
+    instrument = Instrument.objects.prefetch_related("brackets").get(pk=request.instrument.pk)
+    request = replace(request, instrument=instrument)
+    if not mode_given:
+        request = replace(
+            request, margin_mode=margin_mode_default(user=user, instrument=instrument)
+        )
     positions = open_positions_lock(user)
     holdings, by_mode, mark = order_account_state(user, request, wallet=wallet, positions=positions)
     position = by_mode.get(request.margin_mode)
@@ -424,19 +478,20 @@ def position_close(*, user, symbol, margin_mode) -> Order:
     """Close the whole position of (symbol, mode) at market: a reduce-only market order."""
     instrument = instrument_get(symbol)
     margin_mode = margin_mode_checked(margin_mode)
-    position = Position.objects.filter(
-        user=user, instrument=instrument, margin_mode=margin_mode, status=Position.Status.OPEN
-    ).first()
-    if position is None:
-        raise NoPosition(
-            f"You have no open {instrument.symbol} {margin_mode.title()} position.",
-            field="symbol",
-        )
-    return order_place(
-        user=user,
-        symbol=instrument.symbol,
-        side="SELL" if position.side == "LONG" else "BUY",
-        quantity=position.quantity,
-        margin_mode=margin_mode,
-        reduce_only=True,
-    )
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(user)
+        # read under the wallet lock: no fill of this user can change the size meanwhile
+        position = Position.objects.filter(
+            user=user, instrument=instrument, margin_mode=margin_mode, status=Position.Status.OPEN
+        ).first()
+        if position is None:
+            raise NoPosition(
+                f"You have no open {instrument.symbol} {margin_mode.title()} position.",
+                field="symbol",
+            )
+        request = order_request_checked(
+            user=user, symbol=instrument.symbol, side="SELL" if position.side == "LONG" else "BUY",
+            quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
+            margin_mode=margin_mode, reduce_only=True, client_order_id=None,
+        )  # fmt: skip
+        return _order_place_locked(user, wallet, request, mode_given=True)

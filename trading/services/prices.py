@@ -11,8 +11,11 @@ def mark_price_set(*, symbol, price, source: str = MarkPrice.Source.MANUAL) -> M
     operator's override). A mark need not sit on the tick: it is an index, not a trade."""
     instrument = instrument_get(symbol)
     price = decimal_from_input(price, field="price", error=InvalidPrice)
-    if price <= 0:
-        raise InvalidPrice("A mark price must be greater than 0.", field="price")
+    if price < instrument.tick_size:
+        raise InvalidPrice(
+            f"A mark price must be at least one tick ({instrument.tick_size.normalize():f}).",
+            field="price",
+        )
     if source not in MarkPrice.Source.values:
         raise InvalidPrice(f"Unknown price source {source!r}.", field="source")
     with transaction.atomic(durable=True):

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from marginsite.errors import InvalidInput
 from trading.errors import InvalidAmount, WalletResetRefused
 from trading.inputs import decimal_from_input
 from trading.models import LedgerAccount, LedgerEntry, Order, Position, Wallet
@@ -34,6 +35,8 @@ def wallet_deposit(*, user, amount, memo: str = "paper funds granted") -> Ledger
     amount = decimal_from_input(amount, field="amount", error=InvalidAmount)
     if amount <= 0:
         raise InvalidAmount("A deposit must be greater than 0.", field="amount")
+    if not isinstance(memo, str) or len(memo) > 200 or not memo.isprintable():
+        raise InvalidInput("memo must be printable text of at most 200 characters.", field="memo")
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
         return ledger_post(

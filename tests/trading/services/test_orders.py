@@ -1394,6 +1394,6 @@ def test_a_reversal_that_needs_more_than_the_freed_margin_is_still_refused(trade
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="3", margin_mode="CROSS")
 
-    # when selling 7: closing 3 frees 9000, opening 4 needs 12000 + 120 > 9910
-    with pytest.raises(MarginInsufficient, match="needs 12,120 USDT"), unchanged():
+    # when selling 7: closing 3 frees 9000; opening 4 needs 12000 + fees 90 + 120 > 910 + 9000
+    with pytest.raises(MarginInsufficient, match="needs 12,210 USDT"), unchanged():
         order_place(user=trader, symbol="BTCUSDT", side="SELL", quantity="7", margin_mode="CROSS")
