@@ -1,27 +1,37 @@
 from trading.models.choices import MarginMode, OrderSide, OrderType, PositionSide
+from trading.models.funding import FundingPayment, FundingSettlement
 from trading.models.heartbeats import Heartbeat
 from trading.models.instruments import Instrument, LeverageBracket
 from trading.models.leverage import LeverageSetting, SymbolMarginMode
+from trading.models.liquidations import LiquidationEvent, Notification
 from trading.models.orders import Fill, Order
 from trading.models.positions import Position
-from trading.models.prices import MarkPrice
+from trading.models.prices import FeedStatus, MarkPrice, PriceCandle
+from trading.models.sweeps import SweepRun
 from trading.models.wallets import LedgerAccount, LedgerEntry, Wallet
 
 __all__ = [
+    "FeedStatus",
     "Fill",
+    "FundingPayment",
+    "FundingSettlement",
     "Heartbeat",
     "Instrument",
     "LedgerAccount",
     "LedgerEntry",
     "LeverageBracket",
     "LeverageSetting",
+    "LiquidationEvent",
     "MarginMode",
     "MarkPrice",
+    "Notification",
     "Order",
     "OrderSide",
     "OrderType",
     "Position",
     "PositionSide",
+    "PriceCandle",
+    "SweepRun",
     "SymbolMarginMode",
     "Wallet",
 ]

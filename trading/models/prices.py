@@ -19,6 +19,10 @@ class MarkPrice(models.Model):
     )
     price = price_field()
     source = models.CharField(max_length=10, choices=Source.choices)
+    held = models.BooleanField(
+        default=False,
+        help_text="an operator's manual price holds until released, whatever the feed",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -29,3 +33,40 @@ class MarkPrice(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.price}"
+
+
+class PriceCandle(models.Model):
+    """One minute of mark prices, for charts (kept for PRICE_CANDLE_RETENTION_DAYS)."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="candles")
+    opened_at = models.DateTimeField(help_text="the start of the minute (UTC)")
+    open = price_field()
+    high = price_field()
+    low = price_field()
+    close = price_field()
+
+    class Meta:
+        ordering = ["instrument", "opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "opened_at"], name="candle_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.instrument} {self.opened_at:%Y-%m-%d %H:%M} {self.close}"
+
+
+class FeedStatus(models.Model):
+    """What the price feed last did: where prices came from, when, and its last error."""
+
+    name = models.CharField(max_length=20, unique=True, default="marks")
+    source = models.CharField(max_length=10, choices=MarkPrice.Source.choices)
+    last_tick_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "feed status"
+
+    def __str__(self):
+        return f"{self.name}: {self.source}"

@@ -94,6 +94,8 @@ class LedgerEntry(models.Model):
         REALIZED_PNL = "REALIZED_PNL", "Realized PnL"
         ISOLATED_MARGIN = "ISOLATED_MARGIN", "Isolated margin moved"
         INSURANCE = "INSURANCE", "Insurance fund cover"
+        LIQUIDATION = "LIQUIDATION", "Liquidation"
+        FUNDING = "FUNDING", "Funding payment"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="debits")

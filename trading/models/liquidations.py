@@ -1,0 +1,58 @@
+"""Liquidations and what the user is told about them. A LiquidationEvent is the receipt: the mark
+at the trigger, the prices, the margin figures at the trigger, the loss and the insurance fund's
+change, so that anyone can check the liquidation was right."""
+
+from django.conf import settings
+from django.db import models
+
+from trading.models.choices import MarginMode
+from trading.models.fields import money_field
+from trading.models.positions import Position
+
+
+class LiquidationEvent(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="liquidations"
+    )
+    margin_mode = models.CharField(max_length=10, choices=MarginMode.choices)
+    positions = models.ManyToManyField(Position, related_name="liquidations")
+    margin_balance = money_field(help_text="at the trigger")
+    maintenance_margin = money_field(help_text="at the trigger")
+    loss = money_field(help_text="what the user lost (margin or cross balance)")
+    insurance_fund_change = money_field(help_text="+ the fund took, - the fund paid")
+    details = models.JSONField(
+        help_text="per position: symbol, side, quantity, entry, mark at the trigger, "
+        "liquidation and bankruptcy prices (decimals as strings)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.user} {self.margin_mode} liquidation {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        LIQUIDATION = "LIQUIDATION", "Liquidation"
+        ORDER_FILLED = "ORDER_FILLED", "Order filled"
+        ORDER_EXPIRED = "ORDER_EXPIRED", "Order expired"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    liquidation = models.ForeignKey(
+        LiquidationEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self):
+        return f"{self.user}: {self.message}"

@@ -1,0 +1,30 @@
+"""Each run of the sweep: its health for the operator, and the guard that keeps two full sweeps
+from running at once (at most one RUNNING row: a unique partial index)."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class SweepRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        DONE = "DONE", "Done"
+        ABANDONED = "ABANDONED", "Abandoned (its worker died)"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    positions_checked = models.PositiveIntegerField(default=0)
+    orders_triggered = models.PositiveIntegerField(default=0)
+    liquidations = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="RUNNING"), name="sweep_one_running"
+            )
+        ]
+
+    def __str__(self):
+        return f"sweep {self.pk} {self.status}"
