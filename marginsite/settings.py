@@ -175,7 +175,13 @@ CELERY_BEAT_SCHEDULE = {
     # Proves beat and a worker are alive: beat sends it, a worker records the time it ran, and
     # /healthz reports how long ago that was.
     "heartbeat": {"task": "trading.heartbeat", "schedule": HEARTBEAT_INTERVAL},
+    # check_ledger every hour: a violation is logged as an error (trading/services/audits.py).
+    "ledger-check": {"task": "trading.ledger_check", "schedule": timedelta(hours=1)},
 }
+
+# A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
+# beat can start a new one.
+SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=300)
 
 # Paper money: what a new account starts with (and a reset returns to), in USDT.
 PAPER_STARTING_BALANCE = Decimal(env("PAPER_STARTING_BALANCE", default="10000"))

@@ -2,9 +2,19 @@
 
 from celery import shared_task
 
-from trading.services import heartbeat_record
+from trading.services import heartbeat_record, ledger_audit, sweep_run
 
 
 @shared_task(name="trading.heartbeat")
 def heartbeat():
     heartbeat_record(name="scheduler")
+
+
+@shared_task(name="trading.sweep")
+def sweep():
+    sweep_run()
+
+
+@shared_task(name="trading.ledger_check")
+def ledger_check():
+    ledger_audit()

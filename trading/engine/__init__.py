@@ -23,6 +23,7 @@ from trading.engine.brackets import (
 )
 from trading.engine.display import liquidation_price_for_display
 from trading.engine.liquidation import (
+    cross_bankruptcy_price,
     cross_liquidation_price,
     isolated_bankruptcy_price,
     isolated_liquidation_price,
@@ -47,6 +48,7 @@ __all__ = [
     "bracket_for",
     "brackets_from_rows",
     "brackets_validate",
+    "cross_bankruptcy_price",
     "cross_liquidation_price",
     "initial_margin",
     "isolated_bankruptcy_price",

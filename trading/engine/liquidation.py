@@ -76,6 +76,18 @@ def isolated_bankruptcy_price(
 
 
 @exact
+def cross_bankruptcy_price(
+    position: PositionState, *, wallet_balance: Decimal, others: Iterable[PositionState]
+) -> Decimal | None:
+    """The mark of this position at which the cross margin balance (wallet + uPnL of this and the
+    other cross positions, at their own marks) is 0: where the whole cross balance is gone."""
+    checked_decimal("wallet_balance", wallet_balance)
+    backing = wallet_balance + sum((unrealized_pnl(other) for other in others), ZERO)
+    price = position.entry_price - backing / (position.side * position.quantity)
+    return price if price > 0 else None
+
+
+@exact
 def max_removable_isolated_margin(
     position: PositionState, *, isolated_margin: Decimal, leverage: int
 ) -> Decimal:

@@ -1,6 +1,7 @@
 """State-changing use cases (and the order preview, which shares their checks). Each state
 change runs in its own durable transaction, with row locks in the order of services/locks.py."""
 
+from trading.services.audits import ledger_audit
 from trading.services.heartbeats import heartbeat_record
 from trading.services.instruments import instrument_create, market_seed
 from trading.services.leverage import (
@@ -12,15 +13,18 @@ from trading.services.margins import isolated_margin_add, isolated_margin_remove
 from trading.services.orders import order_cancel, order_place, position_close
 from trading.services.previews import ModePreview, OrderPreview, order_preview
 from trading.services.prices import mark_price_set
+from trading.services.sweeps import SweepReport, sweep_run
 from trading.services.wallets import wallet_deposit, wallet_reset
 
 __all__ = [
     "ModePreview",
     "OrderPreview",
+    "SweepReport",
     "heartbeat_record",
     "instrument_create",
     "isolated_margin_add",
     "isolated_margin_remove",
+    "ledger_audit",
     "leverage_set",
     "mark_price_set",
     "market_seed",
@@ -29,6 +33,7 @@ __all__ = [
     "order_preview",
     "position_close",
     "position_margin_mode_change",
+    "sweep_run",
     "symbol_margin_mode_set",
     "wallet_deposit",
     "wallet_reset",

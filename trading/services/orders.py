@@ -155,7 +155,7 @@ class OrderPlan:
     after: engine.FillResult
 
 
-def _market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
+def market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
     """Where a taker fills: the mark moved by the slippage against the taker, on the tick."""
     if side == "BUY":
         raw, rounding = mark * (1 + instrument.slippage_rate), ROUND_CEILING
@@ -173,15 +173,23 @@ def _stop_would_trigger(request: OrderRequest, mark: Decimal) -> bool:
 
 
 def order_plan(
-    request: OrderRequest, *, leverage: int, mark: Decimal | None, position: Position | None
+    request: OrderRequest,
+    *,
+    leverage: int,
+    mark: Decimal | None,
+    position: Position | None,
+    execution: tuple[Decimal, bool] | None = None,
 ) -> OrderPlan:
     """Raises only where the order cannot be evaluated at all; the business refusals come from
-    ``order_refusal`` so that a preview can show figures next to its refusal."""
+    ``order_refusal`` so that a preview can show figures next to its refusal. ``execution``
+    (price, maker?) is for an order the sweep triggers: it fills there, now."""
     instrument = request.instrument
     if mark is None:
         raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
-    market = _market_price(instrument, request.side, mark)
-    if request.order_type == OrderType.MARKET:
+    market = market_price(instrument, request.side, mark)
+    if execution is not None:
+        price, executes_now = execution[0], True
+    elif request.order_type == OrderType.MARKET:
         price, executes_now = market, True
     elif request.order_type == OrderType.LIMIT:
         through = request.price >= market if request.side == "BUY" else request.price <= market
@@ -205,7 +213,9 @@ def order_plan(
                 field="reduce_only",
             )
         quantity = min(quantity, position.quantity)
-    maker = request.order_type == OrderType.LIMIT and not executes_now
+    maker = (
+        execution[1] if execution else request.order_type == OrderType.LIMIT and not executes_now
+    )
     rate = instrument.maker_fee_rate if maker else instrument.taker_fee_rate
     cost = engine.order_cost(
         side=order_side,

@@ -11,6 +11,7 @@ from trading.engine import (
     Side,
     account_figures,
     brackets_from_rows,
+    cross_bankruptcy_price,
     isolated_bankruptcy_price,
     isolated_liquidation_price,
     liquidation_price_for_display,
@@ -90,3 +91,18 @@ def test_cross_example_a_losing_eth_short_moves_the_btc_liquidation_price_closer
 
     assert unrealized_pnl(loser) == Decimal(-9000)
     assert figures.cross_positions[0].liquidation_price.quantize(CENT) == Decimal("54972.36")
+
+
+def test_cross_bankruptcy_price_is_where_the_whole_cross_balance_is_gone():
+    # wallet 20000, long 2 BTC from 60000: 20000 + 2 x (P - 60000) = 0 at P = 50000
+    position = btc(Side.LONG, "2", "60000", "58000")
+    winner = eth(Side.SHORT, "40", "3000", "2800")  # +8000 moves it to 46000
+
+    alone = cross_bankruptcy_price(position, wallet_balance=Decimal(20000), others=[])
+    backed = cross_bankruptcy_price(position, wallet_balance=Decimal(20000), others=[winner])
+    short = btc(Side.SHORT, "2", "60000", "61000")
+
+    assert alone == Decimal(50000)
+    assert backed == Decimal(46000)
+    assert cross_bankruptcy_price(short, wallet_balance=Decimal(20000), others=[]) == 70000
+    assert cross_bankruptcy_price(position, wallet_balance=Decimal(200000), others=[]) is None

@@ -1,0 +1,237 @@
+"""``sweep_run``: what Celery beat runs after every price tick.
+
+1. Triggered orders: a LIMIT whose price the mark crossed fills at its price (maker fee); a
+   STOP_MARKET or TAKE_PROFIT_MARKET whose stop the mark crossed executes at the mark (taker fee).
+   The order's checks run again at that moment; one that fails them expires, with a notification.
+2. Isolated liquidations, then 3. cross liquidations (trading/services/liquidations.py).
+
+Candidates come from set-based SQL (trading/selectors/risk.py). Each account is then handled in
+its own transaction: its wallet is locked with SKIP LOCKED (an account busy with its owner's own
+order is taken on the next tick, and parallel sweeps share the work), everything is re-checked
+exactly with the engine, and only then changed. A crash leaves no half-done account; running the
+same sweep twice changes nothing the second time. At most one full sweep runs at once: a second
+one, started while the first still runs, returns at once (SweepRun's unique RUNNING row).
+"""
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from marginsite.errors import ApplicationError
+from trading.models import (
+    Fill,
+    MarginMode,
+    Notification,
+    Order,
+    OrderType,
+    Position,
+    SweepRun,
+    Wallet,
+)
+from trading.selectors import holdings_load
+from trading.selectors.accounts import mark_prices
+from trading.selectors.risk import cross_accounts_at_risk, isolated_at_risk, orders_triggered
+from trading.services.fills import order_execute
+from trading.services.liquidations import cross_liquidate, isolated_liquidate
+from trading.services.locks import open_orders_lock, open_positions_lock
+from trading.services.orders import OrderRequest, market_price, order_plan, order_refusal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did; ``ran`` is False when another sweep was already running."""
+
+    ran: bool
+    accounts: int = 0
+    positions_checked: int = 0
+    orders_filled: int = 0
+    orders_expired: int = 0
+    isolated_liquidations: int = 0
+    cross_liquidations: int = 0
+    skipped_busy: int = 0
+
+
+def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
+    """Sweep the accounts of one shard (all of them by default)."""
+    run = _sweep_start()
+    if run is None:
+        return SweepReport(ran=False)
+    report = SweepReport(ran=True)
+    try:
+        users = sorted(
+            set(orders_triggered(shard=shard, shards=shards).values_list("user_id", flat=True))
+            | set(isolated_at_risk(shard=shard, shards=shards).values_list("user_id", flat=True))
+            | set(cross_accounts_at_risk(shard=shard, shards=shards))
+        )
+        report = replace(
+            report,
+            accounts=len(users),
+            positions_checked=Position.objects.filter(status=Position.Status.OPEN).count(),
+        )
+        for user_id in users:
+            report = _add(report, account_sweep(user_id=user_id))
+    finally:
+        _sweep_finish(run, report)
+    return report
+
+
+def _add(report: SweepReport, account: SweepReport) -> SweepReport:
+    counted = (
+        "orders_filled",
+        "orders_expired",
+        "isolated_liquidations",
+        "cross_liquidations",
+        "skipped_busy",
+    )
+    return replace(
+        report, **{name: getattr(report, name) + getattr(account, name) for name in counted}
+    )
+
+
+def _sweep_start() -> SweepRun | None:
+    stale = timezone.now() - timedelta(seconds=settings.SWEEP_STALE_SECONDS)
+    SweepRun.objects.filter(status=SweepRun.Status.RUNNING, started_at__lt=stale).update(
+        status=SweepRun.Status.ABANDONED
+    )
+    try:
+        with transaction.atomic(durable=True):
+            return SweepRun.objects.create()
+    except IntegrityError:
+        return None
+
+
+def _sweep_finish(run: SweepRun, report: SweepReport) -> None:
+    run.status = SweepRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.positions_checked = report.positions_checked
+    run.orders_triggered = report.orders_filled + report.orders_expired
+    run.liquidations = report.isolated_liquidations + report.cross_liquidations
+    run.save()
+
+
+def account_sweep(*, user_id: int) -> SweepReport:
+    """Trigger, then liquidate, one account in one transaction (see the module)."""
+    with transaction.atomic(durable=True):
+        wallet = (
+            Wallet.objects.select_for_update(skip_locked=True)
+            .select_related("user")
+            .filter(user_id=user_id)
+            .first()
+        )
+        if wallet is None:
+            return SweepReport(ran=True, skipped_busy=1)
+        user = wallet.user
+        filled, expired = _orders_trigger(user, wallet)
+        positions = open_positions_lock(user)
+        orders = open_orders_lock(user)
+        holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+        isolated = 0
+        for position in [p for p in positions if p.margin_mode == MarginMode.ISOLATED]:
+            figures = holdings.position_figures((position.instrument_id, MarginMode.ISOLATED))
+            if figures.liquidatable:
+                isolated_liquidate(position=position, holdings=holdings, orders=orders)
+                isolated += 1
+        cross = 0
+        if holdings.figures().cross_liquidatable:
+            cross_liquidate(wallet=wallet, positions=positions, holdings=holdings, orders=orders)
+            cross = 1
+        return SweepReport(
+            ran=True,
+            orders_filled=filled,
+            orders_expired=expired,
+            isolated_liquidations=isolated,
+            cross_liquidations=cross,
+        )
+
+
+def _crossed(order: Order, mark) -> bool:
+    buying = order.side == "BUY"
+    if order.order_type == OrderType.LIMIT:
+        return mark <= order.price if buying else mark >= order.price
+    if order.order_type == OrderType.STOP_MARKET:
+        return mark >= order.stop_price if buying else mark <= order.stop_price
+    return mark <= order.stop_price if buying else mark >= order.stop_price
+
+
+def _orders_trigger(user, wallet) -> tuple[int, int]:
+    filled = expired = 0
+    orders = open_orders_lock(user)
+    marks = mark_prices(order.instrument_id for order in orders)
+    for order in orders:
+        mark = marks.get(order.instrument_id)
+        if mark is None or not _crossed(order, mark):
+            continue
+        if _order_trigger(user, wallet, order, mark):
+            filled += 1
+        else:
+            expired += 1
+    return filled, expired
+
+
+def _order_trigger(user, wallet, order: Order, mark) -> bool:
+    """Execute a triggered order, or expire it if its checks fail now. True when it filled."""
+    positions = open_positions_lock(user)
+    position = next(
+        (p for p in positions if (p.instrument_id, p.margin_mode) == (
+            order.instrument_id, order.margin_mode)),
+        None,
+    )  # fmt: skip
+    limit = order.order_type == OrderType.LIMIT
+    execution = (
+        (order.price, True) if limit else (market_price(order.instrument, order.side, mark), False)
+    )
+    holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+    # the order's own held margin is what it is about to use
+    holdings = replace(holdings, open_order_margin=holdings.open_order_margin - order.margin_held)
+    request = OrderRequest(
+        order.instrument, order.side, order.order_type, order.quantity, order.price,
+        order.stop_price, order.margin_mode, order.reduce_only, order.client_order_id,
+    )  # fmt: skip
+    try:
+        plan = order_plan(
+            request, leverage=order.leverage, mark=mark, position=position, execution=execution
+        )
+        refusal = order_refusal(plan, holdings)
+    except ApplicationError as error:
+        refusal = error
+    if refusal is not None:
+        _order_expire(order, refusal.message)
+        return False
+    if plan.quantity != order.quantity:
+        order.quantity = plan.quantity
+        order.save(update_fields=["quantity", "updated_at"])
+    order_execute(
+        order=order,
+        price=plan.price,
+        liquidity=Fill.Liquidity.MAKER if limit else Fill.Liquidity.TAKER,
+        wallet=wallet,
+        position=position,
+    )
+    Notification.objects.create(
+        user=user,
+        kind=Notification.Kind.ORDER_FILLED,
+        message=(
+            f"Your {order.instrument.symbol} {order.get_order_type_display().lower()} "
+            f"{order.side.lower()} of {order.quantity.normalize():f} filled at "
+            f"{plan.price.normalize():f}."
+        ),
+    )
+    return True
+
+
+def _order_expire(order: Order, reason: str) -> None:
+    order.status = Order.Status.EXPIRED
+    order.margin_held = 0
+    order.save(update_fields=["status", "margin_held", "updated_at"])
+    Notification.objects.create(
+        user=order.user,
+        kind=Notification.Kind.ORDER_EXPIRED,
+        message=f"Your {order.instrument.symbol} order {order.pk} expired when it triggered: "
+        f"{reason}"[:300],
+    )
