@@ -179,6 +179,15 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-check": {"task": "trading.ledger_check", "schedule": timedelta(hours=1)},
 }
 
+# Funding: settled every FUNDING_INTERVAL_MINUTES from midnight UTC (480: 00:00, 08:00, 16:00).
+FUNDING_INTERVAL = timedelta(minutes=env.int("FUNDING_INTERVAL_MINUTES", default=480))
+CELERY_BEAT_SCHEDULE["funding"] = {
+    # Every minute: the task settles the latest funding time once (a second run finds it done),
+    # so the settlement lags the funding time by at most a minute.
+    "task": "trading.funding_settle",
+    "schedule": timedelta(minutes=1),
+}
+
 # A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
 # beat can start a new one.
 SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=300)

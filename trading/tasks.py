@@ -1,8 +1,9 @@
 """Celery tasks: thin, named explicitly, each calling one service."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from trading.services import heartbeat_record, ledger_audit, sweep_run
+from trading.services import funding_settle, heartbeat_record, ledger_audit, sweep_run
 
 
 @shared_task(name="trading.heartbeat")
@@ -18,3 +19,8 @@ def sweep():
 @shared_task(name="trading.ledger_check")
 def ledger_check():
     ledger_audit()
+
+
+@shared_task(name="trading.funding_settle")
+def funding():
+    funding_settle(now=timezone.now())

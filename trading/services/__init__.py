@@ -2,6 +2,7 @@
 change runs in its own durable transaction, with row locks in the order of services/locks.py."""
 
 from trading.services.audits import ledger_audit
+from trading.services.funding import funding_settle
 from trading.services.heartbeats import heartbeat_record
 from trading.services.instruments import instrument_create, market_seed
 from trading.services.leverage import (
@@ -20,6 +21,7 @@ __all__ = [
     "ModePreview",
     "OrderPreview",
     "SweepReport",
+    "funding_settle",
     "heartbeat_record",
     "instrument_create",
     "isolated_margin_add",
