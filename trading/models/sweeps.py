@@ -1,5 +1,6 @@
-"""Each run of the sweep: its health for the operator, and the guard that keeps two full sweeps
-from running at once (at most one RUNNING row: a unique partial index)."""
+"""Each run of the sweep: its health for the operator, and the guard that keeps two sweeps of the
+same shard from running at once (at most one RUNNING row per shard: a unique partial index),
+while the shards of one tick run side by side on several workers."""
 
 from django.db import models
 from django.db.models import Q
@@ -12,17 +13,22 @@ class SweepRun(models.Model):
         ABANDONED = "ABANDONED", "Abandoned (its worker died)"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    shard = models.PositiveSmallIntegerField(default=0)
+    shards = models.PositiveSmallIntegerField(default=1)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     positions_checked = models.PositiveIntegerField(default=0)
     orders_triggered = models.PositiveIntegerField(default=0)
     liquidations = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["status"], condition=Q(status="RUNNING"), name="sweep_one_running"
+                fields=["shard", "shards"],
+                condition=Q(status="RUNNING"),
+                name="sweep_one_running_per_shard",
             )
         ]
 

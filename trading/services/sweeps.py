@@ -10,7 +10,9 @@ its own transaction: its wallet is locked with SKIP LOCKED (an account busy with
 order is taken on the next tick, and parallel sweeps share the work), everything is re-checked
 exactly with the engine, and only then changed. A crash leaves no half-done account; running the
 same sweep twice changes nothing the second time. At most one full sweep runs at once: a second
-one, started while the first still runs, returns at once (SweepRun's unique RUNNING row).
+one of the same shard, started while the first still runs, returns at once (SweepRun's unique
+RUNNING row per shard). An account that fails is logged and retried on the next tick; the
+others are still swept.
 """
 
 import logging
@@ -34,7 +36,7 @@ from trading.models import (
 )
 from trading.selectors import holdings_load
 from trading.selectors.accounts import mark_prices
-from trading.selectors.risk import cross_accounts_at_risk, isolated_at_risk, orders_triggered
+from trading.selectors.risk import accounts_at_risk, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.locks import open_orders_lock, open_positions_lock
@@ -55,19 +57,21 @@ class SweepReport:
     isolated_liquidations: int = 0
     cross_liquidations: int = 0
     skipped_busy: int = 0
+    errors: int = 0
 
 
 def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
     """Sweep the accounts of one shard (all of them by default)."""
-    run = _sweep_start()
+    run = _sweep_start(shard, shards)
     if run is None:
         return SweepReport(ran=False)
     report = SweepReport(ran=True)
     try:
+        isolated, cross = accounts_at_risk(shard=shard, shards=shards)
         users = sorted(
-            set(orders_triggered(shard=shard, shards=shards).values_list("user_id", flat=True))
-            | set(isolated_at_risk(shard=shard, shards=shards).values_list("user_id", flat=True))
-            | set(cross_accounts_at_risk(shard=shard, shards=shards))
+            {user for _, user in orders_triggered(shard=shard, shards=shards)}
+            | {user for _, user in isolated}
+            | set(cross)
         )
         report = replace(
             report,
@@ -75,7 +79,13 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
             positions_checked=Position.objects.filter(status=Position.Status.OPEN).count(),
         )
         for user_id in users:
-            report = _add(report, account_sweep(user_id=user_id))
+            try:
+                report = _add(report, account_sweep(user_id=user_id))
+            except Exception:  # one broken account must not stop the others' liquidations
+                logger.exception(
+                    "sweep: account of user %s failed; it is retried next tick", user_id
+                )
+                report = replace(report, errors=report.errors + 1)
     finally:
         _sweep_finish(run, report)
     return report
@@ -94,14 +104,14 @@ def _add(report: SweepReport, account: SweepReport) -> SweepReport:
     )
 
 
-def _sweep_start() -> SweepRun | None:
+def _sweep_start(shard: int, shards: int) -> SweepRun | None:
     stale = timezone.now() - timedelta(seconds=settings.SWEEP_STALE_SECONDS)
     SweepRun.objects.filter(status=SweepRun.Status.RUNNING, started_at__lt=stale).update(
         status=SweepRun.Status.ABANDONED
     )
     try:
         with transaction.atomic(durable=True):
-            return SweepRun.objects.create()
+            return SweepRun.objects.create(shard=shard, shards=shards)
     except IntegrityError:
         return None
 
@@ -112,6 +122,7 @@ def _sweep_finish(run: SweepRun, report: SweepReport) -> None:
     run.positions_checked = report.positions_checked
     run.orders_triggered = report.orders_filled + report.orders_expired
     run.liquidations = report.isolated_liquidations + report.cross_liquidations
+    run.errors = report.errors
     run.save()
 
 

@@ -632,11 +632,6 @@ def test_a_shard_finds_cross_accounts_at_risk_in_it_only(make_trader, balanced_l
     assert wallet_balance(second) == D(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: SweepRun's one-RUNNING-row guard is global, so a shard's sweep_run returns "
-    "ran=False while any other shard's sweep runs: shards cannot run in parallel",
-)
 def test_the_shards_of_one_tick_can_run_at_the_same_time(make_trader, balanced_ledger):
     # given an account at risk in shard 0 of 2, while the sweep of shard 1 is still running
     # (its RUNNING row)
@@ -646,10 +641,24 @@ def test_the_shards_of_one_tick_can_run_at_the_same_time(make_trader, balanced_l
     assert user.pk % 2 == 0
     isolated_btc_long_at_20x(user)
     mark_price_set(symbol="BTCUSDT", price="57200")
-    SweepRun.objects.create()  # shard 1's run, still going
+    SweepRun.objects.create(shard=1, shards=2)  # shard 1's run, still going
 
     # when shard 0 is swept
     report = sweep_run(shard=0, shards=2)
 
     # then it runs: shards are how more workers sweep faster, so they must not exclude each other
     assert (report.ran, report.isolated_liquidations) == (True, 1)
+
+
+def test_a_second_sweep_of_the_same_shard_does_not_start_while_the_first_runs(
+    make_trader, unchanged
+):
+    user = make_trader("lonely")
+    isolated_btc_long_at_20x(user)
+    mark_price_set(symbol="BTCUSDT", price="57200")
+    SweepRun.objects.create(shard=user.pk % 2, shards=2)
+
+    with unchanged():
+        report = sweep_run(shard=user.pk % 2, shards=2)
+
+    assert report.ran is False

@@ -1,0 +1,190 @@
+"""Benchmark of the sweep against PostgreSQL (see README, "Scale").
+
+    createdb -h 127.0.0.1 -U postgres marginsite_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/marginsite_bench \\
+        .venv/bin/python benchmarks/sweep.py --accounts 20000 --positions 100000
+
+It migrates that database and REPLACES its trading data: N accounts holding M open positions
+(cross and isolated, on three instruments), a few percent of them at high leverage so that a
+drop of the marks puts them at risk. Then, in one run, it prints:
+- the sweep's candidate scan (set-based SQL) and the whole sweep, with its liquidations;
+- the same check done by a naive loop over every position through the ORM and the engine;
+- a bare SELECT aggregate over the positions table, the floor for any scan.
+"""
+
+import argparse
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marginsite.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from trading.engine import account_figures  # noqa: E402
+from trading.models import Instrument, MarkPrice, Position, Wallet  # noqa: E402
+from trading.selectors.accounts import engine_brackets, holding_for  # noqa: E402
+from trading.selectors.risk import accounts_at_risk, orders_triggered  # noqa: E402
+from trading.services import market_seed, sweep_run  # noqa: E402
+
+MARKS = {"BTCUSDT": Decimal(60000), "ETHUSDT": Decimal(3000), "SOLUSDT": Decimal(150)}
+QUANTITIES = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("2"), "SOLUSDT": Decimal(40)}
+
+
+def fill(accounts: int, positions: int, at_risk: float) -> None:
+    """Bulk-insert the accounts and positions (no ledger: the benchmark measures the sweep)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE trading_fill, trading_order, trading_ledgerentry, trading_ledgeraccount, "
+            "trading_liquidationevent_positions, trading_liquidationevent, trading_notification, "
+            "trading_fundingpayment, trading_position, trading_wallet, trading_sweeprun, "
+            "accounts_preferences, accounts_user CASCADE"
+        )
+    market_seed()
+    instruments = list(Instrument.objects.order_by("symbol"))
+    for instrument in instruments:
+        MarkPrice.objects.update_or_create(
+            instrument=instrument, defaults={"price": MARKS[instrument.symbol], "source": "seed"}
+        )
+    users = User.objects.bulk_create(
+        [User(username=f"bench{i}", password="!") for i in range(accounts)], batch_size=5000
+    )
+    risky_every = max(1, round(1 / at_risk)) if at_risk else 0
+    Wallet.objects.bulk_create(
+        [
+            Wallet(
+                user=user, balance=Decimal(50) if risky_every and i % risky_every == 0 else 10000
+            )
+            for i, user in enumerate(users)
+        ],
+        batch_size=5000,
+    )
+    keys = [(instrument, mode) for mode in ("CROSS", "ISOLATED") for instrument in instruments]
+    rows = []
+    for i in range(positions):
+        user_index, key_index = i % accounts, (i // accounts) % len(keys)
+        instrument, mode = keys[key_index]
+        risky = risky_every and user_index % risky_every == 0
+        leverage = 100 if risky else 10
+        entry = MARKS[instrument.symbol]
+        quantity = QUANTITIES[instrument.symbol]
+        rows.append(
+            Position(
+                user=users[user_index],
+                instrument=instrument,
+                margin_mode=mode,
+                side="LONG",
+                quantity=quantity,
+                entry_price=entry,
+                leverage=leverage,
+                isolated_margin=quantity * entry / leverage if mode == "ISOLATED" else 0,
+            )
+        )
+    Position.objects.bulk_create(rows, batch_size=5000)
+    # a 1.5 % drop: the 100x positions (margin 1 %) fall through their maintenance margin
+    for instrument in instruments:
+        MarkPrice.objects.filter(instrument=instrument).update(
+            price=MARKS[instrument.symbol] * Decimal("0.985")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def scan():
+    return orders_triggered(), *accounts_at_risk()
+
+
+def naive():
+    """Every open position into Python through the ORM, figures from the engine per account."""
+    brackets = {i.pk: engine_brackets(i) for i in Instrument.objects.prefetch_related("brackets")}
+    marks = dict(MarkPrice.objects.values_list("instrument_id", "price"))
+    wallets = dict(Wallet.objects.values_list("user_id", "balance"))
+    accounts: dict[int, list] = {}
+    for position in Position.objects.filter(status="OPEN").iterator(chunk_size=5000):
+        holding = holding_for(
+            position, mark=marks[position.instrument_id], brackets=brackets[position.instrument_id]
+        )
+        accounts.setdefault(position.user_id, []).append((position.margin_mode, holding))
+    at_risk = 0
+    for user_id, holdings in accounts.items():
+        figures = account_figures(
+            wallet_balance=wallets[user_id],
+            cross_holdings=[h for mode, h in holdings if mode == "CROSS"],
+            isolated_holdings=[h for mode, h in holdings if mode == "ISOLATED"],
+        )
+        at_risk += figures.cross_liquidatable + sum(
+            p.liquidatable for p in figures.isolated_positions
+        )
+    return at_risk
+
+
+def bare():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), sum(quantity * entry_price) FROM trading_position "
+            "WHERE status = 'OPEN'"
+        )
+        return cursor.fetchone()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=20000)
+    parser.add_argument("--positions", type=int, default=100000)
+    parser.add_argument("--at-risk", type=float, default=0.03, help="share of risky accounts")
+    arguments = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Point DATABASE_URL at a PostgreSQL database made for the benchmark.")
+    print(f"database {settings.DATABASES['default']['NAME']}: migrating and filling ...")
+    call_command("migrate", verbosity=0)
+    fill_seconds, _ = timed(
+        lambda: fill(arguments.accounts, arguments.positions, arguments.at_risk)
+    )
+    positions = Position.objects.filter(status="OPEN").count()
+    print(
+        f"filled {arguments.accounts} accounts, {positions} open positions in {fill_seconds:.1f} s"
+    )
+
+    bare_seconds, _ = timed(bare)
+    scan_seconds, (orders, isolated, cross) = timed(scan)
+    naive_seconds, naive_at_risk = timed(naive)
+    sweep_seconds, report = timed(sweep_run)
+
+    def rate(seconds):
+        return f"{seconds:8.3f} s  {positions / seconds:12,.0f} positions/s"
+
+    print(f"bare SELECT aggregate      {rate(bare_seconds)}")
+    print(
+        f"sweep candidate scan (SQL) {rate(scan_seconds)}  "
+        f"({len(isolated)} isolated, {len(cross)} cross accounts, {len(orders)} orders)"
+    )
+    print(f"naive ORM + engine loop    {rate(naive_seconds)}  ({naive_at_risk} at risk)")
+    print(
+        f"full sweep                 {rate(sweep_seconds)}  "
+        f"({report.isolated_liquidations} isolated + {report.cross_liquidations} cross "
+        "liquidations)"
+    )
+    print(
+        f"scan vs naive: {naive_seconds / scan_seconds:.1f}x faster; "
+        f"scan vs bare: {scan_seconds / bare_seconds:.1f}x the bare aggregate"
+    )
+
+
+if __name__ == "__main__":
+    main()
