@@ -9,10 +9,11 @@ lists every variable.
 import os
 import secrets
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -191,6 +192,67 @@ CELERY_BEAT_SCHEDULE["funding"] = {
 # A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
 # beat can start a new one.
 SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=300)
+
+
+def _env_decimal(name: str, default: str) -> Decimal:
+    """A decimal setting (prices and rates are never floats); a value that is not a finite
+    number stops the start with the variable's name."""
+    try:
+        value = Decimal(env(name, default=default))
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a decimal number, such as {default}.")
+    return value
+
+
+# Price feeds (trading/prices/): where the mark prices come from. One of the FEEDS there.
+PRICE_FEED = env("PRICE_FEED", default="simulated")
+if PRICE_FEED not in ("simulated", "replay", "live", "manual"):
+    raise ImproperlyConfigured(
+        f"PRICE_FEED must be simulated, replay, live or manual, not {PRICE_FEED!r}."
+    )
+PRICE_TICK_SECONDS = _env_decimal("PRICE_TICK_SECONDS", "1")
+# After each tick, enqueue the sweep (trading.sweep), so that triggers and liquidations follow
+# the new marks at once.
+PRICE_TICK_THEN_SWEEP = env.bool("PRICE_TICK_THEN_SWEEP", default=True)
+PRICE_CANDLE_RETENTION_DAYS = env.int("PRICE_CANDLE_RETENTION_DAYS", default=7)
+# simulated: any text seeds the walk; per tick: log drift, volatility, chance and size of a jump.
+PRICE_SIMULATION_SEED = env("PRICE_SIMULATION_SEED", default="marginsite")
+PRICE_SIMULATION_VOLATILITY = _env_decimal("PRICE_SIMULATION_VOLATILITY", "0.0005")
+PRICE_SIMULATION_DRIFT = _env_decimal("PRICE_SIMULATION_DRIFT", "0")
+PRICE_SIMULATION_JUMP_PROBABILITY = _env_decimal("PRICE_SIMULATION_JUMP_PROBABILITY", "0.001")
+PRICE_SIMULATION_JUMP_SIZE = _env_decimal("PRICE_SIMULATION_JUMP_SIZE", "0.05")
+# replay: a CSV of marks (timestamp, symbol, mark_price[, index_price]) at N x real time.
+PRICE_REPLAY_FILE = Path(
+    env("PRICE_REPLAY_FILE", default=str(BASE_DIR / "trading" / "prices" / "samples" / "crash.csv"))
+)
+PRICE_REPLAY_SPEED = _env_decimal("PRICE_REPLAY_SPEED", "1")
+PRICE_REPLAY_LOOP = env.bool("PRICE_REPLAY_LOOP", default=True)
+# live: Binance USD-M public mark prices; PRICE_LIVE_URL replaces https://fapi.binance.com.
+PRICE_LIVE_URL = env("PRICE_LIVE_URL", default="")
+PRICE_LIVE_TIMEOUT_SECONDS = _env_decimal("PRICE_LIVE_TIMEOUT_SECONDS", "2")
+for _name, _valid, _rule in (
+    ("PRICE_TICK_SECONDS", PRICE_TICK_SECONDS > 0, "above 0"),
+    ("PRICE_CANDLE_RETENTION_DAYS", PRICE_CANDLE_RETENTION_DAYS >= 1, "at least 1"),
+    ("PRICE_SIMULATION_VOLATILITY", PRICE_SIMULATION_VOLATILITY >= 0, "at least 0"),
+    ("PRICE_SIMULATION_JUMP_PROBABILITY", 0 <= PRICE_SIMULATION_JUMP_PROBABILITY <= 1, "0 to 1"),
+    ("PRICE_SIMULATION_JUMP_SIZE", 0 <= PRICE_SIMULATION_JUMP_SIZE < 1, "at least 0, below 1"),
+    ("PRICE_REPLAY_SPEED", PRICE_REPLAY_SPEED > 0, "above 0"),
+    ("PRICE_LIVE_TIMEOUT_SECONDS", PRICE_LIVE_TIMEOUT_SECONDS > 0, "above 0"),
+):
+    if not _valid:
+        raise ImproperlyConfigured(f"{_name} must be {_rule}.")
+
+CELERY_BEAT_SCHEDULE["prices-tick"] = {
+    # The next marks from PRICE_FEED, the 1-minute candles and the feed status; then the sweep
+    # (PRICE_TICK_THEN_SWEEP). A tick still queued five intervals later is dropped: after a
+    # worker outage a backlog would hammer the live exchange. Five, not one, so that two
+    # machines whose clocks differ a little do not drop every tick.
+    "task": "trading.prices_tick",
+    "schedule": timedelta(seconds=float(PRICE_TICK_SECONDS)),
+    "options": {"expires": float(PRICE_TICK_SECONDS * 5)},
+}
 
 # Paper money: what a new account starts with (and a reset returns to), in USDT.
 PAPER_STARTING_BALANCE = Decimal(env("PAPER_STARTING_BALANCE", default="10000"))

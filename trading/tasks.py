@@ -1,14 +1,24 @@
 """Celery tasks: thin, named explicitly, each calling one service."""
 
-from celery import shared_task
+from celery import current_app, shared_task
+from django.conf import settings
 from django.utils import timezone
 
-from trading.services import funding_settle, heartbeat_record, ledger_audit, sweep_run
+from trading.services import funding_settle, heartbeat_record, ledger_audit, prices_tick, sweep_run
 
 
 @shared_task(name="trading.heartbeat")
 def heartbeat():
     heartbeat_record(name="scheduler")
+
+
+@shared_task(name="trading.prices_tick")
+def prices():
+    prices_tick()
+    # The sweep is a task of its own, sent by name: it may run on another worker, and a slow
+    # sweep never delays the next tick.
+    if settings.PRICE_TICK_THEN_SWEEP:
+        current_app.send_task("trading.sweep")
 
 
 @shared_task(name="trading.sweep")

@@ -15,6 +15,7 @@ from trading.services.orders import order_cancel, order_place, position_close
 from trading.services.previews import ModePreview, OrderPreview, order_preview
 from trading.services.prices import mark_price_set
 from trading.services.sweeps import SweepReport, sweep_run
+from trading.services.ticks import prices_tick
 from trading.services.wallets import wallet_deposit, wallet_reset
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "order_preview",
     "position_close",
     "position_margin_mode_change",
+    "prices_tick",
     "sweep_run",
     "symbol_margin_mode_set",
     "wallet_deposit",
