@@ -192,6 +192,9 @@ CELERY_BEAT_SCHEDULE["funding"] = {
 # A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
 # beat can start a new one.
 SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=300)
+# Shards of a sweep, each a Celery task of its own (accounts split by user id): more workers, on
+# this machine or others sharing the database and broker, then sweep faster.
+SWEEP_SHARDS = env.int("SWEEP_SHARDS", default=1)
 
 
 def _env_decimal(name: str, default: str) -> Decimal:

@@ -23,7 +23,18 @@ def prices():
 
 @shared_task(name="trading.sweep")
 def sweep():
-    sweep_run()
+    """The whole sweep here, or with SWEEP_SHARDS > 1 one task per shard, so that every worker
+    (on any machine sharing the database and the broker) takes a part of the accounts."""
+    if settings.SWEEP_SHARDS == 1:
+        sweep_run()
+        return
+    for shard in range(settings.SWEEP_SHARDS):
+        sweep_shard.delay(shard, settings.SWEEP_SHARDS)
+
+
+@shared_task(name="trading.sweep_shard")
+def sweep_shard(shard: int, shards: int):
+    sweep_run(shard=shard, shards=shards)
 
 
 @shared_task(name="trading.ledger_check")
