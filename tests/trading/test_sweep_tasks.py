@@ -16,7 +16,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_sweep_task_sends_one_task_per_shard_and_each_sweeps_its_part(settings):
     settings.SWEEP_SHARDS = 3
 
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    # named: a worker started earlier in this process with other queues leaves its selection
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=["celery"]
+    ):
         sweep.delay()
         deadline = time.monotonic() + 30
         while SweepRun.objects.filter(status="DONE").count() < 3:
