@@ -31,6 +31,7 @@ from trading.selectors import system_account_balance
 from trading.services import (
     SweepReport,
     leverage_set,
+    liquidations,
     mark_price_set,
     order_place,
     sweep_run,
@@ -662,3 +663,43 @@ def test_a_second_sweep_of_the_same_shard_does_not_start_while_the_first_runs(
         report = sweep_run(shard=user.pk % 2, shards=2)
 
     assert report.ran is False
+
+
+def test_a_crash_inside_one_accounts_liquidation_leaves_it_untouched_and_the_others_swept(
+    make_trader, monkeypatch, balanced_ledger
+):
+    # given two accounts with an isolated long below its liquidation price
+    doomed, survivor = make_trader("doomed"), make_trader("survivor")
+    isolated_btc_long_at_20x(doomed)
+    isolated_btc_long_at_20x(survivor)
+    mark_price_set(symbol="BTCUSDT", price="57200")
+    doomed_position = Position.objects.get(user=doomed)
+    before = (wallet_balance(doomed), doomed_position.isolated_margin, last_ledger_pk())
+
+    # when the sweep crashes at the last step of the first account's liquidation (its
+    # notification, after the ledger entries and the position's update were written)
+    real_notify = liquidations._notify
+
+    def crash_for_doomed(event, message):
+        if event.user_id == doomed.pk:
+            raise RuntimeError("worker died here")
+        real_notify(event, message)
+
+    monkeypatch.setattr(liquidations, "_notify", crash_for_doomed)
+    report = sweep_run()
+
+    # then that account is exactly as before (its transaction rolled back as one), the error is
+    # counted, and the other account was liquidated all the same
+    doomed_position.refresh_from_db()
+    assert (report.errors, report.isolated_liquidations) == (1, 1)
+    assert doomed_position.status == "OPEN"
+    assert (wallet_balance(doomed), doomed_position.isolated_margin) == before[:2]
+    assert not LedgerEntry.objects.filter(pk__gt=before[2], user=doomed).exists()
+    assert not LiquidationEvent.objects.filter(user=doomed).exists()
+    assert Position.objects.get(user=survivor).status == "LIQUIDATED"
+    assert SweepRun.objects.get().errors == 1
+
+    # and the next sweep, without the fault, liquidates it once
+    monkeypatch.setattr(liquidations, "_notify", real_notify)
+    assert sweep_run().isolated_liquidations == 1
+    assert LiquidationEvent.objects.filter(user=doomed).count() == 1
