@@ -13,9 +13,6 @@ class ApplicationError(Exception):
         self.message = message
         self.field = field
 
-    def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "field": self.field}
-
 
 class InvalidInput(ApplicationError):
     code = "INVALID_INPUT"

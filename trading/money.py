@@ -5,6 +5,7 @@ a named direction: what the user must pay (margin, fees) rounds up, what the use
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 QUANTUM = Decimal("1e-8")
+ZERO = Decimal(0)
 
 
 def money_owed(amount: Decimal) -> Decimal:

@@ -20,8 +20,8 @@ from trading.engine import (
     liquidation_price_for_display,
 )
 from trading.models import Instrument, MarkPrice, Order, Position, PositionSide, Wallet
+from trading.money import ZERO
 
-ZERO = Decimal(0)
 PositionKey = tuple[int, str]  # (instrument id, margin mode)
 
 

@@ -5,8 +5,7 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
-
-ZERO = Decimal(0)
+from trading.money import ZERO
 
 
 def _account_balances() -> dict[int, Decimal]:

@@ -20,14 +20,13 @@ from django.utils import timezone
 
 from trading.engine import position_after_fill
 from trading.models import Fill, LedgerAccount, LedgerEntry, Order, Position, Wallet
-from trading.money import money_owed, money_received, price_stored
+from trading.money import ZERO, money_owed, money_received, price_stored
 from trading.selectors.accounts import engine_side
 from trading.services.ledger import ledger_post
 
 HOUSE = LedgerAccount.Kind.HOUSE
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
 FEES = LedgerAccount.Kind.FEES
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,13 @@ from trading.models import (
     Position,
     PriceCandle,
 )
-from trading.money import money_owed, money_received
+from trading.money import ZERO, money_owed, money_received
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
 
 HOUSE = LedgerAccount.Kind.HOUSE
 INTEREST = Decimal("0.0001")
 CLAMP = Decimal("0.0075")
-ZERO = Decimal(0)
 
 
 def funding_time_of(now: datetime) -> datetime:

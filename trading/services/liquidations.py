@@ -29,13 +29,12 @@ from trading.models import (
     Order,
     Position,
 )
-from trading.money import money_received, price_stored, usdt
+from trading.money import ZERO, money_received, price_stored, usdt
 from trading.selectors.accounts import Holdings
 from trading.services.ledger import ledger_post
 
 HOUSE = LedgerAccount.Kind.HOUSE
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
-ZERO = Decimal(0)
 
 
 def isolated_liquidate(

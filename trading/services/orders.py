@@ -29,7 +29,7 @@ from trading.errors import (
 )
 from trading.inputs import decimal_from_input, on_step
 from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
-from trading.money import money_owed, money_received, usdt
+from trading.money import ZERO, money_owed, money_received, usdt
 from trading.selectors import (
     Holdings,
     holdings_load,
@@ -42,7 +42,6 @@ from trading.selectors.accounts import engine_brackets, engine_side, mark_prices
 from trading.services.fills import order_execute
 from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
 
-ZERO = Decimal(0)
 CLIENT_ORDER_ID = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 RESTING_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from marginsite.errors import ApplicationError
 from trading import engine
 from trading.models import MarginMode
-from trading.money import money_owed, money_received
+from trading.money import ZERO, money_owed, money_received
 from trading.selectors import Holdings, leverage_for
 from trading.selectors.accounts import engine_brackets, engine_side
 from trading.services.orders import (
@@ -23,8 +23,6 @@ from trading.services.orders import (
     order_refusal,
     order_request_checked,
 )
-
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
