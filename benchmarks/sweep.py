@@ -6,16 +6,21 @@
 
 It migrates that database and REPLACES its trading data: N accounts holding M open positions
 (cross and isolated, on three instruments), a few percent of them at high leverage so that a
-drop of the marks puts them at risk. Then, in one run, it prints:
-- the sweep's candidate scan (set-based SQL) and the whole sweep, with its liquidations;
-- the same check done by a naive loop over every position through the ORM and the engine;
-- a bare SELECT aggregate over the positions table, the floor for any scan.
+drop of the marks puts them at risk, each account checked once (watch prices set, not due), as
+after a quiet sweep. Then, in one run, it prints:
+- a sweep at unchanged marks (the steady tick);
+- after a drop of the marks: the sweep's candidate scan (set-based SQL), the same check done by
+  a naive loop over every position through the ORM and the engine, a bare SELECT aggregate over
+  the positions table (the floor for any scan), and the whole sweep with its liquidations.
 """
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,21 +33,24 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, connections  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from trading.engine import account_figures  # noqa: E402
-from trading.models import Instrument, MarkPrice, Position, Wallet  # noqa: E402
-from trading.selectors.accounts import engine_brackets, holding_for  # noqa: E402
-from trading.selectors.risk import accounts_at_risk, orders_triggered  # noqa: E402
+from trading.models import Instrument, LedgerAccount, MarkPrice, Position, Wallet  # noqa: E402
+from trading.selectors.accounts import Holdings, engine_brackets, holding_for  # noqa: E402
+from trading.selectors.risk import accounts_due, orders_triggered  # noqa: E402
 from trading.services import market_seed, sweep_run  # noqa: E402
+from trading.services.sweeps import SweepReport  # noqa: E402
+from trading.services.watch import watch_prices_of  # noqa: E402
 
 MARKS = {"BTCUSDT": Decimal(60000), "ETHUSDT": Decimal(3000), "SOLUSDT": Decimal(150)}
 QUANTITIES = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("2"), "SOLUSDT": Decimal(40)}
 
 
 def fill(accounts: int, positions: int, at_risk: float) -> None:
-    """Bulk-insert the accounts and positions (no ledger: the benchmark measures the sweep)."""
+    """Bulk-insert the accounts, their positions and ledger accounts (no entries: the benchmark
+    measures the sweep)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE trading_fill, trading_order, trading_ledgerentry, trading_ledgeraccount, "
@@ -63,7 +71,9 @@ def fill(accounts: int, positions: int, at_risk: float) -> None:
     Wallet.objects.bulk_create(
         [
             Wallet(
-                user=user, balance=Decimal(50) if risky_every and i % risky_every == 0 else 10000
+                user=user,
+                balance=Decimal(100) if risky_every and i % risky_every == 0 else 10000,
+                sweep_due=False,
             )
             for i, user in enumerate(users)
         ],
@@ -91,13 +101,53 @@ def fill(accounts: int, positions: int, at_risk: float) -> None:
             )
         )
     Position.objects.bulk_create(rows, batch_size=5000)
-    # a 1.5 % drop: the 100x positions (margin 1 %) fall through their maintenance margin
-    for instrument in instruments:
+    LedgerAccount.objects.bulk_create(
+        [LedgerAccount(kind="WALLET", user=user) for user in users]
+        + [
+            LedgerAccount(kind="ISOLATED_MARGIN", user_id=p.user_id, position=p)
+            for p in rows
+            if p.margin_mode == "ISOLATED"
+        ],
+        batch_size=5000,
+    )
+    watch_prices_set()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def watch_prices_set() -> None:
+    """What the sweep's first look at each account leaves behind, computed in bulk."""
+    wallets = dict(Wallet.objects.values_list("user_id", "balance"))
+    brackets = {i.pk: engine_brackets(i) for i in Instrument.objects.prefetch_related("brackets")}
+    marks = dict(MarkPrice.objects.values_list("instrument_id", "price"))
+    accounts: dict[int, list[Position]] = {}
+    for position in Position.objects.filter(status="OPEN").iterator(chunk_size=5000):
+        accounts.setdefault(position.user_id, []).append(position)
+    watched = []
+    for user_id, positions in accounts.items():
+        holdings = Holdings(
+            wallets[user_id],
+            Decimal(0),
+            {
+                (p.instrument_id, p.margin_mode): holding_for(
+                    p, mark=marks[p.instrument_id], brackets=brackets[p.instrument_id]
+                )
+                for p in positions
+            },
+        )
+        prices = watch_prices_of(positions, holdings) or {}
+        for position in positions:
+            position.watch_price = prices.get(position.pk)
+        watched.extend(positions)
+    Position.objects.bulk_update(watched, ["watch_price"], batch_size=5000)
+
+
+def marks_drop() -> None:
+    """A 1.5 % drop: the 100x positions (margin 1 %) fall through their maintenance margin."""
+    for instrument in Instrument.objects.all():
         MarkPrice.objects.filter(instrument=instrument).update(
             price=MARKS[instrument.symbol] * Decimal("0.985")
         )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
 
 
 def timed(function):
@@ -107,7 +157,7 @@ def timed(function):
 
 
 def scan():
-    return orders_triggered(), *accounts_at_risk()
+    return orders_triggered(), accounts_due()
 
 
 def naive():
@@ -143,11 +193,35 @@ def bare():
         return cursor.fetchone()
 
 
+def _shard_sweep(shard: int, shards: int) -> SweepReport:
+    return sweep_run(shard=shard, shards=shards)
+
+
+def sharded_sweep(shards: int) -> SweepReport:
+    """The sweep split as beat splits it with SWEEP_SHARDS, each shard in its own process (as on
+    separate Celery workers); the reports added up."""
+    if shards == 1:
+        return sweep_run()
+    connections.close_all()  # each process opens its own connection
+    with ProcessPoolExecutor(shards, mp_context=multiprocessing.get_context("fork")) as pool:
+        reports = list(pool.map(_shard_sweep, range(shards), [shards] * shards))
+    return replace(
+        reports[0],
+        **{
+            name: sum(getattr(r, name) for r in reports)
+            for name in ("accounts", "isolated_liquidations", "cross_liquidations")
+        },
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20000)
     parser.add_argument("--positions", type=int, default=100000)
     parser.add_argument("--at-risk", type=float, default=0.03, help="share of risky accounts")
+    parser.add_argument(
+        "--shards", type=int, default=1, help="sweep after the drop in N parallel processes"
+    )
     arguments = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Point DATABASE_URL at a PostgreSQL database made for the benchmark.")
@@ -161,24 +235,28 @@ def main():
         f"filled {arguments.accounts} accounts, {positions} open positions in {fill_seconds:.1f} s"
     )
 
-    bare_seconds, _ = timed(bare)
-    scan_seconds, (orders, isolated, cross) = timed(scan)
-    naive_seconds, naive_at_risk = timed(naive)
-    sweep_seconds, report = timed(sweep_run)
-
     def rate(seconds):
         return f"{seconds:8.3f} s  {positions / seconds:12,.0f} positions/s"
 
+    steady_seconds, steady = timed(sweep_run)
+    print(f"sweep, marks unchanged     {rate(steady_seconds)}  ({steady.accounts} accounts due)")
+    marks_drop()
+    bare_seconds, _ = timed(bare)
+    scan_seconds, (orders, due) = timed(scan)
+    naive_seconds, naive_at_risk = timed(naive)
+    sweep_seconds, report = timed(lambda: sharded_sweep(arguments.shards))
+    liquidations = report.isolated_liquidations + report.cross_liquidations
+    print("after a 1.5 % drop of every mark:")
     print(f"bare SELECT aggregate      {rate(bare_seconds)}")
     print(
         f"sweep candidate scan (SQL) {rate(scan_seconds)}  "
-        f"({len(isolated)} isolated, {len(cross)} cross accounts, {len(orders)} orders)"
+        f"({len(due)} accounts due, {len(orders)} orders)"
     )
     print(f"naive ORM + engine loop    {rate(naive_seconds)}  ({naive_at_risk} at risk)")
     print(
-        f"full sweep                 {rate(sweep_seconds)}  "
+        f"full sweep, {arguments.shards} shard(s)      {rate(sweep_seconds)}  "
         f"({report.isolated_liquidations} isolated + {report.cross_liquidations} cross "
-        "liquidations)"
+        f"liquidations, {sweep_seconds / max(1, liquidations) * 1000:.1f} ms each)"
     )
     print(
         f"scan vs naive: {naive_seconds / scan_seconds:.1f}x faster; "

@@ -32,6 +32,7 @@ from trading.engine.liquidation import (
 from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
 from trading.engine.orders import FillResult, OrderCost, order_cost, position_after_fill
 from trading.engine.positions import Bracket, PositionState, Side
+from trading.engine.watch import watch_prices
 
 __all__ = [
     "AccountFigures",
@@ -62,4 +63,5 @@ __all__ = [
     "order_cost",
     "position_after_fill",
     "unrealized_pnl",
+    "watch_prices",
 ]

@@ -32,9 +32,23 @@ class Position(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    watch_price = price_field(
+        null=True,
+        blank=True,
+        help_text="The sweep re-checks the account once the mark reaches this price (at or below "
+        "for a long, at or above for a short); empty until first computed "
+        "(trading/engine/watch.py).",
+    )
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["instrument", "side", "watch_price"],
+                condition=Q(status="OPEN"),
+                name="position_open_watch_idx",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "instrument", "margin_mode"],

@@ -1,6 +1,6 @@
 from django.db import models
 
-from trading.models.fields import price_field
+from trading.models.fields import price_field, rate_field
 from trading.models.instruments import Instrument
 
 
@@ -22,6 +22,12 @@ class MarkPrice(models.Model):
     held = models.BooleanField(
         default=False,
         help_text="an operator's manual price holds until released, whatever the feed",
+    )
+    funding_rate = rate_field(
+        null=True,
+        blank=True,
+        help_text="the exchange's current funding rate, when the live feed brings one "
+        "(Binance's lastFundingRate); funding uses it while the mark is live",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,6 +69,11 @@ class FeedStatus(models.Model):
     last_tick_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    replay_place = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="the moment of the replay file the replay feed has reached (it resumes there)",
+    )
 
     class Meta:
         ordering = ["name"]

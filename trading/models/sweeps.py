@@ -17,7 +17,9 @@ class SweepRun(models.Model):
     shards = models.PositiveSmallIntegerField(default=1)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    positions_checked = models.PositiveIntegerField(default=0)
+    positions_checked = models.PositiveIntegerField(
+        default=0, help_text="Open positions re-checked by the engine: those of the accounts due."
+    )
     orders_triggered = models.PositiveIntegerField(default=0)
     liquidations = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)

@@ -23,10 +23,18 @@ class Wallet(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet"
     )
     balance = money_field(default=0)
+    sweep_due = models.BooleanField(
+        default=True,
+        help_text="Changed since the sweep last computed its positions' watch prices: the next "
+        "sweep re-checks it. Set by every lock of the wallet (trading/services/locks.py).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["user"]
+        indexes = [
+            models.Index(fields=["user"], condition=Q(sweep_due=True), name="wallet_sweep_due_idx")
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_not_negative")
         ]

@@ -5,7 +5,8 @@ A feed is an object with a ``source`` (the MarkPrice.Source its prices are store
 ``instruments``. A feed computes prices; it never writes a mark. prices_tick writes them, so the
 rule that an operator's held price is never overwritten lives in one place
 (trading/services/prices.py). A feed that cannot answer raises FeedError: the tick keeps the last
-prices and records the message in FeedStatus.
+prices and records the message in FeedStatus. A feed that also knows the exchange's funding
+rates (the live one) has ``funding_rates()``, read after ``next_marks``.
 """
 
 from collections.abc import Sequence

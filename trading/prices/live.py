@@ -9,6 +9,10 @@ decimal string, which becomes a Decimal without passing through a float. Binance
 PRICE_LIVE_URL replaces the base URL (``https://fapi.binance.com``): a mirror, a proxy, or a
 local server in the tests. Any failure (network, HTTP status, an answer of the wrong shape) is a
 FeedError: the tick keeps the last prices and the feed status says why.
+
+The same answer carries each symbol's current funding rate (``lastFundingRate``):
+``funding_rates()`` hands them to the tick, which keeps them beside the marks for the funding
+settlement. A missing or malformed rate is left out (funding then computes its own).
 """
 
 from collections.abc import Sequence
@@ -29,6 +33,7 @@ class LiveFeed:
     def __init__(self, *, base_url: str = "", timeout_seconds: Decimal = Decimal(2)):
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
+        self._funding_rates: dict[str, Decimal] = {}
 
     @classmethod
     def from_settings(cls) -> "LiveFeed":
@@ -50,13 +55,21 @@ class LiveFeed:
             raise FeedError(f"Live prices: {type(problem).__name__}: {problem}") from None
         if not isinstance(answer, list):
             raise FeedError("Live prices: premiumIndex did not answer with a list.")
-        marks = {}
+        marks, rates = {}, {}
         for row in answer:
             symbol = row.get("symbol") if isinstance(row, dict) else None
             if symbol not in wanted:
                 continue
             marks[symbol] = _mark(symbol, row.get("markPrice"))
+            rate = _rate(row.get("lastFundingRate"))
+            if rate is not None:
+                rates[symbol] = rate
+        self._funding_rates = rates
         return marks
+
+    def funding_rates(self) -> dict[str, Decimal]:
+        """The funding rate of each symbol in the last answer of ``next_marks``."""
+        return dict(self._funding_rates)
 
 
 def _mark(symbol: str, value) -> Decimal:
@@ -70,3 +83,14 @@ def _mark(symbol: str, value) -> Decimal:
     if not mark.is_finite() or mark <= 0:
         raise FeedError(f"Live prices: {symbol} markPrice {value!r} is not a positive price.")
     return price_stored(mark)
+
+
+def _rate(value) -> Decimal | None:
+    """A funding rate as Binance sends it ("0.00010000"), or None: a fraction within +-1."""
+    if not isinstance(value, str):
+        return None
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:
+        return None
+    return rate.quantize(Decimal("1e-8")) if rate.is_finite() and abs(rate) < 1 else None

@@ -7,8 +7,8 @@ moment of the file, an instrument's mark is its latest row at or before that mom
 no instrument are ignored. ``index_price`` is optional, checked and not stored (a MarkPrice holds
 marks only).
 
-The replay's place (the moment of the file it has reached) is kept in the FeedStatus row named
-"replay", as its ``last_tick_at``: a restart resumes there, and every worker process reads the
+The replay's place (the moment of the file it has reached) is kept in the feed status, as its
+``replay_place``: a restart resumes there, and every worker process reads the
 same place. Each tick moves the place on by the time since the previous tick times the speed. A
 gap of more than PAUSE_TICKS tick intervals means the worker or beat was stopped: it counts as one
 interval, so a restart does not jump over the part of the file it missed. A replay starts at the
@@ -32,7 +32,6 @@ from trading.prices.feeds import STATUS_NAME, FeedError, InstrumentMark
 
 COLUMNS = ("timestamp", "symbol", "mark_price")
 PAUSE_TICKS = 5
-PLACE_NAME = "replay"
 
 
 @dataclass(frozen=True)
@@ -162,19 +161,17 @@ class ReplayFeed:
         recording = recording_read(self.path)
         place = self._place_next(recording, now)
         FeedStatus.objects.update_or_create(
-            name=PLACE_NAME, defaults={"source": self.source, "last_tick_at": place}
+            name=STATUS_NAME,
+            defaults={"replay_place": place},
+            create_defaults={"source": self.source, "replay_place": place},
         )
         marks = recording.marks_at(place)
         return {i.symbol: marks[i.symbol] for i in instruments if i.symbol in marks}
 
     def _place_next(self, recording: Recording, now: datetime) -> datetime:
         ticks = FeedStatus.objects.filter(name=STATUS_NAME).first()
-        place = (
-            FeedStatus.objects.filter(name=PLACE_NAME)
-            .values_list("last_tick_at", flat=True)
-            .first()
-        )
         replaying = ticks is not None and ticks.source == self.source and ticks.last_tick_at
+        place = ticks.replay_place if ticks is not None else None
         if not replaying or place is None:
             return recording.start
         elapsed = now - ticks.last_tick_at

@@ -1,9 +1,11 @@
 """Funding settlements.
 
 Every funding interval (00:00, 08:00 and 16:00 UTC by default; FUNDING_INTERVAL_MINUTES for a
-demo), each instrument gets a rate: the interest (0.01 %) plus a premium, clamped to +-0.75 %.
-Offline there is no exchange index, so the simulated premium is the mark's distance from its own
-average over the interval (its 1-minute candles): a mark above its average means longs pay. The
+demo), each instrument gets a rate. On the live feed it is the exchange's own (the last
+``lastFundingRate`` the feed brought). Otherwise it is simulated: the interest (0.01 %) plus a
+premium, clamped to +-0.75 %. Offline there is no exchange index, so the simulated premium is the
+mark's distance from its own average over the interval (its 1-minute candles): a mark above its
+average means longs pay. The
 positions open at the settlement pay (or receive) mark notional x rate: longs pay shorts when the
 rate is positive. The house is the counterparty. Cross positions settle with the wallet, isolated
 ones with their own margin. A payer who cannot pay in full pays what it has (never below 0);
@@ -30,8 +32,10 @@ from trading.models import (
     PriceCandle,
 )
 from trading.money import ZERO, money_owed, money_received
+from trading.selectors import holdings_load
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
+from trading.services.watch import account_watch_set
 
 HOUSE = LedgerAccount.Kind.HOUSE
 INTEREST = Decimal("0.0001")
@@ -45,8 +49,13 @@ def funding_time_of(now: datetime) -> datetime:
     return midnight + ((now - midnight) // interval) * interval
 
 
-def funding_rate(*, instrument: Instrument, mark: Decimal, funding_time: datetime) -> Decimal:
-    """Interest + premium (mark vs its average over the interval), clamped."""
+def funding_rate(
+    *, instrument: Instrument, mark: Decimal, funding_time: datetime, exchange_rate=None
+) -> Decimal:
+    """The exchange's rate when there is one, else interest + premium (mark vs its average over
+    the interval), clamped."""
+    if exchange_rate is not None:
+        return exchange_rate
     average = PriceCandle.objects.filter(
         instrument=instrument,
         opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
@@ -61,7 +70,13 @@ def funding_settle(*, now: datetime) -> list[FundingSettlement]:
     funding_time = funding_time_of(now)
     settled = []
     for mark in MarkPrice.objects.select_related("instrument"):
-        rate = funding_rate(instrument=mark.instrument, mark=mark.price, funding_time=funding_time)
+        live = mark.source == MarkPrice.Source.LIVE
+        rate = funding_rate(
+            instrument=mark.instrument,
+            mark=mark.price,
+            funding_time=funding_time,
+            exchange_rate=mark.funding_rate if live else None,
+        )
         try:
             with transaction.atomic(durable=True):
                 settlement = FundingSettlement.objects.create(
@@ -90,7 +105,8 @@ def funding_settle(*, now: datetime) -> list[FundingSettlement]:
 def _account_fund(user_id: int, settlement: FundingSettlement) -> None:
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user_id)
-        for position in open_positions_lock(user_id):
+        positions = open_positions_lock(user_id)
+        for position in positions:
             opened_in_time = position.opened_at <= settlement.funding_time
             if position.instrument_id != settlement.instrument_id or not opened_in_time:
                 continue
@@ -109,3 +125,10 @@ def _account_fund(user_id: int, settlement: FundingSettlement) -> None:
             FundingPayment.objects.create(
                 settlement=settlement, position=position, user=position.user, amount=signed
             )
+        # a settlement touches every holder at once: new watch prices here, rather than every
+        # account due on the next sweep
+        account_watch_set(
+            wallet=wallet,
+            positions=positions,
+            holdings=holdings_load(user=wallet.user, wallet=wallet, positions=positions),
+        )

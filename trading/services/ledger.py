@@ -11,16 +11,22 @@ Kind = LedgerAccount.Kind
 
 
 def _ledger_account(holder) -> LedgerAccount:
-    if isinstance(holder, Wallet):
-        account, _ = LedgerAccount.objects.get_or_create(kind=Kind.WALLET, user_id=holder.user_id)
-    elif isinstance(holder, Position):
-        account, _ = LedgerAccount.objects.get_or_create(
-            kind=Kind.ISOLATED_MARGIN, position=holder, defaults={"user_id": holder.user_id}
-        )
-    else:
-        account, _ = LedgerAccount.objects.get_or_create(
-            kind=Kind(holder), user=None, position=None
-        )
+    """The holder's ledger account. A wallet's or a position's is kept on the (locked) instance,
+    so that a transaction posting several entries looks it up once."""
+    if isinstance(holder, Wallet | Position):
+        account = getattr(holder, "_ledger_account", None)
+        if account is None:
+            if isinstance(holder, Wallet):
+                account, _ = LedgerAccount.objects.get_or_create(
+                    kind=Kind.WALLET, user_id=holder.user_id
+                )
+            else:
+                account, _ = LedgerAccount.objects.get_or_create(
+                    kind=Kind.ISOLATED_MARGIN, position=holder, defaults={"user_id": holder.user_id}
+                )
+            holder._ledger_account = account
+        return account
+    account, _ = LedgerAccount.objects.get_or_create(kind=Kind(holder), user=None, position=None)
     return account
 
 

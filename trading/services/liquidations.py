@@ -236,7 +236,10 @@ def _event_record(user, mode, positions, **figures) -> LiquidationEvent:
     for name in ("margin_balance", "maintenance_margin"):
         figures[name] = price_stored(figures[name])
     event = LiquidationEvent.objects.create(user=user, margin_mode=mode, **figures)
-    event.positions.set(positions)
+    LiquidationEvent.positions.through.objects.bulk_create(
+        LiquidationEvent.positions.through(liquidationevent=event, position=position)
+        for position in positions
+    )
     return event
 
 

@@ -1,28 +1,38 @@
 """Row locks, always taken in one order, Wallet -> Position(s) -> Order(s), and within a table by
 primary key, so two transactions of one user can never wait on each other in a cycle. Every
-state change of a user's money starts by locking the wallet, which also serialises them."""
+state change of a user's money starts by locking the wallet, which also serialises them. Rows
+joined for reading (instrument, user) are not locked (``of=("self",)``): two users trading one
+symbol never wait on each other."""
 
 from trading.models import Order, Position, Wallet
 
 
 def wallet_lock(user) -> Wallet:
-    return Wallet.objects.select_for_update().get(user=user)
+    """Lock the wallet, and mark the account due for the next sweep: whatever the caller changes
+    (balance, positions, margins) may move its liquidation point, so the watch prices computed
+    before are no longer to be trusted (trading/services/watch.py)."""
+    wallet = Wallet.objects.select_for_update().get(user=user)
+    if not wallet.sweep_due:
+        wallet.sweep_due = True
+        wallet.save(update_fields=["sweep_due"])
+    return wallet
 
 
 def open_positions_lock(user) -> list[Position]:
     """All the user's open positions (cross liquidation prices depend on every one of them)."""
     return list(
-        Position.objects.select_for_update()
+        Position.objects.select_for_update(of=("self",))
         .filter(user=user, status=Position.Status.OPEN)
-        .select_related("instrument")
+        .select_related("instrument", "user")
+        .prefetch_related("instrument__brackets")
         .order_by("pk")
     )
 
 
 def open_orders_lock(user, **filters) -> list[Order]:
     return list(
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .filter(user=user, status=Order.Status.NEW, **filters)
-        .select_related("instrument")
+        .select_related("instrument", "user")
         .order_by("pk")
     )

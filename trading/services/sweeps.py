@@ -5,10 +5,12 @@
    The order's checks run again at that moment; one that fails them expires, with a notification.
 2. Isolated liquidations, then 3. cross liquidations (trading/services/liquidations.py).
 
-Candidates come from set-based SQL (trading/selectors/risk.py). Each account is then handled in
+Candidates come from set-based SQL (trading/selectors/risk.py): accounts with a crossed order, a
+mark at a position's watch price, or a change since their last check. Each is then handled in
 its own transaction: its wallet is locked with SKIP LOCKED (an account busy with its owner's own
 order is taken on the next tick, and parallel sweeps share the work), everything is re-checked
-exactly with the engine, and only then changed. A crash leaves no half-done account; running the
+exactly with the engine, and only then changed; what is left open gets new watch prices
+(trading/services/watch.py). A crash leaves no half-done account; running the
 same sweep twice changes nothing the second time. At most one full sweep runs at once: a second
 one of the same shard, started while the first still runs, returns at once (SweepRun's unique
 RUNNING row per shard). An account that fails is logged and retried on the next tick; the
@@ -36,11 +38,12 @@ from trading.models import (
 )
 from trading.selectors import holdings_load
 from trading.selectors.accounts import mark_prices
-from trading.selectors.risk import accounts_at_risk, orders_triggered
+from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.locks import open_orders_lock, open_positions_lock
 from trading.services.orders import OrderRequest, market_price, order_plan, order_refusal
+from trading.services.watch import account_watch_set
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +70,11 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
         return SweepReport(ran=False)
     report = SweepReport(ran=True)
     try:
-        isolated, cross = accounts_at_risk(shard=shard, shards=shards)
         users = sorted(
             {user for _, user in orders_triggered(shard=shard, shards=shards)}
-            | {user for _, user in isolated}
-            | set(cross)
+            | set(accounts_due(shard=shard, shards=shards))
         )
-        report = replace(
-            report,
-            accounts=len(users),
-            positions_checked=Position.objects.filter(status=Position.Status.OPEN).count(),
-        )
+        report = replace(report, accounts=len(users))
         for user_id in users:
             try:
                 report = _add(report, account_sweep(user_id=user_id))
@@ -93,6 +90,7 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
 
 def _add(report: SweepReport, account: SweepReport) -> SweepReport:
     counted = (
+        "positions_checked",
         "orders_filled",
         "orders_expired",
         "isolated_liquidations",
@@ -130,7 +128,7 @@ def account_sweep(*, user_id: int) -> SweepReport:
     """Trigger, then liquidate, one account in one transaction (see the module)."""
     with transaction.atomic(durable=True):
         wallet = (
-            Wallet.objects.select_for_update(skip_locked=True)
+            Wallet.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("user")
             .filter(user_id=user_id)
             .first()
@@ -152,13 +150,29 @@ def account_sweep(*, user_id: int) -> SweepReport:
         if holdings.figures().cross_liquidatable:
             cross_liquidate(wallet=wallet, positions=positions, holdings=holdings, orders=orders)
             cross = 1
+        _watch_set(wallet, positions, holdings)
         return SweepReport(
             ran=True,
+            positions_checked=len(positions),
             orders_filled=filled,
             orders_expired=expired,
             isolated_liquidations=isolated,
             cross_liquidations=cross,
         )
+
+
+def _watch_set(wallet: Wallet, positions: list[Position], holdings) -> None:
+    """Watch prices for what the liquidations left open, from the figures already computed: a
+    liquidation changes nothing else (an isolated one leaves the wallet alone; a cross one
+    empties the wallet and closes every cross position)."""
+    for position in positions:
+        if position.status != Position.Status.OPEN:
+            holdings = holdings.replaced((position.instrument_id, position.margin_mode), None)
+    account_watch_set(
+        wallet=wallet,
+        positions=[p for p in positions if p.status == Position.Status.OPEN],
+        holdings=replace(holdings, wallet_balance=wallet.balance),
+    )
 
 
 def _crossed(order: Order, mark) -> bool:

@@ -39,8 +39,9 @@ def prices_tick(*, now: datetime | None = None) -> list[str]:
             prices[symbol] = mark_price_checked(by_symbol[symbol], price)
         except ApplicationError as refusal:
             problems.append(f"{symbol}: {refusal.message}")
+    rates = feed.funding_rates() if hasattr(feed, "funding_rates") else {}
     with transaction.atomic(durable=True):
-        changed, marks = _marks_write(instruments, prices, source=feed.source)
+        changed, marks = _marks_write(instruments, prices, rates, source=feed.source)
         opened = _candles_update(marks, now=now)
         if opened:
             _candles_expire(now=now)
@@ -58,10 +59,14 @@ def _as_feed_sees_it(instrument: Instrument) -> InstrumentMark:
 
 
 def _marks_write(
-    instruments: list[Instrument], prices: dict[str, Decimal], *, source: str
+    instruments: list[Instrument],
+    prices: dict[str, Decimal],
+    rates: dict[str, Decimal],
+    *,
+    source: str,
 ) -> tuple[list[str], dict[int, Decimal]]:
-    """Write the feed's prices (not over held marks); return the symbols changed and every
-    instrument's mark after the tick, by instrument id."""
+    """Write the feed's prices (not over held marks) and funding rates; return the symbols
+    changed and every instrument's mark after the tick, by instrument id."""
     locked = {
         mark.instrument_id: mark
         for mark in MarkPrice.objects.select_for_update()
@@ -77,6 +82,10 @@ def _marks_write(
             )
             if was_changed:
                 changed.append(instrument.symbol)
+        rate = rates.get(instrument.symbol)
+        if mark is not None and rate is not None and rate != mark.funding_rate:
+            mark.funding_rate = rate
+            mark.save(update_fields=["funding_rate"])
         if mark is not None:
             locked[instrument.pk] = mark
     return changed, {instrument_id: mark.price for instrument_id, mark in locked.items()}

@@ -37,6 +37,29 @@ def test_live_feed_reads_every_mark_from_premium_index_as_exact_decimals(binance
     assert binance.paths == ["/fapi/v1/premiumIndex"]
 
 
+def test_live_feed_keeps_each_symbols_funding_rate_from_the_same_answer(binance):
+    feed = LiveFeed(base_url=binance.url)
+
+    feed.next_marks(INSTRUMENTS, NOW)
+
+    assert feed.funding_rates() == {
+        "BTCUSDT": Decimal("0.0001"),
+        "ETHUSDT": Decimal("0.00008791"),
+        "SOLUSDT": Decimal("0.0001"),
+    }
+    assert binance.paths == ["/fapi/v1/premiumIndex"]
+
+
+@pytest.mark.parametrize("rate", ['"often"', "0.0001", '"2"', '"NaN"', "null"])
+def test_live_feed_leaves_out_a_funding_rate_it_cannot_read_but_keeps_the_mark(binance, rate):
+    binance.body = f'[{{"symbol": "BTCUSDT", "markPrice": "61000", "lastFundingRate": {rate}}}]'
+    binance.body = binance.body.encode()
+    feed = LiveFeed(base_url=binance.url)
+
+    assert feed.next_marks(INSTRUMENTS, NOW) == {"BTCUSDT": Decimal("61000")}
+    assert feed.funding_rates() == {}
+
+
 def test_live_feed_ignores_symbols_without_an_instrument_and_skips_instruments_it_lacks(binance):
     only_btc_and_doge = [INSTRUMENTS[0], InstrumentMark("DOGEUSDT", Decimal("0.00001"), None)]
 
@@ -95,6 +118,12 @@ def test_a_live_tick_writes_the_marks_and_the_feed_status(market, binance, setti
         "BTCUSDT": (Decimal("61234.56789012"), "live"),
         "ETHUSDT": (Decimal("3012.34"), "live"),
         "SOLUSDT": (Decimal("151.2345"), "live"),
+    }
+    rates = dict(MarkPrice.objects.values_list("instrument__symbol", "funding_rate"))
+    assert rates == {
+        "BTCUSDT": Decimal("0.0001"),
+        "ETHUSDT": Decimal("0.00008791"),
+        "SOLUSDT": Decimal("0.0001"),
     }
     status = FeedStatus.objects.get(name="marks")
     assert (status.source, status.last_tick_at, status.last_error, status.last_error_at) == (

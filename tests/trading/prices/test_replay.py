@@ -54,7 +54,7 @@ def ticks(*seconds: float) -> list[tuple[Decimal, Decimal]]:
 
 
 def replay_place() -> datetime:
-    return FeedStatus.objects.get(name="replay").last_tick_at
+    return FeedStatus.objects.get(name="marks").replay_place
 
 
 def test_replay_plays_the_file_at_ten_times_speed_from_its_first_moment(market, replay):

@@ -6,7 +6,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from tests.trading.services.conftest import wallet_balance
-from trading.models import FundingPayment, FundingSettlement, Instrument, Position, PriceCandle
+from trading.models import (
+    FundingPayment,
+    FundingSettlement,
+    Instrument,
+    MarkPrice,
+    Position,
+    PriceCandle,
+)
 from trading.services import funding_settle, leverage_set, order_place
 from trading.services.funding import funding_time_of
 
@@ -50,6 +57,25 @@ def test_a_long_pays_a_short_notional_times_the_rate_from_wallet_and_isolated_ma
         Decimal("-6"),
         Decimal("6"),
     ]
+
+
+def test_on_the_live_feed_funding_uses_the_exchanges_rate(make_trader, balanced_ledger):
+    # given a cross long of 1 BTC and a live mark of 60,000 whose exchange rate is 0.025 %
+    trader = make_trader("long")
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="1", margin_mode="CROSS")
+    MarkPrice.objects.filter(instrument__symbol="BTCUSDT").update(
+        source="live", funding_rate=Decimal("0.00025")
+    )
+    # (ETHUSDT keeps a stale exchange rate from an earlier live spell, but its mark is simulated)
+    MarkPrice.objects.filter(instrument__symbol="ETHUSDT").update(funding_rate=Decimal("0.005"))
+
+    funding_settle(now=next_funding_after_now())
+
+    # then the long pays 60,000 x 0.00025 = 15, not the simulated 6; ETH settles at 0.01 %
+    rates = dict(FundingSettlement.objects.values_list("instrument__symbol", "rate"))
+    assert rates["BTCUSDT"] == Decimal("0.00025")
+    assert rates["ETHUSDT"] == Decimal("0.0001")
+    assert wallet_balance(trader) == Decimal("9955")  # 10000 - 30 - 15
 
 
 def test_settling_the_same_funding_time_twice_pays_once(trader, balanced_ledger):

@@ -538,11 +538,12 @@ def test_each_sweep_records_one_done_run_with_its_counts(trader, balanced_ledger
     sweep_run()
     sweep_run()
 
-    # then each run left one DONE row: 2 open positions checked and 1 liquidation, then 1 and 0
+    # then each run left one DONE row: the changed account's 2 positions re-checked and 1
+    # liquidation; then nothing due (the ETH mark is far from its watch price): 0 and 0
     runs = list(
         SweepRun.objects.order_by("pk").values_list("status", "positions_checked", "liquidations")
     )
-    assert runs == [("DONE", 2, 1), ("DONE", 1, 0)]
+    assert runs == [("DONE", 2, 1), ("DONE", 0, 0)]
     assert all(run.finished_at is not None for run in SweepRun.objects.all())
 
 
