@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "trading.context_processors.alerts",
             ],
         },
     },
@@ -115,6 +116,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "trade_default"  # the trade page of the first instrument
+LOGOUT_REDIRECT_URL = "home"
 
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {

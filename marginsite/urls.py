@@ -1,10 +1,12 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-from trading import views as trading_views
+from trading.views import markets
 
 urlpatterns = [
-    path("", trading_views.home, name="home"),
-    path("healthz", trading_views.healthz, name="healthz"),
+    path("", markets.home, name="home"),
+    path("healthz", markets.healthz, name="healthz"),
+    path("", include("accounts.urls")),
+    path("", include("trading.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from trading.services.leverage import (
     symbol_margin_mode_set,
 )
 from trading.services.margins import isolated_margin_add, isolated_margin_remove
+from trading.services.notifications import notifications_read
 from trading.services.orders import order_cancel, order_place, position_close
 from trading.services.previews import ModePreview, OrderPreview, order_preview
 from trading.services.prices import mark_price_set
@@ -31,6 +32,7 @@ __all__ = [
     "leverage_set",
     "mark_price_set",
     "market_seed",
+    "notifications_read",
     "order_cancel",
     "order_place",
     "order_preview",

@@ -1,10 +1,12 @@
 """Template filters that format Decimal figures without ever going through float."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django import template
 
 register = template.Library()
+
+CENT = Decimal("0.01")
 
 
 @register.filter
@@ -17,3 +19,49 @@ def percent(rate: Decimal) -> str:
 def grouped(amount: Decimal) -> str:
     """1200000000.00000000 -> "1,200,000,000": thousands separators, no trailing zeros."""
     return format(amount.normalize(), ",f")
+
+
+def _quantized(value: Decimal, quantum: Decimal) -> Decimal:
+    return value.quantize(quantum.normalize(), rounding=ROUND_HALF_EVEN)
+
+
+@register.filter
+def to_tick(price: Decimal | None, tick_size: Decimal) -> str:
+    """A price on the instrument's tick, grouped: 57236.18090452 with tick 0.1 -> "57,236.2".
+    None (no price) -> "—". Liquidation prices are rounded on the safe side before they get
+    here (engine.liquidation_price_for_display)."""
+    if price is None:
+        return "—"
+    return format(_quantized(price, tick_size), ",f")
+
+
+@register.filter
+def to_step(quantity: Decimal, step_size: Decimal) -> str:
+    """A quantity on the instrument's step: 1.50000000 with step 0.001 -> "1.500"."""
+    return format(_quantized(quantity, step_size), ",f")
+
+
+@register.filter
+def usdt(amount: Decimal | None) -> str:
+    """An amount of USDT to the cent, grouped: 9969.5 -> "9,969.50"; None -> "—"."""
+    if amount is None:
+        return "—"
+    return format(_quantized(amount, CENT), ",f")
+
+
+@register.filter
+def ratio(value: Decimal | None) -> str:
+    """A fraction as a percentage to 2 decimals: 0.0512 -> "5.12 %"; None (the margin balance is
+    gone) -> "—"."""
+    if value is None:
+        return "—"
+    return f"{_quantized(value * 100, CENT):f} %"
+
+
+@register.filter
+def health(value: Decimal | None) -> str:
+    """The health bar's colour for a cross margin ratio: green below 50 %, amber below 80 %, red
+    from 80 % (and when the margin balance is gone)."""
+    if value is None or value >= Decimal("0.8"):
+        return "red"
+    return "amber" if value >= Decimal("0.5") else "green"

@@ -1,4 +1,4 @@
-"""HTML and health views: thin, they only call selectors."""
+"""The markets page and the health check: thin, they only call selectors."""
 
 from django.http import JsonResponse
 from django.shortcuts import render

@@ -1,0 +1,36 @@
+"""What every page shows a signed-in trader: the banner of liquidations they have not seen yet,
+and the warning when their cross margin ratio passes 80 %."""
+
+from decimal import Decimal
+
+from django.utils.functional import SimpleLazyObject
+
+from trading.models import Notification
+from trading.selectors import account_summary
+
+WARNING_RATIO = Decimal("0.8")
+
+
+def _cross_ratio_warning(user) -> dict:
+    """``show`` when the cross margin ratio is at or past 80 %, or the cross margin balance is
+    gone (ratio None) while maintenance margin is due."""
+    summary = account_summary(user=user)
+    ratio = summary.cross_margin_ratio
+    due = summary.cross_maintenance_margin > 0
+    return {"show": due and (ratio is None or ratio >= WARNING_RATIO), "ratio": ratio}
+
+
+def alerts(request) -> dict:
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    return {
+        "unread_liquidations": SimpleLazyObject(
+            lambda: list(
+                Notification.objects.filter(
+                    user=user, kind=Notification.Kind.LIQUIDATION, read_at__isnull=True
+                )[:5]
+            )
+        ),
+        "cross_ratio_warning": SimpleLazyObject(lambda: _cross_ratio_warning(user)),
+    }
