@@ -38,3 +38,9 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
 def on_step(value: Decimal, step: Decimal) -> bool:
     """Whether ``value`` is a whole multiple of ``step`` (exact: remainder, not division)."""
     return value % step == 0
+
+
+def quantity_from_notional(notional: Decimal, *, price: Decimal, step: Decimal) -> Decimal:
+    """The base quantity that ``notional`` USDT buys at ``price``, rounded down to the step: an
+    order entered in USDT never costs more than the amount typed."""
+    return (notional / price / step).to_integral_value(rounding=ROUND_DOWN) * step

@@ -103,9 +103,9 @@ def holdings_load(
     wallet = wallet or Wallet.objects.get(user=user)
     if positions is None:
         positions = list(
-            Position.objects.filter(user=user, status=Position.Status.OPEN).select_related(
-                "instrument"
-            )
+            Position.objects.filter(user=user, status=Position.Status.OPEN)
+            .select_related("instrument")
+            .prefetch_related("instrument__brackets")
         )
     marks = mark_prices(position.instrument_id for position in positions)
     brackets = {}

@@ -22,7 +22,9 @@ def grouped(amount: Decimal) -> str:
 
 
 def _quantized(value: Decimal, quantum: Decimal) -> Decimal:
-    return value.quantize(quantum.normalize(), rounding=ROUND_HALF_EVEN)
+    """Rounded to the quantum; a zero loses its sign (no "-0.00" for a flat uPnL)."""
+    rounded = value.quantize(quantum.normalize(), rounding=ROUND_HALF_EVEN)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 @register.filter

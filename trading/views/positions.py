@@ -1,19 +1,181 @@
-"""Positions: /portfolio, closing, isolated margin add/remove. (Being written.)"""
+"""/portfolio, closing positions (at market or at a limit price), isolated margin add/remove.
 
-from django.http import Http404
+Every action names a position by id and finds it only among the user's own open positions, so
+someone else's id answers 404 exactly like an unknown one. A refusal re-renders the page with its
+message and 4xx status, and nothing changed. Success redirects to ``next`` when it points into
+this site (the trade page sends its own URL), else to /portfolio, with a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from marginsite.errors import ApplicationError, InvalidInput
+from trading import services
+from trading.models import Order, Position, PositionSide
+from trading.selectors.positions import (
+    isolated_margin_change_preview,
+    isolated_margin_state,
+    margin_change_checked,
+    open_position_get,
+    position_rows,
+)
+from trading.templatetags.figures import to_step, to_tick, usdt
+from trading.views.common import account_panel, refused
+
+PORTFOLIO = "trading/portfolio.html"
+MARGIN = "trading/position_margin.html"
+MARGIN_CONFIRM = "trading/position_margin_confirm.html"
+MARGIN_SERVICES = {"add": services.isolated_margin_add, "remove": services.isolated_margin_remove}
 
 
+def _next_url(request) -> str:
+    """``next`` (form or query string) if it is a URL of this site, else /portfolio: an
+    open redirect would let a link send a signed-in trader anywhere."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("portfolio")
+
+
+def _described(position: Position) -> str:
+    """ "BTCUSDT Isolated long": how messages name a position."""
+    return (
+        f"{position.instrument.symbol} {position.get_margin_mode_display()} "
+        f"{position.get_side_display().lower()}"
+    )
+
+
+def _portfolio_refused(request, error: ApplicationError, **extra):
+    """The portfolio again, with the refusal; ``return_to`` keeps the forms' ``next`` pointing
+    where the trader came from, not at the POST URL."""
+    context = {
+        **account_panel(request.user),
+        "positions": position_rows(user=request.user),
+        "return_to": _next_url(request),
+        **extra,
+    }
+    return refused(request, PORTFOLIO, context, error)
+
+
+@login_required
+@require_GET
 def portfolio(request):
-    raise Http404
+    return render(
+        request,
+        PORTFOLIO,
+        {**account_panel(request.user), "positions": position_rows(user=request.user)},
+    )
 
 
+@login_required
+@require_POST
 def position_close(request, position_id):
-    raise Http404
+    """Close the whole position at market (a reduce-only market order)."""
+    try:
+        position = open_position_get(user=request.user, position_id=position_id)
+        order = services.position_close(
+            user=request.user,
+            symbol=position.instrument.symbol,
+            margin_mode=position.margin_mode,
+        )
+    except ApplicationError as error:
+        return _portfolio_refused(request, error)
+    instrument = position.instrument
+    messages.success(
+        request,
+        f"Closed your {_described(position)} of {to_step(order.quantity, instrument.step_size)} "
+        f"at market, at {to_tick(order.average_fill_price, instrument.tick_size)}.",
+    )
+    return redirect(_next_url(request))
 
 
+@login_required
+@require_POST
 def position_close_limit(request, position_id):
-    raise Http404
+    """Close the whole position with a reduce-only limit order at ``price``: it rests until the
+    mark reaches the price, or fills at once if the price is already through the market."""
+    price = request.POST.get("price", "").strip() or None
+    try:
+        position = open_position_get(user=request.user, position_id=position_id)
+        order = services.order_place(
+            user=request.user,
+            symbol=position.instrument.symbol,
+            side="SELL" if position.side == PositionSide.LONG else "BUY",
+            quantity=position.quantity,
+            order_type="LIMIT",
+            price=price,
+            margin_mode=position.margin_mode,
+            reduce_only=True,
+        )
+    except ApplicationError as error:
+        return _portfolio_refused(
+            request, error, failed_position_id=position_id, entered_price=price or ""
+        )
+    instrument = position.instrument
+    quantity = to_step(order.quantity, instrument.step_size)
+    if order.status == Order.Status.FILLED:
+        filled_at = to_tick(order.average_fill_price, instrument.tick_size)
+        messages.success(
+            request,
+            f"Your limit price was already through the market: your {_described(position)} of "
+            f"{quantity} closed at once, at {filled_at}.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Placed a reduce-only limit order to {order.side.lower()} {quantity} "
+            f"{instrument.symbol} at {to_tick(order.price, instrument.tick_size)}: it closes your "
+            f"{_described(position)} when the mark reaches that price. You can cancel it under "
+            "History.",
+        )
+    return redirect(_next_url(request))
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
 def position_margin(request, position_id):
-    raise Http404
+    """GET: the isolated position, its maxima and the form. POST action=review: the figures
+    after the change and a Confirm button; action=confirm: the change itself."""
+    return_to = _next_url(request)
+    try:
+        margin = isolated_margin_state(user=request.user, position_id=position_id)
+    except ApplicationError as error:
+        return refused(request, MARGIN, {"return_to": return_to}, error)
+    context = {
+        "margin": margin,
+        "return_to": return_to,
+        "change": request.POST.get("change", "add"),
+        "amount": request.POST.get("amount", "").strip(),
+    }
+    if request.method == "GET":
+        return render(request, MARGIN, context)
+    action = request.POST.get("action")
+    try:
+        if action == "review":
+            preview = isolated_margin_change_preview(
+                margin, change=context["change"], amount=context["amount"] or None
+            )
+            return render(request, MARGIN_CONFIRM, {**context, "preview": preview})
+        if action != "confirm":
+            raise InvalidInput("Review the change, then confirm it.", field="action")
+        change = margin_change_checked(context["change"])
+        position = MARGIN_SERVICES[change](
+            user=request.user,
+            symbol=margin.position.instrument.symbol,
+            amount=context["amount"] or None,
+        )
+    except ApplicationError as error:
+        return refused(request, MARGIN, context, error)
+    done = "Added margin to" if change == "add" else "Removed margin from"
+    messages.success(
+        request,
+        f"{done} your {_described(margin.position)}: its margin is now "
+        f"{usdt(position.isolated_margin)} USDT (was {usdt(margin.position.isolated_margin)}).",
+    )
+    return redirect(return_to)

@@ -1,27 +1,289 @@
-"""The trade page and its confirmation step. (Being written.)"""
+"""The trade page (/trade/<SYMBOL>/) and its confirmation step, where the margin mode is chosen.
 
-from django.http import Http404
+The order form posts to the confirmation, which shows what the order would do in each mode
+(order_preview) with the mode preselected; Confirm places it (order_place) with the chosen mode,
+Back returns to the filled form. Leverage is stored per (symbol, mode) by its own form. The live
+endpoint gives the page's script the mark and the candles every 2 seconds; without JavaScript
+the page is complete, only not live.
+"""
+
+import uuid
+from dataclasses import asdict, dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from marginsite.errors import ApplicationError, InvalidInput
+from trading.inputs import decimal_from_input, quantity_from_notional
+from trading.models import Instrument, OrderType
+from trading.selectors import instrument_get, instrument_list, margin_mode_default
+from trading.selectors.history import open_orders
+from trading.selectors.market import (
+    candles_recent,
+    leverage_marks,
+    mark_get,
+    mode_leverages,
+    open_position_modes,
+)
+from trading.selectors.positions import position_rows
+from trading.services import leverage_set, order_place, order_preview
+from trading.views.common import account_panel, refused
+
+FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)
 
 
+@dataclass(frozen=True)
+class OrderForm:
+    """The order form's fields as typed (strings), so that Back can fill the form again."""
+
+    side: str = "BUY"
+    order_type: str = OrderType.MARKET
+    quantity: str = ""
+    quantity_unit: str = "BASE"
+    price: str = ""
+    stop_price: str = ""
+    margin_mode: str = ""
+
+    @classmethod
+    def of(cls, data) -> "OrderForm":
+        return cls(**{name: data.get(name, default).strip() for name, default in _DEFAULTS})
+
+    def query(self) -> str:
+        return urlencode(asdict(self))
+
+
+_DEFAULTS = tuple(asdict(OrderForm()).items())
+
+
+def _instrument(symbol: str) -> Instrument:
+    try:
+        return instrument_get(symbol)
+    except ApplicationError:
+        raise Http404(f"No instrument {symbol!r}.") from None
+
+
+def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
+    """The service's arguments from the form: the price fields its type uses, and the quantity,
+    converted when it was entered in USDT (at the price it would fill at)."""
+    price = form.price if form.order_type == OrderType.LIMIT else None
+    stop_price = form.stop_price if form.order_type == OrderType.STOP_MARKET else None
+    quantity = form.quantity
+    if form.quantity_unit == "USDT":
+        amount = decimal_from_input(form.quantity, field="quantity")
+        basis = price or stop_price or (mark.price if mark else None)
+        basis = decimal_from_input(basis, field="price") if basis is not None else None
+        if amount <= 0 or basis is None or basis <= 0:
+            raise InvalidInput("Enter a positive amount of USDT and a price.", field="quantity")
+        quantity = quantity_from_notional(amount, price=basis, step=instrument.step_size)
+        if quantity <= 0:
+            raise InvalidInput(
+                f"{amount.normalize():f} USDT buys less than one step "
+                f"({instrument.step_size.normalize():f} {instrument.base_asset}).",
+                field="quantity",
+            )
+    return {
+        "symbol": instrument.symbol,
+        "side": form.side,
+        "quantity": quantity,
+        "order_type": form.order_type,
+        "price": price,
+        "stop_price": stop_price,
+        "margin_mode": form.margin_mode or None,
+    }
+
+
+def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
+    user = request.user
+    mark = mark_get(instrument)
+    positions = position_rows(user=user, symbol=instrument.symbol)
+    return {
+        "instrument": instrument,
+        "instruments": instrument_list(),
+        "mark": mark,
+        "form": form,
+        "form_types": FORM_TYPES,
+        "chosen_mode": form.margin_mode or margin_mode_default(user=user, instrument=instrument),
+        "modes": mode_leverages(user=user, instrument=instrument),
+        "leverage_marks": leverage_marks(instrument.max_leverage),
+        "brackets": [
+            {"max_leverage": b.max_leverage, "cap": str(b.notional_cap)}
+            for b in instrument.brackets.all()
+        ],
+        "positions": positions,
+        "open_orders": open_orders(user=user, symbol=instrument.symbol),
+        "return_to": reverse("trade", args=[instrument.symbol]),
+        "chart": {
+            "live": reverse("live", args=[instrument.symbol]),
+            "lines": _price_lines(positions),
+        },
+        **account_panel(user),
+    }
+
+
+def _price_lines(positions) -> list[dict]:
+    """The chart's lines: the entry and liquidation price of each position on the symbol."""
+    lines = []
+    for row in positions:
+        label = row.position.get_margin_mode_display()
+        lines.append({"price": str(row.position.entry_price), "title": f"{label} entry"})
+        if row.liquidation_price_display is not None:
+            lines.append(
+                {"price": str(row.liquidation_price_display), "title": f"{label} liquidation"}
+            )
+    return lines
+
+
+@login_required
+@require_GET
 def trade_default(request):
-    raise Http404
+    instruments = instrument_list()
+    if not instruments:
+        return redirect("home")
+    return redirect("trade", instruments[0].symbol)
 
 
+@login_required
+@require_GET
 def trade_page(request, symbol):
-    raise Http404
+    instrument = _instrument(symbol)
+    context = _trade_context(request, instrument, OrderForm.of(request.GET))
+    return render(request, "trading/trade.html", context)
 
 
+@login_required
+@require_POST
 def order_confirm(request, symbol):
-    raise Http404
+    """The confirmation step: both modes side by side, the chosen one preselected."""
+    instrument = _instrument(symbol)
+    form = OrderForm.of(request.POST)
+    try:
+        arguments = _order_arguments(form, instrument, mark_get(instrument))
+        preview = order_preview(user=request.user, **arguments)
+    except ApplicationError as error:
+        context = _trade_context(request, instrument, form)
+        return refused(request, "trading/trade.html", context, error)
+    context = _confirm_context(request.user, instrument, form, preview)
+    return render(request, "trading/confirm.html", context)
 
 
+def _confirm_context(user, instrument, form: OrderForm, preview) -> dict:
+    modes = {preview.chosen.margin_mode: preview.chosen}
+    modes[preview.alternative.margin_mode] = preview.alternative
+    held = open_position_modes(user=user, instrument=instrument)
+    return {
+        "instrument": instrument,
+        "form": form,
+        "preview": preview,
+        "cross": modes["CROSS"],
+        "isolated": modes["ISOLATED"],
+        "order_type_label": OrderType(preview.order_type).label,
+        "isolated_held": "ISOLATED" in held,
+        "cross_held": "CROSS" in held,
+        "client_order_id": uuid.uuid4().hex,
+        "back": f"{reverse('trade', args=[instrument.symbol])}?{form.query()}",
+    }
+
+
+@login_required
+@require_POST
 def order_submit(request, symbol):
-    raise Http404
+    """Confirm: place the order in the chosen mode. ``client_order_id`` makes a second click (or
+    a resent form) return the first order instead of placing another."""
+    instrument = _instrument(symbol)
+    form = OrderForm.of(request.POST)
+    try:
+        arguments = _order_arguments(form, instrument, mark_get(instrument))
+    except ApplicationError as error:
+        return refused(
+            request, "trading/trade.html", _trade_context(request, instrument, form), error
+        )
+    try:
+        order = order_place(
+            user=request.user,
+            client_order_id=request.POST.get("client_order_id") or None,
+            **arguments,
+        )
+    except ApplicationError as error:
+        return _confirm_refused(request, instrument, form, arguments, error)
+    messages.success(request, _placed(order))
+    return redirect("trade", instrument.symbol)
 
 
+def _confirm_refused(request, instrument, form, arguments, error):
+    """A refused Confirm: the confirmation again, with the refusal, or the form if even the
+    preview is refused now."""
+    try:
+        preview = order_preview(user=request.user, **arguments)
+    except ApplicationError:
+        return refused(
+            request, "trading/trade.html", _trade_context(request, instrument, form), error
+        )
+    return refused(
+        request,
+        "trading/confirm.html",
+        _confirm_context(request.user, instrument, form, preview),
+        error,
+    )
+
+
+def _placed(order) -> str:
+    what = (
+        f"{order.get_side_display()} {order.quantity.normalize():f} "
+        f"{order.instrument.base_asset} {order.get_order_type_display().lower()} "
+        f"({order.get_margin_mode_display()} {order.leverage}x)"
+    )
+    return f"{what}: {order.get_status_display().lower()}."
+
+
+@login_required
+@require_POST
 def leverage_update(request, symbol):
-    raise Http404
+    instrument = _instrument(symbol)
+    mode = request.POST.get("margin_mode", "")
+    try:
+        setting = leverage_set(
+            user=request.user,
+            symbol=instrument.symbol,
+            margin_mode=mode,
+            leverage=request.POST.get("leverage", ""),
+        )
+    except ApplicationError as error:
+        context = _trade_context(request, instrument, OrderForm(margin_mode=mode))
+        return refused(request, "trading/trade.html", context, error)
+    messages.success(
+        request,
+        f"{instrument.symbol} {setting.get_margin_mode_display()} leverage set to "
+        f"{setting.leverage}x.",
+    )
+    return redirect(f"{reverse('trade', args=[instrument.symbol])}?margin_mode={mode}")
 
 
+@login_required
+@require_GET
 def live(request, symbol):
-    raise Http404
+    """The mark and the recent candles, as strings (decimals never become JSON floats)."""
+    instrument = _instrument(symbol)
+    mark = mark_get(instrument)
+    return JsonResponse(
+        {
+            "symbol": instrument.symbol,
+            "mark": str(mark.price) if mark else None,
+            "source": mark.source if mark else None,
+            "updated_at": mark.updated_at.isoformat() if mark else None,
+            "candles": [
+                {
+                    "time": int(candle.opened_at.timestamp()),
+                    "open": str(candle.open),
+                    "high": str(candle.high),
+                    "low": str(candle.low),
+                    "close": str(candle.close),
+                }
+                for candle in candles_recent(instrument)
+            ],
+        }
+    )

@@ -1,0 +1,274 @@
+"""The trade page and its confirmation step, through Django's test client.
+
+Seeded market: BTCUSDT mark 60,000 (tick 0.1, step 0.001, max 125x, default leverage 20x), taker
+fee 0.05 %; brackets below 50,000 notional MMR 0.4 %, from 50,000 to 600,000 MMR 0.5 % with a
+maintenance amount of 50. The trader alice has 10,000 USDT.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.services import margin_mode_default_set
+from trading.models import Instrument, LeverageSetting, Order, Position, PriceCandle
+from trading.services import leverage_set, order_place
+
+pytestmark = pytest.mark.django_db
+
+TRADE = "/trade/BTCUSDT/"
+CONFIRM = "/trade/BTCUSDT/confirm/"
+PLACE = "/trade/BTCUSDT/place/"
+ONE_BTC = {"side": "BUY", "order_type": "MARKET", "quantity": "1", "quantity_unit": "BASE"}
+
+
+def text(response) -> str:
+    return " ".join(response.content.decode().split())
+
+
+@pytest.fixture
+def cross_10x(trader):
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=10)
+    return trader
+
+
+# --- the trade page ---------------------------------------------------------------------------
+
+
+def test_the_trade_page_shows_the_mark_the_mode_chips_and_the_maximum_position(
+    signed_in, cross_10x, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(30):
+        response = signed_in.get(TRADE)
+
+    page = text(response)
+    assert response.status_code == 200
+    assert 'data-live="mark" data-tick="0.1">60,000.0</strong>' in page
+    assert "<span>Cross 10x</span>" in page
+    assert "<span>Isolated 20x</span>" in page
+    # the largest cap of the brackets allowing the leverage: 230,000,000 at 10x, 100,000,000 at 20x
+    assert (
+        "Maximum position at current leverage: <span data-max-position>230,000,000</span>" in page
+    )
+    assert (
+        "Maximum position at current leverage: <span data-max-position>100,000,000</span>" in page
+    )
+    assert 'value="CROSS" checked' in page  # the user's default, Cross unless changed
+
+
+def test_the_order_forms_mode_is_preselected_from_the_symbols_default_then_the_users(
+    signed_in, trader
+):
+    margin_mode_default_set(user=trader, margin_mode="ISOLATED")
+
+    page = text(signed_in.get(TRADE))
+
+    assert 'value="ISOLATED" checked' in page
+
+
+def test_trade_redirects_to_the_first_instrument_and_refuses_an_unknown_symbol(signed_in):
+    assert signed_in.get("/trade/").url == TRADE
+    assert signed_in.get("/trade/DOGEUSDT/").status_code == 404
+
+
+def test_the_trade_pages_need_a_signed_in_user(market):
+    response = Client().get(TRADE)
+
+    assert response.status_code == 302
+    assert response.url == f"/login/?next={TRADE}"
+
+
+def test_back_from_the_confirmation_fills_the_form_again(signed_in):
+    query = "side=SELL&order_type=LIMIT&quantity=0.5&quantity_unit=BASE&price=61000"
+
+    page = text(signed_in.get(f"{TRADE}?{query}"))
+
+    assert '<input type="radio" name="side" value="SELL" checked>' in page
+    assert '<option value="LIMIT" selected>' in page
+    assert 'value="0.5"' in page
+    assert 'value="61000"' in page
+
+
+# --- the confirmation ------------------------------------------------------------------------
+
+
+def test_the_confirmation_shows_both_modes_side_by_side_with_their_risks(
+    signed_in, cross_10x, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(40):
+        response = signed_in.post(CONFIRM, ONE_BTC)
+
+    page = text(response)
+    assert response.status_code == 200
+    # cross 10x: margin 6,000; wallet after the fee 9,970; LP = (9,970 + 50 - 60,000) / -0.995
+    assert (
+        "Cross: liquidation at 50,231.2. At risk: your whole cross balance, 9,970.00 USDT. "
+        "Your cross margin ratio goes from 0.00 % to 2.51 %."
+    ) in page
+    # isolated 20x: margin 3,000; LP = (3,000 + 50 - 60,000) / -0.995 = 57,236.18...
+    assert (
+        "Isolated: liquidation at 57,236.2. Most you can lose: the margin, 3,000.00 USDT. "
+        "The rest of your account is untouched."
+    ) in page
+    assert 'data-summary="initial-margin">6,000.00 USDT' in page
+    assert 'data-summary="fee">30.00 USDT' in page
+    assert 'data-summary="liquidation">50,231.2' in page
+    assert 'value="CROSS" checked autofocus' in page
+    assert Order.objects.count() == 0  # a preview places nothing
+
+
+def test_the_confirmation_preselects_the_users_default_mode(signed_in, trader):
+    margin_mode_default_set(user=trader, margin_mode="ISOLATED")
+
+    page = text(signed_in.post(CONFIRM, ONE_BTC))
+
+    assert 'value="ISOLATED" checked autofocus' in page
+    assert 'data-summary="initial-margin">3,000.00 USDT' in page
+
+
+def test_the_confirmation_notes_a_position_in_the_other_mode_opens_separately(signed_in, trader):
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="CROSS")
+
+    page = text(signed_in.post(CONFIRM, {**ONE_BTC, "margin_mode": "ISOLATED"}))
+
+    assert (
+        "You already hold a Cross position on BTCUSDT: this opens a separate Isolated position"
+    ) in page
+
+
+def test_a_quantity_in_usdt_becomes_base_quantity_rounded_down_to_the_step(signed_in):
+    # 1,000 USDT at 60,000 is 0.01666... BTC: 0.016 on the step of 0.001
+    page = text(signed_in.post(CONFIRM, {**ONE_BTC, "quantity": "1000", "quantity_unit": "USDT"}))
+
+    assert '<input type="hidden" name="quantity" value="0.016">' in page
+    assert 'data-summary="quantity">0.016 BTC' in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "message"),
+    [
+        ({"quantity": "0"}, 400, "quantity must be greater than 0."),
+        ({"quantity": "-1"}, 400, "quantity must be greater than 0."),
+        ({"quantity": "0.0005"}, 400, "is not a multiple of the step size 0.001"),
+        ({"quantity": "NaN"}, 400, "quantity must be a finite number."),
+        ({"quantity": "1e30"}, 400, "quantity is too large."),
+        ({"quantity": "lots"}, 400, "quantity must be a number"),
+        ({"side": "HOLD"}, 400, "side must be BUY or SELL"),
+        ({"order_type": "LIMIT", "price": "60000.05"}, 400, "tick"),
+        ({"order_type": "LIMIT", "price": ""}, 400, "price must be a number"),
+        ({"margin_mode": "BOTH"}, 400, "margin_mode must be CROSS or ISOLATED"),
+        ({"quantity": "1", "quantity_unit": "USDT"}, 400, "buys less than one step"),
+    ],
+)
+def test_a_bad_order_form_is_refused_inline_and_changes_nothing(
+    signed_in, unchanged, changes, status, message
+):
+    with unchanged():
+        response = signed_in.post(CONFIRM, {**ONE_BTC, **changes})
+
+    assert response.status_code == status
+    assert 'id="order-error"' in text(response)
+    assert message in response.content.decode()
+
+
+def test_confirm_places_the_order_in_the_chosen_mode(signed_in, trader, cross_10x):
+    confirmation = text(signed_in.post(CONFIRM, ONE_BTC))
+    token = confirmation.split('name="client_order_id" value="')[1].split('"')[0]
+
+    response = signed_in.post(
+        PLACE, {**ONE_BTC, "margin_mode": "ISOLATED", "client_order_id": token}
+    )
+
+    assert response.status_code == 302
+    assert response.url == TRADE
+    position = Position.objects.get(user=trader)
+    assert (position.margin_mode, position.side, position.quantity) == ("ISOLATED", "LONG", 1)
+    assert position.isolated_margin == Decimal("3000")
+    followed = text(signed_in.get(TRADE))
+    assert "Buy 1 BTC market (Isolated 20x): filled." in followed
+
+
+def test_confirming_twice_places_one_order(signed_in, trader):
+    form = {**ONE_BTC, "margin_mode": "CROSS", "client_order_id": "a1b2c3"}
+
+    signed_in.post(PLACE, form)
+    signed_in.post(PLACE, form)
+
+    assert Order.objects.filter(user=trader).count() == 1
+
+
+def test_a_refusal_at_confirm_shows_on_the_confirmation_and_places_nothing(signed_in, unchanged):
+    # 10 BTC at 20x needs 30,000 of margin; alice has 10,000
+    with unchanged():
+        response = signed_in.post(PLACE, {**ONE_BTC, "quantity": "10", "margin_mode": "CROSS"})
+
+    page = text(response)
+    assert response.status_code == 400 or response.status_code == 409
+    assert 'id="order-error"' in page
+    assert "Nothing was placed." in page
+    assert "Confirm your order" in page
+
+
+def test_forms_are_protected_against_cross_site_requests(trader):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(trader)
+
+    assert client.post(PLACE, {**ONE_BTC, "margin_mode": "CROSS"}).status_code == 403
+    assert Order.objects.count() == 0
+
+
+# --- leverage and the live mark --------------------------------------------------------------
+
+
+def test_leverage_is_set_per_symbol_and_mode(signed_in, trader):
+    response = signed_in.post(
+        "/trade/BTCUSDT/leverage/", {"margin_mode": "ISOLATED", "leverage": "50"}
+    )
+
+    assert response.status_code == 302
+    assert LeverageSetting.objects.get(user=trader, margin_mode="ISOLATED").leverage == 50
+    assert not LeverageSetting.objects.filter(user=trader, margin_mode="CROSS").exists()
+    assert "<span>Isolated 50x</span>" in text(signed_in.get(TRADE))
+
+
+@pytest.mark.parametrize(
+    ("leverage", "message"),
+    [
+        ("126", "above this symbol&#x27;s maximum of 125x"),
+        ("0", "Leverage must be at least 1"),
+        ("ten", "Leverage must be a whole number from 1 to 125."),
+        ("", "Leverage must be a whole number from 1 to 125."),
+    ],
+)
+def test_a_bad_leverage_is_refused_and_changes_nothing(signed_in, unchanged, leverage, message):
+    with unchanged():
+        response = signed_in.post(
+            "/trade/BTCUSDT/leverage/", {"margin_mode": "CROSS", "leverage": leverage}
+        )
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_live_endpoint_gives_the_mark_and_candles_as_strings(signed_in, market):
+    PriceCandle.objects.create(
+        instrument=Instrument.objects.get(symbol="BTCUSDT"),
+        opened_at="2026-11-22T10:00:00Z",
+        open="60000",
+        high="60100.5",
+        low="59900",
+        close="60050",
+    )
+
+    data = signed_in.get("/trade/BTCUSDT/live/").json()
+
+    assert data["mark"] == "60000.00000000"
+    assert data["candles"] == [
+        {
+            "time": 1795341600,
+            "open": "60000.00000000",
+            "high": "60100.50000000",
+            "low": "59900.00000000",
+            "close": "60050.00000000",
+        }
+    ]

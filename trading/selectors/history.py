@@ -1,0 +1,390 @@
+"""Read models of the history pages: the user's orders, fills, ledger entries and liquidation
+receipts.
+
+Every page costs a fixed number of queries whatever its length: its rows come with what they
+show joined in (select_related), and a receipt loads its instruments' brackets in one prefetch.
+A user's ledger is the entries that move money into or out of one of their own ledger accounts
+(their wallet, their isolated margins); entries between system accounts (the insurance fund and
+the house) are not their money and show on the liquidation receipts instead.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+
+from marginsite.errors import InvalidInput, NotFound
+from trading import engine
+from trading.engine.decimals import ENGINE_CONTEXT
+from trading.models import (
+    Fill,
+    Instrument,
+    LedgerAccount,
+    LedgerEntry,
+    LiquidationEvent,
+    MarginMode,
+    Order,
+)
+from trading.money import ZERO, price_stored
+from trading.selectors.accounts import engine_brackets, engine_side
+
+PAGE_SIZE = 50
+PLUS, MINUS = "+", "\N{MINUS SIGN}"
+SYSTEM_ACCOUNT_NAMES = {
+    LedgerAccount.Kind.FEES: "Fees",
+    LedgerAccount.Kind.INSURANCE_FUND: "Insurance fund",
+    LedgerAccount.Kind.HOUSE: "House",
+    LedgerAccount.Kind.DEPOSITS: "Paper deposits",
+}
+
+
+def _page(queryset: QuerySet, number) -> Page:
+    """The page ``number`` (any text from the query string: a bad or too large one gives the
+    first or the last page, as a bookmark to a shrunk history should)."""
+    return Paginator(queryset, PAGE_SIZE).get_page(number)
+
+
+# --- orders and fills ----------------------------------------------------------------------
+
+
+def open_orders(*, user, symbol: str | None = None) -> list[Order]:
+    """The user's open orders (of one symbol, if given), newest first: the open-orders panel's
+    context."""
+    orders = Order.objects.filter(user=user, status=Order.Status.NEW).select_related("instrument")
+    return list(orders.filter(instrument__symbol=symbol) if symbol else orders)
+
+
+def order_page(*, user, page=None) -> Page:
+    """All the user's orders, newest first."""
+    return _page(Order.objects.filter(user=user).select_related("instrument"), page)
+
+
+def fill_page(*, user, page=None) -> Page:
+    """The user's fills, newest first, each with its order and instrument."""
+    fills = Fill.objects.filter(order__user=user).select_related("order__instrument")
+    return _page(fills, page)
+
+
+# --- the ledger ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """A ledger entry as the user sees it. ``amount`` is signed from the user's side: + into
+    their money, - out of it; a move between their wallet and an isolated margin is signed as the
+    wallet sees it, so that the wallet rows add up to the wallet balance."""
+
+    entry: LedgerEntry
+    amount: Decimal
+    source: str
+    destination: str
+    symbol: str
+
+
+def ledger_kind_checked(kind: str | None) -> str | None:
+    """The kind filter from the query string: empty means every kind; an unknown one is refused
+    (a silently ignored filter would show rows the user asked to leave out)."""
+    if not kind:
+        return None
+    if kind not in LedgerEntry.Kind.values:
+        raise InvalidInput(
+            f'Unknown ledger entry kind "{kind}". Choose one of: '
+            f"{', '.join(LedgerEntry.Kind.values)}.",
+            field="kind",
+        )
+    return kind
+
+
+def _ledger_entries(*, user, kind: str | None) -> QuerySet:
+    own = LedgerAccount.objects.filter(user=user).values("pk")
+    entries = (
+        LedgerEntry.objects.filter(Q(source__in=own) | Q(destination__in=own))
+        .select_related(
+            "source__position__instrument",
+            "destination__position__instrument",
+            "position__instrument",
+        )
+        .order_by("-pk")
+    )
+    kind = ledger_kind_checked(kind)
+    return entries.filter(kind=kind) if kind else entries
+
+
+def _account_name(account: LedgerAccount, user) -> str:
+    if account.kind == LedgerAccount.Kind.WALLET:
+        return "Wallet" if account.user_id == user.pk else "Another wallet"
+    if account.kind == LedgerAccount.Kind.ISOLATED_MARGIN:
+        return f"{account.position.instrument.symbol} isolated margin"
+    return SYSTEM_ACCOUNT_NAMES[account.kind]
+
+
+def _ledger_line(entry: LedgerEntry, user) -> LedgerLine:
+    source, destination = entry.source, entry.destination
+    wallet = LedgerAccount.Kind.WALLET
+    if destination.kind == wallet and destination.user_id == user.pk:
+        amount = entry.amount
+    elif source.kind == wallet and source.user_id == user.pk:
+        amount = -entry.amount
+    else:
+        amount = entry.amount if destination.user_id == user.pk else -entry.amount
+    return LedgerLine(
+        entry=entry,
+        amount=amount,
+        source=_account_name(source, user),
+        destination=_account_name(destination, user),
+        symbol=entry.position.instrument.symbol if entry.position_id else "",
+    )
+
+
+def ledger_page(*, user, kind: str | None = None, page=None) -> Page:
+    """A page of the user's ledger, newest first, optionally of one kind (refused if unknown)."""
+    result = _page(_ledger_entries(user=user, kind=kind), page)
+    result.object_list = [_ledger_line(entry, user) for entry in result.object_list]
+    return result
+
+
+def ledger_lines(*, user, kind: str | None = None) -> Iterator[LedgerLine]:
+    """Every line of the user's ledger (for the CSV), newest first, read in chunks."""
+    entries = _ledger_entries(user=user, kind=kind)
+    return (_ledger_line(entry, user) for entry in entries.iterator(chunk_size=500))
+
+
+# --- liquidations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionDetail:
+    """One position of a liquidation, from the receipt's ``details`` (decimals from strings)."""
+
+    symbol: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    liquidation_price: Decimal | None
+    bankruptcy_price: Decimal | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "PositionDetail":
+        def optional(name):
+            return None if row.get(name) is None else Decimal(row[name])
+
+        return cls(
+            symbol=row["symbol"],
+            side=row["side"],
+            quantity=Decimal(row["quantity"]),
+            entry_price=Decimal(row["entry_price"]),
+            mark_price=Decimal(row["mark_price"]),
+            liquidation_price=optional("liquidation_price"),
+            bankruptcy_price=optional("bankruptcy_price"),
+        )
+
+
+@dataclass(frozen=True)
+class LiquidationRow:
+    event: LiquidationEvent
+    positions: list[PositionDetail]
+
+
+def liquidation_page(*, user, page=None) -> Page:
+    """The user's liquidations, newest first."""
+    result = _page(LiquidationEvent.objects.filter(user=user), page)
+    result.object_list = [
+        LiquidationRow(event, [PositionDetail.from_row(row) for row in event.details])
+        for event in result.object_list
+    ]
+    return result
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a formula as printed: its sign and the factors multiplied in it (each shown
+    as a magnitude, so a negative figure reads "- 2,800", not "+ -2,800")."""
+
+    sign: str
+    factors: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A sum of terms and its result (``denominator``: a fraction, the numerator over it)."""
+
+    terms: tuple[Term, ...]
+    result: Decimal | None
+    denominator: tuple[Term, ...] = ()
+
+
+def _term(sign: int, *factors: Decimal) -> Term:
+    """``sign`` times the product of ``factors``, the sign of a negative factor moved out."""
+    for factor in factors:
+        if factor < 0:
+            sign = -sign
+    return Term(PLUS if sign > 0 else MINUS, tuple(abs(factor) for factor in factors))
+
+
+@dataclass(frozen=True)
+class PositionReceipt:
+    """A liquidated position at the trigger, and how its prices follow from the formulas: its
+    uPnL and the bracket of its notional at the mark (for the maintenance margin), the other
+    cross positions' maintenance margin and uPnL (TMM1, UPNL1; 0 when isolated), and the bracket
+    of its notional at the liquidation price (cum, MMR of that formula)."""
+
+    detail: PositionDetail
+    instrument: Instrument
+    unrealized_pnl: Decimal
+    maintenance_rate: Decimal
+    maintenance_amount: Decimal
+    liquidation_price_display: Decimal | None
+    others_maintenance: Decimal
+    others_unrealized_pnl: Decimal
+    liquidation_bracket: engine.Bracket | None
+    liquidation_formula: Expression | None
+    bankruptcy_formula: Expression
+
+
+@dataclass(frozen=True)
+class LiquidationReceipt:
+    """The receipt page: the event, its positions, and its figures as formulas. ``collateral``
+    (WB) is what backed the positions at the trigger: the isolated margin, or the cross wallet;
+    either is what the user lost (the event's ``loss``)."""
+
+    event: LiquidationEvent
+    collateral: Decimal
+    positions: list[PositionReceipt]
+    margin_balance: Expression
+    maintenance_margin: Expression
+    insurance_fund_change: Expression
+
+    @property
+    def isolated(self) -> bool:
+        return self.event.margin_mode == MarginMode.ISOLATED
+
+
+def _position_receipt(detail, instrument, state, others, collateral, *, isolated):
+    """The figures of one position at the trigger. Its liquidation price solves margin balance =
+    maintenance margin with the bracket of q x LP; its bankruptcy price, margin balance = 0."""
+    side, quantity = state.side, state.quantity
+    mark_bracket = engine.bracket_for(state.brackets, state.notional)
+    others_mm = sum((engine.maintenance_margin(other) for other in others), ZERO)
+    others_pnl = sum((engine.unrealized_pnl(other) for other in others), ZERO)
+    if isolated:
+        price = engine.isolated_liquidation_price(state, isolated_margin=collateral)
+        bankruptcy = engine.isolated_bankruptcy_price(state, isolated_margin=collateral)
+        backing = (_term(1, collateral),)
+        backing_lost = (_term(-side, collateral),)
+    else:
+        price = engine.cross_liquidation_price(state, wallet_balance=collateral, others=others)
+        bankruptcy = engine.cross_bankruptcy_price(state, wallet_balance=collateral, others=others)
+        backing = (_term(1, collateral), _term(-1, others_mm), _term(1, others_pnl))
+        backing_lost = (_term(-side, collateral), _term(-side, others_pnl))
+    bracket = liquidation = None
+    if price is not None:
+        bracket = engine.bracket_for(state.brackets, quantity * price)
+        liquidation = Expression(
+            terms=(
+                *backing,
+                _term(1, bracket.maintenance_amount),
+                _term(-side, quantity, state.entry_price),
+            ),
+            denominator=(
+                _term(1, quantity, bracket.maintenance_margin_rate),
+                _term(-side, quantity),
+            ),
+            result=price_stored(price),
+        )
+    # BP = EP - (WB + UPNL1) / (s q), written over q like the liquidation price
+    bankruptcy_formula = Expression(
+        terms=(_term(1, quantity, state.entry_price), *backing_lost),
+        denominator=(_term(1, quantity),),
+        result=None if bankruptcy is None else price_stored(bankruptcy),
+    )
+    return PositionReceipt(
+        detail=detail,
+        instrument=instrument,
+        unrealized_pnl=engine.unrealized_pnl(state),
+        maintenance_rate=mark_bracket.maintenance_margin_rate,
+        maintenance_amount=mark_bracket.maintenance_amount,
+        liquidation_price_display=engine.liquidation_price_for_display(
+            detail.liquidation_price, side=side, tick_size=instrument.tick_size
+        ),
+        others_maintenance=others_mm,
+        others_unrealized_pnl=others_pnl,
+        liquidation_bracket=bracket,
+        liquidation_formula=liquidation,
+        bankruptcy_formula=bankruptcy_formula,
+    )
+
+
+def liquidation_receipt(*, user, event_id) -> LiquidationReceipt:
+    """The receipt of one of the user's liquidations, its figures recomputed by the engine from
+    what the event recorded at the trigger (the instruments' current brackets). Another user's
+    event is not found, exactly like a missing one."""
+    event = LiquidationEvent.objects.filter(user=user, pk=event_id).first()
+    if event is None:
+        raise NotFound("Liquidation not found.")
+    details = [PositionDetail.from_row(row) for row in event.details]
+    instruments = {
+        instrument.symbol: instrument
+        for instrument in Instrument.objects.filter(
+            symbol__in={detail.symbol for detail in details}
+        ).prefetch_related("brackets")
+    }
+    isolated = event.margin_mode == MarginMode.ISOLATED
+    collateral = event.loss
+    with localcontext(ENGINE_CONTEXT):
+        states = [
+            engine.PositionState(
+                engine_side(detail.side),
+                detail.quantity,
+                detail.entry_price,
+                detail.mark_price,
+                engine_brackets(instruments[detail.symbol]),
+            )
+            for detail in details
+        ]
+        positions = [
+            _position_receipt(
+                detail,
+                instruments[detail.symbol],
+                state,
+                [other for other in states if other is not state],
+                collateral,
+                isolated=isolated,
+            )
+            for detail, state in zip(details, states, strict=True)
+        ]
+        pnl_terms = tuple(_term(1, position.unrealized_pnl) for position in positions)
+        if isolated:
+            (position,) = positions
+            side, quantity = engine_side(position.detail.side), position.detail.quantity
+            fund = (
+                _term(side, quantity, position.detail.mark_price),
+                _term(-side, quantity, position.detail.bankruptcy_price),
+            )
+        else:
+            fund = (_term(1, collateral), *pnl_terms)
+    return LiquidationReceipt(
+        event=event,
+        collateral=collateral,
+        positions=positions,
+        margin_balance=Expression((_term(1, collateral), *pnl_terms), event.margin_balance),
+        maintenance_margin=Expression(
+            tuple(
+                term
+                for position in positions
+                for term in (
+                    _term(
+                        1,
+                        position.detail.quantity,
+                        position.detail.mark_price,
+                        position.maintenance_rate,
+                    ),
+                    _term(-1, position.maintenance_amount),
+                )
+            ),
+            event.maintenance_margin,
+        ),
+        insurance_fund_change=Expression(fund, event.insurance_fund_change),
+    )

@@ -1,0 +1,58 @@
+"""What the trade page reads of a market: the mark, the recent 1-minute candles for the chart,
+and the order form's per-mode leverage figures."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading import engine
+from trading.models import Instrument, MarginMode, MarkPrice, Position, PriceCandle
+from trading.selectors.accounts import engine_brackets
+from trading.selectors.instruments import leverage_for
+
+CHART_MINUTES = 240
+
+
+def mark_get(instrument: Instrument) -> MarkPrice | None:
+    return MarkPrice.objects.filter(instrument=instrument).first()
+
+
+def candles_recent(instrument: Instrument, *, limit: int = CHART_MINUTES) -> list[PriceCandle]:
+    """The last ``limit`` 1-minute candles, oldest first."""
+    newest = PriceCandle.objects.filter(instrument=instrument).order_by("-opened_at")[:limit]
+    return list(reversed(newest))
+
+
+@dataclass(frozen=True)
+class ModeLeverage:
+    """One of the order form's mode chips: "Cross 10x", and the largest position that leverage
+    allows (the instrument's bracket cap for it)."""
+
+    margin_mode: str
+    label: str
+    leverage: int
+    max_position: Decimal
+
+
+def mode_leverages(*, user, instrument: Instrument) -> list[ModeLeverage]:
+    brackets = engine_brackets(instrument)
+    chips = []
+    for mode, label in MarginMode.choices:
+        leverage = leverage_for(user=user, instrument=instrument, margin_mode=mode)
+        chips.append(
+            ModeLeverage(mode, label, leverage, engine.max_notional_at_leverage(brackets, leverage))
+        )
+    return chips
+
+
+def open_position_modes(*, user, instrument: Instrument) -> set[str]:
+    """The modes in which the user holds an open position on ``instrument``."""
+    return set(
+        Position.objects.filter(
+            user=user, instrument=instrument, status=Position.Status.OPEN
+        ).values_list("margin_mode", flat=True)
+    )
+
+
+def leverage_marks(maximum: int) -> list[int]:
+    """The slider's marks, up to the instrument's maximum leverage."""
+    return [mark for mark in (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125) if mark <= maximum]
