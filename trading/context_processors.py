@@ -1,8 +1,11 @@
 """What every page shows a signed-in trader: the banner of liquidations they have not seen yet,
-and the warning when their cross margin ratio passes 80 %."""
+and the warning when their cross margin ratio passes 80 %. Also ``return_to``, where the forms
+of a page send the user back after a POST: the page itself, unless the page is a refusal shown
+at a POST-only address (then the trade page; views that know better set their own)."""
 
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from trading.models import Notification
@@ -25,6 +28,9 @@ def alerts(request) -> dict:
     if not user.is_authenticated:
         return {}
     return {
+        "return_to": (
+            request.get_full_path() if request.method == "GET" else reverse("trade_default")
+        ),
         "unread_liquidations": SimpleLazyObject(
             lambda: list(
                 Notification.objects.filter(

@@ -81,3 +81,11 @@ class OrderNotCancelable(ApplicationError):
 class WalletResetRefused(ApplicationError):
     code = "WALLET_RESET_REFUSED"
     status = 409
+
+
+class ReviewOutdated(ApplicationError):
+    """What the user reviewed (the leverage of an order, an isolated position's margin) changed
+    before they confirmed: nothing is done, they review again."""
+
+    code = "REVIEW_OUTDATED"
+    status = 409

@@ -22,7 +22,7 @@
 
   function setUpChart() {
     var container = document.getElementById("chart");
-    if (!container || !window.LightweightCharts) return;
+    if (!container || !window.LightweightCharts) return null;
     var charts = window.LightweightCharts;
     var chart = charts.createChart(container, {
       autoSize: true,
@@ -41,21 +41,24 @@
         color: liquidation ? "#f6465d" : "#f0b90b", lineStyle: liquidation ? 2 : 0
       });
     });
-    return { series: series, url: container.getAttribute("data-live-url") };
+    return series;
   }
 
-  function poll(chart) {
+  // The mark is polled even if the chart library failed to load (series is then null).
+  function poll(series) {
+    var container = document.getElementById("chart");
+    var url = container && container.getAttribute("data-live-url");
     var mark = document.querySelector("[data-live='mark']");
     var source = document.querySelector("[data-live='source']");
-    if (!chart || !chart.url) return;
+    if (!url) return;
     function tick() {
-      fetch(chart.url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (!data) return;
           if (mark && data.mark) mark.textContent = groupedTick(data.mark, mark.getAttribute("data-tick"));
           if (source && data.source) source.textContent = data.source;
-          chart.series.setData(data.candles.map(function (c) {
+          if (series) series.setData(data.candles.map(function (c) {
             return { time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) };
           }));
         })

@@ -56,6 +56,11 @@ def open_orders(*, user, symbol: str | None = None) -> list[Order]:
     return list(orders.filter(instrument__symbol=symbol) if symbol else orders)
 
 
+def order_with_client_id(user, client_order_id: str) -> Order | None:
+    """The user's order placed with ``client_order_id`` (a form submitted a second time)."""
+    return Order.objects.filter(user=user, client_order_id=client_order_id).first()
+
+
 def order_page(*, user, page=None) -> Page:
     """All the user's orders, newest first."""
     return _page(Order.objects.filter(user=user).select_related("instrument"), page)

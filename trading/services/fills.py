@@ -11,6 +11,10 @@ Money rules (every movement through ``ledger_post``):
   never owes more, no wallet goes below 0.
 - Fees are paid from the wallet last, after the closed part's money is back in it; the check
   before the order made sure the wallet can pay them.
+
+A fill that closes or reverses the position cancels the key's other reduce-only orders (as
+exchanges do): they were written to reduce a position that is gone, and left open they would
+close the next position of that symbol and mode.
 """
 
 from dataclasses import dataclass
@@ -69,6 +73,7 @@ def order_execute(
         )
         if position.status != Position.Status.OPEN:
             position = None
+            _reduce_only_orders_cancel(order)
     if result.opened_quantity:
         position, fill = _open_or_increase(order, position, wallet, result, price, rate, liquidity)
         fills.append(fill)
@@ -87,6 +92,21 @@ def order_execute(
         ]
     )
     return Execution(fills, position)
+
+
+def _reduce_only_orders_cancel(order: Order) -> None:
+    """The other open reduce-only orders of the order's (symbol, mode), once its position is
+    closed. Locked after the wallet and the position (services/locks.py's order)."""
+    stale = Order.objects.select_for_update(of=("self",)).filter(
+        user=order.user_id,
+        instrument=order.instrument_id,
+        margin_mode=order.margin_mode,
+        status=Order.Status.NEW,
+        reduce_only=True,
+    )
+    Order.objects.filter(pk__in=[o.pk for o in stale.exclude(pk=order.pk).order_by("pk")]).update(
+        status=Order.Status.CANCELED, margin_held=ZERO, updated_at=timezone.now()
+    )
 
 
 def _reduce(order, position, wallet, quantity, price, rate, liquidity) -> Fill:

@@ -6,7 +6,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from trading import engine
-from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
+from trading.errors import (
+    InvalidAmount,
+    MarginInsufficient,
+    NoPosition,
+    NotIsolated,
+    ReviewOutdated,
+)
 from trading.inputs import decimal_from_input
 from trading.models import LedgerEntry, MarginMode, Position
 from trading.money import money_received, usdt
@@ -32,7 +38,22 @@ def _isolated_position(positions, instrument) -> Position:
     raise NoPosition(f"You have no open {instrument.symbol} Isolated position.", field="symbol")
 
 
-def isolated_margin_add(*, user, symbol, amount) -> Position:
+def _margin_as_reviewed(position: Position, expected_margin) -> None:
+    """``expected_margin``: the margin the user saw when they reviewed the change (None: no
+    review). A different margin now (a first click already applied it, a liquidation, funding)
+    means the reviewed figures are gone: nothing is done."""
+    if expected_margin is None:
+        return
+    expected = decimal_from_input(expected_margin, field="expected_margin", error=InvalidAmount)
+    if expected != position.isolated_margin:
+        raise ReviewOutdated(
+            f"This position's margin is now {usdt(position.isolated_margin)} USDT, not the "
+            f"{usdt(expected)} USDT you reviewed. Review the change again.",
+            field="expected_margin",
+        )
+
+
+def isolated_margin_add(*, user, symbol, amount, expected_margin=None) -> Position:
     """Move ``amount`` from the wallet into the symbol's isolated position: its liquidation price
     moves away from the mark. At most the available balance (unrealized profit excluded)."""
     instrument = instrument_get(symbol)
@@ -41,6 +62,7 @@ def isolated_margin_add(*, user, symbol, amount) -> Position:
         wallet = wallet_lock(user)
         positions = open_positions_lock(user)
         position = _isolated_position(positions, instrument)
+        _margin_as_reviewed(position, expected_margin)
         figures = holdings_load(user=user, wallet=wallet, positions=positions).figures()
         available = available_for_mode(MarginMode.ISOLATED, figures)
         if amount > available:
@@ -74,7 +96,7 @@ def isolated_margin_max_removable(*, user, position: Position, positions) -> Dec
     )
 
 
-def isolated_margin_remove(*, user, symbol, amount) -> Position:
+def isolated_margin_remove(*, user, symbol, amount, expected_margin=None) -> Position:
     """Move ``amount`` from the symbol's isolated position back to the wallet: at most what the
     position does not need (it keeps its maintenance margin and its initial margin at the mark)."""
     instrument = instrument_get(symbol)
@@ -83,6 +105,7 @@ def isolated_margin_remove(*, user, symbol, amount) -> Position:
         wallet = wallet_lock(user)
         positions = open_positions_lock(user)
         position = _isolated_position(positions, instrument)
+        _margin_as_reviewed(position, expected_margin)
         removable = isolated_margin_max_removable(user=user, position=position, positions=positions)
         if amount > removable:
             raise MarginInsufficient(

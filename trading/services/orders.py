@@ -25,6 +25,7 @@ from trading.errors import (
     OrderNotCancelable,
     OrderNotFound,
     ReduceOnlyRejected,
+    ReviewOutdated,
     SymbolHalted,
 )
 from trading.inputs import decimal_from_input, on_step
@@ -381,9 +382,11 @@ def order_place(
     margin_mode=None,
     reduce_only=False,
     client_order_id=None,
+    expected_leverage=None,
 ) -> Order:
     """Place an order; refusals raise and change nothing. Idempotent on client_order_id: a
-    replay returns the first order and changes nothing."""
+    replay returns the first order and changes nothing. ``expected_leverage``: the leverage the
+    user reviewed (the confirmation step); if the stored one differs now, ReviewOutdated."""
     request = order_request_checked(
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
@@ -397,7 +400,13 @@ def order_place(
             # a concurrent replay may have committed while this one waited for the lock
             if replayed := _order_replayed(user, request.client_order_id):
                 return replayed
-            return _order_place_locked(user, wallet, request, mode_given=margin_mode is not None)
+            return _order_place_locked(
+                user,
+                wallet,
+                request,
+                mode_given=margin_mode is not None,
+                expected_leverage=expected_leverage,
+            )
     except IntegrityError:
         if replayed := _order_replayed(user, request.client_order_id):
             return replayed
@@ -410,7 +419,9 @@ def _order_replayed(user, client_order_id: str) -> Order | None:
     return Order.objects.filter(user=user, client_order_id=client_order_id).first()
 
 
-def _order_place_locked(user, wallet, request: OrderRequest, *, mode_given: bool) -> Order:
+def _order_place_locked(
+    user, wallet, request: OrderRequest, *, mode_given: bool, expected_leverage
+) -> Order:
     """Place ``request`` with the wallet locked. What a concurrent change could have moved since
     the request was checked is read again here: the instrument (halted?) and, when the order
     named no mode, the user's default mode."""
@@ -426,6 +437,13 @@ def _order_place_locked(user, wallet, request: OrderRequest, *, mode_given: bool
     leverage = leverage_for(
         user=user, instrument=request.instrument, margin_mode=request.margin_mode
     )
+    if expected_leverage is not None and str(expected_leverage).strip() != str(leverage):
+        raise ReviewOutdated(
+            f"Your {request.instrument.symbol} {request.margin_mode.title()} leverage is now "
+            f"{leverage}x, not the {str(expected_leverage).strip()}x you reviewed. Review the "
+            "order again.",
+            field="leverage",
+        )
     plan = order_plan(request, leverage=leverage, mark=mark, position=position)
     if refusal := order_refusal(plan, holdings):
         raise refusal
@@ -503,4 +521,4 @@ def position_close(*, user, symbol, margin_mode) -> Order:
             quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
             margin_mode=margin_mode, reduce_only=True, client_order_id=None,
         )  # fmt: skip
-        return _order_place_locked(user, wallet, request, mode_given=True)
+        return _order_place_locked(user, wallet, request, mode_given=True, expected_leverage=None)

@@ -192,6 +192,9 @@ def _orders_trigger(user, wallet) -> tuple[int, int]:
         mark = marks.get(order.instrument_id)
         if mark is None or not _crossed(order, mark):
             continue
+        order.refresh_from_db(fields=["status"])
+        if order.status != Order.Status.NEW:
+            continue  # cancelled by an earlier fill of this loop (a closed position's reduce-only)
         if _order_trigger(user, wallet, order, mark):
             filled += 1
         else:

@@ -16,6 +16,13 @@ def percent(rate: Decimal) -> str:
 
 
 @register.filter
+def plain(value: Decimal) -> str:
+    """For a form field: all the digits, no exponent, no trailing zeros (10 -> "10", not
+    "1E+1")."""
+    return format(value.normalize(), "f")
+
+
+@register.filter
 def grouped(amount: Decimal) -> str:
     """1200000000.00000000 -> "1,200,000,000": thousands separators, no trailing zeros."""
     return format(amount.normalize(), ",f")
@@ -67,3 +74,11 @@ def health(value: Decimal | None) -> str:
     if value is None or value >= Decimal("0.8"):
         return "red"
     return "amber" if value >= Decimal("0.5") else "green"
+
+
+@register.filter
+def meter(value: Decimal | None) -> int:
+    """The health bar's fill, 0 to 100: a ratio past 100 % (or gone, None) fills it."""
+    if value is None:
+        return 100
+    return min(100, int((value * 100).to_integral_value()))

@@ -169,6 +169,7 @@ def position_margin(request, position_id):
             user=request.user,
             symbol=margin.position.instrument.symbol,
             amount=context["amount"] or None,
+            expected_margin=request.POST.get("expected_margin") or None,
         )
     except ApplicationError as error:
         return refused(request, MARGIN, context, error)

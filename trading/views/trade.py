@@ -22,7 +22,7 @@ from marginsite.errors import ApplicationError, InvalidInput
 from trading.inputs import decimal_from_input, quantity_from_notional
 from trading.models import Instrument, OrderType
 from trading.selectors import instrument_get, instrument_list, margin_mode_default
-from trading.selectors.history import open_orders
+from trading.selectors.history import open_orders, order_with_client_id
 from trading.selectors.market import (
     candles_recent,
     leverage_marks,
@@ -32,9 +32,11 @@ from trading.selectors.market import (
 )
 from trading.selectors.positions import position_rows
 from trading.services import leverage_set, order_place, order_preview
+from trading.services.orders import market_price
 from trading.views.common import account_panel, refused
 
 FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)
+QUANTITY_UNITS = ("BASE", "USDT")
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,19 @@ def _instrument(symbol: str) -> Instrument:
 
 
 def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
-    """The service's arguments from the form: the price fields its type uses, and the quantity,
-    converted when it was entered in USDT (at the price it would fill at)."""
-    price = form.price if form.order_type == OrderType.LIMIT else None
-    stop_price = form.stop_price if form.order_type == OrderType.STOP_MARKET else None
+    """The service's arguments from the form: the price fields its type uses (empty: none), and
+    the quantity, converted when it was entered in USDT: at the order's price, or for a market
+    order at the price a taker gets (the mark and the slippage)."""
+    price = (form.price or None) if form.order_type == OrderType.LIMIT else None
+    stop_price = (form.stop_price or None) if form.order_type == OrderType.STOP_MARKET else None
     quantity = form.quantity
+    if form.quantity_unit not in QUANTITY_UNITS:
+        raise InvalidInput("The quantity is in the base asset or in USDT.", field="quantity_unit")
     if form.quantity_unit == "USDT":
         amount = decimal_from_input(form.quantity, field="quantity")
-        basis = price or stop_price or (mark.price if mark else None)
+        basis = price or stop_price
+        if basis is None and mark is not None and form.side in ("BUY", "SELL"):
+            basis = market_price(instrument, form.side, mark.price)
         basis = decimal_from_input(basis, field="price") if basis is not None else None
         if amount <= 0 or basis is None or basis <= 0:
             raise InvalidInput("Enter a positive amount of USDT and a price.", field="quantity")
@@ -202,10 +209,15 @@ def order_submit(request, symbol):
         return refused(
             request, "trading/trade.html", _trade_context(request, instrument, form), error
         )
+    client_order_id = request.POST.get("client_order_id") or None
+    if client_order_id and (placed := order_with_client_id(request.user, client_order_id)):
+        messages.info(request, f"This order was already placed (order {placed.pk}): nothing new.")
+        return redirect("trade", instrument.symbol)
     try:
         order = order_place(
             user=request.user,
-            client_order_id=request.POST.get("client_order_id") or None,
+            client_order_id=client_order_id,
+            expected_leverage=request.POST.get(f"leverage_{form.margin_mode}") or None,
             **arguments,
         )
     except ApplicationError as error:
@@ -273,7 +285,7 @@ def live(request, symbol):
         {
             "symbol": instrument.symbol,
             "mark": str(mark.price) if mark else None,
-            "source": mark.source if mark else None,
+            "source": mark.get_source_display() if mark else None,
             "updated_at": mark.updated_at.isoformat() if mark else None,
             "candles": [
                 {

@@ -246,36 +246,26 @@ def test_a_take_profit_executes_at_the_mark_when_the_mark_rises_to_its_stop(
 # --- expiry at the trigger --------------------------------------------------------------------
 
 
-def test_a_reduce_only_stop_whose_position_was_closed_expires_when_it_triggers(
+def test_closing_a_position_cancels_its_reduce_only_stop_so_it_never_closes_the_next_one(
     trader, cross_long_with_stop_loss, balanced_ledger
 ):
     position, stop = cross_long_with_stop_loss
-    # given the position closed meanwhile at 60,000 (fee 3): the stop stays open
+    # when the position is closed at 60,000 (fee 3)
     position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+
+    # then its stop is cancelled with it (as exchanges cancel reduce-only orders)
     position.refresh_from_db()
     stop.refresh_from_db()
-    assert (position.status, stop.status) == ("CLOSED", "NEW")
+    assert (position.status, stop.status, stop.margin_held) == ("CLOSED", "CANCELED", D(0))
     assert wallet_balance(trader) == D("9994")
-    since, fills = last_ledger_pk(), Fill.objects.count()
-    # when the mark falls through its stop
+    # and a new long of the same key is not closed when the mark falls through the old stop
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="CROSS")
     mark_price_set(symbol="BTCUSDT", price="57950")
 
     report = sweep_run()
 
-    # then it expires: nothing is there to reduce, and no money moves
-    assert (report.orders_filled, report.orders_expired) == (0, 1)
-    stop.refresh_from_db()
-    assert (stop.status, stop.margin_held, stop.filled_quantity) == ("EXPIRED", D(0), D(0))
-    assert ledger_rows_after(since) == []
-    assert Fill.objects.count() == fills
-    assert not Position.objects.filter(user=trader, status="OPEN").exists()
-    assert wallet_balance(trader) == D("9994")
-    notification = Notification.objects.get(user=trader)
-    assert notification.kind == "ORDER_EXPIRED"
-    assert notification.message == (
-        f"Your BTCUSDT order {stop.pk} expired when it triggered: Reduce-only order rejected: "
-        "there is no BTCUSDT Cross position to reduce in that direction."
-    )
+    assert (report.orders_filled, report.orders_expired) == (0, 0)
+    assert Position.objects.get(user=trader, status="OPEN").quantity == D("0.1")
 
 
 def test_an_opening_stop_the_account_can_no_longer_afford_expires_when_it_triggers(

@@ -699,3 +699,42 @@ def test_the_margin_page_reads_a_bounded_number_of_queries(
     with django_assert_max_num_queries(22):
         response = signed_in.get(margin_url(position))
     assert response.status_code == 200
+
+
+def test_a_close_at_limit_order_is_cancelled_when_the_position_closes_at_market(signed_in, trader):
+    # given an isolated long with a resting close-at-limit order at 70,000
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
+    position = Position.objects.get(user=trader, status="OPEN")
+    signed_in.post(f"/positions/{position.pk}/close-limit/", {"price": "70000"})
+    resting = Order.objects.get(user=trader, reduce_only=True)
+    assert resting.status == "NEW"
+
+    # when the position is closed at market
+    signed_in.post(f"/positions/{position.pk}/close/")
+
+    # then the limit order went with it: it can never close a later position
+    resting.refresh_from_db()
+    assert resting.status == "CANCELED"
+
+
+def test_confirming_a_margin_change_twice_applies_it_once(signed_in, trader):
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
+    position = Position.objects.get(user=trader, status="OPEN")
+    review = signed_in.post(
+        f"/positions/{position.pk}/margin/", {"action": "review", "change": "add", "amount": "100"}
+    )
+    assert 'name="expected_margin" value="300"' in review.content.decode()
+    confirm = {"action": "confirm", "change": "add", "amount": "100", "expected_margin": "300"}
+
+    first = signed_in.post(f"/positions/{position.pk}/margin/", confirm)
+    second = signed_in.post(f"/positions/{position.pk}/margin/", confirm)
+
+    assert first.status_code == 302
+    assert second.status_code == 409
+    assert (
+        "margin is now 400 USDT, not the 300 USDT you reviewed. Review the change again."
+        in second.content.decode()
+    )
+    position.refresh_from_db()
+    assert position.isolated_margin == Decimal("400")

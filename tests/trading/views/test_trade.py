@@ -155,7 +155,8 @@ def test_a_quantity_in_usdt_becomes_base_quantity_rounded_down_to_the_step(signe
         ({"quantity": "lots"}, 400, "quantity must be a number"),
         ({"side": "HOLD"}, 400, "side must be BUY or SELL"),
         ({"order_type": "LIMIT", "price": "60000.05"}, 400, "tick"),
-        ({"order_type": "LIMIT", "price": ""}, 400, "price must be a number"),
+        ({"order_type": "LIMIT", "price": ""}, 400, "A LIMIT order needs a price."),
+        ({"quantity_unit": "usdt"}, 400, "The quantity is in the base asset or in USDT."),
         ({"margin_mode": "BOTH"}, 400, "margin_mode must be CROSS or ISOLATED"),
         ({"quantity": "1", "quantity_unit": "USDT"}, 400, "buys less than one step"),
     ],
@@ -272,3 +273,49 @@ def test_the_live_endpoint_gives_the_mark_and_candles_as_strings(signed_in, mark
             "close": "60050.00000000",
         }
     ]
+
+
+# --- what the confirmation promised is what is placed -----------------------------------------
+
+
+def test_a_leverage_changed_after_the_review_refuses_the_confirm(signed_in, trader, unchanged):
+    # reviewed at Cross 20x; then, in another tab, Cross becomes 125x
+    confirmation = text(signed_in.post(CONFIRM, {**ONE_BTC, "margin_mode": "CROSS"}))
+    assert '<input type="hidden" name="leverage_CROSS" value="20">' in confirmation
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=125)
+
+    with unchanged():
+        response = signed_in.post(
+            PLACE, {**ONE_BTC, "margin_mode": "CROSS", "leverage_CROSS": "20"}
+        )
+
+    assert response.status_code == 409
+    assert (
+        "Your BTCUSDT Cross leverage is now 125x, not the 20x you reviewed. Review the order again."
+    ) in text(response)
+
+
+def test_a_second_confirm_says_the_order_was_already_placed(signed_in, trader):
+    form = {**ONE_BTC, "margin_mode": "CROSS", "client_order_id": "f00d"}
+    signed_in.post(PLACE, form)
+
+    response = signed_in.post(PLACE, {**form, "margin_mode": "ISOLATED"}, follow=True)
+
+    order = Order.objects.get(user=trader)
+    assert order.margin_mode == "CROSS"
+    assert f"This order was already placed (order {order.pk}): nothing new." in text(response)
+
+
+def test_a_quantity_in_usdt_is_converted_at_the_price_a_taker_gets(signed_in, market):
+    # with 0.1 % slippage a market buy fills at 60,060: 600 USDT buys 0.00999 BTC, so 0.009
+    Instrument.objects.filter(symbol="BTCUSDT").update(slippage_rate="0.001")
+
+    page = text(signed_in.post(CONFIRM, {**ONE_BTC, "quantity": "600", "quantity_unit": "USDT"}))
+
+    assert '<input type="hidden" name="quantity" value="0.009">' in page
+
+
+def test_a_ten_unit_quantity_is_sent_on_in_plain_digits(signed_in, market):
+    page = text(signed_in.post("/trade/SOLUSDT/confirm/", {**ONE_BTC, "quantity": "10"}))
+
+    assert '<input type="hidden" name="quantity" value="10">' in page
