@@ -136,8 +136,14 @@ def test_from_sign_up_to_a_liquidation_receipt(live_server, page, settings):
     page.goto(f"{live_server.url}/portfolio/")
     snap(page, "portfolio")
 
-    # the operator moves the mark, and the sweep runs
+    # the operator moves the mark: the open trade page shows it without a reload
+    page.goto(f"{live_server.url}/trade/BTCUSDT/")
     call_command("set_mark_price", "BTCUSDT", "64000")
+    page.wait_for_function(
+        "document.querySelector('[data-live=\"mark\"]').textContent === '64,000.0'"
+    )
+    assert page.locator('[data-live="source"]').inner_text() == "Manual"
+    # and the sweep runs
     report = sweep_run()
     assert (report.isolated_liquidations, report.cross_liquidations) == (1, 0)
 

@@ -147,11 +147,12 @@ def position_margin(request, position_id):
         margin = isolated_margin_state(user=request.user, position_id=position_id)
     except ApplicationError as error:
         return refused(request, MARGIN, {"return_to": return_to}, error)
+    typed = request.POST if request.method == "POST" else request.GET  # "Change the amount"
     context = {
         "margin": margin,
         "return_to": return_to,
-        "change": request.POST.get("change", "add"),
-        "amount": request.POST.get("amount", "").strip(),
+        "change": typed.get("change", "add"),
+        "amount": typed.get("amount", "").strip(),
     }
     if request.method == "GET":
         return render(request, MARGIN, context)

@@ -738,3 +738,15 @@ def test_confirming_a_margin_change_twice_applies_it_once(signed_in, trader):
     )
     position.refresh_from_db()
     assert position.isolated_margin == Decimal("400")
+
+
+def test_change_the_amount_returns_to_the_form_as_it_was_typed(signed_in, trader):
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
+    position = Position.objects.get(user=trader, status="OPEN")
+
+    page = signed_in.get(f"/positions/{position.pk}/margin/?change=remove&amount=12.5")
+
+    html = page.content.decode()
+    assert 'name="change" value="remove" checked' in html
+    assert 'value="12.5"' in html

@@ -319,3 +319,21 @@ def test_a_ten_unit_quantity_is_sent_on_in_plain_digits(signed_in, market):
     page = text(signed_in.post("/trade/SOLUSDT/confirm/", {**ONE_BTC, "quantity": "10"}))
 
     assert '<input type="hidden" name="quantity" value="10">' in page
+
+
+def test_the_trade_pages_queries_do_not_grow_with_positions_and_orders(
+    signed_in, trader, django_assert_max_num_queries
+):
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        for mode in ("CROSS", "ISOLATED"):
+            order_place(user=trader, symbol=symbol, side="BUY", quantity="1", margin_mode=mode)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", order_type="LIMIT",
+                price="50000", margin_mode="CROSS")  # fmt: skip
+
+    with django_assert_max_num_queries(30):
+        trade = signed_in.get(TRADE)
+    with django_assert_max_num_queries(40):
+        confirm = signed_in.post(CONFIRM, ONE_BTC)
+
+    assert trade.status_code == confirm.status_code == 200
+    assert text(trade).count("<tr data-position") == 2
