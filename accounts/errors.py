@@ -1,6 +1,6 @@
 """The account refusals, each with its stable code."""
 
-from marginsite.errors import ApplicationError, InvalidInput
+from marginsite.errors import ApplicationError, InvalidInput, NotFound
 
 
 class InvalidUsername(InvalidInput):
@@ -10,3 +10,12 @@ class InvalidUsername(InvalidInput):
 class UsernameTaken(ApplicationError):
     code = "USERNAME_TAKEN"
     status = 409
+
+
+class ApiKeyLimit(ApplicationError):
+    code = "API_KEY_LIMIT"
+    status = 409
+
+
+class ApiKeyNotFound(NotFound):
+    code = "API_KEY_NOT_FOUND"

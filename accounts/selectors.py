@@ -5,7 +5,7 @@ fixed number of queries, whatever the number of instruments: the per-symbol rule
 from dataclasses import dataclass
 from decimal import Decimal
 
-from accounts.models import Preferences
+from accounts.models import ApiKey, Preferences
 from trading.models import (
     Instrument,
     LeverageSetting,
@@ -124,3 +124,8 @@ def account_settings(*, user) -> AccountSettings:
         has_open_orders=bool(order_modes),
         symbols=tuple(symbols),
     )
+
+
+def api_key_list(*, user) -> list[ApiKey]:
+    """The user's API keys, newest first, revoked ones included (for the record)."""
+    return list(ApiKey.objects.filter(user=user))

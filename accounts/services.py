@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.errors import InvalidUsername, UsernameTaken
-from accounts.models import Preferences, User
+from accounts.errors import ApiKeyLimit, ApiKeyNotFound, InvalidUsername, UsernameTaken
+from accounts.models import ApiKey, Preferences, User
+from accounts.secrets import secret_encrypt
 from marginsite.errors import InvalidInput
 from trading.models import MarginMode
 from trading.services.wallets import wallet_open
@@ -109,3 +111,54 @@ def demo_users_seed(
             create(username=username, password=password)
             seeded.append(SeededUser(username, role, password))
     return seeded
+
+
+MAX_ACTIVE_API_KEYS = 10
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A key just created, with its secret: the only time the secret is shown."""
+
+    api_key: ApiKey
+    secret: str
+
+
+def api_key_create(*, user, name, permission) -> NewApiKey:
+    """A new key for ``user``: read-only or trading. At most MAX_ACTIVE_API_KEYS at once."""
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 50:
+        raise InvalidInput("Name the key (1 to 50 characters).", field="name")
+    if permission not in ApiKey.Permission.values:
+        raise InvalidInput("A key is READ_ONLY or TRADING.", field="permission")
+    secret = secrets.token_urlsafe(48)
+    with transaction.atomic(durable=True):
+        User.objects.select_for_update().get(pk=user.pk)
+        if ApiKey.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_API_KEYS:
+            raise ApiKeyLimit(
+                f"You have {MAX_ACTIVE_API_KEYS} active keys already: revoke one first.",
+                field="name",
+            )
+        api_key = ApiKey.objects.create(
+            user=user,
+            name=name.strip(),
+            key=secrets.token_urlsafe(48)[:64],
+            secret_encrypted=secret_encrypt(secret),
+            permission=permission,
+        )
+    return NewApiKey(api_key, secret)
+
+
+def api_key_revoke(*, user, key_id) -> ApiKey:
+    """Revoke one of the user's keys; requests signed with it are refused from now on."""
+    with transaction.atomic(durable=True):
+        api_key = (
+            ApiKey.objects.select_for_update()
+            .filter(user=user, pk=key_id if str(key_id).isdigit() else None)
+            .first()
+        )
+        if api_key is None:
+            raise ApiKeyNotFound("API key not found.", field="key_id")
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+    return api_key

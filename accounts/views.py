@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import (
@@ -19,8 +20,15 @@ from accounts.forms import (
     SignUpForm,
     SymbolMarginModeForm,
 )
-from accounts.selectors import account_settings
-from accounts.services import margin_mode_default_set, user_create
+from accounts.models import ApiKey
+from accounts.selectors import account_settings, api_key_list
+from accounts.services import (
+    NewApiKey,
+    api_key_create,
+    api_key_revoke,
+    margin_mode_default_set,
+    user_create,
+)
 from marginsite.errors import ApplicationError
 from trading.models import MarginMode
 from trading.money import usdt
@@ -75,12 +83,17 @@ class Refusal:
     margin_mode: str = ""
 
 
-def _settings_render(request, *, refusal: Refusal | None = None, status: int = 200):
+def _settings_render(
+    request, *, refusal: Refusal | None = None, status: int = 200, new_key: NewApiKey | None = None
+):
     context = {
         "account_settings": account_settings(user=request.user),
         "margin_modes": MarginMode.choices,
         "starting_balance": settings.PAPER_STARTING_BALANCE,
         "refusal": refusal,
+        "api_keys": api_key_list(user=request.user),
+        "api_key_permissions": ApiKey.Permission.choices,
+        "new_key": new_key,
     }
     return render(request, SETTINGS_TEMPLATE, context, status=status)
 
@@ -185,3 +198,34 @@ def account_reset(request):
         request, f"Your paper account was reset: your wallet holds {usdt(wallet.balance)} USDT."
     )
     return redirect("settings")
+
+
+@login_required
+@require_POST
+def api_key_add(request):
+    """The new key's secret is in this one response only (never in a redirect, a message or a
+    log): the page says to copy it now."""
+    try:
+        new_key = api_key_create(
+            user=request.user,
+            name=request.POST.get("name", ""),
+            permission=request.POST.get("permission", ""),
+        )
+    except ApplicationError as error:
+        refusal = Refusal(form="api_keys", message=error.message)
+        return _settings_render(request, refusal=refusal, status=error.status)
+    response = _settings_render(request, status=201, new_key=new_key)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_remove(request, key_id):
+    try:
+        api_key = api_key_revoke(user=request.user, key_id=key_id)
+    except ApplicationError as error:
+        refusal = Refusal(form="api_keys", message=error.message)
+        return _settings_render(request, refusal=refusal, status=error.status)
+    messages.success(request, f"The API key {api_key.name!r} is revoked.")
+    return redirect(f"{reverse('settings')}#api-keys")

@@ -53,6 +53,11 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Encrypts the API keys' secrets at rest (a Fernet key: `python -c "from cryptography.fernet
+# import Fernet; print(Fernet.generate_key().decode())"`); empty: derived from SECRET_KEY.
+API_KEY_ENCRYPTION_KEY = env("API_KEY_ENCRYPTION_KEY", default="")
+# How far a signed API request's timestamp may be from the server's clock (milliseconds).
+API_SIGNATURE_WINDOW_MS = env.int("API_SIGNATURE_WINDOW_MS", default=5000)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -149,7 +154,27 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-REST_FRAMEWORK = {"COERCE_DECIMAL_TO_STRING": True}
+# The native API (/api/v1/, trading/api/): the browser's session or a signed API key; errors
+# as {"code", "message", "field"}; decimals as strings; a request budget per key (or user) kept
+# in the cache, which is Redis in production.
+REST_FRAMEWORK = {
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "trading.api.authentication.ApiKeySignatureAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "trading.api.authentication.KeyPermission",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["trading.api.authentication.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"key": env("API_THROTTLE_RATE", default="1200/min")},
+    "DEFAULT_PAGINATION_CLASS": "trading.api.pagination.Pagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "trading.api.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
 
 LOGGING = {
     "version": 1,

@@ -8,5 +8,7 @@ urlpatterns = [
     path("healthz", markets.healthz, name="healthz"),
     path("", include("accounts.urls")),
     path("", include("trading.urls")),
+    path("api/v1/", include("trading.api.urls")),
+    path("fapi/", include("trading.binance.urls")),
     path("admin/", admin.site.urls),
 ]

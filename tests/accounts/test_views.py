@@ -337,9 +337,9 @@ def test_settings_forms_need_the_csrf_token(trader, unchanged):
     client.force_login(trader)
 
     # then the page carries a token in each of its 10 forms (1 default mode, 3 symbol modes,
-    # 6 leverages) plus the reset and the log-out
+    # 6 leverages) plus the reset, the new API key and the log-out
     page = client.get("/settings/").content.decode()
-    assert page.count('name="csrfmiddlewaretoken"') == 12
+    assert page.count('name="csrfmiddlewaretoken"') == 13
     # and a post without it is forbidden and changes nothing
     for url, data in SETTINGS_FORMS.items():
         with unchanged():
@@ -434,7 +434,7 @@ def test_settings_page_queries_do_not_grow_with_instruments_or_settings(
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="CROSS")
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="ISOLATED")
     client = client_of(trader)
-    with django_assert_max_num_queries(16), CaptureQueriesContext(connection) as three:
+    with django_assert_max_num_queries(17), CaptureQueriesContext(connection) as three:
         assert client.get("/settings/").status_code == 200
 
     # when 2 instruments are added, every (symbol, mode) has a stored leverage, every symbol
@@ -876,3 +876,58 @@ def test_reset_is_refused_while_an_order_is_open(signed_in, trader, unchanged):
         response.content.decode(),
     )
     assert Wallet.objects.get(user=trader).balance == Decimal("10000")
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+def test_an_api_key_is_created_and_its_secret_shown_once(signed_in, trader):
+    from accounts.models import ApiKey
+    from accounts.secrets import secret_decrypt
+
+    response = signed_in.post("/settings/api-keys/", {"name": "grid bot", "permission": "TRADING"})
+
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    api_key = ApiKey.objects.get(user=trader)
+    secret = secret_decrypt(api_key.secret_encrypted)
+    page = response.content.decode()
+    assert f'<code data-figure="api-secret">{secret}</code>' in page
+    assert (api_key.name, api_key.permission) == ("grid bot", "TRADING")
+    assert secret not in signed_in.get("/settings/").content.decode()  # never again
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "message"),
+    [
+        ({"name": "", "permission": "TRADING"}, 400, "Name the key (1 to 50 characters)."),
+        ({"name": "x" * 51, "permission": "TRADING"}, 400, "Name the key (1 to 50 characters)."),
+        ({"name": "bot", "permission": "ADMIN"}, 400, "A key is READ_ONLY or TRADING."),
+    ],
+)
+def test_a_bad_api_key_form_is_refused_and_creates_nothing(
+    signed_in, unchanged, form, status, message
+):
+    from accounts.models import ApiKey
+
+    response = signed_in.post("/settings/api-keys/", form)
+
+    assert response.status_code == status
+    assert message in response.content.decode()
+    assert ApiKey.objects.count() == 0
+
+
+def test_an_api_key_is_revoked_and_another_users_cannot_be(signed_in, trader, make_trader):
+    from accounts.models import ApiKey
+    from accounts.services import api_key_create
+
+    mine = api_key_create(user=trader, name="mine", permission="READ_ONLY").api_key
+    theirs = api_key_create(user=make_trader("bob"), name="theirs", permission="TRADING").api_key
+
+    refused = signed_in.post(f"/settings/api-keys/{theirs.pk}/revoke/")
+    revoked = signed_in.post(f"/settings/api-keys/{mine.pk}/revoke/")
+
+    assert refused.status_code == 404
+    assert ApiKey.objects.get(pk=theirs.pk).revoked_at is None
+    assert revoked.status_code == 302
+    assert ApiKey.objects.get(pk=mine.pk).revoked_at is not None

@@ -1,0 +1,109 @@
+"""Who is calling the API, and what they may do.
+
+A bot signs each request with its API key (created on /settings):
+
+    X-API-KEY:       the key
+    X-API-TIMESTAMP: milliseconds since the epoch, within API_SIGNATURE_WINDOW_MS of the server
+    X-API-SIGNATURE: hex HMAC-SHA256 of  timestamp + METHOD + path?query + raw body,
+                     keyed with the key's secret
+
+so a request cannot be replayed later or altered in transit, and the secret never travels. The
+browser uses its session instead (with Django's CSRF check on writes). A READ_ONLY key may only
+read. Every key (or signed-in user) has a budget of requests (API_THROTTLE_RATE) counted in the
+cache, which is Redis in production, so all web workers share it.
+"""
+
+import hashlib
+import hmac
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import exceptions, permissions, throttling
+from rest_framework.authentication import BaseAuthentication
+
+from accounts.models import ApiKey
+from accounts.secrets import secret_decrypt
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def request_signature(secret: str, *, timestamp: str, method: str, path: str, body: bytes) -> str:
+    """What a client computes, and the server checks (see the module)."""
+    message = f"{timestamp}{method.upper()}{path}".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def active_key(key: str) -> ApiKey | None:
+    return (
+        ApiKey.objects.select_related("user")
+        .filter(key=key, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+
+
+class ApiKeySignatureAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        key = request.headers.get("X-API-KEY")
+        if key is None:
+            return None
+        timestamp = request.headers.get("X-API-TIMESTAMP", "")
+        signature = request.headers.get("X-API-SIGNATURE", "")
+        if not timestamp.isdigit() or not signature:
+            raise exceptions.AuthenticationFailed(
+                "Signed requests need X-API-KEY, X-API-TIMESTAMP (ms) and X-API-SIGNATURE."
+            )
+        if abs(time.time() * 1000 - int(timestamp)) > settings.API_SIGNATURE_WINDOW_MS:
+            raise exceptions.AuthenticationFailed(
+                "X-API-TIMESTAMP is outside the allowed window: check the clock."
+            )
+        api_key = active_key(key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        expected = request_signature(
+            secret_decrypt(api_key.secret_encrypted),
+            timestamp=timestamp,
+            method=request.method,
+            path=request.get_full_path(),
+            body=request.body,
+        )
+        if not hmac.compare_digest(expected, signature.lower()):
+            raise exceptions.AuthenticationFailed("The signature does not match the request.")
+        _mark_used(api_key)
+        return api_key.user, api_key
+
+    def authenticate_header(self, request):
+        return "X-API-KEY"  # a 401 (not a 403) tells a client its credentials are missing
+
+
+def _mark_used(api_key: ApiKey) -> None:
+    """At most one write a minute per key: the list on /settings shows when it was last used."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
+class KeyPermission(permissions.BasePermission):
+    message = "This API key is read-only: create a trading key on /settings to place orders."
+
+    def has_permission(self, request, view):
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        if api_key is None or request.method in permissions.SAFE_METHODS:
+            return True
+        return api_key.permission == ApiKey.Permission.TRADING
+
+
+class KeyRateThrottle(throttling.SimpleRateThrottle):
+    """One budget per API key, or per user on a session."""
+
+    scope = "key"
+
+    def get_cache_key(self, request, view):
+        if isinstance(request.auth, ApiKey):
+            ident = f"key-{request.auth.pk}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
