@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "accounts",
     "trading",
 ]
@@ -174,6 +175,60 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "trading.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The native API's OpenAPI 3 schema (drf-spectacular), served at /api/schema/ and read by the
+# docs page /api/docs/ and by the schemathesis test (tests/trading/api/test_schema.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "marginsite API",
+    "VERSION": "1.0.0",  # the contract of /api/v1/: a breaking change is a /api/v2/
+    "DESCRIPTION": (
+        "Paper trading of crypto perpetual futures, cross vs isolated margin, for bots and "
+        "scripts.\n\n"
+        "**Authentication.** The browser's session (writes need Django's CSRF token in "
+        "`X-CSRFToken`), or an API key created on /settings, signing every request with three "
+        "headers: `X-API-KEY` (the key), `X-API-TIMESTAMP` (milliseconds since the epoch, "
+        "within a few seconds of the server's clock) and `X-API-SIGNATURE`: the hex "
+        "HMAC-SHA256, keyed with the key's secret, of timestamp + METHOD + path?query + raw "
+        "body, the path in full (`/api/v1/orders?status=NEW`). A read-only key may only read.\n\n"
+        '**Numbers.** Every decimal is a string (`"0.001"`), in requests and responses: a '
+        "float is refused.\n\n"
+        '**Errors.** Every refusal is `{"code", "message", "field"}` (the Error '
+        "schema) with a 4xx status; `code` is stable, `message` is for a person.\n\n"
+        "**Limits.** Each key (or signed-in user) has a budget of requests: above it, 429."
+    ),
+    # Relative: the schema describes whichever installation serves it.
+    "SERVERS": [{"url": "/", "description": "this installation"}],
+    # Request and response bodies as separate components: read-only fields (ids, statuses) are
+    # not asked for in requests.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+    # The API's contract is JSON; DRF would also read forms, which no client of it should send.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # Names for the choice sets several fields share: the models' (with labels) and the request
+    # fields' (plain values), which drf-spectacular would otherwise name after a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "MarginModeEnum": "trading.models.choices.MarginMode",
+        "MarginModeValueEnum": ["CROSS", "ISOLATED"],
+        "OrderSideEnum": "trading.models.choices.OrderSide",
+        "OrderSideValueEnum": ["BUY", "SELL"],
+        "OrderTypeEnum": "trading.models.choices.OrderType",
+        "OrderTypeValueEnum": ["MARKET", "LIMIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
+    },
+    # The schema endpoint itself and any other DRF route (/fapi/) are not the native API.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # trading/api/schema.py: only /api/v1/ is documented; the Error component and each
+    # operation's error responses. Naming the module here imports it, which registers its
+    # extensions (the signed API key's security scheme, the views' bodies) before generation.
+    "PREPROCESSING_HOOKS": ["trading.api.schema.native_api_only"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "trading.api.schema.document_errors",
+    ],
+    # Public: /api/schema/ and /api/docs/ need no sign-in (they reveal no user's data).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 LOGGING = {

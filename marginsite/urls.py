@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView
 
 from trading.views import markets
 
@@ -9,6 +11,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("trading.urls")),
     path("api/v1/", include("trading.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", TemplateView.as_view(template_name="api_docs.html"), name="api_docs"),
     path("fapi/", include("trading.binance.urls")),
     path("admin/", admin.site.urls),
 ]

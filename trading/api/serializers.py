@@ -4,7 +4,23 @@ the service's own check (0.1 as a float is not 0.1) rather than silently rounded
 
 from rest_framework import serializers
 
-from trading.models import Instrument, LeverageBracket, Order, Position
+from trading.models import (
+    Fill,
+    FundingPayment,
+    Instrument,
+    LeverageBracket,
+    LiquidationEvent,
+    MarkPrice,
+    Order,
+    Position,
+)
+from trading.selectors.market import CHART_MINUTES
+
+
+def figure(**kwargs):
+    """A decimal out, as a string with 8 decimals: wide enough for any figure the engine
+    computes (a notional at the largest price and quantity)."""
+    return serializers.DecimalField(max_digits=40, decimal_places=8, **kwargs)
 
 
 def money():
@@ -202,3 +218,240 @@ class OrderPreviewSerializer(serializers.Serializer):
     chosen = ModePreviewSerializer()
     alternative = ModePreviewSerializer()
     other_mode_position_open = serializers.BooleanField()
+
+
+class LiveFundingRate(serializers.DecimalField):
+    """The exchange's funding rate, which funding uses only while the mark is live: a rate left
+    from an earlier live spell would be stale, so it reads null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=8, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance):
+        return instance.funding_rate if instance.source == MarkPrice.Source.LIVE else None
+
+
+class MarkSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="instrument.symbol", read_only=True)
+    funding_rate = LiveFundingRate(read_only=True)
+
+    class Meta:
+        model = MarkPrice
+        fields = ["symbol", "price", "source", "updated_at", "funding_rate"]
+
+
+class CandleSerializer(serializers.Serializer):
+    """One minute of mark prices (UTC minute start)."""
+
+    opened_at = serializers.DateTimeField()
+    open = figure()
+    high = figure()
+    low = figure()
+    close = figure()
+
+
+class CandleQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=CHART_MINUTES)
+
+
+MARGIN_MODES = ["CROSS", "ISOLATED"]
+
+
+class PreferencesSerializer(serializers.Serializer):
+    """The default margin mode of new orders on symbols without one of their own (/settings)."""
+
+    default_margin_mode = serializers.ChoiceField(choices=MARGIN_MODES)
+
+
+class SymbolMarginModeSerializer(serializers.Serializer):
+    """The margin mode a symbol's new orders get when they name none."""
+
+    symbol = serializers.CharField(read_only=True)
+    margin_mode = serializers.ChoiceField(choices=MARGIN_MODES)
+
+
+class ModeLeverageSerializer(serializers.Serializer):
+    margin_mode = serializers.CharField()
+    leverage = serializers.IntegerField()
+    max_position = figure(help_text="the largest notional (USDT) allowed at this leverage")
+
+
+class SymbolLeverageSerializer(serializers.Serializer):
+    """A symbol's leverage in each margin mode (each mode has its own)."""
+
+    symbol = serializers.CharField(source="instrument.symbol")
+    max_leverage = serializers.IntegerField(source="instrument.max_leverage")
+    modes = ModeLeverageSerializer(many=True)
+
+
+class LeverageRequestSerializer(serializers.Serializer):
+    margin_mode = serializers.ChoiceField(choices=MARGIN_MODES)
+    leverage = AsSent(help_text="a whole number from 1 to the symbol's max_leverage")
+
+
+class MarginChangeRequestSerializer(serializers.Serializer):
+    change = serializers.ChoiceField(choices=["add", "remove"])
+    amount = AsSent(help_text="USDT, as a string")
+    expected_margin = AsSent(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="the position's margin when the change was decided: if it has moved since, "
+        "nothing is done (REVIEW_OUTDATED)",
+    )
+
+
+class MarginModeRequestSerializer(serializers.Serializer):
+    margin_mode = serializers.ChoiceField(choices=MARGIN_MODES)
+
+
+class FillSerializer(serializers.ModelSerializer):
+    """One execution: a flip is two fills (the closing and the opening part)."""
+
+    order_id = serializers.IntegerField(read_only=True)
+    position_id = serializers.IntegerField(read_only=True)
+    symbol = serializers.CharField(source="order.instrument.symbol", read_only=True)
+    side = serializers.CharField(source="order.side", read_only=True)
+    margin_mode = serializers.CharField(source="order.margin_mode", read_only=True)
+
+    class Meta:
+        model = Fill
+        fields = [
+            "id",
+            "order_id",
+            "position_id",
+            "symbol",
+            "side",
+            "margin_mode",
+            "price",
+            "quantity",
+            "fee",
+            "realized_pnl",
+            "liquidity",
+            "created_at",
+        ]
+
+
+class LedgerLineSerializer(serializers.Serializer):
+    """A ledger entry as the user sees it: ``amount`` is + into their money, - out of it (a move
+    between the wallet and an isolated margin is signed as the wallet sees it, so the wallet
+    rows add up to the wallet balance); ``source`` and ``destination`` name the accounts."""
+
+    id = serializers.IntegerField(source="entry.pk")
+    created_at = serializers.DateTimeField(source="entry.created_at")
+    kind = serializers.CharField(source="entry.kind")
+    symbol = serializers.CharField(source="entry.position.instrument.symbol", allow_null=True)
+    amount = figure()
+    source = serializers.CharField()
+    destination = serializers.CharField()
+    memo = serializers.CharField(source="entry.memo")
+    position_id = serializers.IntegerField(source="entry.position_id", allow_null=True)
+    order_id = serializers.IntegerField(source="entry.order_id", allow_null=True)
+
+
+class LiquidatedPositionSerializer(serializers.Serializer):
+    """A position of a liquidation as it stood at the trigger (the event's ``details``)."""
+
+    position_id = serializers.IntegerField(source="position")
+    symbol = serializers.CharField()
+    side = serializers.CharField()
+    quantity = figure()
+    entry_price = figure()
+    mark_price = figure(help_text="the mark at the trigger")
+    liquidation_price = figure(allow_null=True, help_text="exact, not rounded to the tick")
+    bankruptcy_price = figure(allow_null=True)
+
+
+class LiquidationSerializer(serializers.ModelSerializer):
+    """A liquidation: the figures at the trigger, what the user lost and what the insurance fund
+    took (+) or paid (-)."""
+
+    positions = LiquidatedPositionSerializer(source="details", many=True, read_only=True)
+
+    class Meta:
+        model = LiquidationEvent
+        fields = [
+            "id",
+            "margin_mode",
+            "created_at",
+            "margin_balance",
+            "maintenance_margin",
+            "loss",
+            "insurance_fund_change",
+            "positions",
+        ]
+
+
+class ReceiptBracketSerializer(serializers.Serializer):
+    notional_floor = figure()
+    notional_cap = figure()
+    max_leverage = serializers.IntegerField()
+    maintenance_margin_rate = figure()
+    maintenance_amount = figure()
+
+
+class ReceiptPositionSerializer(serializers.Serializer):
+    """One liquidated position and the figures its prices follow from: uPnL and the bracket of
+    its notional at the mark; the other cross positions' maintenance margin and uPnL (0 when
+    isolated); the bracket of its notional at the liquidation price (null: no such price)."""
+
+    symbol = serializers.CharField(source="detail.symbol")
+    side = serializers.CharField(source="detail.side")
+    quantity = figure(source="detail.quantity")
+    entry_price = figure(source="detail.entry_price")
+    mark_price = figure(source="detail.mark_price")
+    unrealized_pnl = figure()
+    maintenance_margin_rate = figure(source="maintenance_rate")
+    maintenance_amount = figure()
+    others_maintenance_margin = figure(source="others_maintenance")
+    others_unrealized_pnl = figure()
+    liquidation_price = figure(source="detail.liquidation_price", allow_null=True)
+    liquidation_price_display = figure(
+        allow_null=True, help_text="on the tick, rounded toward the entry (a long's up)"
+    )
+    liquidation_bracket = ReceiptBracketSerializer(allow_null=True)
+    bankruptcy_price = figure(source="detail.bankruptcy_price", allow_null=True)
+
+
+class LiquidationReceiptSerializer(serializers.Serializer):
+    """A liquidation's receipt: the event, ``collateral`` (the isolated margin or the cross
+    wallet that backed the positions: what was lost) and each position's figures."""
+
+    id = serializers.IntegerField(source="event.pk")
+    margin_mode = serializers.CharField(source="event.margin_mode")
+    created_at = serializers.DateTimeField(source="event.created_at")
+    collateral = figure()
+    margin_balance = figure(source="event.margin_balance")
+    maintenance_margin = figure(source="event.maintenance_margin")
+    loss = figure(source="event.loss")
+    insurance_fund_change = figure(source="event.insurance_fund_change")
+    positions = ReceiptPositionSerializer(many=True)
+
+
+class FundingPaymentSerializer(serializers.ModelSerializer):
+    """What a position paid (-) or received (+) at a funding time: mark notional x rate."""
+
+    symbol = serializers.CharField(source="settlement.instrument.symbol", read_only=True)
+    margin_mode = serializers.CharField(source="position.margin_mode", read_only=True)
+    position_id = serializers.IntegerField(read_only=True)
+    funding_time = serializers.DateTimeField(source="settlement.funding_time", read_only=True)
+    rate = serializers.DecimalField(
+        source="settlement.rate", max_digits=12, decimal_places=8, read_only=True
+    )
+    mark_price = serializers.DecimalField(
+        source="settlement.mark_price", max_digits=24, decimal_places=8, read_only=True
+    )
+
+    class Meta:
+        model = FundingPayment
+        fields = [
+            "id",
+            "symbol",
+            "margin_mode",
+            "position_id",
+            "funding_time",
+            "rate",
+            "mark_price",
+            "amount",
+            "created_at",
+        ]

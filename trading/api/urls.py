@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from trading.api import views
 
@@ -10,4 +10,41 @@ urlpatterns = [
     path("orders/preview", views.OrderPreview.as_view(), name="api_order_preview"),
     path("orders/<int:order_id>", views.OrderDetail.as_view(), name="api_order"),
     path("positions", views.Positions.as_view(), name="api_positions"),
+    path("positions/<int:position_id>", views.PositionDetail.as_view(), name="api_position"),
+    path(
+        "positions/<int:position_id>/close",
+        views.PositionClose.as_view(),
+        name="api_position_close",
+    ),
+    path(
+        "positions/<int:position_id>/margin",
+        views.PositionMargin.as_view(),
+        name="api_position_margin",
+    ),
+    path(
+        "positions/<int:position_id>/margin-mode",
+        views.PositionMarginMode.as_view(),
+        name="api_position_margin_mode",
+    ),
+    path("fills", views.Fills.as_view(), name="api_fills"),
+    path("ledger", views.Ledger.as_view(), name="api_ledger"),
+    path("ledger.csv", views.LedgerCsv.as_view(), name="api_ledger_csv"),
+    path("liquidations", views.Liquidations.as_view(), name="api_liquidations"),
+    path(
+        "liquidations/<int:event_id>",
+        views.LiquidationDetail.as_view(),
+        name="api_liquidation",
+    ),
+    path("funding-payments", views.FundingPayments.as_view(), name="api_funding_payments"),
+    path("marks", views.Marks.as_view(), name="api_marks"),
+    path("marks/<str:symbol>", views.MarkDetail.as_view(), name="api_mark"),
+    path("candles/<str:symbol>", views.Candles.as_view(), name="api_candles"),
+    path("preferences", views.UserPreferences.as_view(), name="api_preferences"),
+    path(
+        "symbols/<str:symbol>/margin-mode",
+        views.SymbolMarginMode.as_view(),
+        name="api_symbol_margin_mode",
+    ),
+    path("symbols/<str:symbol>/leverage", views.SymbolLeverage.as_view(), name="api_leverage"),
+    re_path(r"^[\s\S]*$", views.NoSuchEndpoint.as_view()),
 ]

@@ -20,6 +20,7 @@ from trading import engine
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,
+    FundingPayment,
     Instrument,
     LedgerAccount,
     LedgerEntry,
@@ -70,6 +71,12 @@ def fill_page(*, user, page=None) -> Page:
     """The user's fills, newest first, each with its order and instrument."""
     fills = Fill.objects.filter(order__user=user).select_related("order__instrument")
     return _page(fills, page)
+
+
+def fill_list(*, user) -> QuerySet:
+    """The user's fills, newest first, each with its order and instrument, for a caller that
+    pages them its own way (the API)."""
+    return Fill.objects.filter(order__user=user).select_related("order__instrument")
 
 
 # --- the ledger ----------------------------------------------------------------------------
@@ -150,6 +157,17 @@ def ledger_page(*, user, kind: str | None = None, page=None) -> Page:
     return result
 
 
+def ledger_entry_list(*, user, kind: str | None = None) -> QuerySet:
+    """The user's ledger entries, newest first, optionally of one kind (refused if unknown), for
+    a caller that pages them its own way (the API) and reads a page with ``ledger_lines_of``."""
+    return _ledger_entries(user=user, kind=kind)
+
+
+def ledger_lines_of(entries, *, user) -> list[LedgerLine]:
+    """Entries of ``ledger_entry_list`` as the user sees them."""
+    return [_ledger_line(entry, user) for entry in entries]
+
+
 def ledger_lines(*, user, kind: str | None = None) -> Iterator[LedgerLine]:
     """Every line of the user's ledger (for the CSV), newest first, read in chunks."""
     entries = _ledger_entries(user=user, kind=kind)
@@ -191,6 +209,12 @@ class PositionDetail:
 class LiquidationRow:
     event: LiquidationEvent
     positions: list[PositionDetail]
+
+
+def liquidation_list(*, user) -> QuerySet:
+    """The user's liquidations, newest first, for a caller that pages them its own way (the
+    API); each event's ``details`` holds its positions at the trigger."""
+    return LiquidationEvent.objects.filter(user=user)
 
 
 def liquidation_page(*, user, page=None) -> Page:
@@ -392,4 +416,15 @@ def liquidation_receipt(*, user, event_id) -> LiquidationReceipt:
             event.maintenance_margin,
         ),
         insurance_fund_change=Expression(fund, event.insurance_fund_change),
+    )
+
+
+# --- funding -------------------------------------------------------------------------------
+
+
+def funding_payment_list(*, user) -> QuerySet:
+    """The user's funding payments, newest first, each with its settlement (time, rate, mark),
+    instrument and position."""
+    return FundingPayment.objects.filter(user=user).select_related(
+        "settlement__instrument", "position"
     )

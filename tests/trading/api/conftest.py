@@ -43,13 +43,19 @@ class SignedClient:
         return self.client.delete(path, headers=self.headers("DELETE", path, b""))
 
     def post(self, path: str, data=None, *, raw: bytes | None = None):
+        return self._send("POST", path, data, raw)
+
+    def put(self, path: str, data=None, *, raw: bytes | None = None):
+        return self._send("PUT", path, data, raw)
+
+    def _send(self, method: str, path: str, data, raw: bytes | None):
         body = raw if raw is not None else json.dumps(data).encode()
         return self.client.generic(
-            "POST",
+            method,
             path,
             body,
             content_type="application/json",
-            headers=self.headers("POST", path, body),
+            headers=self.headers(method, path, body),
         )
 
 

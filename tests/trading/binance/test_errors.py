@@ -1,0 +1,380 @@
+"""Every refusal the facade maps, answered with Binance's code, message and status, and marginsite's
+own explanation beside them; a refusal changes nothing.
+
+Seeded market: BTCUSDT mark 60,000 (tick 0.1, step and minimum 0.001, minimum notional 100,
+at most 125x, 20x by default), SOLUSDT 150 (step 1, at most 75x); alice has 10,000 USDT. TESTUSDT
+(minimum quantity 0.01 on a 0.001 step, no mark yet) is created where a scenario needs it.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from trading.api.authentication import KeyRateThrottle
+from trading.binance.errors import ErrorContext, binance_error_from
+from trading.engine import brackets_from_rows
+from trading.errors import ReviewOutdated
+from trading.models import Instrument, Order
+from trading.services import (
+    instrument_create,
+    leverage_set,
+    mark_price_set,
+    order_place,
+    symbol_margin_mode_set,
+)
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.1"}
+LIMIT = {**ORDER, "type": "LIMIT", "price": "59000", "timeInForce": "GTC"}
+
+
+def nothing(user):
+    return None
+
+
+def isolated_btc_long(user):
+    order_place(user=user, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
+
+
+def cross_btc_long(user):
+    """1 BTC: 60,000 USDT, above the 50,000 a position may reach at 125x."""
+    order_place(user=user, symbol="BTCUSDT", side="BUY", quantity="1", margin_mode="CROSS")
+
+
+def resting_cross_limit(user):
+    order_place(
+        user=user, symbol="BTCUSDT", side="BUY", quantity="0.01", order_type="LIMIT",
+        price="50000", margin_mode="CROSS",
+    )  # fmt: skip
+
+
+def isolated_symbol(user):
+    symbol_margin_mode_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED")
+
+
+def btc_at_125x(user):
+    leverage_set(user=user, symbol="BTCUSDT", margin_mode="CROSS", leverage=125)
+
+
+def btc_halted(user):
+    Instrument.objects.filter(symbol="BTCUSDT").update(status=Instrument.Status.HALTED)
+
+
+def unpriced_symbol_listed(user):
+    instrument_create(
+        symbol="TESTUSDT", base_asset="TEST", quote_asset="USDT", tick_size=D("0.1"),
+        step_size=D("0.001"), min_quantity=D("0.01"), min_notional=D("5"), default_leverage=20,
+        taker_fee_rate=D("0.0005"), maker_fee_rate=D("0.0002"),
+        liquidation_fee_rate=D("0.0125"),
+        brackets=brackets_from_rows([["0", "1000000", 50, "0.01", "0"]]),
+    )  # fmt: skip
+
+
+ORDER_REFUSALS = [
+    # (setup, changes to ORDER, code, msg)
+    (nothing, {"symbol": "DOGEUSDT"}, -1121, "Invalid symbol."),
+    (nothing, {"side": "HOLD"}, -1117, "Invalid side."),
+    (nothing, {"type": "FOK"}, -1116, "Invalid orderType."),
+    (
+        nothing,
+        {"type": "STOP_MARKET", "stopPrice": "59000"},
+        -4120,
+        "Order type not supported for this endpoint. Please use the Algo Order API endpoints "
+        "instead.",
+    ),
+    (
+        nothing,
+        {"positionSide": "LONG"},
+        -4061,
+        "Order's position side does not match user's setting.",
+    ),
+    (
+        nothing,
+        {"closePosition": "true"},
+        -1130,
+        "Data sent for parameter 'closePosition' is not valid.",
+    ),
+    (nothing, {"price": "60000"}, -1106, "Parameter 'price' sent when not required."),
+    (
+        nothing,
+        {"quantity": "1e3"},
+        -1100,
+        "Illegal characters found in parameter 'quantity'; legal range is "
+        "'^([0-9]{1,20})(\\.[0-9]{1,20})?$'.",
+    ),
+    (nothing, {"quantity": "0"}, -4003, "Quantity less than or equal to zero."),
+    (nothing, {"quantity": "0.0005"}, -4023, "Qty not increased by step size."),
+    (
+        nothing,
+        {"quantity": "0.000000001"},
+        -1111,
+        "Precision is over the maximum defined for this asset.",
+    ),
+    (
+        nothing,
+        {"quantity": "0.001"},
+        -4164,
+        "Order's notional must be no smaller than 100 (unless you choose reduce only).",
+    ),
+    (nothing, {"quantity": "10"}, -2019, "Account has insufficient balance for requested action."),
+    (
+        btc_at_125x,
+        {"quantity": "1"},
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    ),
+    (nothing, {"side": "SELL", "reduceOnly": "true"}, -2022, "ReduceOnly Order is rejected."),
+    (btc_halted, {}, -4140, "Invalid symbol status for opening position."),
+    (
+        unpriced_symbol_listed,
+        {"symbol": "TESTUSDT"},
+        -1001,
+        "Internal error; unable to process your request. Please try again.",
+    ),
+    (nothing, {"newClientOrderId": "no spaces"}, -4015, "Client order id is not valid."),
+    (
+        nothing,
+        {**LIMIT, "price": None},
+        -1102,
+        "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
+    ),
+    (nothing, {**LIMIT, "timeInForce": "IOC"}, -1115, "Invalid timeInForce."),
+    (nothing, {**LIMIT, "price": "59000.05"}, -4014, "Price not increased by tick size."),
+    (nothing, {**LIMIT, "price": "0"}, -4001, "Price less than 0."),
+]
+
+
+@pytest.mark.parametrize(("setup", "changes", "code", "msg"), ORDER_REFUSALS)
+def test_a_refused_order_answers_binances_error(
+    binance, trader, unchanged, setup, changes, code, msg
+):
+    setup(trader)
+    params = {name: value for name, value in {**ORDER, **changes}.items() if value is not None}
+
+    with unchanged():
+        response = binance.post("/fapi/v1/order", params)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["msg"]) == (code, msg)
+
+
+def test_a_service_refusal_carries_marginsites_explanation(binance):
+    body = binance.post("/fapi/v1/order", {**ORDER, "quantity": "10"}).json()
+
+    assert body["marginsite"] == {
+        "code": "MARGIN_INSUFFICIENT",
+        "message": "Insufficient margin: this order needs 30,300 USDT (initial margin 30,000 + "
+        "fee 300); you have 10,000 USDT available.",
+        "field": "quantity",
+    }
+
+
+def test_a_quantity_below_the_minimum_is_minus_4004(binance, trader, unchanged):
+    unpriced_symbol_listed(trader)
+    mark_price_set(symbol="TESTUSDT", price=D("1000"))
+
+    with unchanged():
+        body = binance.post("/fapi/v1/order", {**ORDER, "symbol": "TESTUSDT", "quantity": "0.005"})
+
+    assert (body.json()["code"], body.json()["msg"]) == (-4004, "Quantity less than min quantity.")
+
+
+def test_a_conditional_order_through_the_mark_is_minus_2021(binance, unchanged):
+    algo = {**ORDER, "type": "STOP_MARKET", "algoType": "CONDITIONAL", "triggerPrice": "61000"}
+
+    with unchanged():
+        body = binance.post("/fapi/v1/algoOrder", {**algo, "side": "SELL"}).json()
+
+    assert (body["code"], body["msg"]) == (-2021, "Order would trigger immediately.")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "code", "msg"),
+    [
+        (
+            "DELETE",
+            "/fapi/v1/order",
+            {"symbol": "BTCUSDT", "orderId": 999},
+            -2011,
+            "Unknown order sent.",
+        ),
+        (
+            "GET",
+            "/fapi/v1/order",
+            {"symbol": "BTCUSDT", "orderId": 999},
+            -2013,
+            "Order does not exist.",
+        ),
+        ("DELETE", "/fapi/v1/algoOrder", {"algoId": 999}, -2011, "Unknown order sent."),
+        ("GET", "/fapi/v1/algoOrder", {"clientAlgoId": "none"}, -2013, "Order does not exist."),
+        (
+            "GET",
+            "/fapi/v1/order",
+            {"symbol": "BTCUSDT"},
+            -1102,
+            "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty!",
+        ),
+    ],
+)
+def test_an_unknown_order_answers_binances_error(binance, method, path, params, code, msg):
+    response = binance.request(method, path, params)
+
+    assert (response.status_code, response.json()) == (400, {"code": code, "msg": msg})
+
+
+def test_canceling_a_filled_order_is_an_unknown_order(binance, trader, unchanged):
+    isolated_btc_long(trader)
+    filled = Order.objects.get()
+
+    with unchanged():
+        body = binance.delete("/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": filled.pk})
+
+    assert body.json()["code"] == -2011
+    assert body.json()["marginsite"]["code"] == "ORDER_NOT_CANCELABLE"
+
+
+SETTINGS_REFUSALS = [
+    # (setup, path, params, code, msg)
+    (nothing, "/fapi/v1/leverage", {"leverage": "126"}, -4028, "Leverage 126 is not valid"),
+    (nothing, "/fapi/v1/leverage", {"leverage": "0"}, -4028, "Leverage 0 is not valid"),
+    (
+        cross_btc_long,
+        "/fapi/v1/leverage",
+        {"leverage": "125"},
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    ),
+    (
+        lambda user: (isolated_symbol(user), isolated_btc_long(user)),
+        "/fapi/v1/leverage",
+        {"leverage": "10"},
+        -4161,
+        "Leverage reduction is not supported in Isolated Margin Mode with open positions",
+    ),
+    (
+        nothing,
+        "/fapi/v1/marginType",
+        {"marginType": "CROSSED"},
+        -4046,
+        "No need to change margin type.",
+    ),
+    (
+        nothing,
+        "/fapi/v1/marginType",
+        {"marginType": "HEDGED"},
+        -1130,
+        "Data sent for parameter 'marginType' is not valid.",
+    ),
+    (
+        cross_btc_long,
+        "/fapi/v1/marginType",
+        {"marginType": "ISOLATED"},
+        -4048,
+        "Margin type cannot be changed if there exists position.",
+    ),
+    (
+        resting_cross_limit,
+        "/fapi/v1/marginType",
+        {"marginType": "ISOLATED"},
+        -4047,
+        "Margin type cannot be changed if there exists open orders.",
+    ),
+    (
+        cross_btc_long,
+        "/fapi/v1/positionMargin",
+        {"amount": "10", "type": "1"},
+        -4049,
+        "Add margin only support for isolated position.",
+    ),
+    (
+        isolated_btc_long,
+        "/fapi/v1/positionMargin",
+        {"amount": "20000", "type": "1"},
+        -4050,
+        "Cross balance insufficient.",
+    ),
+    (
+        isolated_btc_long,
+        "/fapi/v1/positionMargin",
+        {"amount": "300", "type": "2"},
+        -4051,
+        "Isolated balance insufficient.",
+    ),
+    (
+        nothing,
+        "/fapi/v1/positionMargin",
+        {"amount": "10", "type": "1"},
+        -4054,
+        "Cannot add position margin: position is 0.",
+    ),
+    (
+        isolated_btc_long,
+        "/fapi/v1/positionMargin",
+        {"amount": "0", "type": "1"},
+        -4055,
+        "Amount must be positive.",
+    ),
+    (
+        isolated_btc_long,
+        "/fapi/v1/positionMargin",
+        {"amount": "10", "type": "3"},
+        -1130,
+        "Data sent for parameter 'type' is not valid.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "path", "params", "code", "msg"), SETTINGS_REFUSALS)
+def test_a_refused_setting_answers_binances_error(
+    binance, trader, unchanged, setup, path, params, code, msg
+):
+    setup(trader)
+
+    with unchanged():
+        response = binance.post(path, {"symbol": "BTCUSDT", **params})
+
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["msg"]) == (code, msg)
+
+
+def test_hedge_mode_is_refused_and_one_way_needs_no_change(binance):
+    hedge = binance.post("/fapi/v1/positionSide/dual", {"dualSidePosition": "true"}).json()
+    one_way = binance.post("/fapi/v1/positionSide/dual", {"dualSidePosition": "false"}).json()
+
+    assert (hedge["code"], hedge["msg"]) == (
+        -1130,
+        "Data sent for parameter 'dualSidePosition' is not valid.",
+    )
+    assert hedge["marginsite"]["message"].startswith("marginsite trades in one-way mode only")
+    assert one_way == {"code": -4059, "msg": "No need to change position side."}
+    assert binance.get("/fapi/v1/positionSide/dual").json() == {"dualSidePosition": False}
+
+
+def test_too_many_requests_is_minus_1003(client, market, monkeypatch):
+    monkeypatch.setattr(KeyRateThrottle, "rate", "2/min", raising=False)
+    answers = [client.get("/fapi/v1/time") for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == -1003
+
+
+def test_an_unmapped_refusal_is_the_unknown_error_with_its_explanation():
+    error = binance_error_from(
+        ReviewOutdated("Review again.", field="leverage"), ErrorContext("order")
+    )
+
+    assert error.body() == {
+        "code": -1000,
+        "msg": "An unknown error occured while processing the request.",
+        "marginsite": {"code": "REVIEW_OUTDATED", "message": "Review again.", "field": "leverage"},
+    }
+
+
+def test_an_unsupported_method_answers_in_binances_shape(binance):
+    response = binance.request("PUT", "/fapi/v1/order", {"symbol": "BTCUSDT"})
+
+    assert response.status_code == 405
+    assert response.json()["code"] == -1000
