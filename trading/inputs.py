@@ -20,6 +20,8 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
     if isinstance(value, int):
         value = Decimal(value)
     elif isinstance(value, str):
+        if not value.isascii():  # Decimal() also reads the digits of other scripts
+            raise error(f"{field} must be a number, not {value!r}.", field=field)
         try:
             value = Decimal(value.strip())
         except InvalidOperation:

@@ -15,6 +15,7 @@ cache, which is Redis in production, so all web workers share it.
 
 import hashlib
 import hmac
+import re
 import time
 from datetime import timedelta
 
@@ -50,7 +51,7 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
             return None
         timestamp = request.headers.get("X-API-TIMESTAMP", "")
         signature = request.headers.get("X-API-SIGNATURE", "")
-        if not timestamp.isdigit() or not signature:
+        if not re.fullmatch(r"[0-9]{1,15}", timestamp) or not signature:
             raise exceptions.AuthenticationFailed(
                 "Signed requests need X-API-KEY, X-API-TIMESTAMP (ms) and X-API-SIGNATURE."
             )
@@ -68,7 +69,9 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
             path=request.get_full_path(),
             body=request.body,
         )
-        if not hmac.compare_digest(expected, signature.lower()):
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", signature) or not hmac.compare_digest(
+            expected, signature.lower()
+        ):
             raise exceptions.AuthenticationFailed("The signature does not match the request.")
         _mark_used(api_key)
         return api_key.user, api_key

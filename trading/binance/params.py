@@ -20,6 +20,7 @@ from trading.selectors import instrument_get
 
 NUMBER = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
 INTEGER = r"^[0-9]{1,20}$"
+LARGEST_INTEGER = 2**63 - 1  # a database id or a time in ms, never more
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -63,7 +64,7 @@ class Params:
         value = self.text(name, required=required)
         if value is None:
             return None
-        if not re.fullmatch(INTEGER, value):
+        if not re.fullmatch(INTEGER, value) or int(value) > LARGEST_INTEGER:
             raise illegal_characters(name, INTEGER)
         return int(value)
 

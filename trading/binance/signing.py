@@ -12,6 +12,7 @@ any client that signs as Binance documents is accepted. A READ_ONLY key may only
 
 import hashlib
 import hmac
+import re
 import time
 
 from django.utils import timezone
@@ -50,6 +51,10 @@ def signed_payload(query: str, body: str) -> tuple[str, str | None]:
     for text in (query, body):
         kept = []
         for pair in text.split("&") if text else []:
+            name, equals, _ = pair.partition("=")
+            if not name or not equals:
+                # not a name=value pair: what a boundary moved between query and body leaves
+                raise BinanceError.of(SIGNATURE_INVALID)
             if not pair.startswith(SIGNATURE):
                 kept.append(pair)
             elif signature is None:
@@ -89,6 +94,8 @@ def request_verified(request) -> ApiKey:
         raise mandatory_missing("signature")
     if "timestamp" not in params:
         raise mandatory_missing("timestamp")
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", signature):
+        raise BinanceError.of(SIGNATURE_INVALID)
     expected = payload_signature(secret_decrypt(api_key.secret_encrypted), payload)
     if not hmac.compare_digest(expected, signature.lower()):
         raise BinanceError.of(SIGNATURE_INVALID)

@@ -43,6 +43,7 @@ from trading.binance.signing import BinanceSignatureAuthentication
 from trading.errors import NoMarkPrice, OrderNotCancelable
 from trading.models import MarginMode
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
+from trading.selectors.market import open_position_modes
 from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
@@ -105,6 +106,23 @@ def _one_way(params) -> None:
         raise BinanceError.of(POSITION_SIDE_MISMATCH)
 
 
+def _one_position_per_symbol(user, instrument) -> None:
+    """Binance's API addresses one position per symbol (one-way mode). A symbol held in both
+    modes in marginsite cannot be traded through it safely: an order would act on the position of
+    the symbol's margin type, whichever the bot meant, so it is refused (close one of them)."""
+    if len(open_position_modes(user=user, instrument=instrument)) > 1:
+        raise BinanceError(
+            *POSITION_SIDE_MISMATCH,
+            explanation={
+                "code": "BOTH_MODES_HELD",
+                "message": f"You hold both a Cross and an Isolated {instrument.symbol} position: "
+                "the Binance API can address only one. Close one of them (in marginsite or "
+                "its native API) to trade this symbol here.",
+                "field": "symbol",
+            },
+        )
+
+
 def _order_base(params) -> dict:
     """The side, quantity and reduce-only flag of a new order (of one-way mode, with a
     quantity: marginsite has no closePosition orders)."""
@@ -120,12 +138,16 @@ def _order_base(params) -> dict:
     }
 
 
+# Times past this (the year 9000) are refused: a window of candles after one would overflow.
+LATEST_TIME_MS = 221845392000000
+
+
 def _time_param(params, name: str):
     """A time parameter (ms since the epoch) as a datetime, or None."""
-    try:
-        return reads.moment(params.integer(name))
-    except OverflowError:
-        raise invalid_value(name) from None
+    milliseconds = params.integer(name)
+    if milliseconds is not None and milliseconds > LATEST_TIME_MS:
+        raise invalid_value(name)
+    return reads.moment(milliseconds)
 
 
 def _now_ms() -> int:
@@ -448,6 +470,7 @@ class OrderView(SignedView):
         if order_type not in REGULAR_TYPES:
             raise BinanceError.of(INVALID_ORDER_TYPE)
         order = _order_base(params)
+        _one_position_per_symbol(request.user, instrument)
         params.forbidden("stopPrice")
         if order_type == "LIMIT":
             order["price"] = params.number("price", required=True)
@@ -541,6 +564,7 @@ class AlgoOrder(SignedView):
         params.forbidden("price", "callbackRate", "activatePrice")
         params.choice("workingType", ("MARK_PRICE", "CONTRACT_PRICE"), default="MARK_PRICE")
         trigger = params.number("triggerPrice", required=True)
+        _one_position_per_symbol(request.user, instrument)
         with binance_errors("order", instrument=instrument):
             placed = order_place(
                 user=request.user,

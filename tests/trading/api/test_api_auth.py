@@ -134,3 +134,39 @@ def test_a_malformed_body_is_a_400_in_the_error_shape(signed, unchanged):
     assert response.status_code == 400
     assert response.json()["code"] == "MALFORMED_REQUEST"
     assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("²", "a" * 64), ("9" * 5000, "a" * 64), ("now", "é" * 64)],
+)
+def test_odd_signature_headers_are_a_401_not_a_500(signed, timestamp, signature):
+    response = signed.client.get(
+        "/api/v1/account",
+        headers={
+            "X-API-KEY": signed.key,
+            "X-API-TIMESTAMP": timestamp,
+            "X-API-SIGNATURE": signature,
+        },
+    )
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_a_non_ascii_signature_with_a_good_timestamp_is_a_401(signed):
+    headers = signed.headers("GET", "/api/v1/account", b"")
+    headers["X-API-SIGNATURE"] = "é" * 64
+
+    response = signed.client.get("/api/v1/account", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["message"] == "The signature does not match the request."
+
+
+def test_digits_of_other_scripts_are_not_a_quantity(signed, unchanged):
+    with unchanged():
+        response = signed.post("/api/v1/orders", {**ORDER, "quantity": "\u0661"})
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "quantity"
