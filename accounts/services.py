@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -162,3 +163,14 @@ def api_key_revoke(*, user, key_id) -> ApiKey:
             api_key.revoked_at = timezone.now()
             api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def api_key_used(api_key: ApiKey) -> None:
+    """Record that a request was signed with ``api_key`` (the /settings list shows when a key was
+    last used): at most one write a minute per key, whichever API it signed for."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

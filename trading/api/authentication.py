@@ -17,17 +17,14 @@ import hashlib
 import hmac
 import re
 import time
-from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
-
-LAST_USED_PRECISION = timedelta(minutes=1)
+from accounts.services import api_key_used
 
 
 def request_signature(secret: str, *, timestamp: str, method: str, path: str, body: bytes) -> str:
@@ -73,18 +70,11 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
             expected, signature.lower()
         ):
             raise exceptions.AuthenticationFailed("The signature does not match the request.")
-        _mark_used(api_key)
+        api_key_used(api_key)
         return api_key.user, api_key
 
     def authenticate_header(self, request):
         return "X-API-KEY"  # a 401 (not a 403) tells a client its credentials are missing
-
-
-def _mark_used(api_key: ApiKey) -> None:
-    """At most one write a minute per key: the list on /settings shows when it was last used."""
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
 
 
 class KeyPermission(permissions.BasePermission):

@@ -135,14 +135,7 @@ class Funding:
 
 def funding_next(mark: MarkPrice, *, now: datetime) -> Funding:
     next_time = funding_time_of(now) + settings.FUNDING_INTERVAL
-    live = mark.source == MarkPrice.Source.LIVE
-    rate = funding_rate(
-        instrument=mark.instrument,
-        mark=mark.price,
-        funding_time=next_time,
-        exchange_rate=mark.funding_rate if live else None,
-    )
-    return Funding(rate, INTEREST, next_time)
+    return Funding(funding_rate(mark=mark, funding_time=next_time), INTEREST, next_time)
 
 
 @dataclass(frozen=True)

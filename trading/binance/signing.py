@@ -15,12 +15,12 @@ import hmac
 import re
 import time
 
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
-from trading.api.authentication import LAST_USED_PRECISION, active_key
+from accounts.services import api_key_used
+from trading.api.authentication import active_key
 from trading.binance.errors import (
     API_KEY_FORMAT,
     API_KEY_INVALID,
@@ -102,16 +102,8 @@ def request_verified(request) -> ApiKey:
     timestamp_checked(params, now_ms=int(time.time() * 1000))
     if request.method != "GET" and api_key.permission != ApiKey.Permission.TRADING:
         raise BinanceError.of(API_KEY_INVALID, status=401)
-    _key_used(api_key)
+    api_key_used(api_key)
     return api_key
-
-
-def _key_used(api_key: ApiKey) -> None:
-    """As for the native API: at most one write a minute per key (the /settings list shows when a
-    key was last used)."""
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
 
 
 class BinanceSignatureAuthentication(BaseAuthentication):

@@ -23,7 +23,6 @@ from django.db.models import Avg
 from trading.models import (
     FundingPayment,
     FundingSettlement,
-    Instrument,
     LedgerAccount,
     LedgerEntry,
     MarginMode,
@@ -49,19 +48,18 @@ def funding_time_of(now: datetime) -> datetime:
     return midnight + ((now - midnight) // interval) * interval
 
 
-def funding_rate(
-    *, instrument: Instrument, mark: Decimal, funding_time: datetime, exchange_rate=None
-) -> Decimal:
-    """The exchange's rate when there is one, else interest + premium (mark vs its average over
-    the interval), clamped."""
-    if exchange_rate is not None:
-        return exchange_rate
+def funding_rate(*, mark: MarkPrice, funding_time: datetime) -> Decimal:
+    """The exchange's rate while the mark is live (the last one the feed brought), else interest
+    + premium (the mark vs its average over the interval), clamped."""
+    if mark.source == MarkPrice.Source.LIVE and mark.funding_rate is not None:
+        return mark.funding_rate
+    instrument = mark.instrument
     average = PriceCandle.objects.filter(
         instrument=instrument,
         opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
         opened_at__lt=funding_time,
     ).aggregate(average=Avg("close"))["average"]
-    premium = (mark - Decimal(average)) / Decimal(average) if average else ZERO
+    premium = (mark.price - Decimal(average)) / Decimal(average) if average else ZERO
     return max(-CLAMP, min(CLAMP, INTEREST + premium)).quantize(Decimal("1e-8"))
 
 
@@ -70,13 +68,7 @@ def funding_settle(*, now: datetime) -> list[FundingSettlement]:
     funding_time = funding_time_of(now)
     settled = []
     for mark in MarkPrice.objects.select_related("instrument"):
-        live = mark.source == MarkPrice.Source.LIVE
-        rate = funding_rate(
-            instrument=mark.instrument,
-            mark=mark.price,
-            funding_time=funding_time,
-            exchange_rate=mark.funding_rate if live else None,
-        )
+        rate = funding_rate(mark=mark, funding_time=funding_time)
         try:
             with transaction.atomic(durable=True):
                 settlement = FundingSettlement.objects.create(
