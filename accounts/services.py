@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,7 +13,8 @@ from accounts.errors import ApiKeyLimit, ApiKeyNotFound, InvalidUsername, Userna
 from accounts.models import ApiKey, Preferences, User
 from accounts.secrets import secret_encrypt
 from marginsite.errors import InvalidInput
-from trading.models import MarginMode
+from trading.models import AuditEntry, MarginMode
+from trading.services.audit_log import audit_record
 from trading.services.wallets import wallet_open
 
 DEMO_TRADER_PASSWORD = "demo-trader-1"
@@ -68,15 +70,24 @@ def superuser_create(*, username: str, password: str, email: str = "") -> User:
 
 def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
     """The default margin mode on /settings: it preselects the mode of new orders; positions
-    already open keep theirs."""
+    already open keep theirs. A change is recorded in the audit log."""
     if margin_mode not in MarginMode.values:
         raise InvalidInput(
             f"margin_mode must be CROSS or ISOLATED, not {margin_mode!r}.", field="margin_mode"
         )
     with transaction.atomic(durable=True):
         preferences, _ = Preferences.objects.select_for_update().get_or_create(user=user)
+        before = preferences.default_margin_mode
         preferences.default_margin_mode = margin_mode
         preferences.save(update_fields=["default_margin_mode", "updated_at"])
+        if before != margin_mode:
+            audit_record(
+                actor=user,
+                action=AuditEntry.Action.DEFAULT_MARGIN_MODE_SET,
+                target=user,
+                before={"default_margin_mode": before},
+                after={"default_margin_mode": margin_mode},
+            )
         return preferences
 
 
@@ -174,3 +185,20 @@ def api_key_used(api_key: ApiKey) -> None:
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
+SUPPORT_GROUP = "support"
+SUPPORT_APPS = ("accounts", "auth", "trading")
+
+
+def support_group_sync() -> Group:
+    """The "support" group of the back office: staff in it see every page and every figure, and
+    change nothing (no funds granted, no position force-closed, no price moved). It holds exactly
+    the view permissions, made again after every migrate so a new model's page reaches it."""
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    group.permissions.set(
+        Permission.objects.filter(
+            codename__startswith="view_", content_type__app_label__in=SUPPORT_APPS
+        )
+    )
+    return group

@@ -1,4 +1,6 @@
+from trading.models.audit import AuditEntry
 from trading.models.choices import MarginMode, OrderSide, OrderType, PositionSide
+from trading.models.drills import PriceDrill
 from trading.models.funding import FundingPayment, FundingSettlement
 from trading.models.heartbeats import Heartbeat
 from trading.models.instruments import Instrument, LeverageBracket
@@ -11,6 +13,7 @@ from trading.models.sweeps import SweepRun
 from trading.models.wallets import LedgerAccount, LedgerEntry, Wallet
 
 __all__ = [
+    "AuditEntry",
     "FeedStatus",
     "Fill",
     "FundingPayment",
@@ -31,6 +34,7 @@ __all__ = [
     "Position",
     "PositionSide",
     "PriceCandle",
+    "PriceDrill",
     "SweepRun",
     "SymbolMarginMode",
     "Wallet",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
+from trading.models.choices import MarginMode
 from trading.models.fields import money_field, price_field, quantity_field, rate_field
 
 
@@ -32,9 +33,18 @@ class Instrument(models.Model):
     maker_fee_rate = rate_field(default=Decimal("0.0002"))
     liquidation_fee_rate = rate_field(default=Decimal("0.0125"))
     slippage_rate = rate_field(default=Decimal("0"))
+    default_margin_mode = models.CharField(
+        max_length=10,
+        choices=MarginMode.choices,
+        blank=True,
+        default="",
+        help_text="The mode a trader's new orders on this symbol get when the trader set no mode "
+        "for the symbol; empty: the trader's own default from /settings.",
+    )
 
     class Meta:
         ordering = ["symbol"]
+        permissions = [("halt_instrument", "Can halt and resume trading in an instrument")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tick_size__gt=0, step_size__gt=0, min_quantity__gt=0),

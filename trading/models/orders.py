@@ -41,6 +41,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        permissions = [("cancel_any_order", "Can cancel a user's open order")]
         indexes = [models.Index(fields=["user", "status"], name="order_user_status_idx")]
         constraints = [
             models.UniqueConstraint(

@@ -42,6 +42,7 @@ class Position(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
+        permissions = [("force_close_position", "Can force-close a position at market")]
         indexes = [
             models.Index(
                 fields=["instrument", "side", "watch_price"],

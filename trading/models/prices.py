@@ -13,6 +13,7 @@ class MarkPrice(models.Model):
         REPLAY = "replay", "Replay"
         LIVE = "live", "Live"
         SEED = "seed", "Seed"
+        DRILL = "drill", "Drill"
 
     instrument = models.OneToOneField(
         Instrument, on_delete=models.CASCADE, related_name="mark_price"
@@ -21,7 +22,8 @@ class MarkPrice(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     held = models.BooleanField(
         default=False,
-        help_text="an operator's manual price holds until released, whatever the feed",
+        help_text="an operator's manual price (or a running drill's) holds until released, "
+        "whatever the feed",
     )
     funding_rate = rate_field(
         null=True,
@@ -33,6 +35,7 @@ class MarkPrice(models.Model):
 
     class Meta:
         ordering = ["instrument"]
+        permissions = [("move_prices", "Can set, drill and release mark prices")]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="mark_positive")
         ]

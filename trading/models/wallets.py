@@ -32,6 +32,10 @@ class Wallet(models.Model):
 
     class Meta:
         ordering = ["user"]
+        permissions = [
+            ("grant_funds", "Can grant paper funds"),
+            ("reset_account", "Can reset a paper account"),
+        ]
         indexes = [
             models.Index(fields=["user"], condition=Q(sweep_due=True), name="wallet_sweep_due_idx")
         ]

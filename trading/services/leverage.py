@@ -15,15 +15,24 @@ from trading.errors import (
     MarginModeUnchanged,
     NoPosition,
 )
-from trading.models import LeverageSetting, MarginMode, Order, Position, SymbolMarginMode
+from trading.models import (
+    AuditEntry,
+    LeverageSetting,
+    MarginMode,
+    Order,
+    Position,
+    SymbolMarginMode,
+)
 from trading.money import usdt
 from trading.selectors import (
     holdings_load,
     instrument_get,
+    leverage_for,
     margin_mode_checked,
     margin_mode_default,
 )
 from trading.selectors.accounts import engine_brackets, mark_prices
+from trading.services.audit_log import audit_record
 from trading.services.locks import open_positions_lock, wallet_lock
 
 ASCII_DIGITS = re.compile(r"[0-9]+")
@@ -49,7 +58,8 @@ def leverage_checked(leverage, *, maximum: int) -> int:
 def leverage_set(*, user, symbol, margin_mode, leverage) -> LeverageSetting:
     """Set the leverage of (symbol, mode). With an open position of that mode, the position must
     fit the bracket cap at the new leverage; an isolated one may only raise it (its margin stays
-    and more becomes removable); a cross one may lower it while the available balance stays >= 0."""
+    and more becomes removable); a cross one may lower it while the available balance stays >= 0.
+    A change is recorded in the audit log."""
     instrument = instrument_get(symbol)
     margin_mode = margin_mode_checked(margin_mode)
     leverage = leverage_checked(leverage, maximum=instrument.max_leverage)
@@ -66,13 +76,34 @@ def leverage_set(*, user, symbol, margin_mode, leverage) -> LeverageSetting:
         )
         if position is not None:
             _position_leverage_change(user, wallet, positions, position, leverage)
+        before = leverage_for(user=user, instrument=instrument, margin_mode=margin_mode)
         setting, _ = LeverageSetting.objects.update_or_create(
             user=user,
             instrument=instrument,
             margin_mode=margin_mode,
             defaults={"leverage": leverage},
         )
+        if before != leverage:
+            setting_audit(
+                user,
+                instrument,
+                action=AuditEntry.Action.LEVERAGE_SET,
+                before={"margin_mode": margin_mode, "leverage": before},
+                after={"margin_mode": margin_mode, "leverage": leverage},
+            )
     return setting
+
+
+def setting_audit(user, instrument, *, action, before: dict, after: dict) -> None:
+    """Record a user's change of a per-symbol setting, as "alice · BTCUSDT"."""
+    audit_record(
+        actor=user,
+        action=action,
+        target=user,
+        label=f"{user.get_username()} · {instrument.symbol}",
+        before={"symbol": instrument.symbol, **before},
+        after={"symbol": instrument.symbol, **after},
+    )
 
 
 def _position_leverage_change(user, wallet, positions, position: Position, leverage: int):
@@ -132,6 +163,13 @@ def symbol_margin_mode_set(*, user, symbol, margin_mode) -> SymbolMarginMode:
             )
         setting, _ = SymbolMarginMode.objects.update_or_create(
             user=user, instrument=instrument, defaults={"margin_mode": margin_mode}
+        )
+        setting_audit(
+            user,
+            instrument,
+            action=AuditEntry.Action.SYMBOL_MARGIN_MODE_SET,
+            before={"margin_mode": current},
+            after={"margin_mode": margin_mode},
         )
     return setting
 

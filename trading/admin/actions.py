@@ -1,0 +1,49 @@
+"""What the back office's actions share: the page that asks for an action's input (an amount, a
+reason) between the change list and the service call, and the answer to a refusal."""
+
+from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+
+from marginsite.errors import ApplicationError
+
+FORM_TEMPLATE = "admin/action_form.html"
+
+
+def action_form(modeladmin, request, queryset, *, form_class, title: str, action: str):
+    """The action's input: ``(form, None)`` once the operator submitted it valid, else ``(None,
+    response)``, the page that asks for it (400 with the errors when it was submitted invalid;
+    nothing has changed then)."""
+    submitted = "apply" in request.POST
+    form = form_class(request.POST if submitted else None)
+    if submitted and form.is_valid():
+        return form, None
+    return None, _page(
+        modeladmin, request, queryset, form=form, title=title, action=action,
+        status=400 if submitted else 200,
+    )  # fmt: skip
+
+
+def action_refused(modeladmin, request, queryset, error: ApplicationError, *, title, action):
+    """A service refused the action: the page again, with the refusal's message and its 4xx
+    status (the service changed nothing)."""
+    messages.error(request, error.message)
+    return _page(
+        modeladmin, request, queryset, form=None, title=title, action=action, status=error.status
+    )
+
+
+def _page(modeladmin, request, queryset, *, form, title, action, status):
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": None,
+        "form": form,
+        "queryset": queryset,
+        "action": action,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, FORM_TEMPLATE, context, status=status)
