@@ -19,3 +19,15 @@ class ApiKeyLimit(ApplicationError):
 
 class ApiKeyNotFound(NotFound):
     code = "API_KEY_NOT_FOUND"
+
+
+class DeactivationRefused(ApplicationError):
+    """An operator may not lock themselves out, nor (unless a superuser) a superuser."""
+
+    code = "DEACTIVATION_REFUSED"
+    status = 403
+
+
+class UserAlreadyInactive(ApplicationError):
+    code = "USER_ALREADY_INACTIVE"
+    status = 409

@@ -1,6 +1,7 @@
 """Read models of the account pages. ``account_settings`` loads everything /settings shows with a
 fixed number of queries, whatever the number of instruments: the per-symbol rules are the same as
-``trading.selectors.margin_mode_default`` and ``leverage_for``, applied to rows fetched in bulk."""
+``trading.selectors.margin_mode_default`` (the symbol's own default > the instrument's default >
+the user's default > CROSS) and ``leverage_for``, applied to rows fetched in bulk."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,7 +36,8 @@ class LeverageCell:
 @dataclass(frozen=True)
 class SymbolSettings:
     """One instrument's row of /settings. ``own_margin_mode`` is the symbol's own default (None:
-    it follows the user's default); ``margin_mode`` is the one its new orders get."""
+    it follows the instrument's default if the operator set one, else the user's default);
+    ``margin_mode`` is the one its new orders get."""
 
     instrument: Instrument
     own_margin_mode: str | None
@@ -104,7 +106,9 @@ def account_settings(*, user) -> AccountSettings:
             SymbolSettings(
                 instrument=instrument,
                 own_margin_mode=own_modes.get(instrument.pk),
-                margin_mode=own_modes.get(instrument.pk, default_mode),
+                margin_mode=(
+                    own_modes.get(instrument.pk) or instrument.default_margin_mode or default_mode
+                ),
                 leverage=tuple(
                     LeverageCell(
                         margin_mode=mode,

@@ -9,12 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import ApiKeyLimit, ApiKeyNotFound, InvalidUsername, UsernameTaken
+from accounts.errors import (
+    ApiKeyLimit,
+    ApiKeyNotFound,
+    DeactivationRefused,
+    InvalidUsername,
+    UserAlreadyInactive,
+    UsernameTaken,
+)
 from accounts.models import ApiKey, Preferences, User
 from accounts.secrets import secret_encrypt
 from marginsite.errors import InvalidInput
 from trading.models import AuditEntry, MarginMode
-from trading.services.audit_log import audit_record
+from trading.services.audit_log import audit_record, operator_permitted, reason_checked
 from trading.services.wallets import wallet_open
 
 DEMO_TRADER_PASSWORD = "demo-trader-1"
@@ -89,6 +96,60 @@ def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
                 after={"default_margin_mode": margin_mode},
             )
         return preferences
+
+
+def user_form_audit(*, operator, user, before: dict | None, after: dict) -> AuditEntry | None:
+    """Record what the back office's user form did to ``user`` (``before``/``after``: the audited
+    fields, e.g. is_active, is_staff, groups; never a password): USER_CREATED with the new user's
+    fields (``before`` None), else USER_CHANGED with just the fields that changed, or nothing if
+    none did. The admin saves the form in its own transaction; this runs inside it."""
+    if before is None:
+        return audit_record(
+            actor=operator, action=AuditEntry.Action.USER_CREATED, target=user, after=after
+        )
+    changed = [name for name, value in after.items() if before.get(name) != value]
+    if not changed:
+        return None
+    return audit_record(
+        actor=operator,
+        action=AuditEntry.Action.USER_CHANGED,
+        target=user,
+        before={name: before.get(name) for name in changed},
+        after={name: after[name] for name in changed},
+    )
+
+
+def user_deactivate(*, operator, user, reason: str) -> User:
+    """The operator closes ``user``'s way in: the site, the native API and the Binance facade all
+    refuse an inactive user (their session ends; their keys stop signing). Nothing else changes:
+    open positions and orders stay and are still watched by the sweep. Refused for oneself, for a
+    superuser unless the operator is one, and for a user already inactive."""
+    operator_permitted(operator, "accounts.change_user", what="deactivate users")
+    reason = reason_checked(reason)
+    if operator.pk == user.pk:
+        raise DeactivationRefused("You cannot deactivate yourself.", field="user")
+    with transaction.atomic(durable=True):
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_superuser and not operator.is_superuser:
+            raise DeactivationRefused(
+                f"Only a superuser may deactivate the superuser {user.get_username()}.",
+                field="user",
+            )
+        if not user.is_active:
+            raise UserAlreadyInactive(
+                f"The user {user.get_username()} is already inactive.", field="user"
+            )
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=operator,
+            action=AuditEntry.Action.USER_DEACTIVATED,
+            target=user,
+            before={"is_active": True},
+            after={"is_active": False},
+            reason=reason,
+        )
+        return user
 
 
 @dataclass(frozen=True)

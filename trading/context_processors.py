@@ -1,7 +1,8 @@
-"""What every page shows a signed-in trader: the banner of liquidations they have not seen yet,
-and the warning when their cross margin ratio passes 80 %. Also ``return_to``, where the forms
-of a page send the user back after a POST: the page itself, unless the page is a refusal shown
-at a POST-only address (then the trade page; views that know better set their own)."""
+"""What every page shows a signed-in trader: the banners of liquidations and of operator actions
+(a force-close, a canceled order, funds granted, a reset) they have not seen yet, and the warning
+when their cross margin ratio passes 80 %. Also ``return_to``, where the forms of a page send the
+user back after a POST: the page itself, unless the page is a refusal shown at a POST-only
+address (then the trade page; views that know better set their own)."""
 
 from decimal import Decimal
 
@@ -23,6 +24,12 @@ def _cross_ratio_warning(user) -> dict:
     return {"show": due and (ratio is None or ratio >= WARNING_RATIO), "ratio": ratio}
 
 
+def _unread(user, kind: str) -> SimpleLazyObject:
+    return SimpleLazyObject(
+        lambda: list(Notification.objects.filter(user=user, kind=kind, read_at__isnull=True)[:5])
+    )
+
+
 def alerts(request) -> dict:
     user = request.user
     if not user.is_authenticated:
@@ -31,12 +38,7 @@ def alerts(request) -> dict:
         "return_to": (
             request.get_full_path() if request.method == "GET" else reverse("trade_default")
         ),
-        "unread_liquidations": SimpleLazyObject(
-            lambda: list(
-                Notification.objects.filter(
-                    user=user, kind=Notification.Kind.LIQUIDATION, read_at__isnull=True
-                )[:5]
-            )
-        ),
+        "unread_liquidations": _unread(user, Notification.Kind.LIQUIDATION),
+        "operator_notices": _unread(user, Notification.Kind.OPERATOR),
         "cross_ratio_warning": SimpleLazyObject(lambda: _cross_ratio_warning(user)),
     }

@@ -89,3 +89,40 @@ class ReviewOutdated(ApplicationError):
 
     code = "REVIEW_OUTDATED"
     status = 409
+
+
+class MarkNotHeld(ApplicationError):
+    """Release asked for a mark that no operator price and no drill holds: the feed moves it."""
+
+    code = "MARK_NOT_HELD"
+    status = 409
+
+
+class DrillRunning(ApplicationError):
+    code = "DRILL_RUNNING"
+    status = 409
+
+
+class InvalidBrackets(InvalidInput):
+    """A leverage bracket table that breaks a rule; ``tier`` (from 1) and ``field`` say where."""
+
+    code = "INVALID_BRACKETS"
+
+    def __init__(self, message: str, *, tier: int, field: str):
+        super().__init__(message, field=field)
+        self.tier = tier
+
+
+class InstrumentStatusUnchanged(ApplicationError):
+    """Halt asked for a halted instrument, or resume for one that is trading."""
+
+    code = "INSTRUMENT_STATUS_UNCHANGED"
+    status = 409
+
+
+class OperatorNotPermitted(ApplicationError):
+    """A back office action by someone whose permissions do not include it (say, the support
+    group, which may only look)."""
+
+    code = "PERMISSION_DENIED"
+    status = 403

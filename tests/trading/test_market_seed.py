@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from tests.conftest import REPO_DIR
 from trading.engine import Bracket
+from trading.errors import InvalidBrackets
 from trading.models import Instrument, LeverageBracket
 from trading.services import instrument_create, market_seed
 from trading.services.instruments import MARKET_SEED_FILE
@@ -110,7 +111,7 @@ def test_instrument_create_refuses_a_bracket_table_with_a_gap_and_writes_nothing
         Bracket(Decimal(60000), Decimal(600000), 100, Decimal("0.005"), Decimal(50)),
     ]
 
-    with pytest.raises(ValueError, match="bracket 2 must start where bracket 1 ends"):
+    with pytest.raises(InvalidBrackets, match="Bracket 2 must start where bracket 1 ends"):
         instrument_create(
             symbol="XRPUSDT",
             base_asset="XRP",

@@ -1,13 +1,39 @@
-"""What the back office's actions share: the page that asks for an action's input (an amount, a
-reason) between the change list and the service call, and the answer to a refusal."""
+"""What the back office's actions share: the reason every action asks for, the page that asks for
+an action's input (an amount, a reason) between the change list and the service call, and the
+answer to a refusal."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 
 from marginsite.errors import ApplicationError
+from trading.services.audit_log import REASON_MAX, reason_checked
 
 FORM_TEMPLATE = "admin/action_form.html"
+
+
+def field_checked(check, value):
+    """A service's own check of an input, as a form field's error: the page asks again with the
+    service's message, so the form and the service never disagree on what is valid."""
+    try:
+        return check(value)
+    except ApplicationError as error:
+        raise forms.ValidationError(error.message, code=error.code) from None
+
+
+class ReasonForm(forms.Form):
+    """Every action's reason: required, kept in the audit log with the change (and told to the
+    trader when the change is to their account)."""
+
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why: it is kept in the audit log with the change.",
+    )
+
+    def clean_reason(self):
+        return field_checked(reason_checked, self.cleaned_data["reason"])
 
 
 def action_form(modeladmin, request, queryset, *, form_class, title: str, action: str):
@@ -18,10 +44,11 @@ def action_form(modeladmin, request, queryset, *, form_class, title: str, action
     form = form_class(request.POST if submitted else None)
     if submitted and form.is_valid():
         return form, None
-    return None, _page(
-        modeladmin, request, queryset, form=form, title=title, action=action,
-        status=400 if submitted else 200,
-    )  # fmt: skip
+    status = 400 if submitted else 200
+    page = _page(
+        modeladmin, request, queryset, form=form, title=title, action=action, status=status
+    )
+    return None, page
 
 
 def action_refused(modeladmin, request, queryset, error: ApplicationError, *, title, action):

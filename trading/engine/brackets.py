@@ -18,6 +18,16 @@ class LeverageTooHigh(ValueError):
     """A leverage that the bracket table does not allow for the position's notional."""
 
 
+class BracketTableInvalid(ValueError):
+    """A bracket table that breaks a rule, with the tier (from 1) and the field at fault, so that
+    a form can put the message next to the value to correct."""
+
+    def __init__(self, message: str, *, tier: int, field: str):
+        super().__init__(message)
+        self.tier = tier
+        self.field = field
+
+
 def brackets_from_rows(rows: Iterable[Sequence]) -> tuple[Bracket, ...]:
     """Brackets from rows of (floor, cap, max leverage, rate, amount), decimals as strings: the
     shape of Binance's leverageBracket, the seed data and the reference vectors."""
@@ -25,6 +35,21 @@ def brackets_from_rows(rows: Iterable[Sequence]) -> tuple[Bracket, ...]:
         Bracket(Decimal(floor), Decimal(cap), int(leverage), Decimal(rate), Decimal(amount))
         for floor, cap, leverage, rate, amount in rows
     )
+
+
+@exact
+def brackets_with_amounts(rows: Iterable[Sequence]) -> tuple[Bracket, ...]:
+    """Brackets from rows of (floor, cap, max leverage, rate), the part an operator types: each
+    maintenance amount is computed from the recurrence (0 for the first tier), never typed."""
+    brackets: list[Bracket] = []
+    for floor, cap, leverage, rate in rows:
+        amount = (
+            brackets[-1].maintenance_amount + floor * (rate - brackets[-1].maintenance_margin_rate)
+            if brackets
+            else ZERO
+        )
+        brackets.append(Bracket(floor, cap, leverage, rate, amount))
+    return tuple(brackets)
 
 
 def bracket_for(brackets: Sequence[Bracket], notional: Decimal) -> Bracket:
@@ -68,29 +93,54 @@ def leverage_check(brackets: Sequence[Bracket], *, notional: Decimal, leverage: 
 
 @exact
 def brackets_validate(brackets: Sequence[Bracket]) -> None:
-    """Raise ValueError, naming the wrong tier, unless the table is valid (see the module)."""
+    """Raise BracketTableInvalid, naming the wrong tier and field, unless the table is valid (see
+    the module)."""
     if not brackets:
-        raise ValueError("a bracket table needs at least one bracket")
+        raise BracketTableInvalid(
+            "a bracket table needs at least one bracket", tier=1, field="notional_floor"
+        )
     first = brackets[0]
     if first.notional_floor != 0:
-        raise ValueError("the first bracket must start at a notional of 0")
+        raise BracketTableInvalid(
+            "the first bracket must start at a notional of 0", tier=1, field="notional_floor"
+        )
     if first.maintenance_amount != 0:
-        raise ValueError("the first bracket's maintenance amount must be 0")
+        raise BracketTableInvalid(
+            "the first bracket's maintenance amount must be 0", tier=1, field="maintenance_amount"
+        )
     for tier, bracket in enumerate(brackets, start=1):
         if bracket.maintenance_margin_rate * bracket.max_leverage >= 1:
-            raise ValueError(
+            raise BracketTableInvalid(
                 f"bracket {tier}: a maintenance margin rate of {bracket.maintenance_margin_rate} "
-                f"would liquidate a position opened at {bracket.max_leverage}x at once"
+                f"would liquidate a position opened at {bracket.max_leverage}x at once",
+                tier=tier,
+                field="maintenance_margin_rate",
             )
     for tier, (lower, upper) in enumerate(pairwise(brackets), start=2):
         if upper.notional_floor != lower.notional_cap:
-            raise ValueError(f"bracket {tier} must start where bracket {tier - 1} ends")
+            raise BracketTableInvalid(
+                f"bracket {tier} must start where bracket {tier - 1} ends",
+                tier=tier,
+                field="notional_floor",
+            )
         if upper.maintenance_margin_rate <= lower.maintenance_margin_rate:
-            raise ValueError(f"bracket {tier} must have a higher maintenance margin rate")
+            raise BracketTableInvalid(
+                f"bracket {tier} must have a higher maintenance margin rate",
+                tier=tier,
+                field="maintenance_margin_rate",
+            )
         if upper.max_leverage > lower.max_leverage:
-            raise ValueError(f"bracket {tier} must not allow more leverage than bracket {tier - 1}")
+            raise BracketTableInvalid(
+                f"bracket {tier} must not allow more leverage than bracket {tier - 1}",
+                tier=tier,
+                field="max_leverage",
+            )
         expected = lower.maintenance_amount + upper.notional_floor * (
             upper.maintenance_margin_rate - lower.maintenance_margin_rate
         )
         if upper.maintenance_amount != expected:
-            raise ValueError(f"bracket {tier} must have a maintenance amount of {expected}")
+            raise BracketTableInvalid(
+                f"bracket {tier} must have a maintenance amount of {expected}",
+                tier=tier,
+                field="maintenance_amount",
+            )

@@ -164,6 +164,8 @@ class Migration(migrations.Migration):
                             ("LEVERAGE_SET", "Leverage changed"),
                             ("FUNDS_GRANTED", "Paper funds granted"),
                             ("ACCOUNT_RESET", "Paper account reset"),
+                            ("USER_CREATED", "User created"),
+                            ("USER_CHANGED", "User changed"),
                             ("USER_DEACTIVATED", "User deactivated"),
                             ("POSITION_FORCE_CLOSED", "Position force-closed"),
                             ("ORDER_CANCELED", "Order canceled by the operator"),
@@ -297,6 +299,19 @@ class Migration(migrations.Migration):
                     ),
                 ],
             },
+        ),
+        migrations.AlterField(
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("LIQUIDATION", "Liquidation"),
+                    ("ORDER_FILLED", "Order filled"),
+                    ("ORDER_EXPIRED", "Order expired"),
+                    ("OPERATOR", "From the operator"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.RunPython(append_only_install, append_only_remove),
     ]

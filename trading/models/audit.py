@@ -18,6 +18,8 @@ class AuditEntry(models.Model):
         LEVERAGE_SET = "LEVERAGE_SET", "Leverage changed"
         FUNDS_GRANTED = "FUNDS_GRANTED", "Paper funds granted"
         ACCOUNT_RESET = "ACCOUNT_RESET", "Paper account reset"
+        USER_CREATED = "USER_CREATED", "User created"
+        USER_CHANGED = "USER_CHANGED", "User changed"
         USER_DEACTIVATED = "USER_DEACTIVATED", "User deactivated"
         POSITION_FORCE_CLOSED = "POSITION_FORCE_CLOSED", "Position force-closed"
         ORDER_CANCELED = "ORDER_CANCELED", "Order canceled by the operator"

@@ -38,6 +38,7 @@ class Notification(models.Model):
         LIQUIDATION = "LIQUIDATION", "Liquidation"
         ORDER_FILLED = "ORDER_FILLED", "Order filled"
         ORDER_EXPIRED = "ORDER_EXPIRED", "Order expired"
+        OPERATOR = "OPERATOR", "From the operator"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -45,7 +45,8 @@ def margin_mode_checked(margin_mode) -> str:
 
 def margin_mode_default(*, user, instrument: Instrument) -> str:
     """The mode an order on ``instrument`` gets when it names none: the symbol's default if the
-    user set one, else the user's default from /settings, else CROSS."""
+    user set one, else the instrument's default if the operator set one, else the user's default
+    from /settings, else CROSS. (accounts.selectors.account_settings applies the same rule.)"""
     symbol_mode = (
         SymbolMarginMode.objects.filter(user=user, instrument=instrument)
         .values_list("margin_mode", flat=True)
@@ -53,6 +54,8 @@ def margin_mode_default(*, user, instrument: Instrument) -> str:
     )
     if symbol_mode:
         return symbol_mode
+    if instrument.default_margin_mode:
+        return instrument.default_margin_mode
     preference = (
         Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
     )

@@ -1,15 +1,26 @@
-"""``audit_record``: the one writer of the audit log (see trading/models/audit.py). It runs inside
-the transaction of the change it records, so a change that is rolled back leaves no entry and an
-entry never describes a change that did not happen."""
+"""What every operator action shares: the permission it needs (``operator_permitted``; the back
+office checks it too, but a service never trusts its caller for it), the reason it gives
+(``reason_checked``) and ``audit_record``, the one writer of the audit log (see
+trading/models/audit.py). ``audit_record`` runs inside the transaction of the change it records,
+so a change that is rolled back leaves no entry and an entry never describes a change that did
+not happen."""
 
 from decimal import Decimal
 
 from django.db import connection
 
 from marginsite.errors import InvalidInput
+from trading.errors import OperatorNotPermitted
 from trading.models import AuditEntry
 
 REASON_MAX = AuditEntry._meta.get_field("reason").max_length
+
+
+def operator_permitted(operator, permission: str, *, what: str) -> None:
+    """Refuse (403) unless ``operator`` holds ``permission`` ("trading.grant_funds"); ``what``
+    completes "You are not allowed to ..."."""
+    if operator is None or not operator.has_perm(permission):
+        raise OperatorNotPermitted(f"You are not allowed to {what}.")
 
 
 def reason_checked(reason) -> str:

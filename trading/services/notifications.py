@@ -1,10 +1,13 @@
-"""``notifications_read``: the user has seen their liquidation notices (the banner is dismissed, or
-the liquidation history was opened), so the banner stops showing them."""
+"""What the user is told: ``notifications_read`` (they have seen their liquidation notices or the
+operator's: the banner is dismissed, or the liquidation history was opened, so the banner stops
+showing them) and ``operator_notice`` (an operator changed their account from the back office)."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from trading.models import Notification
+
+MESSAGE_MAX = Notification._meta.get_field("message").max_length
 
 
 def notifications_read(*, user, kind: str = Notification.Kind.LIQUIDATION) -> int:
@@ -13,3 +16,11 @@ def notifications_read(*, user, kind: str = Notification.Kind.LIQUIDATION) -> in
         return Notification.objects.filter(user=user, kind=kind, read_at__isnull=True).update(
             read_at=timezone.now()
         )
+
+
+def operator_notice(*, user, message: str) -> Notification:
+    """Tell ``user`` what an operator did to their account (a banner on every page until
+    dismissed), in the transaction of the change; a long message (a long reason) is cut."""
+    if len(message) > MESSAGE_MAX:
+        message = message[: MESSAGE_MAX - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return Notification.objects.create(user=user, kind=Notification.Kind.OPERATOR, message=message)

@@ -475,29 +475,42 @@ def _order_place_locked(
     return order
 
 
-def order_cancel(*, user, order_id) -> Order:
-    """Cancel an open order of the user's; the margin it held is free again."""
+def order_id_checked(order_id) -> int:
+    """An order id as a client sends it (an int, or digits in a string); anything else is an
+    order that cannot exist: OrderNotFound, like an unknown id."""
     if isinstance(order_id, bool) or not isinstance(order_id, int | str):
         raise OrderNotFound("Order not found.", field="order_id")
     if isinstance(order_id, str):
         if not re.fullmatch(r"[0-9]{1,18}", order_id.strip()):
             raise OrderNotFound("Order not found.", field="order_id")
         order_id = int(order_id)
+    return order_id
+
+
+def order_cancel(*, user, order_id) -> Order:
+    """Cancel an open order of the user's; the margin it held is free again."""
+    order_id = order_id_checked(order_id)
     with transaction.atomic(durable=True):
         wallet_lock(user)
-        locked = open_orders_lock(user, pk=order_id)
-        if not locked:
-            status = Order.objects.filter(user=user, pk=order_id).values_list("status", flat=True)
-            if status:
-                raise OrderNotCancelable(
-                    f"Order {order_id} is {status[0]}; only open orders can be canceled.",
-                    field="order_id",
-                )
-            raise OrderNotFound("Order not found.", field="order_id")
-        order = locked[0]
-        order.status = Order.Status.CANCELED
-        order.margin_held = ZERO
-        order.save(update_fields=["status", "margin_held", "updated_at"])
+        return order_cancel_locked(user=user, order_id=order_id)
+
+
+def order_cancel_locked(*, user, order_id: int) -> Order:
+    """``order_cancel`` for a caller that holds the user's wallet lock inside its own transaction
+    (the back office cancels and writes its audit entry in one)."""
+    locked = open_orders_lock(user, pk=order_id)
+    if not locked:
+        status = Order.objects.filter(user=user, pk=order_id).values_list("status", flat=True)
+        if status:
+            raise OrderNotCancelable(
+                f"Order {order_id} is {status[0]}; only open orders can be canceled.",
+                field="order_id",
+            )
+        raise OrderNotFound("Order not found.", field="order_id")
+    order = locked[0]
+    order.status = Order.Status.CANCELED
+    order.margin_held = ZERO
+    order.save(update_fields=["status", "margin_held", "updated_at"])
     return order
 
 
@@ -507,18 +520,26 @@ def position_close(*, user, symbol, margin_mode) -> Order:
     margin_mode = margin_mode_checked(margin_mode)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
-        # read under the wallet lock: no fill of this user can change the size meanwhile
-        position = Position.objects.filter(
-            user=user, instrument=instrument, margin_mode=margin_mode, status=Position.Status.OPEN
-        ).first()
-        if position is None:
-            raise NoPosition(
-                f"You have no open {instrument.symbol} {margin_mode.title()} position.",
-                field="symbol",
-            )
-        request = order_request_checked(
-            user=user, symbol=instrument.symbol, side="SELL" if position.side == "LONG" else "BUY",
-            quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
-            margin_mode=margin_mode, reduce_only=True, client_order_id=None,
-        )  # fmt: skip
-        return _order_place_locked(user, wallet, request, mode_given=True, expected_leverage=None)
+        return position_close_locked(
+            user=user, wallet=wallet, instrument=instrument, margin_mode=margin_mode
+        )
+
+
+def position_close_locked(*, user, wallet, instrument: Instrument, margin_mode: str) -> Order:
+    """``position_close`` for a caller that holds the user's wallet lock (``wallet``) inside its
+    own transaction (the back office's forced close writes its audit entry in the same one)."""
+    # read under the wallet lock: no fill of this user can change the size meanwhile
+    position = Position.objects.filter(
+        user=user, instrument=instrument, margin_mode=margin_mode, status=Position.Status.OPEN
+    ).first()
+    if position is None:
+        raise NoPosition(
+            f"You have no open {instrument.symbol} {margin_mode.title()} position.",
+            field="symbol",
+        )
+    request = order_request_checked(
+        user=user, symbol=instrument.symbol, side="SELL" if position.side == "LONG" else "BUY",
+        quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
+        margin_mode=margin_mode, reduce_only=True, client_order_id=None,
+    )  # fmt: skip
+    return _order_place_locked(user, wallet, request, mode_given=True, expected_leverage=None)

@@ -1,10 +1,12 @@
 """One tick of the price feed (what beat runs every PRICE_TICK_SECONDS): the next marks from the
-configured feed, the 1-minute candles, and the feed's status.
+configured feed, the running price drills' marks, the 1-minute candles, and the feed's status.
 
 The feed is asked before the transaction opens, so a slow exchange holds no lock. The marks are
-then written under row locks, through mark_price_write: a held (manual) mark stays as it is. A feed
-that fails keeps every price where it was and leaves its message in FeedStatus, whose
-``last_tick_at`` is the last tick that brought prices.
+then written under row locks, through mark_price_write: a held (manual or drill) mark stays as it
+is. Then, in the same transaction and whatever the feed (even ``manual``, or failing), each running
+drill writes its price at ``now`` (trading/services/drills.py), so the sweep sent after the tick
+sees it. A feed that fails keeps every price where it was and leaves its message in FeedStatus,
+whose ``last_tick_at`` is the last tick that brought prices.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from marginsite.errors import ApplicationError
 from trading.models import FeedStatus, Instrument, MarkPrice, PriceCandle
 from trading.prices import FeedError, InstrumentMark, feed_get
 from trading.prices.feeds import STATUS_NAME
+from trading.services.drills import price_drills_advance
 from trading.services.prices import mark_price_checked, mark_price_write
 
 
@@ -41,12 +44,14 @@ def prices_tick(*, now: datetime | None = None) -> list[str]:
             problems.append(f"{symbol}: {refusal.message}")
     rates = feed.funding_rates() if hasattr(feed, "funding_rates") else {}
     with transaction.atomic(durable=True):
-        changed, marks = _marks_write(instruments, prices, rates, source=feed.source)
+        changed, locked = _marks_write(instruments, prices, rates, source=feed.source)
+        drilled = price_drills_advance(marks=locked, now=now)
+        marks = {instrument_id: mark.price for instrument_id, mark in locked.items()}
         opened = _candles_update(marks, now=now)
         if opened:
             _candles_expire(now=now)
         _status_update(source=feed.source, now=now, problems=problems, failed=failed)
-    return changed
+    return sorted({*changed, *drilled})
 
 
 def _as_feed_sees_it(instrument: Instrument) -> InstrumentMark:
@@ -64,9 +69,9 @@ def _marks_write(
     rates: dict[str, Decimal],
     *,
     source: str,
-) -> tuple[list[str], dict[int, Decimal]]:
+) -> tuple[list[str], dict[int, MarkPrice]]:
     """Write the feed's prices (not over held marks) and funding rates; return the symbols
-    changed and every instrument's mark after the tick, by instrument id."""
+    changed and every instrument's mark (still locked), by instrument id."""
     locked = {
         mark.instrument_id: mark
         for mark in MarkPrice.objects.select_for_update()
@@ -88,7 +93,7 @@ def _marks_write(
             mark.save(update_fields=["funding_rate"])
         if mark is not None:
             locked[instrument.pk] = mark
-    return changed, {instrument_id: mark.price for instrument_id, mark in locked.items()}
+    return changed, locked
 
 
 def _candles_update(marks: dict[int, Decimal], *, now: datetime) -> bool:

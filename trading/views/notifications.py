@@ -1,17 +1,24 @@
-"""The liquidation banner's Dismiss button."""
+"""The Dismiss buttons of the banners: the liquidations' (the default) and the operator's."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from trading.models import Notification
 from trading.services import notifications_read
+
+BANNER_KINDS = (Notification.Kind.LIQUIDATION, Notification.Kind.OPERATOR)
 
 
 @login_required
 @require_POST
 def dismiss(request):
-    notifications_read(user=request.user)
+    kind = request.POST.get("kind", Notification.Kind.LIQUIDATION)
+    if kind not in BANNER_KINDS:
+        return HttpResponseBadRequest(f"Unknown kind of notice: {kind!r}.")
+    notifications_read(user=request.user, kind=kind)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "trade_default"
