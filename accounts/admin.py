@@ -6,13 +6,15 @@ audit log, and refuses bad input with a message; nothing financial is edited in 
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 
 from accounts.models import User
 from accounts.services import account_open, user_deactivate, user_form_audit
 from marginsite.errors import ApplicationError
 from trading.admin.actions import ReasonForm, action_form, action_refused, field_checked
-from trading.admin.base import RefusesUnofferedActions
+from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.money import usdt
 from trading.selectors.backoffice_users import user_figures
 from trading.services.wallets import account_reset, deposit_amount_checked, wallet_grant
@@ -52,7 +54,7 @@ class GrantFundsForm(ReasonForm):
 
 
 @admin.register(User)
-class MarginsiteUserAdmin(RefusesUnofferedActions, UserAdmin):
+class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAdmin):
     list_display = ("username", "email", "is_active", "is_staff", *ACCOUNT_FIGURES)
     search_fields = ("username", "email")
     readonly_fields = ACCOUNT_FIGURES
@@ -74,6 +76,22 @@ class MarginsiteUserAdmin(RefusesUnofferedActions, UserAdmin):
         shown = before if change else AUDITED_FIELDS  # a change: the fields its form had
         after = _audited({name: getattr(user, name) for name in shown})
         user_form_audit(operator=request.user, user=user, before=before, after=after)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password page, audited in its transaction: the entry says that the password
+        changed, never what it is. A mistyped form answers 400."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 200:
+                response.status_code = 400  # the form again, with its errors: nothing changed
+            if request.method == "POST" and response.status_code == 302:
+                user_form_audit(
+                    operator=request.user,
+                    user=self.get_object(request, unquote(id)),
+                    before={"password": "(the previous one)"},
+                    after={"password": "(changed)"},
+                )
+        return response
 
     def has_delete_permission(self, request, obj=None):
         """Never: a user's ledger entries are the record of their money (and protect the row);

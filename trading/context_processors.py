@@ -4,6 +4,7 @@ when their cross margin ratio passes 80 %. Also ``return_to``, where the forms o
 user back after a POST: the page itself, unless the page is a refusal shown at a POST-only
 address (then the trade page; views that know better set their own)."""
 
+import functools
 from decimal import Decimal
 
 from django.urls import reverse
@@ -13,6 +14,8 @@ from trading.models import Notification
 from trading.selectors import account_summary
 
 WARNING_RATIO = Decimal("0.8")
+BANNER_KINDS = (Notification.Kind.LIQUIDATION, Notification.Kind.OPERATOR)
+BANNER_ROWS = 5
 
 
 def _cross_ratio_warning(user) -> dict:
@@ -24,21 +27,27 @@ def _cross_ratio_warning(user) -> dict:
     return {"show": due and (ratio is None or ratio >= WARNING_RATIO), "ratio": ratio}
 
 
-def _unread(user, kind: str) -> SimpleLazyObject:
-    return SimpleLazyObject(
-        lambda: list(Notification.objects.filter(user=user, kind=kind, read_at__isnull=True)[:5])
-    )
+def _unread_notices(user) -> dict[str, list[Notification]]:
+    """The unread banner notices by kind, newest first, up to BANNER_ROWS of each, in one
+    query."""
+    notices = {kind: [] for kind in BANNER_KINDS}
+    unread = Notification.objects.filter(user=user, kind__in=BANNER_KINDS, read_at__isnull=True)
+    for notice in unread[: BANNER_ROWS * len(BANNER_KINDS)]:
+        if len(notices[notice.kind]) < BANNER_ROWS:
+            notices[notice.kind].append(notice)
+    return notices
 
 
 def alerts(request) -> dict:
     user = request.user
     if not user.is_authenticated:
         return {}
+    notices = functools.cache(lambda: _unread_notices(user))
     return {
         "return_to": (
             request.get_full_path() if request.method == "GET" else reverse("trade_default")
         ),
-        "unread_liquidations": _unread(user, Notification.Kind.LIQUIDATION),
-        "operator_notices": _unread(user, Notification.Kind.OPERATOR),
+        "unread_liquidations": SimpleLazyObject(lambda: notices()[Notification.Kind.LIQUIDATION]),
+        "operator_notices": SimpleLazyObject(lambda: notices()[Notification.Kind.OPERATOR]),
         "cross_ratio_warning": SimpleLazyObject(lambda: _cross_ratio_warning(user)),
     }

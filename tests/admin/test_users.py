@@ -546,3 +546,54 @@ def test_a_user_form_saved_unchanged_writes_no_audit_entry(operator_client, trad
 
     assert response.status_code == 302
     assert not AuditEntry.objects.exists()
+
+
+def test_a_password_set_by_the_operator_is_audited_without_the_password(operator_client, trader):
+    response = operator_client.post(
+        f"{USERS}{trader.pk}/password/",
+        {"password1": "another-long-phrase-9", "password2": "another-long-phrase-9"},
+    )
+
+    assert response.status_code == 302
+    trader.refresh_from_db()
+    assert trader.check_password("another-long-phrase-9")
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.USER_CHANGED)
+    assert (entry.actor_username, entry.target_id) == ("operator", str(trader.pk))
+    assert (entry.before, entry.after) == (
+        {"password": "(the previous one)"},
+        {"password": "(changed)"},
+    )
+    assert "another-long-phrase-9" not in str(entry.after)
+    assert trader.password not in str(entry.after)
+
+
+def test_a_mistyped_password_changes_nothing_and_records_nothing(operator_client, trader):
+    response = operator_client.post(
+        f"{USERS}{trader.pk}/password/",
+        {"password1": "another-long-phrase-9", "password2": "a-different-phrase-9"},
+    )
+
+    assert response.status_code == 400  # the form again, with its error
+    trader.refresh_from_db()
+    assert trader.check_password("pw-0123456789")
+    assert not AuditEntry.objects.exists()
+
+
+def test_support_may_not_set_a_password(support_client, trader):
+    response = support_client.post(
+        f"{USERS}{trader.pk}/password/",
+        {"password1": "another-long-phrase-9", "password2": "another-long-phrase-9"},
+    )
+
+    assert response.status_code == 403
+    trader.refresh_from_db()
+    assert trader.check_password("pw-0123456789")
+
+
+def test_a_user_form_with_errors_answers_400_and_changes_nothing(operator_client, trader):
+    response = operator_client.post(f"{USERS}{trader.pk}/change/", {"username": ""})
+
+    assert response.status_code == 400
+    trader.refresh_from_db()
+    assert trader.username == "alice"
+    assert not AuditEntry.objects.exists()

@@ -1,5 +1,6 @@
-"""What every back office page shares: it refuses an action it did not offer, and most pages only
-show (their rows change through services, from actions, never from a form)."""
+"""What the back office's pages share: they refuse an action they did not offer; a form sent back
+with its errors answers 400; and most pages only show (their rows change through services, from
+actions, never from a form)."""
 
 from django.core.exceptions import PermissionDenied
 
@@ -28,3 +29,14 @@ class ReadOnly:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class InvalidFormsAnswer400:
+    """A change form sent back with its errors answers 400 (Django's admin says 200): nothing was
+    saved, and a client, a test or a monitor can tell."""
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        response = super().render_change_form(request, context, *args, **kwargs)
+        if request.method == "POST" and context.get("errors"):
+            response.status_code = 400
+        return response

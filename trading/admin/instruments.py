@@ -14,7 +14,7 @@ from django.forms.models import BaseInlineFormSet
 
 from marginsite.errors import ApplicationError
 from trading.admin.actions import ReasonForm, action_form, action_refused
-from trading.admin.base import RefusesUnofferedActions
+from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.errors import InvalidBrackets
 from trading.models import Instrument, LeverageBracket, MarginMode
 from trading.services.instruments import (
@@ -153,7 +153,7 @@ class BracketInline(admin.TabularInline):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(RefusesUnofferedActions, admin.ModelAdmin):
+class InstrumentAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, admin.ModelAdmin):
     form = InstrumentForm
     inlines = [BracketInline]
     list_display = (
@@ -220,12 +220,6 @@ class InstrumentAdmin(RefusesUnofferedActions, admin.ModelAdmin):
             return action_refused(
                 self, request, queryset, refusal, title="Instrument not saved", action=""
             )
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        response = super().render_change_form(request, context, add, change, form_url, obj)
-        if request.method == "POST" and context.get("errors"):
-            response.status_code = 400
-        return response
 
     def save_model(self, request, obj, form, change):
         """Nothing here: the instrument and its brackets are saved together in save_related."""

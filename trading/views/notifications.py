@@ -6,10 +6,9 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from trading.context_processors import BANNER_KINDS
 from trading.models import Notification
 from trading.services import notifications_read
-
-BANNER_KINDS = (Notification.Kind.LIQUIDATION, Notification.Kind.OPERATOR)
 
 
 @login_required
