@@ -78,6 +78,14 @@ class OrderNotCancelable(ApplicationError):
     status = 409
 
 
+class NoWallet(ApplicationError):
+    """A user made outside marginsite's sign-up (``manage.py createsuperuser``) has no paper
+    account to act on."""
+
+    code = "NO_WALLET"
+    status = 409
+
+
 class WalletResetRefused(ApplicationError):
     code = "WALLET_RESET_REFUSED"
     status = 409

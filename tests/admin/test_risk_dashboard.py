@@ -145,3 +145,14 @@ def test_dashboard_costs_a_fixed_number_of_queries(
         order_place(user=user, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="CROSS")
     with django_assert_max_num_queries(20):
         assert operator_client.get(URL).status_code == 200
+
+
+def test_a_position_past_its_liquidation_price_shows_a_negative_distance(book):
+    mark_price_set(symbol="BTCUSDT", price="59000")  # below bob's 59,045.23: the sweep has not run
+
+    [isolated] = risk_dashboard_load().isolated_positions
+
+    with localcontext(ENGINE_CONTEXT):
+        liquidation = Decimal("-58750") / Decimal("-0.995")
+        assert isolated.distance == (Decimal("59000") - liquidation) / Decimal("59000")
+    assert isolated.distance < 0

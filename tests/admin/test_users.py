@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.services import SUPPORT_GROUP, api_key_create, user_deactivate
 from tests.trading.api.conftest import SignedClient
 from tests.trading.binance.conftest import BinanceClient
+from trading.errors import NoWallet
 from trading.models import AuditEntry, LedgerAccount, LedgerEntry, Wallet
 from trading.selectors import account_summary
 from trading.services import mark_price_set, order_place, wallet_deposit
@@ -596,4 +597,14 @@ def test_a_user_form_with_errors_answers_400_and_changes_nothing(operator_client
     assert response.status_code == 400
     trader.refresh_from_db()
     assert trader.username == "alice"
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_user_without_a_paper_account_is_refused_a_grant_with_a_message(operator, unchanged):
+    console_made = User.objects.create_superuser(username="root", password="x-long-pass-1")
+
+    with unchanged(), pytest.raises(NoWallet, match="has no paper account"):
+        wallet_grant(operator=operator, user=console_made, amount="100", reason="welcome")
+    with unchanged(), pytest.raises(NoWallet):
+        account_reset(operator=operator, user=console_made, reason="fresh start")
     assert not AuditEntry.objects.exists()

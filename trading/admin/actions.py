@@ -28,7 +28,7 @@ class ReasonForm(forms.Form):
 
     reason = forms.CharField(
         max_length=REASON_MAX,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        widget=forms.TextInput(attrs={"size": 80}),
         help_text="Why: it is kept in the audit log with the change.",
     )
 

@@ -131,22 +131,25 @@ def _holdings_of(positions: Iterable[Position], marks: dict[int, Decimal]) -> di
     return holdings
 
 
-def holdings_load_many(*, user_ids: Iterable[int] | None = None) -> dict[int, Holdings]:
+def holdings_load_many(
+    *, user_ids: Iterable[int] | None = None, positions: list[Position] | None = None
+) -> dict[int, Holdings]:
     """The holdings of many accounts at once (the back office's lists), in a fixed number of
     queries: user id -> Holdings, for ``user_ids`` (None: every account with an open position).
-    Each account's figures are exactly those of ``holdings_load``."""
-    positions = Position.objects.filter(status=Position.Status.OPEN)
-    if user_ids is not None:
-        user_ids = set(user_ids)
-        positions = positions.filter(user_id__in=user_ids)
-    positions = list(
-        positions.select_related("instrument").prefetch_related("instrument__brackets")
-    )
-    if user_ids is None:
-        user_ids = {position.user_id for position in positions}
+    A caller that shows the positions too passes the open positions it loaded (with their
+    instruments and brackets), so the figures and its rows come from one read. Each account's
+    figures are exactly those of ``holdings_load``."""
+    if positions is None:
+        query = Position.objects.filter(status=Position.Status.OPEN)
+        if user_ids is not None:
+            query = query.filter(user_id__in=set(user_ids))
+        positions = list(
+            query.select_related("instrument").prefetch_related("instrument__brackets")
+        )
+    user_ids = {position.user_id for position in positions} if user_ids is None else set(user_ids)
     by_user: dict[int, list[Position]] = {user_id: [] for user_id in user_ids}
     for position in positions:
-        by_user[position.user_id].append(position)
+        by_user.setdefault(position.user_id, []).append(position)
     marks = mark_prices(position.instrument_id for position in positions)
     wallets = dict(Wallet.objects.filter(user_id__in=user_ids).values_list("user_id", "balance"))
     held = dict(

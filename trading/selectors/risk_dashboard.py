@@ -48,8 +48,8 @@ class CrossAccountRow:
 
 @dataclass(frozen=True)
 class IsolatedRow(PositionRow):
-    """An isolated position and how far its mark may move before liquidation, as a fraction of
-    the mark (None: no mark liquidates it)."""
+    """An isolated position and how far its mark may move toward liquidation, as a fraction of
+    the mark (None: no mark liquidates it; below 0: the mark is already past it)."""
 
     distance: Decimal | None
 
@@ -83,14 +83,17 @@ class RiskDashboard:
 
 def risk_dashboard_load(*, now: datetime | None = None, rows: int = ROWS) -> RiskDashboard:
     now = timezone.now() if now is None else now
-    holdings = holdings_load_many()
+    open_positions = list(
+        Position.objects.filter(status=Position.Status.OPEN)
+        .select_related("instrument", "user")
+        .prefetch_related("instrument__brackets")
+    )  # one read: the figures and the rows are of the same positions
+    holdings = holdings_load_many(positions=open_positions)
     positions = {
         (position.user_id, position.instrument_id, position.margin_mode): position
-        for position in Position.objects.filter(status=Position.Status.OPEN).select_related(
-            "instrument", "user"
-        )
+        for position in open_positions
     }
-    users = {position.user_id: position.user for position in positions.values()}
+    users = {position.user_id: position.user for position in open_positions}
     cross_rows, isolated_rows = [], []
     for user_id, account in holdings.items():
         figures = account.figures()
@@ -128,8 +131,12 @@ def _isolated_row(position: Position, account) -> IsolatedRow:
     mark = account.holdings[key].position.mark_price
     figures = account.position_figures(key)
     liquidation = figures.liquidation_price
-    with localcontext(ENGINE_CONTEXT):
-        distance = None if liquidation is None else abs(mark - liquidation) / mark
+    with localcontext(ENGINE_CONTEXT):  # below 0: past it, and the sweep has yet to act
+        distance = (
+            None
+            if liquidation is None
+            else engine_side(position.side) * (mark - liquidation) / mark
+        )
     return IsolatedRow(
         position=position,
         mark_price=mark,

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 
+from accounts.models import Preferences
 from marginsite.errors import InvalidInput
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
@@ -25,9 +26,12 @@ from trading.models import (
     AuditEntry,
     Instrument,
     LeverageBracket,
+    LeverageSetting,
     MarginMode,
     MarkPrice,
+    Order,
     Position,
+    SymbolMarginMode,
     Wallet,
 )
 from trading.selectors.accounts import engine_brackets
@@ -361,6 +365,66 @@ def _holders_sweep_due(instrument: Instrument) -> int:
     return Wallet.objects.filter(pk__in=wallets).update(sweep_due=True)
 
 
+class _TraderDefaults(NamedTuple):
+    """What a trader who set nothing for the instrument gets: its leverage and its default
+    margin mode (empty: the trader's own default)."""
+
+    leverage: int
+    margin_mode: str
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> "_TraderDefaults":
+        leverage = min(instrument.default_leverage, instrument.max_leverage)
+        return cls(leverage, instrument.default_margin_mode)
+
+
+def _trader_defaults_kept(instrument: Instrument, was: _TraderDefaults) -> None:
+    """A trader with an open position or order on ``instrument`` keeps the leverage and the
+    default margin mode they had, even when they came from the instrument's defaults the operator
+    just changed: a position's margin was charged at its leverage, and a bot that names no mode
+    must keep acting on the position it holds (a trader may not change the mode under a position
+    either). They are written as the trader's own settings, which the trader may then change."""
+    now = _TraderDefaults.of(instrument)
+    if now == was:
+        return
+    positions = Position.objects.filter(instrument=instrument, status=Position.Status.OPEN)
+    orders = Order.objects.filter(instrument=instrument, status=Order.Status.NEW)
+    held = {
+        (user_id, mode): leverage
+        for user_id, mode, leverage in positions.values_list("user_id", "margin_mode", "leverage")
+    }
+    for key in orders.values_list("user_id", "margin_mode"):
+        held.setdefault(key, was.leverage)
+    if now.leverage != was.leverage:
+        LeverageSetting.objects.bulk_create(
+            [
+                LeverageSetting(
+                    user_id=user_id, instrument=instrument, margin_mode=mode, leverage=leverage
+                )
+                for (user_id, mode), leverage in held.items()
+            ],
+            ignore_conflicts=True,  # a trader's own setting stays as it is
+        )
+    if now.margin_mode != was.margin_mode:
+        users = {user_id for user_id, _ in held}
+        preferred = dict(
+            Preferences.objects.filter(user_id__in=users).values_list(
+                "user_id", "default_margin_mode"
+            )
+        )
+        SymbolMarginMode.objects.bulk_create(
+            [
+                SymbolMarginMode(
+                    user_id=user_id,
+                    instrument=instrument,
+                    margin_mode=was.margin_mode or preferred.get(user_id, MarginMode.CROSS),
+                )
+                for user_id in users
+            ],
+            ignore_conflicts=True,
+        )
+
+
 def instrument_update(
     *,
     operator,
@@ -407,6 +471,7 @@ def instrument_update(
         default_leverage_checked(
             terms.get("default_leverage", instrument.default_leverage), table or current
         )
+        was = _TraderDefaults.of(instrument)
         before, after = {}, {}
         for name, value in terms.items():
             if getattr(instrument, name) != value:
@@ -422,6 +487,7 @@ def instrument_update(
             return instrument
         instrument.save(update_fields=[name for name in after if name != "brackets"])
         _holders_sweep_due(instrument)
+        _trader_defaults_kept(instrument, was)
         audit_record(
             actor=operator,
             action=AuditEntry.Action.INSTRUMENT_CHANGED,

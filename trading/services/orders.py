@@ -77,8 +77,11 @@ def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
 
 def order_request_checked(
     *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
-    client_order_id,
+    client_order_id, whole_position: bool = False,
 ) -> OrderRequest:  # fmt: skip
+    """The request, checked as far as it can be without the account. ``whole_position``: the
+    quantity is an open position's whole size (``position_close``), which closes whatever the
+    step and minimum are now: an operator may have changed them since it opened."""
     instrument = instrument_get(symbol)
     if side not in ("BUY", "SELL"):
         raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
@@ -90,13 +93,13 @@ def order_request_checked(
     quantity = decimal_from_input(quantity, field="quantity", error=InvalidQuantity)
     if quantity <= 0:
         raise InvalidQuantity("quantity must be greater than 0.", field="quantity")
-    if not on_step(quantity, instrument.step_size):
+    if not whole_position and not on_step(quantity, instrument.step_size):
         raise InvalidQuantity(
             f"quantity {quantity} is not a multiple of the step size "
             f"{instrument.step_size.normalize()}.",
             field="quantity",
         )
-    if quantity < instrument.min_quantity:
+    if not whole_position and quantity < instrument.min_quantity:
         raise InvalidQuantity(
             f"quantity {quantity} is below the minimum of {instrument.min_quantity.normalize()}.",
             field="quantity",
@@ -540,6 +543,6 @@ def position_close_locked(*, user, wallet, instrument: Instrument, margin_mode: 
     request = order_request_checked(
         user=user, symbol=instrument.symbol, side="SELL" if position.side == "LONG" else "BUY",
         quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
-        margin_mode=margin_mode, reduce_only=True, client_order_id=None,
+        margin_mode=margin_mode, reduce_only=True, client_order_id=None, whole_position=True,
     )  # fmt: skip
     return _order_place_locked(user, wallet, request, mode_given=True, expected_leverage=None)

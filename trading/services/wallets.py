@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from marginsite.errors import InvalidInput
-from trading.errors import InvalidAmount, WalletResetRefused
+from trading.errors import InvalidAmount, NoWallet, WalletResetRefused
 from trading.inputs import decimal_from_input
 from trading.models import AuditEntry, LedgerAccount, LedgerEntry, Order, Position, Wallet
 from trading.money import usdt
@@ -44,6 +44,15 @@ def deposit_amount_checked(amount) -> Decimal:
     return amount
 
 
+def _paper_account_checked(user) -> None:
+    if not Wallet.objects.filter(user=user).exists():
+        raise NoWallet(
+            f"{user.get_username()} has no paper account (the user was made outside marginsite, "
+            "e.g. by manage.py createsuperuser).",
+            field="user",
+        )
+
+
 def _deposit(*, user, amount: Decimal, memo: str) -> tuple[Wallet, Decimal, LedgerEntry]:
     """Post the deposit inside the caller's transaction: (the locked wallet, its balance before,
     the entry)."""
@@ -76,6 +85,7 @@ def wallet_grant(*, operator, user, amount, reason: str) -> LedgerEntry:
     operator_permitted(operator, "trading.grant_funds", what="grant paper funds")
     amount = deposit_amount_checked(amount)
     reason = reason_checked(reason)
+    _paper_account_checked(user)
     memo = f"paper funds granted: {reason}"[:MEMO_MAX]
     with transaction.atomic(durable=True):
         wallet, before, entry = _deposit(user=user, amount=amount, memo=memo)
@@ -137,6 +147,7 @@ def account_reset(*, operator, user, reason: str) -> Wallet:
     cancels them first), and an ACCOUNT_RESET audit entry with the balance before and after."""
     operator_permitted(operator, "trading.reset_account", what="reset paper accounts")
     reason = reason_checked(reason)
+    _paper_account_checked(user)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
         blocker = _reset_blocker(user)

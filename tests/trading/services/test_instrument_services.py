@@ -19,12 +19,22 @@ from trading.engine import Bracket
 from trading.errors import (
     InstrumentStatusUnchanged,
     InvalidBrackets,
+    InvalidQuantity,
     OperatorNotPermitted,
     SymbolHalted,
     UnknownSymbol,
 )
-from trading.models import AuditEntry, Instrument, LeverageBracket, Order, Position, Wallet
-from trading.services import mark_price_set, order_place, position_close, sweep_run
+from trading.models import (
+    AuditEntry,
+    Instrument,
+    LeverageBracket,
+    LeverageSetting,
+    Order,
+    Position,
+    Wallet,
+)
+from trading.selectors import leverage_for, margin_mode_default
+from trading.services import leverage_set, mark_price_set, order_place, position_close, sweep_run
 from trading.services.instruments import (
     instrument_create,
     instrument_halt,
@@ -354,3 +364,52 @@ def test_create_refuses_a_table_off_the_recurrence(operator, untouched):
             liquidation_fee_rate=D("0.0125"),
             brackets=brackets,
         )
+
+
+# --- what traders holding the instrument keep through an edit -------------------------------
+
+
+def test_a_new_default_leverage_leaves_a_holders_leverage_as_it_was(operator, make_trader):
+    holder, newcomer = make_trader("holder"), make_trader("newcomer")
+    order_place(user=holder, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="ISOLATED")
+
+    instrument_update(operator=operator, symbol="BTCUSDT", default_leverage=5)
+
+    # the position's margin was charged at 20x: more of it is still charged at 20x
+    assert leverage_for(user=holder, instrument=btc(), margin_mode="ISOLATED") == 20
+    assert leverage_for(user=newcomer, instrument=btc(), margin_mode="ISOLATED") == 5
+    order_place(user=holder, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="ISOLATED")
+    position = Position.objects.get(user=holder, status="OPEN")
+    assert (position.leverage, position.isolated_margin) == (20, D("60"))  # 0.02 x 60,000 / 20
+
+
+def test_a_new_default_margin_mode_leaves_a_holders_orders_on_their_position(operator, make_trader):
+    holder, newcomer = make_trader("holder"), make_trader("newcomer")
+    order_place(user=holder, symbol="BTCUSDT", side="BUY", quantity="0.01")  # Cross, their default
+
+    instrument_update(operator=operator, symbol="BTCUSDT", default_margin_mode="ISOLATED")
+
+    assert margin_mode_default(user=holder, instrument=btc()) == "CROSS"
+    assert margin_mode_default(user=newcomer, instrument=btc()) == "ISOLATED"
+    order_place(user=holder, symbol="BTCUSDT", side="SELL", quantity="0.01")  # names no mode
+    assert not Position.objects.filter(user=holder, status="OPEN").exists()  # it closed the long
+
+
+def test_a_traders_own_settings_are_not_overwritten_by_an_edit(operator, trader):
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=7)
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", margin_mode="CROSS")
+
+    instrument_update(operator=operator, symbol="BTCUSDT", default_leverage=5)
+
+    assert LeverageSetting.objects.get(user=trader).leverage == 7
+
+
+def test_a_position_off_a_new_step_or_below_a_new_minimum_still_closes(operator, trader):
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.015")
+    instrument_update(operator=operator, symbol="BTCUSDT", step_size="0.01", min_quantity="0.02")
+
+    close = position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+
+    assert (close.status, close.quantity) == (Order.Status.FILLED, D("0.015"))
+    with pytest.raises(InvalidQuantity):  # a new order must fit the new terms
+        order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.015")
