@@ -7,11 +7,12 @@ audit log, and refuses bad input with a message; nothing financial is edited in 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import account_open, user_deactivate, user_form_audit
+from accounts.services import account_open, admin_form_audit, user_deactivate
 from marginsite.errors import ApplicationError
 from trading.admin.actions import ReasonForm, action_form, action_refused, field_checked
 from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
@@ -75,7 +76,7 @@ class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAd
         before = _audited(form.initial) if change else None
         shown = before if change else AUDITED_FIELDS  # a change: the fields its form had
         after = _audited({name: getattr(user, name) for name in shown})
-        user_form_audit(operator=request.user, user=user, before=before, after=after)
+        admin_form_audit(operator=request.user, target=user, before=before, after=after)
 
     def user_change_password(self, request, id, form_url=""):
         """Django's password page, audited in its transaction: the entry says that the password
@@ -85,9 +86,9 @@ class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAd
             if request.method == "POST" and response.status_code == 200:
                 response.status_code = 400  # the form again, with its errors: nothing changed
             if request.method == "POST" and response.status_code == 302:
-                user_form_audit(
+                admin_form_audit(
                     operator=request.user,
-                    user=self.get_object(request, unquote(id)),
+                    target=self.get_object(request, unquote(id)),
                     before={"password": "(the previous one)"},
                     after={"password": "(changed)"},
                 )
@@ -196,3 +197,27 @@ class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAd
             return f"Deactivated {user.get_username()}: they can no longer sign in or use a key."
 
         return self._each(request, queryset, title=title, action="deactivate", change=deactivate)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(InvalidFormsAnswer400, GroupAdmin):
+    """Django's group page, audited: a group's permissions are what its members may do here.
+    (The "support" group's are set again by every migrate: exactly the view permissions.)"""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        group = form.instance
+        before = None
+        if change:
+            before = {
+                "name": form.initial.get("name"),
+                "permissions": sorted(p.codename for p in form.initial.get("permissions", [])),
+            }
+        after = {
+            "name": group.name,
+            "permissions": sorted(p.codename for p in group.permissions.all()),
+        }
+        admin_form_audit(operator=request.user, target=group, before=before, after=after)

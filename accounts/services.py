@@ -98,22 +98,27 @@ def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
         return preferences
 
 
-def user_form_audit(*, operator, user, before: dict | None, after: dict) -> AuditEntry | None:
-    """Record what the back office's user form did to ``user`` (``before``/``after``: the audited
-    fields, e.g. is_active, is_staff, groups; never a password): USER_CREATED with the new user's
-    fields (``before`` None), else USER_CHANGED with just the fields that changed, or nothing if
-    none did. The admin saves the form in its own transaction; this runs inside it."""
+FORM_ACTIONS = {
+    "user": (AuditEntry.Action.USER_CREATED, AuditEntry.Action.USER_CHANGED),
+    "group": (AuditEntry.Action.GROUP_CREATED, AuditEntry.Action.GROUP_CHANGED),
+}
+
+
+def admin_form_audit(*, operator, target, before: dict | None, after: dict) -> AuditEntry | None:
+    """Record what a back office form did to ``target`` (a user or a group; ``before``/``after``:
+    the audited fields, e.g. is_active, groups, permissions; never a password): created, with its
+    fields (``before`` None), else changed, with just the fields that changed, or nothing if none
+    did. The admin saves the form in its own transaction; this runs inside it."""
+    created, changed_action = FORM_ACTIONS[target._meta.model_name]
     if before is None:
-        return audit_record(
-            actor=operator, action=AuditEntry.Action.USER_CREATED, target=user, after=after
-        )
+        return audit_record(actor=operator, action=created, target=target, after=after)
     changed = [name for name, value in after.items() if before.get(name) != value]
     if not changed:
         return None
     return audit_record(
         actor=operator,
-        action=AuditEntry.Action.USER_CHANGED,
-        target=user,
+        action=changed_action,
+        target=target,
         before={name: before.get(name) for name in changed},
         after={name: after[name] for name in changed},
     )

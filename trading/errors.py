@@ -78,6 +78,14 @@ class OrderNotCancelable(ApplicationError):
     status = 409
 
 
+class AlreadySubmitted(ApplicationError):
+    """A back office form sent a second time (a double click, the browser's back button): the
+    action ran once, and does not run again."""
+
+    code = "ALREADY_SUBMITTED"
+    status = 409
+
+
 class NoWallet(ApplicationError):
     """A user made outside marginsite's sign-up (``manage.py createsuperuser``) has no paper
     account to act on."""

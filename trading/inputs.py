@@ -2,6 +2,7 @@
 database columns, or refused with the field's name. Floats are refused, never converted: 0.1 as a
 float is not 0.1."""
 
+import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from marginsite.errors import InvalidInput
@@ -10,6 +11,8 @@ from marginsite.errors import InvalidInput
 # units is no paper trade, and it keeps every product of two inputs well inside 28 digits.
 LARGEST_INPUT = Decimal("1e15")
 DECIMAL_PLACES = 8
+ROW_ID = re.compile(r"[0-9]{1,18}")
+ROW_ID_LIMIT = 10**18
 
 
 def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
@@ -35,6 +38,16 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
     if value != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN):
         raise error(f"{field} has more than {DECIMAL_PLACES} decimal places.", field=field)
     return value
+
+
+def row_id_from_input(value, *, not_found: Exception) -> int:
+    """A row's id as a client sends it (an int, or digits in a string); anything else is a row
+    that cannot exist, and raises ``not_found``, exactly as an unknown id does."""
+    if isinstance(value, str) and ROW_ID.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < ROW_ID_LIMIT:
+        return value
+    raise not_found
 
 
 def on_step(value: Decimal, step: Decimal) -> bool:

@@ -3,6 +3,7 @@ of queries per page), search, and the operator's actions (grant paper funds, res
 account, deactivate), each written to the ledger and the audit log; every refusal changes
 nothing; support may look but not act; non-staff get no admin page."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -607,4 +608,62 @@ def test_a_user_without_a_paper_account_is_refused_a_grant_with_a_message(operat
         wallet_grant(operator=operator, user=console_made, amount="100", reason="welcome")
     with unchanged(), pytest.raises(NoWallet):
         account_reset(operator=operator, user=console_made, reason="fresh start")
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_grant_page_sent_twice_grants_once(operator_client, trader):
+    page = operator_client.post(
+        USERS, {"action": "grant_funds", "_selected_action": [trader.pk], "index": "0"}
+    ).content.decode()
+    token = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    form = {"action": "grant_funds", "_selected_action": [trader.pk], "apply": "Grant",
+            "amount": "100", "reason": "prize", "submission": token}  # fmt: skip
+
+    first = operator_client.post(USERS, form)
+    second = operator_client.post(USERS, form)
+
+    assert (first.status_code, second.status_code) == (302, 409)
+    assert "already submitted" in second.content.decode()
+    assert balance(trader) == Decimal("10100")
+    assert AuditEntry.objects.filter(action="FUNDS_GRANTED").count() == 1
+
+
+def test_a_group_created_and_changed_in_the_admin_is_audited(operator_client, operator):
+    view = Permission.objects.get(codename="view_position")
+    grant = Permission.objects.get(codename="grant_funds")
+
+    created = operator_client.post(
+        "/admin/auth/group/add/", {"name": "teachers", "permissions": [view.pk]}
+    )
+    group = Group.objects.get(name="teachers")
+    changed = operator_client.post(
+        f"/admin/auth/group/{group.pk}/change/",
+        {"name": "teachers", "permissions": [view.pk, grant.pk]},
+    )
+
+    assert (created.status_code, changed.status_code) == (302, 302)
+    first, second = AuditEntry.objects.order_by("pk")
+    assert (first.action, first.actor, first.target_label) == (
+        "GROUP_CREATED",
+        operator,
+        "teachers",
+    )
+    assert first.after == {"name": "teachers", "permissions": ["view_position"]}
+    assert second.action == "GROUP_CHANGED"
+    assert (second.before, second.after) == (
+        {"permissions": ["view_position"]},
+        {"permissions": ["grant_funds", "view_position"]},
+    )
+
+
+def test_support_may_not_change_a_group(support_client):
+    group = Group.objects.get(name=SUPPORT_GROUP)
+    grant = Permission.objects.get(codename="grant_funds")
+
+    response = support_client.post(
+        f"/admin/auth/group/{group.pk}/change/", {"name": SUPPORT_GROUP, "permissions": [grant.pk]}
+    )
+
+    assert response.status_code == 403
+    assert not group.permissions.filter(codename="grant_funds").exists()
     assert not AuditEntry.objects.exists()

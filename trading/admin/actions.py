@@ -1,16 +1,26 @@
 """What the back office's actions share: the reason every action asks for, the page that asks for
 an action's input (an amount, a reason) between the change list and the service call, and the
-answer to a refusal."""
+answer to a refusal.
+
+Each input page carries a one-time ``submission`` token: the same page sent twice (a double
+click on "Grant paper funds") runs the action once and refuses the second with 409. Tokens are
+claimed in the cache (Redis in production, shared by every web worker)."""
+
+import hashlib
+import secrets
 
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.cache import cache
 from django.template.response import TemplateResponse
 
 from marginsite.errors import ApplicationError
+from trading.errors import AlreadySubmitted
 from trading.services.audit_log import REASON_MAX, reason_checked
 
 FORM_TEMPLATE = "admin/action_form.html"
+SUBMISSION_KEPT_SECONDS = 24 * 3600
 
 
 def field_checked(check, value):
@@ -43,7 +53,15 @@ def action_form(modeladmin, request, queryset, *, form_class, title: str, action
     submitted = "apply" in request.POST
     form = form_class(request.POST if submitted else None)
     if submitted and form.is_valid():
-        return form, None
+        if _first_submission(request.POST.get("submission", "")):
+            return form, None
+        refusal = AlreadySubmitted(
+            "This form was already submitted, and the action ran once. Check the list before "
+            "doing it again."
+        )
+        return None, action_refused(
+            modeladmin, request, queryset, refusal, title=title, action=action
+        )
     status = 400 if submitted else 200
     page = _page(
         modeladmin, request, queryset, form=form, title=title, action=action, status=status
@@ -60,6 +78,15 @@ def action_refused(modeladmin, request, queryset, error: ApplicationError, *, ti
     )
 
 
+def _first_submission(token: str) -> bool:
+    """Claim the page's one-time token; False if it was claimed before. A request without one
+    (a script, a test) is not protected, and not refused."""
+    if not token:
+        return True
+    key = "backoffice:submission:" + hashlib.sha256(token.encode()).hexdigest()
+    return cache.add(key, True, timeout=SUBMISSION_KEPT_SECONDS)
+
+
 def _page(modeladmin, request, queryset, *, form, title, action, status):
     opts = modeladmin.model._meta
     context = {
@@ -72,5 +99,6 @@ def _page(modeladmin, request, queryset, *, form, title, action, status):
         "opts": opts,
         "app_label": opts.app_label,
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "submission": secrets.token_urlsafe(24),
     }
     return TemplateResponse(request, FORM_TEMPLATE, context, status=status)

@@ -167,6 +167,8 @@ class Migration(migrations.Migration):
                             ("USER_CREATED", "User created"),
                             ("USER_CHANGED", "User changed"),
                             ("USER_DEACTIVATED", "User deactivated"),
+                            ("GROUP_CREATED", "Group created"),
+                            ("GROUP_CHANGED", "Group changed"),
                             ("POSITION_FORCE_CLOSED", "Position force-closed"),
                             ("ORDER_CANCELED", "Order canceled by the operator"),
                             ("INSTRUMENT_CREATED", "Instrument created"),

@@ -22,6 +22,8 @@ class AuditEntry(models.Model):
         USER_CREATED = "USER_CREATED", "User created"
         USER_CHANGED = "USER_CHANGED", "User changed"
         USER_DEACTIVATED = "USER_DEACTIVATED", "User deactivated"
+        GROUP_CREATED = "GROUP_CREATED", "Group created"
+        GROUP_CHANGED = "GROUP_CHANGED", "Group changed"
         POSITION_FORCE_CLOSED = "POSITION_FORCE_CLOSED", "Position force-closed"
         ORDER_CANCELED = "ORDER_CANCELED", "Order canceled by the operator"
         INSTRUMENT_CREATED = "INSTRUMENT_CREATED", "Instrument created"

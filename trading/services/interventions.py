@@ -8,11 +8,10 @@ operator must hold the permission (the back office checks it too; a service neve
 caller for it) and give a reason, which the audit log keeps and a forced close tells the user.
 """
 
-import re
-
 from django.db import transaction
 
 from trading.errors import NoPosition, OrderNotFound
+from trading.inputs import row_id_from_input
 from trading.models import AuditEntry, Order, Position
 from trading.money import usdt
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
@@ -24,21 +23,6 @@ from trading.services.orders import (
     position_close_locked,
 )
 
-ID_MAX = 10**18
-
-
-def _position_id_checked(position_id) -> int:
-    """A position id as an int or digits; anything else is a position that cannot exist."""
-    if isinstance(position_id, str) and re.fullmatch(r"[0-9]{1,18}", position_id.strip()):
-        return int(position_id)
-    if (
-        isinstance(position_id, int)
-        and not isinstance(position_id, bool)
-        and 0 < position_id < ID_MAX
-    ):
-        return position_id
-    raise NoPosition("Position not found.", field="position_id")
-
 
 def position_force_close(*, operator, position_id, reason) -> Order:
     """Close the open position ``position_id`` at market for its user, as ``position_close``
@@ -47,7 +31,9 @@ def position_force_close(*, operator, position_id, reason) -> Order:
     passed on with its message; nothing changes then."""
     operator_permitted(operator, "trading.force_close_position", what="force-close positions")
     reason = reason_checked(reason)
-    position_id = _position_id_checked(position_id)
+    position_id = row_id_from_input(
+        position_id, not_found=NoPosition("Position not found.", field="position_id")
+    )
     found = Position.objects.filter(pk=position_id).select_related("user").first()
     if found is None:
         raise NoPosition("Position not found.", field="position_id")

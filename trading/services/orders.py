@@ -28,7 +28,7 @@ from trading.errors import (
     ReviewOutdated,
     SymbolHalted,
 )
-from trading.inputs import decimal_from_input, on_step
+from trading.inputs import decimal_from_input, on_step, row_id_from_input
 from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
 from trading.money import ZERO, money_owed, money_received, usdt
 from trading.selectors import (
@@ -479,15 +479,10 @@ def _order_place_locked(
 
 
 def order_id_checked(order_id) -> int:
-    """An order id as a client sends it (an int, or digits in a string); anything else is an
-    order that cannot exist: OrderNotFound, like an unknown id."""
-    if isinstance(order_id, bool) or not isinstance(order_id, int | str):
-        raise OrderNotFound("Order not found.", field="order_id")
-    if isinstance(order_id, str):
-        if not re.fullmatch(r"[0-9]{1,18}", order_id.strip()):
-            raise OrderNotFound("Order not found.", field="order_id")
-        order_id = int(order_id)
-    return order_id
+    """An order id as a client sends it; anything else is an order that cannot exist."""
+    return row_id_from_input(
+        order_id, not_found=OrderNotFound("Order not found.", field="order_id")
+    )
 
 
 def order_cancel(*, user, order_id) -> Order:
