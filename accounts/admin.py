@@ -5,7 +5,7 @@ for its input (an amount, a reason), calls one service, which checks it, writes 
 audit log, and refuses bad input with a message; nothing financial is edited in a form."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -13,8 +13,7 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services import account_open, admin_form_audit, user_deactivate
-from marginsite.errors import ApplicationError
-from trading.admin.actions import ReasonForm, action_form, action_refused, field_checked
+from trading.admin.actions import ReasonForm, action_run, field_checked
 from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.money import usdt
 from trading.selectors.backoffice_users import user_figures
@@ -138,65 +137,48 @@ class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAd
 
     # --- actions ---------------------------------------------------------------------------
 
-    def _each(self, request, queryset, *, title, action, change):
-        """``change(user)`` for each selected user, in turn, each its own transaction; it returns
-        the success message. A refusal stops there: the page shows it with its status (the users
-        before it were changed, and say so in the messages)."""
-        for user in queryset.order_by("pk"):
-            try:
-                done = change(user)
-            except ApplicationError as error:
-                return action_refused(self, request, queryset, error, title=title, action=action)
-            self.message_user(request, done, messages.SUCCESS)
-        return None
-
     @admin.action(description="Grant paper funds", permissions=["grant_funds"])
     def grant_funds(self, request, queryset):
-        title = "Grant paper funds"
-        form, response = action_form(
-            self, request, queryset, form_class=GrantFundsForm, title=title, action="grant_funds"
-        )
-        if form is None:
-            return response
-        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
-
-        def grant(user):
-            entry = wallet_grant(operator=request.user, user=user, amount=amount, reason=reason)
+        def grant(user, data):
+            entry = wallet_grant(
+                operator=request.user, user=user, amount=data["amount"], reason=data["reason"]
+            )
             return f"Granted {usdt(entry.amount)} USDT to {user.get_username()}."
 
-        return self._each(request, queryset, title=title, action="grant_funds", change=grant)
+        return action_run(
+            self,
+            request,
+            queryset,
+            title="Grant paper funds",
+            action="grant_funds",
+            run=grant,
+            form_class=GrantFundsForm,
+        )
 
     @admin.action(description="Reset the paper account", permissions=["reset_account"])
     def reset_account(self, request, queryset):
-        title = "Reset the paper account"
-        form, response = action_form(
-            self, request, queryset, form_class=ReasonForm, title=title, action="reset_account"
-        )
-        if form is None:
-            return response
-        reason = form.cleaned_data["reason"]
-
-        def reset(user):
-            wallet = account_reset(operator=request.user, user=user, reason=reason)
+        def reset(user, data):
+            wallet = account_reset(operator=request.user, user=user, reason=data["reason"])
             return f"Reset {user.get_username()}'s paper account to {usdt(wallet.balance)} USDT."
 
-        return self._each(request, queryset, title=title, action="reset_account", change=reset)
+        return action_run(
+            self,
+            request,
+            queryset,
+            title="Reset the paper account",
+            action="reset_account",
+            run=reset,
+        )
 
     @admin.action(description="Deactivate", permissions=["change"])
     def deactivate(self, request, queryset):
-        title = "Deactivate"
-        form, response = action_form(
-            self, request, queryset, form_class=ReasonForm, title=title, action="deactivate"
-        )
-        if form is None:
-            return response
-        reason = form.cleaned_data["reason"]
-
-        def deactivate(user):
-            user_deactivate(operator=request.user, user=user, reason=reason)
+        def deactivate(user, data):
+            user_deactivate(operator=request.user, user=user, reason=data["reason"])
             return f"Deactivated {user.get_username()}: they can no longer sign in or use a key."
 
-        return self._each(request, queryset, title=title, action="deactivate", change=deactivate)
+        return action_run(
+            self, request, queryset, title="Deactivate", action="deactivate", run=deactivate
+        )
 
 
 admin.site.unregister(Group)

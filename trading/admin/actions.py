@@ -8,6 +8,7 @@ claimed in the cache (Redis in production, shared by every web worker)."""
 
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
@@ -15,7 +16,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.cache import cache
 from django.template.response import TemplateResponse
 
-from marginsite.errors import ApplicationError
+from marginsite.errors import ApplicationError, InvalidInput
 from trading.errors import AlreadySubmitted
 from trading.services.audit_log import REASON_MAX, reason_checked
 
@@ -67,6 +68,41 @@ def action_form(modeladmin, request, queryset, *, form_class, title: str, action
         modeladmin, request, queryset, form=form, title=title, action=action, status=status
     )
     return None, page
+
+
+def action_run(
+    modeladmin,
+    request,
+    queryset,
+    *,
+    title: str,
+    action: str,
+    run: Callable,
+    form_class=ReasonForm,
+    one: str | None = None,
+):
+    """An action from start to end: the input page, then ``run(obj, cleaned_data)`` (one service
+    call, each its own transaction; it returns the success message) for each selected row in
+    turn. A refusal stops there: the page shows it with its status, after the messages of the
+    rows already done. ``one``: the action takes a single row (each needs its own reason), and
+    ``one`` is the message refusing a selection of several."""
+    if one is not None and queryset.count() != 1:
+        refusal = InvalidInput(one)
+        return action_refused(modeladmin, request, queryset, refusal, title=title, action=action)
+    form, page = action_form(
+        modeladmin, request, queryset, form_class=form_class, title=title, action=action
+    )
+    if page is not None:
+        return page
+    for obj in queryset.order_by("pk"):
+        try:
+            done = run(obj, form.cleaned_data)
+        except ApplicationError as refusal:
+            return action_refused(
+                modeladmin, request, queryset, refusal, title=title, action=action
+            )
+        modeladmin.message_user(request, done, messages.SUCCESS)
+    return None
 
 
 def action_refused(modeladmin, request, queryset, error: ApplicationError, *, title, action):

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from marginsite.errors import ApplicationError
-from trading.admin.actions import ReasonForm, action_form, action_refused
+from trading.admin.actions import action_refused, action_run
 from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.errors import InvalidBrackets
 from trading.models import Instrument, LeverageBracket, MarginMode
@@ -248,26 +248,11 @@ class InstrumentAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, admin.Mode
         return super().construct_change_message(request, form, [], add)
 
     def _status_action(self, request, queryset, *, service, title: str, action: str):
-        form, response = action_form(
-            self, request, queryset, form_class=ReasonForm, title=title, action=action
-        )
-        if response is not None:
-            return response
-        done = []
-        for instrument in queryset.order_by("symbol"):
-            try:
-                service(
-                    operator=request.user,
-                    symbol=instrument.symbol,
-                    reason=form.cleaned_data["reason"],
-                )
-            except ApplicationError as refusal:
-                if done:
-                    self.message_user(request, f"{title}: {', '.join(done)}.")
-                return action_refused(self, request, queryset, refusal, title=title, action=action)
-            done.append(instrument.symbol)
-        self.message_user(request, f"{title}: {', '.join(done)}.")
-        return None
+        def change(instrument, data):
+            service(operator=request.user, symbol=instrument.symbol, reason=data["reason"])
+            return f"{title}: {instrument.symbol}."
+
+        return action_run(self, request, queryset, title=title, action=action, run=change)
 
     @admin.action(description="Halt trading (only closing orders accepted)", permissions=["halt"])
     def halt(self, request, queryset):

@@ -2,10 +2,9 @@
 operator's cancel of an open order with a reason, which frees the margin it held exactly as the
 user's own cancel does."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from marginsite.errors import ApplicationError, InvalidInput
-from trading.admin.actions import ReasonForm, action_form, action_refused
+from trading.admin.actions import action_run
 from trading.admin.base import ReadOnly, RefusesUnofferedActions
 from trading.models import Fill, Order
 from trading.services.interventions import order_cancel_by_operator
@@ -98,32 +97,25 @@ class OrderAdmin(ReadOnly, RefusesUnofferedActions, admin.ModelAdmin):
     @admin.action(description=f"{CANCEL}…", permissions=["cancel_order"])
     def cancel_order(self, request, queryset):
         """One order at a time, each with its reason (as the forced close of a position)."""
-        if queryset.count() != 1:
-            refusal = InvalidInput("Cancel one order at a time: select exactly one.")
-            return action_refused(
-                self, request, queryset, refusal, title=CANCEL, action="cancel_order"
-            )
-        form, response = action_form(
-            self, request, queryset, form_class=ReasonForm, title=CANCEL, action="cancel_order"
-        )
-        if response is not None:
-            return response
-        order = queryset.get()
-        try:
+
+        def cancel(order, data):
             order_cancel_by_operator(
-                operator=request.user, order_id=order.pk, reason=form.cleaned_data["reason"]
+                operator=request.user, order_id=order.pk, reason=data["reason"]
             )
-        except ApplicationError as refusal:
-            return action_refused(
-                self, request, queryset, refusal, title=CANCEL, action="cancel_order"
+            return (
+                f"Canceled {order.user}'s order {order.pk}; the margin it held "
+                f"({usdt(order.margin_held)} USDT) is free again."
             )
-        self.message_user(
+
+        return action_run(
+            self,
             request,
-            f"Canceled {order.user}'s order {order.pk}; the margin it held "
-            f"({usdt(order.margin_held)} USDT) is free again.",
-            messages.SUCCESS,
+            queryset,
+            title=CANCEL,
+            action="cancel_order",
+            run=cancel,
+            one="Cancel one order at a time: select exactly one.",
         )
-        return None
 
 
 @admin.register(Fill)

@@ -3,11 +3,10 @@ margin ratio, liquidation price on the tick, on the safe side), filters by mode,
 and "at risk", and the forced close at market with a reason. Nothing here is editable: a
 position changes only through orders, liquidations and the services behind the actions."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
-from marginsite.errors import ApplicationError, InvalidInput
-from trading.admin.actions import ReasonForm, action_form, action_refused
+from trading.admin.actions import action_run
 from trading.admin.base import ReadOnly, RefusesUnofferedActions
 from trading.models import Position
 from trading.selectors.backoffice_positions import (
@@ -142,32 +141,24 @@ class PositionAdmin(ReadOnly, RefusesUnofferedActions, admin.ModelAdmin):
     def force_close(self, request, queryset):
         """One position at a time: a forced close realizes the user's loss or profit, so each
         is decided, and explained, on its own."""
-        if queryset.count() != 1:
-            refusal = InvalidInput("Force-close one position at a time: select exactly one.")
-            return action_refused(
-                self, request, queryset, refusal, title=FORCE_CLOSE, action="force_close"
-            )
-        form, response = action_form(
-            self, request, queryset, form_class=ReasonForm, title=FORCE_CLOSE,
-            action="force_close",
-        )  # fmt: skip
-        if response is not None:
-            return response
-        position = queryset.get()
-        try:
+
+        def close(position, data):
             order = position_force_close(
-                operator=request.user, position_id=position.pk, reason=form.cleaned_data["reason"]
+                operator=request.user, position_id=position.pk, reason=data["reason"]
             )
-        except ApplicationError as refusal:
-            return action_refused(
-                self, request, queryset, refusal, title=FORCE_CLOSE, action="force_close"
+            return (
+                f"Closed {position.user}'s {position.instrument.symbol} "
+                f"{position.get_margin_mode_display()} {position.side.lower()} at market, at "
+                f"{to_tick(order.average_fill_price, position.instrument.tick_size)} (order "
+                f"{order.pk})."
             )
-        self.message_user(
+
+        return action_run(
+            self,
             request,
-            f"Closed {position.user}'s {position.instrument.symbol} "
-            f"{position.get_margin_mode_display()} {position.side.lower()} at market, at "
-            f"{to_tick(order.average_fill_price, position.instrument.tick_size)} (order "
-            f"{order.pk}).",
-            messages.SUCCESS,
+            queryset,
+            title=FORCE_CLOSE,
+            action="force_close",
+            run=close,
+            one="Force-close one position at a time: select exactly one.",
         )
-        return None

@@ -5,12 +5,11 @@ drill and release the override, each through its service, which checks the input
 audit log. Past drills are listed read-only on their own page."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
-from marginsite.errors import ApplicationError, InvalidInput
-from trading.admin.actions import ReasonForm, action_form, action_refused
+from trading.admin.actions import ReasonForm, action_run
 from trading.admin.base import ReadOnly, RefusesUnofferedActions
 from trading.models import MarkPrice, PriceDrill
 from trading.selectors.prices import drill_progress_at, feed_health, mark_prices_with_drills
@@ -39,13 +38,7 @@ class DrillForm(ReasonForm):
     field_order = ["move_percent", "seconds", "reason"]
 
 
-def _one_mark(modeladmin, request, queryset, *, title, action):
-    """The one mark the action is for, or (None, the refusal page): a price or a drill is given
-    per instrument."""
-    if queryset.count() == 1:
-        return queryset.get(), None
-    refusal = InvalidInput("Select exactly one instrument for this action.")
-    return None, action_refused(modeladmin, request, queryset, refusal, title=title, action=action)
+ONE_INSTRUMENT = "Select exactly one instrument for this action."
 
 
 @admin.register(MarkPrice)
@@ -96,87 +89,75 @@ class MarkPriceAdmin(ReadOnly, RefusesUnofferedActions, admin.ModelAdmin):
 
     @admin.action(description="Set a manual price", permissions=["move_prices"])
     def set_manual_price(self, request, queryset):
-        title, action = "Set a manual price", "set_manual_price"
-        mark, refused = _one_mark(self, request, queryset, title=title, action=action)
-        if refused:
-            return refused
-        form, page = action_form(
-            self, request, queryset, form_class=ManualPriceForm, title=title, action=action
-        )
-        if page:
-            return page
-        try:
+        def set_price(mark, data):
             mark = mark_price_override(
                 operator=request.user,
                 symbol=mark.instrument.symbol,
-                price=form.cleaned_data["price"],
-                reason=form.cleaned_data["reason"],
+                price=data["price"],
+                reason=data["reason"],
             )
-        except ApplicationError as refusal:
-            return action_refused(self, request, queryset, refusal, title=title, action=action)
-        self.message_user(
+            return (
+                f"{mark.instrument.symbol}'s mark is {mark.price.normalize():f} (manual); it "
+                "holds until released."
+            )
+
+        return action_run(
+            self,
             request,
-            f"{mark.instrument.symbol}'s mark is {mark.price.normalize():f} (manual); it holds "
-            "until released.",
-            messages.SUCCESS,
+            queryset,
+            title="Set a manual price",
+            action="set_manual_price",
+            run=set_price,
+            form_class=ManualPriceForm,
+            one=ONE_INSTRUMENT,
         )
-        return None
 
     @admin.action(description="Start a drill", permissions=["move_prices"])
     def start_drill(self, request, queryset):
-        title, action = "Start a drill", "start_drill"
-        mark, refused = _one_mark(self, request, queryset, title=title, action=action)
-        if refused:
-            return refused
-        form, page = action_form(
-            self, request, queryset, form_class=DrillForm, title=title, action=action
-        )
-        if page:
-            return page
-        try:
+        def start(mark, data):
             drill = price_drill_start(
                 operator=request.user,
                 symbol=mark.instrument.symbol,
-                move_percent=form.cleaned_data["move_percent"],
-                seconds=form.cleaned_data["seconds"],
-                reason=form.cleaned_data["reason"],
+                move_percent=data["move_percent"],
+                seconds=data["seconds"],
+                reason=data["reason"],
             )
-        except ApplicationError as refusal:
-            return action_refused(self, request, queryset, refusal, title=title, action=action)
-        self.message_user(
+            return (
+                f"Drill started on {mark.instrument.symbol}: {drill.move_percent.normalize():+f} "
+                f"% over {drill.seconds} s from {drill.start_price.normalize():f}, and back."
+            )
+
+        return action_run(
+            self,
             request,
-            f"Drill started on {mark.instrument.symbol}: {drill.move_percent.normalize():+f} % "
-            f"over {drill.seconds} s from {drill.start_price.normalize():f}, and back.",
-            messages.SUCCESS,
+            queryset,
+            title="Start a drill",
+            action="start_drill",
+            run=start,
+            form_class=DrillForm,
+            one=ONE_INSTRUMENT,
         )
-        return None
 
     @admin.action(description="Release the override", permissions=["move_prices"])
     def release_override(self, request, queryset):
-        title, action = "Release the override", "release_override"
-        mark, refused = _one_mark(self, request, queryset, title=title, action=action)
-        if refused:
-            return refused
-        form, page = action_form(
-            self, request, queryset, form_class=ReasonForm, title=title, action=action
-        )
-        if page:
-            return page
-        try:
+        def release(mark, data):
             mark = mark_price_override_release(
-                operator=request.user,
-                symbol=mark.instrument.symbol,
-                reason=form.cleaned_data["reason"],
+                operator=request.user, symbol=mark.instrument.symbol, reason=data["reason"]
             )
-        except ApplicationError as refusal:
-            return action_refused(self, request, queryset, refusal, title=title, action=action)
-        self.message_user(
+            return (
+                f"{mark.instrument.symbol} released at {mark.price.normalize():f}: the price "
+                "feed moves it from its next tick."
+            )
+
+        return action_run(
+            self,
             request,
-            f"{mark.instrument.symbol} released at {mark.price.normalize():f}: the price feed "
-            "moves it from its next tick.",
-            messages.SUCCESS,
+            queryset,
+            title="Release the override",
+            action="release_override",
+            run=release,
+            one=ONE_INSTRUMENT,
         )
-        return None
 
 
 @admin.register(PriceDrill)
