@@ -2,15 +2,14 @@
 filtered by kind, user and date, exported as CSV exactly as filtered, with ``check_ledger``'s
 verdict above the list: "the books balance", or each broken invariant."""
 
-import csv
-
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest
 from django.urls import path
 
 from trading.admin.base import ReadOnly, RefusesUnofferedActions
+from trading.csv_download import csv_download
 from trading.models import LedgerAccount, LedgerEntry
 from trading.selectors import ledger_problems
 from trading.selectors.history import SYSTEM_ACCOUNT_NAMES
@@ -41,13 +40,6 @@ def account_name(account: LedgerAccount) -> str:
             f"({account.position.instrument.symbol})"
         )
     return SYSTEM_ACCOUNT_NAMES[account.kind]
-
-
-class _Echo:
-    """csv.writer's file: each row written is handed straight to the response."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 @admin.register(LedgerEntry)
@@ -105,28 +97,19 @@ class LedgerEntryAdmin(ReadOnly, RefusesUnofferedActions, admin.ModelAdmin):
             entries = self.get_changelist_instance(request).queryset
         except IncorrectLookupParameters:
             return HttpResponseBadRequest("Unknown filter in the query string.")
-        writer = csv.writer(_Echo())
-
-        def rows():
-            yield writer.writerow(CSV_COLUMNS)
-            for entry in entries.iterator(chunk_size=CSV_CHUNK):
-                yield writer.writerow(
-                    [
-                        entry.pk,
-                        entry.created_at.isoformat(),
-                        entry.kind,
-                        entry.user.get_username() if entry.user_id else "",
-                        format(entry.amount, "f"),
-                        account_name(entry.source),
-                        account_name(entry.destination),
-                        entry.position_id or "",
-                        entry.order_id or "",
-                        entry.memo,
-                    ]
-                )
-
-        return StreamingHttpResponse(
-            rows(),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
+        rows = (
+            [
+                entry.pk,
+                entry.created_at.isoformat(),
+                entry.kind,
+                entry.user.get_username() if entry.user_id else "",
+                format(entry.amount, "f"),
+                account_name(entry.source),
+                account_name(entry.destination),
+                entry.position_id or "",
+                entry.order_id or "",
+                entry.memo,
+            ]
+            for entry in entries.iterator(chunk_size=CSV_CHUNK)
         )
+        return csv_download(CSV_COLUMNS, rows, filename="ledger.csv")

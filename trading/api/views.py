@@ -1,9 +1,6 @@
 """The native API's endpoints: thin, each parses its input, calls one service or selector and
 serializes the answer. Refusals are raised by the services and shaped by errors.py."""
 
-import csv
-
-from django.http import StreamingHttpResponse
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -35,6 +32,7 @@ from trading.api.serializers import (
     SymbolLeverageSerializer,
     SymbolMarginModeSerializer,
 )
+from trading.csv_download import csv_download
 from trading.errors import MarginModeUnchanged, NoMarkPrice, NoPosition
 from trading.models import MarkPrice, Order
 from trading.selectors import (
@@ -375,20 +373,11 @@ class Ledger(generics.ListAPIView):
         return self.get_paginated_response(self.get_serializer(lines, many=True).data)
 
 
-class _Echo:
-    """csv.writer's file: each row written is handed straight to the response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_rows(serializer, objects):
-    """A header of the serializer's fields, then one row per object (null: an empty cell)."""
-    writer = csv.writer(_Echo())
+    """One row per object, in the serializer's fields (null: an empty cell)."""
     columns = list(serializer.fields)
-    yield writer.writerow(columns)
     for row in map(serializer.to_representation, objects):
-        yield writer.writerow([row[column] for column in columns])
+        yield [row[column] for column in columns]
 
 
 class CsvDownloadNegotiation(DefaultContentNegotiation):
@@ -409,10 +398,9 @@ class LedgerCsv(APIView):
         kind = ledger_kind_checked(request.query_params.get("kind"))
         lines = ledger_lines(user=request.user, kind=kind)
         filename = f"ledger-{kind}.csv" if kind else "ledger.csv"
-        return StreamingHttpResponse(
-            _csv_rows(LedgerLineSerializer(), lines),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        serializer = LedgerLineSerializer()
+        return csv_download(
+            list(serializer.fields), _csv_rows(serializer, lines), filename=filename
         )
 
 

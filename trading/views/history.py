@@ -2,12 +2,11 @@
 its CSV) and the liquidation receipts. Thin: each reads its input, calls one selector (and, to
 cancel or to mark liquidation notices read, one service) and renders or redirects."""
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marginsite.errors import ApplicationError, NotFound
 from trading import services
+from trading.csv_download import csv_download
 from trading.models import LedgerEntry
 from trading.selectors import history
 from trading.views.common import refused
@@ -85,13 +85,6 @@ def ledger(request):
     return render(request, LEDGER_TEMPLATE, {**context, "page": page})
 
 
-class _Echo:
-    """csv.writer's file: each row written is handed straight to the response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def ledger_csv(request):
@@ -102,31 +95,21 @@ def ledger_csv(request):
         kind = history.ledger_kind_checked(kind)
     except ApplicationError as error:
         return refused(request, LEDGER_TEMPLATE, _ledger_context(kind), error)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for line in history.ledger_lines(user=request.user, kind=kind):
-            entry = line.entry
-            yield writer.writerow(
-                [
-                    entry.pk,
-                    entry.created_at.isoformat(),
-                    entry.kind,
-                    line.symbol,
-                    format(line.amount, "f"),
-                    line.source,
-                    line.destination,
-                    entry.memo,
-                ]
-            )
-
-    filename = f"ledger-{kind}.csv" if kind else "ledger.csv"
-    return StreamingHttpResponse(
-        rows(),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    rows = (
+        [
+            line.entry.pk,
+            line.entry.created_at.isoformat(),
+            line.entry.kind,
+            line.symbol,
+            format(line.amount, "f"),
+            line.source,
+            line.destination,
+            line.entry.memo,
+        ]
+        for line in history.ledger_lines(user=request.user, kind=kind)
     )
+    filename = f"ledger-{kind}.csv" if kind else "ledger.csv"
+    return csv_download(CSV_COLUMNS, rows, filename=filename)
 
 
 @login_required
