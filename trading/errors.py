@@ -78,6 +78,21 @@ class OrderNotCancelable(ApplicationError):
     status = 409
 
 
+class OrderNotEditable(ApplicationError):
+    """Only an open (NEW) LIMIT order can be edited: a filled, canceled or expired one is done,
+    and a conditional order holds no price on the book."""
+
+    code = "ORDER_NOT_EDITABLE"
+    status = 409
+
+
+class PostOnlyRejected(ApplicationError):
+    """A post-only (GTX) order whose price would take from the book: it is not recorded."""
+
+    code = "POST_ONLY_REJECTED"
+    status = 409
+
+
 class AlreadySubmitted(ApplicationError):
     """A back office form sent a second time (a double click, the browser's back button): the
     action ran once, and does not run again."""

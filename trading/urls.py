@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("positions/<int:position_id>/margin/", positions.position_margin, name="position_margin"),
     path("orders/<int:order_id>/cancel/", history.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/edit/", history.order_edit, name="order_edit"),
     path("history/orders/", history.order_history, name="order_history"),
     path("history/trades/", history.trade_history, name="trade_history"),
     path("history/ledger/", history.ledger, name="ledger"),

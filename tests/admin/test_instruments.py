@@ -34,6 +34,10 @@ TERMS = (
     "liquidation_fee_rate",
     "default_leverage",
     "default_margin_mode",
+    "book_half_spread_ticks",
+    "book_level_ticks",
+    "book_level_quantity",
+    "book_max_slippage_rate",
 )
 # floors 0 / 50,000 / 250,000 at rates 0.4 % / 0.5 % / 1 %: amounts 0, then
 # 0 + 50000 x (0.005 - 0.004) = 50, then 50 + 250000 x (0.01 - 0.005) = 1300
@@ -409,6 +413,27 @@ BAD_TERMS = {
         "Default leverage must be from 1 to 125, not 126.",
     ),
     "unknown margin mode": ({"default_margin_mode": "PORTFOLIO"}, "Select a valid choice."),
+    "negative half spread": (
+        {"book_half_spread_ticks": "-1"},
+        "Ensure this value is greater than or equal to 0.",
+    ),
+    "level spacing 0": (
+        {"book_level_ticks": "0"},
+        "Book level ticks must be from 1 to 10000 ticks, not 0.",
+    ),
+    "empty levels": ({"book_level_quantity": "0"}, "Book level quantity must be greater than 0."),
+    "level off the step": (
+        {"book_level_quantity": "1.0005"},
+        "Book level quantity 1.0005 is not a multiple of the step size 0.001.",
+    ),
+    "no slippage": (
+        {"book_max_slippage_rate": "0"},
+        "Book max slippage rate must be above 0 and at most 0.5.",
+    ),
+    "slippage past half": (
+        {"book_max_slippage_rate": "0.6"},
+        "Book max slippage rate must be above 0 and at most 0.5.",
+    ),
 }
 
 
@@ -423,6 +448,34 @@ def test_a_bad_term_is_refused_next_to_its_field_and_changes_nothing(
     assert response.status_code == 400
     assert message in shown_errors(response)
     assert instrument_state() == before
+
+
+def test_the_operator_edits_the_order_book_with_an_audit_entry(operator_client):
+    response = operator_client.post(
+        change_url(),
+        form_data(
+            book_half_spread_ticks="2",
+            book_level_ticks="5",
+            book_level_quantity="1.5",
+            book_max_slippage_rate="0.02",
+        ),
+    )
+
+    assert response.status_code == 302, shown_errors(response)
+    btc = Instrument.objects.get(symbol="BTCUSDT")
+    assert (
+        btc.book_half_spread_ticks,
+        btc.book_level_ticks,
+        btc.book_level_quantity,
+        btc.book_max_slippage_rate,
+    ) == (2, 5, D("1.5"), D("0.02"))
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.INSTRUMENT_CHANGED)
+    assert entry.after == {
+        "book_half_spread_ticks": 2,
+        "book_level_ticks": 5,
+        "book_level_quantity": "1.5",
+        "book_max_slippage_rate": "0.02",
+    }
 
 
 def test_a_default_leverage_above_the_first_tiers_is_refused(operator_client):
@@ -460,6 +513,10 @@ def add_data(**changes) -> dict:
         "liquidation_fee_rate": "0.0125",
         "default_leverage": "20",
         "default_margin_mode": "ISOLATED",
+        "book_half_spread_ticks": "1",
+        "book_level_ticks": "1",
+        "book_level_quantity": "",
+        "book_max_slippage_rate": "0.05",
         "brackets-TOTAL_FORMS": "3",
         "brackets-INITIAL_FORMS": "0",
         "brackets-MIN_NUM_FORMS": "0",
@@ -492,6 +549,8 @@ def test_the_operator_adds_an_instrument_with_its_table_and_an_audit_entry(
         "ISOLATED",
     )
     assert [row[5] for row in table("XRPUSDT")] == [D(0), D(50), D(1300)]
+    # no depth given: 1000 minimum quantities of 0.1 a level
+    assert xrp.book_level_quantity == D("100")
     entry = AuditEntry.objects.get(action=AuditEntry.Action.INSTRUMENT_CREATED)
     assert (entry.actor, entry.target_label, entry.before) == (operator, "XRPUSDT", None)
     assert entry.after["tick_size"] == "0.0001"

@@ -29,6 +29,23 @@ def bracket_rows(symbol):
     )
 
 
+def test_the_demo_market_seeds_books_that_look_like_majors():
+    market_seed(seed_file=REPO_DIR / "trading" / "seed" / "market.json")
+
+    books = Instrument.objects.order_by("symbol").values_list(
+        "symbol",
+        "book_half_spread_ticks",
+        "book_level_ticks",
+        "book_level_quantity",
+        "book_max_slippage_rate",
+    )
+    assert list(books) == [
+        ("BTCUSDT", 1, 1, Decimal("2"), Decimal("0.05")),
+        ("ETHUSDT", 1, 1, Decimal("20"), Decimal("0.05")),
+        ("SOLUSDT", 1, 1, Decimal("500"), Decimal("0.05")),
+    ]
+
+
 def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
     call_command("seed_market")
 
@@ -44,7 +61,8 @@ def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
     assert (btc.max_leverage, btc.default_leverage) == (125, 20)
     assert (btc.taker_fee_rate, btc.maker_fee_rate) == (Decimal("0.0005"), Decimal("0.0002"))
     assert btc.liquidation_fee_rate == Decimal("0.0125")
-    assert btc.slippage_rate == Decimal("0")
+    # the suite seeds its market with a flat book (tests/conftest.py)
+    assert (btc.book_half_spread_ticks, btc.book_level_quantity) == (0, Decimal("1000000"))
     btc_brackets = bracket_rows("BTCUSDT")
     assert len(btc_brackets) == 12
     assert btc_brackets[0] == (1, 0, 50000, 125, Decimal("0.004"), 0)

@@ -18,7 +18,9 @@ from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.errors import InvalidBrackets
 from trading.models import Instrument, LeverageBracket, MarginMode
 from trading.services.instruments import (
+    BOOK_LEVEL_MIN_QUANTITIES,
     EDITABLE_TERMS,
+    book_level_quantity_checked,
     bracket_row_checked,
     bracket_table_checked,
     default_leverage_checked,
@@ -40,6 +42,11 @@ class InstrumentForm(forms.ModelForm):
         help_text="The mode a trader's new orders on this symbol get when the trader set no mode "
         "for the symbol.",
     )
+    book_level_quantity = forms.DecimalField(
+        required=False,
+        help_text="Quantity resting at each price level, a multiple of the step size; empty on "
+        f"a new instrument: {BOOK_LEVEL_MIN_QUANTITIES} minimum quantities.",
+    )
 
     class Meta:
         model = Instrument
@@ -53,6 +60,12 @@ class InstrumentForm(forms.ModelForm):
                     cleaned[name] = instrument_term_checked(name, cleaned[name])
                 except ApplicationError as refusal:
                     self.add_error(name, refusal.message)
+        level_quantity, step = cleaned.get("book_level_quantity"), cleaned.get("step_size")
+        if level_quantity is not None and step and "book_level_quantity" not in self.errors:
+            try:
+                book_level_quantity_checked(level_quantity, step)
+            except ApplicationError as refusal:
+                self.add_error("book_level_quantity", refusal.message)
         names = ("symbol", "base_asset", "quote_asset")
         if all(cleaned.get(name) for name in names):
             try:
@@ -179,6 +192,21 @@ class InstrumentAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, admin.Mode
         (
             "Fees",
             {"fields": ("taker_fee_rate", "maker_fee_rate", "liquidation_fee_rate")},
+        ),
+        (
+            "Order book",
+            {
+                "fields": (
+                    "book_half_spread_ticks",
+                    "book_level_ticks",
+                    "book_level_quantity",
+                    "book_max_slippage_rate",
+                ),
+                "description": "The book orders fill against, built around the mark: the best "
+                "ask the half spread above it, the best bid as far below, then a level every "
+                "level spacing. A market order walks it up to the maximum slippage from the "
+                "mark; what lies beyond is not filled.",
+            },
         ),
         (
             "Leverage and margin mode",

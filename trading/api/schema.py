@@ -28,11 +28,14 @@ from drf_spectacular.utils import (
 )
 
 from trading.api.serializers import (
+    BookQuerySerializer,
+    BookSerializer,
     CandleQuerySerializer,
     CandleSerializer,
     LeverageRequestSerializer,
     MarginChangeRequestSerializer,
     MarginModeRequestSerializer,
+    OrderEditSerializer,
     OrderPreviewSerializer,
     OrderRequestSerializer,
     OrderSerializer,
@@ -172,7 +175,23 @@ VIEW_SCHEMAS = {
             "examples": ORDER_EXAMPLES,
         }
     },
-    "trading.api.views.OrderDetail": {"delete": {"responses": {200: OrderSerializer}}},
+    "trading.api.views.OrderDetail": {
+        "put": {
+            "request": OrderEditSerializer,
+            "responses": OrderSerializer,
+            "examples": [
+                OpenApiExample(
+                    "New price and quantity",
+                    {"quantity": "0.02", "price": "58000"},
+                    request_only=True,
+                )
+            ],
+        },
+        "delete": {"responses": {200: OrderSerializer}},
+    },
+    "trading.api.views.Book": {
+        "get": {"parameters": [BookQuerySerializer], "responses": BookSerializer}
+    },
     "trading.api.views.Positions": {"get": {"responses": PositionSerializer(many=True)}},
     "trading.api.views.PositionClose": {
         "post": {"request": None, "responses": {201: OrderSerializer}}

@@ -13,6 +13,7 @@ from trading.models import (
     MarkPrice,
     Order,
     Position,
+    TimeInForce,
 )
 from trading.selectors.market import CHART_MINUTES
 
@@ -74,6 +75,10 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "default_leverage",
             "taker_fee_rate",
             "maker_fee_rate",
+            "book_half_spread_ticks",
+            "book_level_ticks",
+            "book_level_quantity",
+            "book_max_slippage_rate",
             "brackets",
         ]
 
@@ -102,6 +107,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "symbol",
             "side",
             "order_type",
+            "time_in_force",
             "margin_mode",
             "quantity",
             "price",
@@ -132,6 +138,38 @@ class OrderRequestSerializer(serializers.Serializer):
     reduce_only = serializers.BooleanField(default=False)
     client_order_id = serializers.CharField(
         max_length=36, required=False, allow_null=True, default=None
+    )
+    time_in_force = serializers.ChoiceField(
+        choices=TimeInForce.values,
+        default=TimeInForce.GTC,
+        help_text="LIMIT orders only: GTC rests, IOC fills what it can and expires the rest, FOK "
+        "fills whole or expires, GTX (post-only) is refused if it would take.",
+    )
+
+
+class OrderEditSerializer(serializers.Serializer):
+    """A resting LIMIT order's new quantity and price (both required, as on Binance)."""
+
+    quantity = AsSent()
+    price = AsSent()
+
+
+class BookQuerySerializer(serializers.Serializer):
+    depth = serializers.IntegerField(min_value=1, max_value=1000, default=20)
+
+
+class BookSerializer(serializers.Serializer):
+    """The order book around the mark: levels as [price, quantity], each side best first."""
+
+    symbol = serializers.CharField()
+    mark_price = serializers.DecimalField(max_digits=24, decimal_places=8, source="book.mark")
+    bids = serializers.ListField(
+        child=serializers.ListField(child=figure(), min_length=2, max_length=2),
+        source="book.bids",
+    )
+    asks = serializers.ListField(
+        child=serializers.ListField(child=figure(), min_length=2, max_length=2),
+        source="book.asks",
     )
 
 
@@ -189,7 +227,12 @@ class PositionModelSerializer(serializers.ModelSerializer):
 class ModePreviewSerializer(serializers.Serializer):
     margin_mode = serializers.CharField()
     leverage = serializers.IntegerField()
-    price = serializers.DecimalField(max_digits=40, decimal_places=8)
+    price = serializers.DecimalField(
+        max_digits=40,
+        decimal_places=8,
+        help_text="The estimated fill price: a taker's average over the book levels it takes.",
+    )
+    fill_quantity = serializers.DecimalField(max_digits=40, decimal_places=8)
     notional = serializers.DecimalField(max_digits=40, decimal_places=8)
     initial_margin = serializers.DecimalField(max_digits=40, decimal_places=8)
     fee = serializers.DecimalField(max_digits=40, decimal_places=8)
@@ -213,6 +256,7 @@ class OrderPreviewSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     side = serializers.CharField()
     order_type = serializers.CharField()
+    time_in_force = serializers.CharField()
     quantity = serializers.DecimalField(max_digits=24, decimal_places=8)
     margin_mode = serializers.CharField()
     chosen = ModePreviewSerializer()

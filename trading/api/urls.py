@@ -39,6 +39,7 @@ urlpatterns = [
     path("marks", views.Marks.as_view(), name="api_marks"),
     path("marks/<str:symbol>", views.MarkDetail.as_view(), name="api_mark"),
     path("candles/<str:symbol>", views.Candles.as_view(), name="api_candles"),
+    path("book/<str:symbol>", views.Book.as_view(), name="api_book"),
     path("preferences", views.UserPreferences.as_view(), name="api_preferences"),
     path(
         "symbols/<str:symbol>/margin-mode",

@@ -12,6 +12,8 @@ from accounts.services import margin_mode_default_set
 from marginsite.errors import InvalidInput
 from trading.api.serializers import (
     AccountSerializer,
+    BookQuerySerializer,
+    BookSerializer,
     CandleQuerySerializer,
     CandleSerializer,
     FillSerializer,
@@ -24,6 +26,7 @@ from trading.api.serializers import (
     MarginChangeRequestSerializer,
     MarginModeRequestSerializer,
     MarkSerializer,
+    OrderEditSerializer,
     OrderPreviewSerializer,
     OrderRequestSerializer,
     OrderSerializer,
@@ -40,6 +43,7 @@ from trading.selectors import (
     instrument_get,
     instrument_list,
     margin_mode_default,
+    order_book,
     position_list,
 )
 from trading.selectors.accounts import PositionRow
@@ -60,6 +64,7 @@ from trading.services import (
     isolated_margin_remove,
     leverage_set,
     order_cancel,
+    order_edit,
     order_place,
     order_preview,
     position_close,
@@ -144,7 +149,9 @@ class OrderPreview(APIView):
 
 
 class OrderDetail(APIView):
-    """GET: one of the user's orders. DELETE: cancel it (an open one)."""
+    """GET: one of the user's orders. PUT: change an open LIMIT order's quantity and price (it
+    keeps its id; a new price that crosses the book executes at once). DELETE: cancel it (an
+    open one)."""
 
     serializer_class = OrderSerializer
 
@@ -154,8 +161,28 @@ class OrderDetail(APIView):
         )
         return Response(OrderSerializer(order).data)
 
+    def put(self, request, order_id):
+        order = order_edit(
+            user=request.user, order_id=order_id, **_body(OrderEditSerializer, request)
+        )
+        return Response(OrderSerializer(order).data)
+
     def delete(self, request, order_id):
         return Response(OrderSerializer(order_cancel(user=request.user, order_id=order_id)).data)
+
+
+class Book(APIView):
+    """The order book of a symbol around its mark, ``?depth=`` (1 to 1000, default 20) levels a
+    side, best first: the levels market and crossing limit orders fill against."""
+
+    serializer_class = BookSerializer
+
+    def get(self, request, symbol):
+        instrument = instrument_get(symbol)
+        query = BookQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        book = order_book(instrument=instrument, depth=query.validated_data["depth"])
+        return Response(BookSerializer({"symbol": instrument.symbol, "book": book}).data)
 
 
 class Positions(APIView):

@@ -13,6 +13,7 @@ from trading.engine.account import (
     account_figures,
     margin_ratio,
 )
+from trading.engine.book import Book, BookModel, Take, book_best_price, book_levels, book_take
 from trading.engine.brackets import (
     LeverageTooHigh,
     bracket_for,
@@ -36,6 +37,8 @@ from trading.engine.watch import watch_prices
 
 __all__ = [
     "AccountFigures",
+    "Book",
+    "BookModel",
     "Bracket",
     "CrossHolding",
     "FillResult",
@@ -45,7 +48,11 @@ __all__ = [
     "PositionFigures",
     "PositionState",
     "Side",
+    "Take",
     "account_figures",
+    "book_best_price",
+    "book_levels",
+    "book_take",
     "bracket_for",
     "brackets_from_rows",
     "brackets_validate",

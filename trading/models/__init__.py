@@ -1,5 +1,11 @@
 from trading.models.audit import AuditEntry
-from trading.models.choices import MarginMode, OrderSide, OrderType, PositionSide
+from trading.models.choices import (
+    MarginMode,
+    OrderSide,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
 from trading.models.drills import PriceDrill
 from trading.models.funding import FundingPayment, FundingSettlement
 from trading.models.heartbeats import Heartbeat
@@ -37,5 +43,6 @@ __all__ = [
     "PriceDrill",
     "SweepRun",
     "SymbolMarginMode",
+    "TimeInForce",
     "Wallet",
 ]

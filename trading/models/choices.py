@@ -23,3 +23,12 @@ class OrderType(models.TextChoices):
     LIMIT = "LIMIT", "Limit"
     STOP_MARKET = "STOP_MARKET", "Stop market"
     TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET", "Take profit market"
+
+
+class TimeInForce(models.TextChoices):
+    """How long a LIMIT order stays on the book (Binance's values)."""
+
+    GTC = "GTC", "Good till canceled"
+    IOC = "IOC", "Immediate or cancel"
+    FOK = "FOK", "Fill or kill"
+    GTX = "GTX", "Post only"

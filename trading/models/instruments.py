@@ -32,7 +32,19 @@ class Instrument(models.Model):
     taker_fee_rate = rate_field(default=Decimal("0.0005"))
     maker_fee_rate = rate_field(default=Decimal("0.0002"))
     liquidation_fee_rate = rate_field(default=Decimal("0.0125"))
-    slippage_rate = rate_field(default=Decimal("0"))
+    # The liquidity model the order book is built from around the mark (trading/engine/book.py).
+    book_half_spread_ticks = models.PositiveIntegerField(
+        default=1, help_text="Ticks from the mark to the best bid and to the best ask."
+    )
+    book_level_ticks = models.PositiveIntegerField(
+        default=1, help_text="Ticks between two price levels of the book."
+    )
+    book_level_quantity = quantity_field(help_text="Quantity resting at each price level.")
+    book_max_slippage_rate = rate_field(
+        default=Decimal("0.05"),
+        help_text="How far from the mark a taker may walk the book (0.05 = 5 %); what lies "
+        "beyond is not filled.",
+    )
     default_margin_mode = models.CharField(
         max_length=10,
         choices=MarginMode.choices,
@@ -62,9 +74,17 @@ class Instrument(models.Model):
                     taker_fee_rate__gte=0,
                     maker_fee_rate__gte=0,
                     liquidation_fee_rate__gte=0,
-                    slippage_rate__gte=0,
                 ),
                 name="instrument_rates_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    book_level_ticks__gte=1,
+                    book_level_quantity__gt=0,
+                    book_max_slippage_rate__gt=0,
+                    book_max_slippage_rate__lt=1,
+                ),
+                name="instrument_book_valid",
             ),
         ]
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from trading.models.choices import MarginMode, OrderSide, OrderType
+from trading.models.choices import MarginMode, OrderSide, OrderType, TimeInForce
 from trading.models.fields import money_field, price_field, quantity_field
 from trading.models.instruments import Instrument
 from trading.models.positions import Position
@@ -23,6 +23,9 @@ class Order(models.Model):
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=OrderSide.choices)
     order_type = models.CharField(max_length=20, choices=OrderType.choices)
+    time_in_force = models.CharField(
+        max_length=3, choices=TimeInForce.choices, default=TimeInForce.GTC
+    )
     margin_mode = models.CharField(max_length=10, choices=MarginMode.choices)
     quantity = quantity_field()
     price = price_field(null=True, blank=True)

@@ -17,6 +17,7 @@ from trading.selectors.instruments import (
     margin_mode_default,
 )
 from trading.selectors.ledger import ledger_problems, system_account_balance
+from trading.selectors.market import order_book
 
 __all__ = [
     "AccountSummary",
@@ -31,6 +32,7 @@ __all__ = [
     "leverage_for",
     "margin_mode_checked",
     "margin_mode_default",
+    "order_book",
     "position_list",
     "system_account_balance",
 ]

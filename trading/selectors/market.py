@@ -1,10 +1,11 @@
-"""What the trade page reads of a market: the mark, the recent 1-minute candles for the chart,
-and the order form's per-mode leverage figures."""
+"""What the trade page reads of a market: the mark, the order book, the recent 1-minute candles
+for the chart, and the order form's per-mode leverage figures."""
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from trading import engine
+from trading.errors import NoMarkPrice
 from trading.models import Instrument, MarginMode, MarkPrice, Position, PriceCandle
 from trading.selectors.accounts import engine_brackets
 from trading.selectors.instruments import leverage_for
@@ -14,6 +15,26 @@ CHART_MINUTES = 240
 
 def mark_get(instrument: Instrument) -> MarkPrice | None:
     return MarkPrice.objects.filter(instrument=instrument).first()
+
+
+def book_model(instrument: Instrument) -> engine.BookModel:
+    """The instrument's liquidity model as the engine takes it."""
+    return engine.BookModel(
+        tick_size=instrument.tick_size,
+        half_spread_ticks=instrument.book_half_spread_ticks,
+        level_ticks=instrument.book_level_ticks,
+        level_quantity=instrument.book_level_quantity,
+        max_slippage_rate=instrument.book_max_slippage_rate,
+    )
+
+
+def order_book(*, instrument: Instrument, depth: int) -> engine.Book:
+    """The book around the instrument's current mark, ``depth`` levels a side at most (bids and
+    asks best first): the same levels the instrument's orders fill against."""
+    mark = mark_get(instrument)
+    if mark is None:
+        raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
+    return engine.book_levels(book_model(instrument), mark=mark.price, depth=depth)
 
 
 def candles_recent(instrument: Instrument, *, limit: int = CHART_MINUTES) -> list[PriceCandle]:

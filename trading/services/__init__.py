@@ -20,7 +20,7 @@ from trading.services.leverage import (
 )
 from trading.services.margins import isolated_margin_add, isolated_margin_remove
 from trading.services.notifications import notifications_read
-from trading.services.orders import order_cancel, order_place, position_close
+from trading.services.orders import order_cancel, order_edit, order_place, position_close
 from trading.services.previews import ModePreview, OrderPreview, order_preview
 from trading.services.prices import (
     mark_price_override,
@@ -55,6 +55,7 @@ __all__ = [
     "notifications_read",
     "order_cancel",
     "order_cancel_by_operator",
+    "order_edit",
     "order_place",
     "order_preview",
     "position_close",

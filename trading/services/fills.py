@@ -35,7 +35,7 @@ FEES = LedgerAccount.Kind.FEES
 
 @dataclass(frozen=True)
 class Execution:
-    """An order executed in full: the fills and the open position of its key afterwards."""
+    """An order executed: the fills and the open position of its key afterwards."""
 
     fills: list[Fill]
     position: Position | None
@@ -48,17 +48,23 @@ def order_execute(
     liquidity: Fill.Liquidity,
     wallet: Wallet,
     position: Position | None,
+    quantity: Decimal | None = None,
 ) -> Execution:
-    """Fill ``order`` in full at ``price`` against ``position`` (the open position of the order's
-    (symbol, mode), or None). The caller holds the locks on the wallet, the position and the
-    order, inside its transaction."""
+    """Fill ``quantity`` of ``order`` (None: all of it) at ``price`` against ``position`` (the
+    open position of the order's (symbol, mode), or None), in one fill at that price (a taker's
+    is the average of the book levels it took). Filled whole, the order is FILLED; in part (an
+    IOC or a market order the book could not fill whole), it is EXPIRED with what it filled:
+    nothing of it rests. The caller holds the locks on the wallet, the position and the order,
+    inside its transaction."""
+    if quantity is None:
+        quantity = order.quantity
     fill_side = 1 if order.side == "BUY" else -1
     result = position_after_fill(
         position_side=engine_side(position.side) if position else None,
         position_quantity=position.quantity if position else ZERO,
         entry_price=position.entry_price if position else None,
         fill_side=fill_side,
-        fill_quantity=order.quantity,
+        fill_quantity=quantity,
         fill_price=price,
     )
     rate = (
@@ -78,8 +84,8 @@ def order_execute(
         position, fill = _open_or_increase(order, position, wallet, result, price, rate, liquidity)
         fills.append(fill)
     _fees_charge(order, wallet, fills, opened=bool(result.opened_quantity))
-    order.status = Order.Status.FILLED
-    order.filled_quantity = order.quantity
+    order.status = Order.Status.FILLED if quantity == order.quantity else Order.Status.EXPIRED
+    order.filled_quantity = quantity
     order.average_fill_price = price
     order.margin_held = ZERO
     order.save(

@@ -6,6 +6,10 @@ floor, cap, max leverage and maintenance margin rate; the maintenance amounts fo
 recurrence, and the instrument's max leverage is always its first tier's. Every operator change is
 recorded in the audit log, and an edit marks every account holding the instrument due for the next
 sweep: its stored watch prices were computed with the old terms (trading/services/watch.py).
+
+The order book's liquidity model (trading/engine/book.py) is a set of terms like the others: a
+half spread and a level spacing in ticks, a quantity per level on the step, and a maximum
+slippage between 0 and MAX_SLIPPAGE_RATE.
 """
 
 import json
@@ -21,7 +25,7 @@ from marginsite.errors import InvalidInput
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
 from trading.errors import InstrumentStatusUnchanged, InvalidBrackets, UnknownSymbol
-from trading.inputs import DECIMAL_PLACES, decimal_from_input
+from trading.inputs import DECIMAL_PLACES, decimal_from_input, on_step
 from trading.models import (
     AuditEntry,
     Instrument,
@@ -34,6 +38,7 @@ from trading.models import (
     SymbolMarginMode,
     Wallet,
 )
+from trading.money import ZERO
 from trading.selectors.accounts import engine_brackets
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
 
@@ -47,6 +52,19 @@ FEE_RATE_MAX = Decimal("0.1")
 MAX_BRACKETS = 20
 STEP_TERMS = ("tick_size", "step_size", "min_quantity")
 FEE_TERMS = ("taker_fee_rate", "maker_fee_rate", "liquidation_fee_rate")
+BOOK_TICK_TERMS = ("book_half_spread_ticks", "book_level_ticks")
+BOOK_TERMS = (*BOOK_TICK_TERMS, "book_level_quantity", "book_max_slippage_rate")
+# A book wider than this many ticks a step is no market; above it is a typing error.
+BOOK_TICKS_MAX = 10000
+# A taker walking the book half way to zero (or to twice the mark) is no protection at all.
+MAX_SLIPPAGE_RATE = Decimal("0.5")
+# A new instrument's book holds this many minimum quantities at each level unless told.
+BOOK_LEVEL_MIN_QUANTITIES = 1000
+BOOK_DEFAULTS = {
+    "book_half_spread_ticks": 1,
+    "book_level_ticks": 1,
+    "book_max_slippage_rate": Decimal("0.05"),
+}
 # What an operator may change on an existing instrument (symbol and assets never change: orders,
 # positions and the ledger name them).
 EDITABLE_TERMS = (
@@ -55,6 +73,7 @@ EDITABLE_TERMS = (
     *FEE_TERMS,
     "default_leverage",
     "default_margin_mode",
+    *BOOK_TERMS,
 )
 SYMBOL_CHARACTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 QUOTE_ASSET = "USDT"
@@ -110,7 +129,13 @@ def instrument_term_checked(name: str, value):
         return value
     if name == "default_leverage":
         return _whole_number(value, field=name, label=label)
+    if name in BOOK_TICK_TERMS:
+        return _book_ticks(value, field=name, label=label)
     number = _decimal(value, field=name, label=label)
+    if name == "book_level_quantity" and number <= 0:
+        raise InvalidInput(f"{label} must be greater than 0.", field=name)
+    if name == "book_max_slippage_rate" and not ZERO < number <= MAX_SLIPPAGE_RATE:
+        raise InvalidInput(f"{label} must be above 0 and at most {MAX_SLIPPAGE_RATE}.", field=name)
     if name in STEP_TERMS and number <= 0:
         raise InvalidInput(f"{label} must be greater than 0.", field=name)
     if number < 0:
@@ -118,6 +143,30 @@ def instrument_term_checked(name: str, value):
     if name in FEE_TERMS and number > FEE_RATE_MAX:
         raise InvalidInput(f"{label} must be at most {FEE_RATE_MAX}.", field=name)
     return number
+
+
+def _book_ticks(value, *, field: str, label: str) -> int:
+    """A number of ticks: a level spacing of at least 1, a half spread of at least 0."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{label} must be a whole number of ticks.", field=field)
+    least = 1 if field == "book_level_ticks" else 0
+    if not least <= value <= BOOK_TICKS_MAX:
+        raise InvalidInput(
+            f"{label} must be from {least} to {BOOK_TICKS_MAX} ticks, not {value}.", field=field
+        )
+    return value
+
+
+def book_level_quantity_checked(level_quantity: Decimal, step_size: Decimal) -> None:
+    """Each level of the book holds whole steps, so what a taker gets is always on the step."""
+    if not on_step(level_quantity, step_size):
+        raise InvalidInput(
+            f"{_label('book_level_quantity')} {level_quantity.normalize():f} is not a multiple "
+            f"of the step size {step_size.normalize():f}.",
+            field="book_level_quantity",
+        )
 
 
 def bracket_row_checked(row, *, tier: int) -> BracketRow:
@@ -287,11 +336,16 @@ def instrument_create(
     brackets: Sequence[Bracket],
     default_margin_mode: str = "",
     operator=None,
+    book_half_spread_ticks=BOOK_DEFAULTS["book_half_spread_ticks"],
+    book_level_ticks=BOOK_DEFAULTS["book_level_ticks"],
+    book_level_quantity=None,
+    book_max_slippage_rate=BOOK_DEFAULTS["book_max_slippage_rate"],
 ) -> Instrument:
     """An instrument with its bracket table; its max leverage is the first bracket's. Created by
     an ``operator`` (the back office), it is recorded in the audit log; the demo market's seed
     (no operator) is not an operator's change. It trades once it has a mark price (the feed's
-    next tick, or one the operator sets)."""
+    next tick, or one the operator sets). The book holds BOOK_LEVEL_MIN_QUANTITIES minimum
+    quantities a level unless ``book_level_quantity`` says otherwise."""
     if operator is not None:
         operator_permitted(operator, "trading.add_instrument", what="add instruments")
     symbol, base_asset, quote_asset = instrument_identity_checked(symbol, base_asset, quote_asset)
@@ -305,8 +359,17 @@ def instrument_create(
         "liquidation_fee_rate": liquidation_fee_rate,
         "default_leverage": default_leverage,
         "default_margin_mode": default_margin_mode,
+        "book_half_spread_ticks": book_half_spread_ticks,
+        "book_level_ticks": book_level_ticks,
+        "book_max_slippage_rate": book_max_slippage_rate,
     }
     terms = {name: instrument_term_checked(name, value) for name, value in given.items()}
+    terms["book_level_quantity"] = (
+        terms["min_quantity"] * BOOK_LEVEL_MIN_QUANTITIES
+        if book_level_quantity is None
+        else instrument_term_checked("book_level_quantity", book_level_quantity)
+    )
+    book_level_quantity_checked(terms["book_level_quantity"], terms["step_size"])
     _brackets_validated(brackets)
     default_leverage_checked(terms["default_leverage"], brackets)
     with transaction.atomic(durable=True):
@@ -439,6 +502,10 @@ def instrument_update(
     default_leverage=None,
     default_margin_mode=None,
     brackets: Sequence | None = None,
+    book_half_spread_ticks=None,
+    book_level_ticks=None,
+    book_level_quantity=None,
+    book_max_slippage_rate=None,
 ) -> Instrument:
     """Change an instrument's terms (a term left None stays) and/or its bracket table, given as
     rows of (floor, cap, max leverage, maintenance rate): the maintenance amounts are computed
@@ -458,6 +525,10 @@ def instrument_update(
         "liquidation_fee_rate": liquidation_fee_rate,
         "default_leverage": default_leverage,
         "default_margin_mode": default_margin_mode,
+        "book_half_spread_ticks": book_half_spread_ticks,
+        "book_level_ticks": book_level_ticks,
+        "book_level_quantity": book_level_quantity,
+        "book_max_slippage_rate": book_max_slippage_rate,
     }
     terms = {
         name: instrument_term_checked(name, value)
@@ -470,6 +541,10 @@ def instrument_update(
         current = engine_brackets(instrument)
         default_leverage_checked(
             terms.get("default_leverage", instrument.default_leverage), table or current
+        )
+        book_level_quantity_checked(
+            terms.get("book_level_quantity", instrument.book_level_quantity),
+            terms.get("step_size", instrument.step_size),
         )
         was = _TraderDefaults.of(instrument)
         before, after = {}, {}
@@ -547,14 +622,15 @@ def instrument_resume(*, operator, symbol, reason) -> Instrument:
     )
 
 
-def market_seed(*, seed_file: Path = MARKET_SEED_FILE) -> list[str]:
+def market_seed(*, seed_file: Path | None = None) -> list[str]:
     """Create the demo market's instruments that do not exist yet, each with a starting mark
-    price; return the symbols created.
+    price; return the symbols created. ``seed_file``: MARKET_SEED_FILE unless given (read when
+    called, so that the test suite can seed a market whose book leaves its figures at the mark).
 
     Existing instruments are left as they are, so an operator's edits survive a restart. Two
     processes seeding at once both succeed: the loser of the race on the unique symbol skips it.
     """
-    seed = json.loads(seed_file.read_text())
+    seed = json.loads((seed_file or MARKET_SEED_FILE).read_text())
     created = []
     for spec in seed["instruments"]:
         if Instrument.objects.filter(symbol=spec["symbol"]).exists():
@@ -574,6 +650,10 @@ def market_seed(*, seed_file: Path = MARKET_SEED_FILE) -> list[str]:
                 maker_fee_rate=Decimal(spec["maker_fee_rate"]),
                 liquidation_fee_rate=Decimal(spec["liquidation_fee_rate"]),
                 brackets=brackets,
+                book_half_spread_ticks=spec["book"]["half_spread_ticks"],
+                book_level_ticks=spec["book"]["level_ticks"],
+                book_level_quantity=Decimal(spec["book"]["level_quantity"]),
+                book_max_slippage_rate=Decimal(spec["book"]["max_slippage_rate"]),
             )
         except IntegrityError:
             if not Instrument.objects.filter(symbol=spec["symbol"]).exists():

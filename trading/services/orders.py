@@ -1,10 +1,17 @@
-"""Orders: preview (no state change), place, cancel, close a position.
+"""Orders: preview (no state change), place, edit, cancel, close a position.
 
 An order acts only on the position of its margin mode (the mode named on the order, else the
-symbol's default, else the user's default, else CROSS). A MARKET order fills at once at the mark
-(plus the instrument's slippage) as taker; a LIMIT order through the mark fills at once the same
-way, otherwise it rests and holds its initial margin and fee; STOP_MARKET and TAKE_PROFIT_MARKET
-rest until the mark crosses their stop (the sweep executes them) and hold nothing, as on Binance.
+symbol's default, else the user's default, else CROSS). Takers fill against the instrument's
+order book (trading/engine/book.py), in one fill at the average price of the levels they take:
+- MARKET walks the book up to the maximum slippage; what the book holds no further is not
+  filled and the order expires with what it got (Binance's market protection does the same).
+- LIMIT by time in force: GTC whose price crosses the book takes from it up to its price (the
+  rest, if the book runs out, expires), otherwise it rests and holds its initial margin and fee;
+  IOC takes what the book gives up to its price and expires the rest; FOK fills whole at once or
+  expires with nothing filled; GTX (post-only) rests, and is refused if it would take.
+- STOP_MARKET and TAKE_PROFIT_MARKET rest until the mark crosses their stop and hold nothing, as
+  on Binance; the sweep then executes them as market orders.
+A resting LIMIT fills as a maker at its own price when the mark crosses it (the sweep).
 """
 
 import re
@@ -23,14 +30,16 @@ from trading.errors import (
     NoMarkPrice,
     NoPosition,
     OrderNotCancelable,
+    OrderNotEditable,
     OrderNotFound,
+    PostOnlyRejected,
     ReduceOnlyRejected,
     ReviewOutdated,
     SymbolHalted,
 )
 from trading.inputs import decimal_from_input, on_step, row_id_from_input
-from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position
-from trading.money import ZERO, money_owed, money_received, usdt
+from trading.models import Fill, Instrument, MarginMode, Order, OrderType, Position, TimeInForce
+from trading.money import QUANTUM, ZERO, money_owed, money_received, usdt
 from trading.selectors import (
     Holdings,
     holdings_load,
@@ -40,11 +49,14 @@ from trading.selectors import (
     margin_mode_default,
 )
 from trading.selectors.accounts import engine_brackets, engine_side, mark_prices
+from trading.selectors.market import book_model
 from trading.services.fills import order_execute
 from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
 
 CLIENT_ORDER_ID = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 RESTING_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+# What a LIMIT order that does not take may do: rest (GTC, GTX); IOC and FOK expire instead.
+RESTING_TIME_IN_FORCE = (TimeInForce.GTC, TimeInForce.GTX)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class OrderRequest:
     margin_mode: str
     reduce_only: bool
     client_order_id: str
+    time_in_force: str = TimeInForce.GTC
 
 
 def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
@@ -77,7 +90,7 @@ def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
 
 def order_request_checked(
     *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
-    client_order_id, whole_position: bool = False,
+    client_order_id, time_in_force=TimeInForce.GTC, whole_position: bool = False,
 ) -> OrderRequest:  # fmt: skip
     """The request, checked as far as it can be without the account. ``whole_position``: the
     quantity is an open position's whole size (``position_close``), which closes whatever the
@@ -116,6 +129,16 @@ def order_request_checked(
         stop_price = _price_checked(stop_price, field="stop_price", instrument=instrument)
     elif stop_price is not None:
         raise InvalidPrice(f"A {order_type} order takes no stop_price.", field="stop_price")
+    if time_in_force not in TimeInForce.values:
+        raise InvalidInput(
+            f"time_in_force must be one of {', '.join(TimeInForce.values)}, not {time_in_force!r}.",
+            field="time_in_force",
+        )
+    if order_type != OrderType.LIMIT and time_in_force != TimeInForce.GTC:
+        raise InvalidInput(
+            f"A {order_type} order takes no time in force: only LIMIT orders do.",
+            field="time_in_force",
+        )
     if margin_mode is None:
         margin_mode = margin_mode_default(user=user, instrument=instrument)
     margin_mode = margin_mode_checked(margin_mode)
@@ -131,7 +154,7 @@ def order_request_checked(
         )
     return OrderRequest(
         instrument, side, order_type, quantity, price, stop_price, margin_mode, reduce_only,
-        client_order_id,
+        client_order_id, time_in_force,
     )  # fmt: skip
 
 
@@ -140,13 +163,22 @@ class OrderPlan:
     """What an order would do now: at which price, whether it executes at once, what its opening
     part costs (initial margin + ``opening_fee``), the fee its fills charge in all (``fee``), the
     PnL its closing part realizes, what that part frees for new margin (``freed_margin``) and
-    brings back to the wallet as cash (``cash_back``), and the position after it fills."""
+    brings back to the wallet as cash (``cash_back``), and the position after it fills.
+
+    ``order_quantity`` is the order's size (a reduce-only one cut to the position);
+    ``quantity`` is what the figures are for: what fills now when it executes (the book may
+    give less than the order's size), else the whole order at its own price. ``rests``: it
+    stays on the book (or waits for its trigger); ``post_only_takes``: a GTX whose price
+    would take."""
 
     request: OrderRequest
     leverage: int
     mark: Decimal
     price: Decimal
     executes_now: bool
+    rests: bool
+    post_only_takes: bool
+    order_quantity: Decimal
     quantity: Decimal
     cost: engine.OrderCost
     closing_fee: Decimal
@@ -159,13 +191,26 @@ class OrderPlan:
 
 
 def market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
-    """Where a taker fills: the mark moved by the slippage against the taker, on the tick."""
-    if side == "BUY":
-        raw, rounding = mark * (1 + instrument.slippage_rate), ROUND_CEILING
-    else:
-        raw, rounding = mark * (1 - instrument.slippage_rate), ROUND_FLOOR
-    tick = instrument.tick_size
-    return max(tick, (raw / tick).to_integral_value(rounding=rounding) * tick)
+    """The best price a taker on ``side`` gets now: the best ask for a buy, the best bid for a
+    sell (one tick when the book has no bids: a mark a few ticks above zero)."""
+    best = engine.book_best_price(book_model(instrument), mark=mark, side=side)
+    return best if best is not None else instrument.tick_size
+
+
+def taker_fill(
+    instrument: Instrument, *, side: str, quantity: Decimal, mark: Decimal, limit_price=None
+) -> tuple[Decimal, Decimal | None]:
+    """(quantity, price) a taker gets from the instrument's book now: the price is the average of
+    the levels taken, rounded against the taker to the price column's 8 decimals, so the fee and
+    PnL computed on it are never in the taker's favour; (0, None) when nothing is within
+    reach."""
+    take = engine.book_take(
+        book_model(instrument), mark=mark, side=side, quantity=quantity, limit_price=limit_price
+    )
+    if not take.quantity:
+        return ZERO, None
+    rounding = ROUND_CEILING if side == "BUY" else ROUND_FLOOR
+    return take.quantity, take.average_price.quantize(QUANTUM, rounding=rounding)
 
 
 def _stop_would_trigger(request: OrderRequest, mark: Decimal) -> bool:
@@ -189,25 +234,9 @@ def order_plan(
     instrument = request.instrument
     if mark is None:
         raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
-    market = market_price(instrument, request.side, mark)
-    if execution is not None:
-        price, executes_now = execution[0], True
-    elif request.order_type == OrderType.MARKET:
-        price, executes_now = market, True
-    elif request.order_type == OrderType.LIMIT:
-        through = request.price >= market if request.side == "BUY" else request.price <= market
-        price, executes_now = (market, True) if through else (request.price, False)
-    else:
-        if _stop_would_trigger(request, mark):
-            raise InvalidPrice(
-                "Order would immediately trigger: the stop price is already through the mark "
-                f"price {mark.normalize():f}.",
-                field="stop_price",
-            )
-        price, executes_now = request.stop_price, False
     order_side = 1 if request.side == "BUY" else -1
     position_side = engine_side(position.side) if position else None
-    quantity = request.quantity
+    order_quantity = request.quantity
     if request.reduce_only:
         if position is None or position_side == order_side:
             raise ReduceOnlyRejected(
@@ -215,10 +244,35 @@ def order_plan(
                 f"{request.margin_mode.title()} position to reduce in that direction.",
                 field="reduce_only",
             )
-        quantity = min(quantity, position.quantity)
-    maker = (
-        execution[1] if execution else request.order_type == OrderType.LIMIT and not executes_now
-    )
+        order_quantity = min(order_quantity, position.quantity)
+    quantity, rests, post_only_takes = order_quantity, False, False
+    if execution is not None:
+        price, executes_now = execution[0], True
+    elif request.order_type in (OrderType.MARKET, OrderType.LIMIT):
+        taken, average = taker_fill(
+            instrument, side=request.side, quantity=order_quantity, mark=mark,
+            limit_price=request.price,
+        )  # fmt: skip
+        tif = request.time_in_force
+        executes_now = bool(taken) and (tif != TimeInForce.FOK or taken == order_quantity)
+        post_only_takes = tif == TimeInForce.GTX and bool(taken)
+        if executes_now and not post_only_takes:
+            price, quantity = average, taken
+        elif post_only_takes:
+            # figured as the taker it would be, so that a preview can show what it refuses
+            price, quantity, executes_now = average, taken, False
+        else:
+            price = request.price or market_price(instrument, request.side, mark)
+            rests = request.order_type == OrderType.LIMIT and tif in RESTING_TIME_IN_FORCE
+    else:
+        if _stop_would_trigger(request, mark):
+            raise InvalidPrice(
+                "Order would immediately trigger: the stop price is already through the mark "
+                f"price {mark.normalize():f}.",
+                field="stop_price",
+            )
+        price, executes_now, rests = request.stop_price, False, True
+    maker = execution[1] if execution else rests and request.order_type == OrderType.LIMIT
     rate = instrument.maker_fee_rate if maker else instrument.taker_fee_rate
     cost = engine.order_cost(
         side=order_side,
@@ -242,11 +296,14 @@ def order_plan(
     realized = money_received(after.realized_pnl)
     freed, cash_back = _closing_returns(position, after, mark, realized)
     return OrderPlan(
-        request=replace(request, quantity=quantity),
+        request=replace(request, quantity=order_quantity),
         leverage=leverage,
         mark=mark,
         price=price,
         executes_now=executes_now,
+        rests=rests,
+        post_only_takes=post_only_takes,
+        order_quantity=order_quantity,
         quantity=quantity,
         cost=cost,
         closing_fee=closing_fee,
@@ -285,6 +342,13 @@ def available_for_mode(mode: str, figures: engine.AccountFigures) -> Decimal:
 def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | None:
     """Why the account cannot take this order now (None: it can)."""
     request, instrument = plan.request, plan.request.instrument
+    if plan.post_only_takes:
+        return PostOnlyRejected(
+            f"Post-only order rejected: at {request.price.normalize():f} it would take from "
+            f"the book (best {'ask' if request.side == 'BUY' else 'bid'} "
+            f"{market_price(instrument, request.side, plan.mark).normalize():f}).",
+            field="price",
+        )
     opening = plan.cost.opening_quantity > 0
     if instrument.status == Instrument.Status.HALTED and opening:
         return SymbolHalted(
@@ -295,7 +359,7 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
         return refusal
     if not opening:
         return None
-    notional = plan.quantity * plan.price
+    notional = plan.order_quantity * plan.price
     if not request.reduce_only and notional < instrument.min_notional:
         return InvalidQuantity(
             f"The order's value, {notional.normalize():f} USDT, is below the minimum of "
@@ -386,14 +450,18 @@ def order_place(
     reduce_only=False,
     client_order_id=None,
     expected_leverage=None,
+    time_in_force=TimeInForce.GTC,
 ) -> Order:
     """Place an order; refusals raise and change nothing. Idempotent on client_order_id: a
     replay returns the first order and changes nothing. ``expected_leverage``: the leverage the
-    user reviewed (the confirmation step); if the stored one differs now, ReviewOutdated."""
+    user reviewed (the confirmation step); if the stored one differs now, ReviewOutdated.
+    ``time_in_force`` (LIMIT orders only): GTC, IOC, FOK or GTX; an IOC or FOK that cannot fill
+    is recorded EXPIRED (what it filled, if anything, stays filled), a GTX that would take
+    raises PostOnlyRejected and is not recorded."""
     request = order_request_checked(
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
-        client_order_id=client_order_id,
+        client_order_id=client_order_id, time_in_force=time_in_force,
     )  # fmt: skip
     if replayed := _order_replayed(user, request.client_order_id):
         return replayed
@@ -450,22 +518,21 @@ def _order_place_locked(
     plan = order_plan(request, leverage=leverage, mark=mark, position=position)
     if refusal := order_refusal(plan, holdings):
         raise refusal
-    resting_limit = request.order_type == OrderType.LIMIT and not plan.executes_now
     order = Order.objects.create(
         user=user,
         instrument=request.instrument,
         side=request.side,
         order_type=request.order_type,
+        time_in_force=request.time_in_force,
         margin_mode=request.margin_mode,
-        quantity=plan.quantity,
+        quantity=plan.order_quantity,
         price=request.price,
         stop_price=request.stop_price,
         reduce_only=request.reduce_only,
         leverage=leverage,
         client_order_id=request.client_order_id,
-        margin_held=(
-            money_owed(plan.cost.initial_margin) + plan.opening_fee if resting_limit else ZERO
-        ),
+        status=(Order.Status.NEW if plan.rests or plan.executes_now else Order.Status.EXPIRED),
+        margin_held=_margin_held(plan),
     )
     if plan.executes_now:
         order_execute(
@@ -474,8 +541,16 @@ def _order_place_locked(
             liquidity=Fill.Liquidity.TAKER,
             wallet=wallet,
             position=position,
+            quantity=plan.quantity,
         )
     return order
+
+
+def _margin_held(plan: OrderPlan) -> Decimal:
+    """What a resting LIMIT order holds back from the wallet: its initial margin and fee."""
+    if plan.rests and plan.request.order_type == OrderType.LIMIT:
+        return money_owed(plan.cost.initial_margin) + plan.opening_fee
+    return ZERO
 
 
 def order_id_checked(order_id) -> int:
@@ -483,6 +558,71 @@ def order_id_checked(order_id) -> int:
     return row_id_from_input(
         order_id, not_found=OrderNotFound("Order not found.", field="order_id")
     )
+
+
+def _open_order_locked(user, order_id: int, *, not_open, done: str) -> Order:
+    """The user's open order ``order_id``, locked. ``not_open`` (an ApplicationError class) if it
+    is the user's but no longer open (only open orders can be ``done``); OrderNotFound if it is
+    not the user's."""
+    locked = open_orders_lock(user, pk=order_id)
+    if locked:
+        return locked[0]
+    status = Order.objects.filter(user=user, pk=order_id).values_list("status", flat=True)
+    if status:
+        raise not_open(
+            f"Order {order_id} is {status[0]}; only open orders can be {done}.", field="order_id"
+        )
+    raise OrderNotFound("Order not found.", field="order_id")
+
+
+def order_edit(*, user, order_id, quantity, price) -> Order:
+    """Change the price and quantity of the user's resting LIMIT order, which keeps its id
+    (Binance's order modify). Everything is checked again as for a new order of the same side,
+    margin mode, leverage, reduce-only flag and time in force: the margin and fee it holds are
+    computed anew (a hold, as when it was placed, not a ledger movement). A new price that
+    crosses the book executes at once as a GTC taker would; a post-only (GTX) order whose new
+    price would take is refused. Refusals change nothing."""
+    order_id = order_id_checked(order_id)
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock(user)
+        positions = open_positions_lock(user)
+        order = _open_order_locked(user, order_id, not_open=OrderNotEditable, done="edited")
+        if order.order_type != OrderType.LIMIT:
+            raise OrderNotEditable(
+                f"Order {order_id} is a {order.order_type} order; only LIMIT orders can be edited.",
+                field="order_id",
+            )
+        request = order_request_checked(
+            user=user, symbol=order.instrument.symbol, side=order.side, quantity=quantity,
+            order_type=OrderType.LIMIT, price=price, stop_price=None,
+            margin_mode=order.margin_mode, reduce_only=order.reduce_only, client_order_id=None,
+            time_in_force=order.time_in_force,
+        )  # fmt: skip
+        holdings, by_mode, mark = order_account_state(
+            user, request, wallet=wallet, positions=positions
+        )
+        # the order's own hold is what the edited order replaces
+        holdings = replace(
+            holdings, open_order_margin=holdings.open_order_margin - order.margin_held
+        )
+        position = by_mode.get(order.margin_mode)
+        plan = order_plan(request, leverage=order.leverage, mark=mark, position=position)
+        if refusal := order_refusal(plan, holdings):
+            raise refusal
+        order.quantity = plan.order_quantity
+        order.price = request.price
+        order.margin_held = _margin_held(plan)
+        order.save(update_fields=["quantity", "price", "margin_held", "updated_at"])
+        if plan.executes_now:
+            order_execute(
+                order=order,
+                price=plan.price,
+                liquidity=Fill.Liquidity.TAKER,
+                wallet=wallet,
+                position=position,
+                quantity=plan.quantity,
+            )
+        return order
 
 
 def order_cancel(*, user, order_id) -> Order:
@@ -496,16 +636,7 @@ def order_cancel(*, user, order_id) -> Order:
 def order_cancel_locked(*, user, order_id: int) -> Order:
     """``order_cancel`` for a caller that holds the user's wallet lock inside its own transaction
     (the back office cancels and writes its audit entry in one)."""
-    locked = open_orders_lock(user, pk=order_id)
-    if not locked:
-        status = Order.objects.filter(user=user, pk=order_id).values_list("status", flat=True)
-        if status:
-            raise OrderNotCancelable(
-                f"Order {order_id} is {status[0]}; only open orders can be canceled.",
-                field="order_id",
-            )
-        raise OrderNotFound("Order not found.", field="order_id")
-    order = locked[0]
+    order = _open_order_locked(user, order_id, not_open=OrderNotCancelable, done="canceled")
     order.status = Order.Status.CANCELED
     order.margin_held = ZERO
     order.save(update_fields=["status", "margin_held", "updated_at"])

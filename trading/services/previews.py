@@ -3,7 +3,9 @@
 It runs the same plan and the same refusal checks as ``order_place``, then simulates the fill on
 the account as the engine sees it: the position of the order's mode after the fill (valued at the
 current mark; a resting order's position at the order's own price, where it would fill), the
-wallet after fees, realized PnL and isolated margin moves.
+wallet after fees, realized PnL and isolated margin moves. An order that takes from the book is
+shown at the price it would fill at now: the average of the book levels it would take, the price
+``order_place`` fills it at while the mark stays.
 """
 
 from dataclasses import dataclass, replace
@@ -27,12 +29,16 @@ from trading.services.orders import (
 
 @dataclass(frozen=True)
 class ModePreview:
-    """The order in one margin mode. ``max_loss``: isolated, the position's margin after the
-    order; cross, the whole cross margin balance after it. Ratios are fractions (0.05 = 5 %)."""
+    """The order in one margin mode. ``price``: the estimated fill price (a taker's average
+    over the book levels it takes; a resting order's own price); ``fill_quantity``: what would
+    fill at once (0 for an order that rests or expires unfilled). ``max_loss``: isolated, the
+    position's margin after the order; cross, the whole cross margin balance after it. Ratios
+    are fractions (0.05 = 5 %)."""
 
     margin_mode: str
     leverage: int
     price: Decimal
+    fill_quantity: Decimal
     notional: Decimal
     initial_margin: Decimal
     fee: Decimal
@@ -55,6 +61,7 @@ class OrderPreview:
     symbol: str
     side: str
     order_type: str
+    time_in_force: str
     quantity: Decimal
     margin_mode: str
     chosen: ModePreview
@@ -72,13 +79,15 @@ def order_preview(
     price=None,
     margin_mode=None,
     stop_price=None,
+    time_in_force="GTC",
 ) -> OrderPreview:
     """Bad input raises, as in ``order_place``; a refusal of the account (insufficient margin,
-    leverage above the bracket, halted symbol) is reported in the figures instead."""
+    leverage above the bracket, halted symbol, a post-only order that would take) is reported
+    in the figures instead."""
     request = order_request_checked(
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=False,
-        client_order_id=None,
+        client_order_id=None, time_in_force=time_in_force,
     )  # fmt: skip
     holdings, by_mode, mark = order_account_state(user, request)
     other = "CROSS" if request.margin_mode == MarginMode.ISOLATED else "ISOLATED"
@@ -90,6 +99,7 @@ def order_preview(
         symbol=request.instrument.symbol,
         side=request.side,
         order_type=request.order_type,
+        time_in_force=request.time_in_force,
         quantity=request.quantity,
         margin_mode=request.margin_mode,
         chosen=previews[request.margin_mode],
@@ -118,6 +128,7 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
         margin_mode=mode,
         leverage=leverage,
         price=plan.price,
+        fill_quantity=plan.quantity if plan.executes_now else ZERO,
         notional=plan.quantity * plan.price,
         initial_margin=money_owed(plan.cost.initial_margin),
         fee=plan.fee,

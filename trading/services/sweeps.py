@@ -1,7 +1,9 @@
 """``sweep_run``: what Celery beat runs after every price tick.
 
 1. Triggered orders: a LIMIT whose price the mark crossed fills at its price (maker fee); a
-   STOP_MARKET or TAKE_PROFIT_MARKET whose stop the mark crossed executes at the mark (taker fee).
+   STOP_MARKET or TAKE_PROFIT_MARKET whose stop the mark crossed executes as a market order,
+   walking the order book (taker fee; what the book cannot fill within the maximum slippage
+   expires).
    The order's checks run again at that moment; one that fails them expires, with a notification.
 2. Isolated liquidations, then 3. cross liquidations (trading/services/liquidations.py).
 
@@ -42,7 +44,7 @@ from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.locks import open_orders_lock, open_positions_lock
-from trading.services.orders import OrderRequest, market_price, order_plan, order_refusal
+from trading.services.orders import OrderRequest, order_plan, order_refusal
 from trading.services.watch import account_watch_set
 
 logger = logging.getLogger(__name__)
@@ -211,19 +213,22 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
         None,
     )  # fmt: skip
     limit = order.order_type == OrderType.LIMIT
-    execution = (
-        (order.price, True) if limit else (market_price(order.instrument, order.side, mark), False)
-    )
     holdings = holdings_load(user=user, wallet=wallet, positions=positions)
     # the order's own held margin is what it is about to use
     holdings = replace(holdings, open_order_margin=holdings.open_order_margin - order.margin_held)
+    # a triggered stop is a market order now
     request = OrderRequest(
-        order.instrument, order.side, order.order_type, order.quantity, order.price,
-        order.stop_price, order.margin_mode, order.reduce_only, order.client_order_id,
+        order.instrument, order.side, order.order_type if limit else OrderType.MARKET,
+        order.quantity, order.price, None, order.margin_mode,
+        order.reduce_only, order.client_order_id,
     )  # fmt: skip
     try:
         plan = order_plan(
-            request, leverage=order.leverage, mark=mark, position=position, execution=execution
+            request,
+            leverage=order.leverage,
+            mark=mark,
+            position=position,
+            execution=(order.price, True) if limit else None,
         )
         refusal = order_refusal(plan, holdings)
     except ApplicationError as error:
@@ -231,22 +236,26 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
     if refusal is not None:
         _order_expire(order, refusal.message)
         return False
-    if plan.quantity != order.quantity:
-        order.quantity = plan.quantity
+    if plan.order_quantity != order.quantity:
+        order.quantity = plan.order_quantity
         order.save(update_fields=["quantity", "updated_at"])
+    if not plan.executes_now:
+        _order_expire(order, "the order book holds nothing within the maximum slippage.")
+        return False
     order_execute(
         order=order,
         price=plan.price,
         liquidity=Fill.Liquidity.MAKER if limit else Fill.Liquidity.TAKER,
         wallet=wallet,
         position=position,
+        quantity=plan.quantity,
     )
     Notification.objects.create(
         user=user,
         kind=Notification.Kind.ORDER_FILLED,
         message=(
             f"Your {order.instrument.symbol} {order.get_order_type_display().lower()} "
-            f"{order.side.lower()} of {order.quantity.normalize():f} filled at "
+            f"{order.side.lower()} of {order.filled_quantity.normalize():f} filled at "
             f"{plan.price.normalize():f}."
         ),
     )

@@ -1,6 +1,6 @@
-"""Open orders and history: cancelling an order, the order and trade history, the ledger (and
-its CSV) and the liquidation receipts. Thin: each reads its input, calls one selector (and, to
-cancel or to mark liquidation notices read, one service) and renders or redirects."""
+"""Open orders and history: editing and cancelling an order, the order and trade history, the
+ledger (and its CSV) and the liquidation receipts. Thin: each reads its input, calls one selector
+(and, to edit, cancel or mark liquidation notices read, one service) and renders or redirects."""
 
 from urllib.parse import urlencode
 
@@ -49,6 +49,44 @@ def order_cancel(request, order_id):
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return redirect(back if safe else reverse("order_history"))
+
+
+@login_required
+@require_POST
+def order_edit(request, order_id):
+    """A resting limit order's new quantity and price (the open orders panel's Edit). A refusal
+    is shown on the order history with its status, as for a cancel; success goes back where the
+    form was (``next``)."""
+    try:
+        order = services.order_edit(
+            user=request.user,
+            order_id=order_id,
+            quantity=request.POST.get("quantity", "").strip(),
+            price=request.POST.get("price", "").strip(),
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return _order_history(request, status=error.status)
+    messages.success(request, _edited(order))
+    back = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(back if safe else reverse("order_history"))
+
+
+def _edited(order) -> str:
+    if order.status == order.Status.NEW:
+        return (
+            f"Order {order.pk} now {order.get_side_display().lower()}s "
+            f"{order.quantity.normalize():f} {order.instrument.base_asset} at "
+            f"{order.price.normalize():f}."
+        )
+    return (
+        f"Order {order.pk}'s new price crossed the book: {order.filled_quantity.normalize():f} "
+        f"{order.instrument.base_asset} filled at {order.average_fill_price.normalize():f} "
+        f"({order.get_status_display().lower()})."
+    )
 
 
 @login_required

@@ -1,10 +1,11 @@
 """The trade page (/trade/<SYMBOL>/) and its confirmation step, where the margin mode is chosen.
 
 The order form posts to the confirmation, which shows what the order would do in each mode
-(order_preview) with the mode preselected; Confirm places it (order_place) with the chosen mode,
-Back returns to the filled form. Leverage is stored per (symbol, mode) by its own form. The live
-endpoint gives the page's script the mark and the candles every 2 seconds; without JavaScript
-the page is complete, only not live.
+(order_preview) with the mode preselected, and a taker's estimated fill price from the book;
+Confirm places it (order_place) with the chosen mode, Back returns to the filled form. Leverage
+is stored per (symbol, mode) by its own form. The page shows the book's best levels around the
+mark, server-rendered. The live endpoint gives the page's script the mark and the candles every
+2 seconds; without JavaScript the page is complete, only not live.
 """
 
 import uuid
@@ -19,8 +20,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from marginsite.errors import ApplicationError, InvalidInput
+from trading.errors import NoMarkPrice
 from trading.inputs import decimal_from_input, quantity_from_notional
-from trading.models import Instrument, OrderType
+from trading.models import Instrument, OrderType, TimeInForce
 from trading.selectors import instrument_get, instrument_list, margin_mode_default
 from trading.selectors.history import open_orders, order_with_client_id
 from trading.selectors.market import (
@@ -29,6 +31,7 @@ from trading.selectors.market import (
     mark_get,
     mode_leverages,
     open_position_modes,
+    order_book,
 )
 from trading.selectors.positions import position_rows
 from trading.services import leverage_set, order_place, order_preview
@@ -37,6 +40,8 @@ from trading.views.common import account_panel, refused
 
 FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)
 QUANTITY_UNITS = ("BASE", "USDT")
+# The levels a side of the trade page's depth ladder shows.
+LADDER_DEPTH = 5
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class OrderForm:
     price: str = ""
     stop_price: str = ""
     margin_mode: str = ""
+    time_in_force: str = TimeInForce.GTC
 
     @classmethod
     def of(cls, data) -> "OrderForm":
@@ -72,7 +78,7 @@ def _instrument(symbol: str) -> Instrument:
 def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
     """The service's arguments from the form: the price fields its type uses (empty: none), and
     the quantity, converted when it was entered in USDT: at the order's price, or for a market
-    order at the price a taker gets (the mark and the slippage)."""
+    order at the best price of the book; a time in force for a limit order only."""
     price = (form.price or None) if form.order_type == OrderType.LIMIT else None
     stop_price = (form.stop_price or None) if form.order_type == OrderType.STOP_MARKET else None
     quantity = form.quantity
@@ -101,6 +107,9 @@ def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
         "price": price,
         "stop_price": stop_price,
         "margin_mode": form.margin_mode or None,
+        "time_in_force": (
+            form.time_in_force if form.order_type == OrderType.LIMIT else TimeInForce.GTC
+        ),
     }
 
 
@@ -114,6 +123,8 @@ def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
         "mark": mark,
         "form": form,
         "form_types": FORM_TYPES,
+        "times_in_force": TimeInForce.choices,
+        "book": _ladder(instrument),
         "chosen_mode": form.margin_mode or margin_mode_default(user=user, instrument=instrument),
         "modes": mode_leverages(user=user, instrument=instrument),
         "leverage_marks": leverage_marks(instrument.max_leverage),
@@ -130,6 +141,14 @@ def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
         },
         **account_panel(user),
     }
+
+
+def _ladder(instrument: Instrument):
+    """The book's best levels for the page's depth ladder (None before the first mark)."""
+    try:
+        return order_book(instrument=instrument, depth=LADDER_DEPTH)
+    except NoMarkPrice:
+        return None
 
 
 def _price_lines(positions) -> list[dict]:
@@ -189,6 +208,7 @@ def _confirm_context(user, instrument, form: OrderForm, preview) -> dict:
         "cross": modes["CROSS"],
         "isolated": modes["ISOLATED"],
         "order_type_label": OrderType(preview.order_type).label,
+        "time_in_force_label": TimeInForce(preview.time_in_force).label,
         "isolated_held": "ISOLATED" in held,
         "cross_held": "CROSS" in held,
         "client_order_id": uuid.uuid4().hex,

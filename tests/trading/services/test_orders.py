@@ -258,27 +258,6 @@ def test_a_market_order_fills_at_the_mark_rounded_to_the_tick_against_the_taker(
     assert wallet_balance(seller) == D("9997")
 
 
-def test_a_market_order_fills_at_the_mark_moved_by_the_instruments_slippage_against_the_taker(
-    make_trader, balanced_ledger
-):
-    # given BTCUSDT with a slippage of 0.01 %
-    Instrument.objects.filter(symbol="BTCUSDT").update(slippage_rate=D("0.0001"))
-    buyer, seller = make_trader("buyer"), make_trader("seller")
-
-    # when one trader buys 0.1 and another sells 0.1 at market (mark 60,000)
-    buy = market_order(buyer, "BUY", "0.1")
-    sell = market_order(seller, "SELL", "0.1")
-
-    # then the buy fills at 60,000 x 1.0001 = 60,006, the sell at 60,000 x 0.9999 = 59,994;
-    # fees 6,000.6 x 0.0005 = 3.0003 and 5,999.4 x 0.0005 = 2.9997
-    assert fill_rows(buy) == [(D("60006"), D("0.1"), D("3.0003"), D("0"), "TAKER")]
-    assert fill_rows(sell) == [(D("59994"), D("0.1"), D("2.9997"), D("0"), "TAKER")]
-    assert open_position(buyer).entry_price == D("60006")
-    assert open_position(seller).entry_price == D("59994")
-    assert wallet_balance(buyer) == D("9996.9997")
-    assert wallet_balance(seller) == D("9997.0003")
-
-
 def test_a_fee_with_more_than_eight_decimals_is_rounded_up(trader, balanced_ledger):
     # given ETHUSDT marked at 3,000.01
     mark_price_set(symbol="ETHUSDT", price="3000.01")

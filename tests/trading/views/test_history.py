@@ -305,7 +305,8 @@ def test_the_open_orders_panel_lists_open_orders_with_a_cancel_form_back_to_the_
     with django_assert_max_num_queries(1):
         panel = render_panel(trader)
 
-    # then it shows alice's open orders, newest first, each with a cancel form back to the page
+    # then it shows alice's open orders, newest first, each with a cancel form back to the page,
+    # and each limit order an edit form (quantity, price)
     rows = re.findall(r'<tr data-order="(\d+)">(.*?)</tr>', panel, re.S)
     assert [int(pk) for pk, _ in rows] == [stop.pk, sell.pk, buy.pk]
     cells = {
@@ -314,18 +315,22 @@ def test_the_open_orders_panel_lists_open_orders_with_a_cancel_form_back_to_the_
         for pk, body in rows
     }  # fmt: skip
     assert cells[buy.pk] == [
-        "BTCUSDT", "Cross", "Buy", "Limit", "0.500", "50,000.0", "0.000", "Cancel",
+        "BTCUSDT", "Cross", "Buy", "Limit", "0.500", "50,000.0", "0.000",
+        "Cancel Edit Quantity Price Save",
     ]  # fmt: skip
     assert cells[sell.pk] == [
-        "ETHUSDT", "Isolated", "Sell", "Limit", "2.000", "3,500.50", "0.000", "Cancel",
+        "ETHUSDT", "Isolated", "Sell", "Limit", "2.000", "3,500.50", "0.000",
+        "Cancel Edit Quantity Price Save",
     ]  # fmt: skip
     assert cells[stop.pk] == [
         "BTCUSDT", "Cross", "Sell", "Stop market reduce-only", "0.100", "stop 55,000.0",
         "0.000", "Cancel",
     ]  # fmt: skip
     assert f'action="/orders/{buy.pk}/cancel/"' in panel
-    assert panel.count('name="next" value="/trade/BTCUSDT/?tab=orders"') == 3
-    assert panel.count('name="csrfmiddlewaretoken"') == 3
+    assert f'action="/orders/{buy.pk}/edit/"' in panel
+    assert f'action="/orders/{stop.pk}/edit/"' not in panel
+    assert panel.count('name="next" value="/trade/BTCUSDT/?tab=orders"') == 5
+    assert panel.count('name="csrfmiddlewaretoken"') == 5
 
 
 def test_the_open_orders_panel_says_when_there_are_none(trader):
@@ -506,8 +511,10 @@ def test_the_ledger_shows_every_move_of_the_users_money_signed_from_their_side(
     assert [cells[1:] for _, cells in rows] == [
         ["Liquidation", "BTCUSDT", "-2,994.00", "BTCUSDT isolated margin", "House",
          "isolated margin lost at the bankruptcy price"],
-        ["Funding payment", "ETHUSDT", "-0.30", "Wallet", "House", ""],
-        ["Funding payment", "BTCUSDT", "-6.00", "BTCUSDT isolated margin", "House", ""],
+        ["Funding payment", "ETHUSDT", "-0.30", "Wallet", "House",
+         "1 held x mark 3000 x rate 0.0001"],
+        ["Funding payment", "BTCUSDT", "-6.00", "BTCUSDT isolated margin", "House",
+         "1 held x mark 60000 x rate 0.0001"],
         ["Trading fee", "ETHUSDT", "-1.50", "Wallet", "Fees", ""],
         ["Trading fee", "BTCUSDT", "-30.00", "Wallet", "Fees", ""],
         ["Isolated margin moved", "BTCUSDT", "-3,000.00", "Wallet", "BTCUSDT isolated margin",
@@ -606,8 +613,9 @@ def test_the_ledger_csv_has_the_same_rows_with_exact_decimals(
     assert [row[3:] for row in rows[1:]] == [
         ["BTCUSDT", "-2994.00000000", "BTCUSDT isolated margin", "House",
          "isolated margin lost at the bankruptcy price"],
-        ["ETHUSDT", "-0.30000000", "Wallet", "House", ""],
-        ["BTCUSDT", "-6.00000000", "BTCUSDT isolated margin", "House", ""],
+        ["ETHUSDT", "-0.30000000", "Wallet", "House", "1 held x mark 3000 x rate 0.0001"],
+        ["BTCUSDT", "-6.00000000", "BTCUSDT isolated margin", "House",
+         "1 held x mark 60000 x rate 0.0001"],
         ["ETHUSDT", "-1.50000000", "Wallet", "Fees", ""],
         ["BTCUSDT", "-30.00000000", "Wallet", "Fees", ""],
         ["BTCUSDT", "-3000.00000000", "Wallet", "BTCUSDT isolated margin", "initial margin"],

@@ -307,8 +307,9 @@ def test_a_second_confirm_says_the_order_was_already_placed(signed_in, trader):
 
 
 def test_a_quantity_in_usdt_is_converted_at_the_price_a_taker_gets(signed_in, market):
-    # with 0.1 % slippage a market buy fills at 60,060: 600 USDT buys 0.00999 BTC, so 0.009
-    Instrument.objects.filter(symbol="BTCUSDT").update(slippage_rate="0.001")
+    # with the best ask 600 ticks (60) above the mark a market buy starts at 60,060: 600 USDT
+    # buys 0.00999 BTC, so 0.009
+    Instrument.objects.filter(symbol="BTCUSDT").update(book_half_spread_ticks=600)
 
     page = text(signed_in.post(CONFIRM, {**ONE_BTC, "quantity": "600", "quantity_unit": "USDT"}))
 
@@ -337,3 +338,99 @@ def test_the_trade_pages_queries_do_not_grow_with_positions_and_orders(
 
     assert trade.status_code == confirm.status_code == 200
     assert text(trade).count("<tr data-position") == 2
+
+
+# --- the order book, time in force, editing an open order -----------------------------------
+
+
+@pytest.fixture
+def thin_book(market):
+    """Best bid 59,999.9 and best ask 60,000.1, a level every tick of 0.2 BTC."""
+    Instrument.objects.filter(symbol="BTCUSDT").update(
+        book_half_spread_ticks=1, book_level_ticks=1, book_level_quantity=Decimal("0.2")
+    )
+
+
+def test_the_trade_page_shows_the_book_ladder_and_the_time_in_force_choice(signed_in, thin_book):
+    page = text(signed_in.get(TRADE))
+
+    ladder = page[page.index('id="order-book"') :]
+    # asks from the fifth best down to the best, the mark, then the bids best first
+    assert ladder.index("60,000.5") < ladder.index("60,000.1") < ladder.index("Mark 60,000.0")
+    assert ladder.index("Mark 60,000.0") < ladder.index("59,999.9") < ladder.index("59,999.5")
+    assert "A market order walks these levels, up to 5 % from the mark." in ladder
+    assert '<option value="GTX">Post only (GTX)</option>' in page
+    assert '<option value="GTC" selected>Good till canceled (GTC)</option>' in page
+
+
+def test_the_confirmation_shows_the_estimated_fill_price_from_the_book(signed_in, thin_book):
+    page = text(signed_in.post(CONFIRM, {**ONE_BTC, "quantity": "0.5"}))
+
+    # 0.2 at 60,000.1, 0.2 at 60,000.2, 0.1 at 60,000.3: average 60,000.18
+    assert 'data-summary="price">60000.18 <span class="hint">(average of the book levels' in page
+    assert Order.objects.count() == 0
+
+
+def test_a_limit_orders_time_in_force_is_confirmed_and_placed(signed_in, trader, thin_book):
+    form = {
+        **ONE_BTC,
+        "order_type": "LIMIT",
+        "price": "59000",
+        "quantity": "0.1",
+        "time_in_force": "GTX",
+        "margin_mode": "CROSS",
+    }
+    confirmation = text(signed_in.post(CONFIRM, form))
+    assert 'data-summary="time-in-force">Post only (GTX)' in confirmation
+    assert '<input type="hidden" name="time_in_force" value="GTX">' in confirmation
+
+    signed_in.post(PLACE, form)
+
+    order = Order.objects.get(user=trader)
+    assert (order.time_in_force, order.status, order.margin_held) == (
+        "GTX",
+        "NEW",
+        # 5,900 / 20 = 295 + maker fee 1.18
+        Decimal("296.18"),
+    )
+
+
+def test_the_open_orders_panel_edits_a_resting_limit_order_in_place(signed_in, trader, thin_book):
+    order = order_place(
+        user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", order_type="LIMIT",
+        price="59000", margin_mode="CROSS",
+    )  # fmt: skip
+    page = text(signed_in.get(TRADE))
+    assert f'action="/orders/{order.pk}/edit/"' in page
+
+    response = signed_in.post(
+        f"/orders/{order.pk}/edit/", {"quantity": "0.2", "price": "58000", "next": TRADE}
+    )
+
+    assert (response.status_code, response.url) == (302, TRADE)
+    order.refresh_from_db()
+    # 11,600 / 20 = 580 + maker fee 2.32
+    assert (order.status, order.quantity, order.price, order.margin_held) == (
+        "NEW",
+        Decimal("0.2"),
+        Decimal("58000"),
+        Decimal("582.32"),
+    )
+    assert f"Order {order.pk} now buys 0.2 BTC at 58000." in text(signed_in.get(TRADE))
+
+
+def test_a_refused_edit_answers_4xx_with_the_reason_and_changes_nothing(
+    signed_in, trader, thin_book, unchanged
+):
+    order = order_place(
+        user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", order_type="LIMIT",
+        price="59000", margin_mode="CROSS", time_in_force="GTX",
+    )  # fmt: skip
+
+    with unchanged():
+        response = signed_in.post(
+            f"/orders/{order.pk}/edit/", {"quantity": "0.1", "price": "60000.1", "next": TRADE}
+        )
+
+    assert response.status_code == 409
+    assert "Post-only order rejected" in text(response)

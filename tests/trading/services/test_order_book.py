@@ -1,0 +1,412 @@
+"""Takers against the order book, time in force, and order_edit: exact fills, fees and ledger rows,
+and every refusal with a proof that nothing changed.
+
+Given BTCUSDT at mark 60,000 (tick 0.1, step 0.001, taker 0.05 %, maker 0.02 %, default 20x) with
+a thin book: best bid 59,999.9 and best ask 60,000.1 (one tick from the mark), a level every tick
+with 0.2 BTC each, walked up to 5 % from the mark. Every trader starts with 10,000 USDT.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from marginsite.errors import InvalidInput
+from tests.trading.services.conftest import wallet_balance
+from trading.errors import (
+    InvalidPrice,
+    MarginInsufficient,
+    OrderNotEditable,
+    OrderNotFound,
+    PostOnlyRejected,
+)
+from trading.models import Fill, Instrument, LedgerEntry, Order
+from trading.selectors import account_summary, order_book
+from trading.services import (
+    mark_price_set,
+    order_cancel,
+    order_edit,
+    order_place,
+    order_preview,
+    sweep_run,
+)
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def thin_book(market):
+    Instrument.objects.filter(symbol="BTCUSDT").update(
+        book_half_spread_ticks=1, book_level_ticks=1, book_level_quantity=D("0.2")
+    )
+
+
+def place(user, side, quantity, price=None, **options):
+    return order_place(
+        user=user,
+        symbol="BTCUSDT",
+        side=side,
+        quantity=quantity,
+        order_type="MARKET" if price is None else "LIMIT",
+        price=price,
+        margin_mode="CROSS",
+        **options,
+    )
+
+
+def fill_rows(order):
+    return [
+        (fill.price, fill.quantity, fill.fee, fill.liquidity)
+        for fill in Fill.objects.filter(order=order).order_by("pk")
+    ]
+
+
+def ledger_rows(order):
+    return [
+        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
+        for entry in LedgerEntry.objects.filter(order=order)
+        .select_related("source", "destination")
+        .order_by("pk")
+    ]
+
+
+def order_figures(order):
+    order.refresh_from_db()
+    return (
+        order.status,
+        order.time_in_force,
+        order.quantity,
+        order.filled_quantity,
+        order.average_fill_price,
+        order.margin_held,
+    )
+
+
+# --- the book --------------------------------------------------------------------------------
+
+
+def test_the_book_selector_shows_the_levels_orders_fill_against(thin_book):
+    book = order_book(instrument=Instrument.objects.get(symbol="BTCUSDT"), depth=2)
+
+    assert book.mark == D("60000")
+    assert book.bids == ((D("59999.9"), D("0.2")), (D("59999.8"), D("0.2")))
+    assert book.asks == ((D("60000.1"), D("0.2")), (D("60000.2"), D("0.2")))
+
+
+def test_a_large_market_buy_costs_more_than_a_small_one(make_trader, thin_book, balanced_ledger):
+    small_buyer, large_buyer = make_trader("small"), make_trader("large")
+
+    small = place(small_buyer, "BUY", "0.1")
+    # 0.5 BTC: 0.2 at 60000.1, 0.2 at 60000.2, 0.1 at 60000.3 = 30000.09, average 60000.18
+    large = place(large_buyer, "BUY", "0.5")
+
+    # fees: 6000.01 x 0.0005 = 3.000005; 30000.09 x 0.0005 = 15.000045
+    assert fill_rows(small) == [(D("60000.1"), D("0.1"), D("3.000005"), "TAKER")]
+    assert fill_rows(large) == [(D("60000.18"), D("0.5"), D("15.000045"), "TAKER")]
+    assert order_figures(large) == ("FILLED", "GTC", D("0.5"), D("0.5"), D("60000.18"), D("0"))
+    assert ledger_rows(large) == [("FEE", D("15.000045"), "WALLET", "FEES")]
+    assert wallet_balance(large_buyer) == D("9984.999955")
+
+
+def test_a_market_order_larger_than_the_book_within_the_slippage_fills_what_it_can(
+    trader, thin_book, balanced_ledger
+):
+    # given a maximum slippage of 0.001 %: 60000 x 0.00001 = 0.6, asks 60000.1 .. 60000.6
+    Instrument.objects.filter(symbol="BTCUSDT").update(book_max_slippage_rate=D("0.00001"))
+
+    # when the trader sells 1.5 BTC at market, the book holds 6 levels x 0.2 = 1.2 within reach
+    order = place(trader, "SELL", "1.5")
+
+    # then 1.2 fills at the bids' average, 59999.65, and the rest expires (nothing rests)
+    # fee 71999.58 x 0.0005 = 35.99979
+    assert order_figures(order) == ("EXPIRED", "GTC", D("1.5"), D("1.2"), D("59999.65"), D("0"))
+    assert fill_rows(order) == [(D("59999.65"), D("1.2"), D("35.99979"), "TAKER")]
+    position = order.fills.get().position
+    assert (position.side, position.quantity, position.entry_price) == (
+        "SHORT",
+        D("1.2"),
+        D("59999.65"),
+    )
+    assert wallet_balance(trader) == D("9964.00021")
+
+
+def test_a_crossing_limit_takes_at_the_book_average_rounded_against_the_taker(
+    trader, thin_book, balanced_ledger
+):
+    # when the trader buys 0.3 with a limit of 60000.5: 0.2 at 60000.1 and 0.1 at 60000.2
+    order = place(trader, "BUY", "0.3", "60000.5")
+
+    # then the average 18000.04 / 0.3 = 60000.1333... is stored rounded up, 60000.13333334;
+    # fee 0.3 x 60000.13333334 x 0.0005 = 9.0000200000001, rounded up
+    assert fill_rows(order) == [(D("60000.13333334"), D("0.3"), D("9.00002001"), "TAKER")]
+    assert order_figures(order) == (
+        "FILLED",
+        "GTC",
+        D("0.3"),
+        D("0.3"),
+        D("60000.13333334"),
+        D("0"),
+    )
+
+
+def test_a_crossing_gtc_limit_the_book_cannot_fill_whole_within_its_price_expires_the_rest(
+    trader, thin_book, balanced_ledger
+):
+    order = place(trader, "BUY", "0.5", "60000.2")
+
+    # 0.2 at 60000.1 + 0.2 at 60000.2 = 24000.06, average 60000.15; fee 12.00003
+    assert order_figures(order) == ("EXPIRED", "GTC", D("0.5"), D("0.4"), D("60000.15"), D("0"))
+    assert fill_rows(order) == [(D("60000.15"), D("0.4"), D("12.00003"), "TAKER")]
+
+
+# --- time in force ---------------------------------------------------------------------------
+
+
+def test_an_ioc_fills_what_the_book_gives_within_its_price_and_expires_the_rest(
+    trader, thin_book, balanced_ledger
+):
+    order = place(trader, "SELL", "0.5", "59999.8", time_in_force="IOC")
+
+    # 0.2 at 59999.9 + 0.2 at 59999.8 = 23999.94, average 59999.85; fee 11.99997
+    assert order_figures(order) == ("EXPIRED", "IOC", D("0.5"), D("0.4"), D("59999.85"), D("0"))
+    assert fill_rows(order) == [(D("59999.85"), D("0.4"), D("11.99997"), "TAKER")]
+    assert ledger_rows(order) == [("FEE", D("11.99997"), "WALLET", "FEES")]
+    assert wallet_balance(trader) == D("9988.00003")
+
+
+def test_an_ioc_that_does_not_cross_expires_with_nothing_filled_and_nothing_held(
+    trader, thin_book, balanced_ledger
+):
+    order = place(trader, "BUY", "0.1", "59000", time_in_force="IOC")
+
+    assert order_figures(order) == ("EXPIRED", "IOC", D("0.1"), D("0"), None, D("0"))
+    assert fill_rows(order) == []
+    assert ledger_rows(order) == []
+    assert wallet_balance(trader) == D("10000")
+    assert account_summary(user=trader).open_order_margin == D("0")
+
+
+def test_a_fok_that_cannot_fill_whole_expires_with_nothing_filled(
+    trader, thin_book, balanced_ledger
+):
+    order = place(trader, "BUY", "0.5", "60000.2", time_in_force="FOK")
+
+    assert order_figures(order) == ("EXPIRED", "FOK", D("0.5"), D("0"), None, D("0"))
+    assert fill_rows(order) == []
+    assert wallet_balance(trader) == D("10000")
+
+
+def test_a_fok_that_the_book_fills_whole_fills_at_once(trader, thin_book, balanced_ledger):
+    order = place(trader, "BUY", "0.4", "60000.2", time_in_force="FOK")
+
+    assert order_figures(order) == ("FILLED", "FOK", D("0.4"), D("0.4"), D("60000.15"), D("0"))
+    assert fill_rows(order) == [(D("60000.15"), D("0.4"), D("12.00003"), "TAKER")]
+
+
+def test_a_post_only_order_that_would_take_is_refused_and_not_recorded(
+    trader, thin_book, unchanged
+):
+    with pytest.raises(PostOnlyRejected) as refusal, unchanged():
+        place(trader, "BUY", "0.1", "60000.1", time_in_force="GTX")
+
+    assert refusal.value.code == "POST_ONLY_REJECTED"
+    assert "60000.1" in refusal.value.message
+
+
+def test_a_post_only_order_below_the_ask_rests_as_a_maker(trader, thin_book, balanced_ledger):
+    # rests: margin 6000 / 20 = 300 + maker fee 6000 x 0.0002 = 1.2
+    order = place(trader, "BUY", "0.1", "60000", time_in_force="GTX")
+
+    assert order_figures(order) == ("NEW", "GTX", D("0.1"), D("0"), None, D("301.2"))
+
+    # when the mark falls to it, it fills at its own price as a maker
+    mark_price_set(symbol="BTCUSDT", price="59990")
+    sweep_run()
+
+    assert fill_rows(order) == [(D("60000"), D("0.1"), D("1.2"), "MAKER")]
+
+
+@pytest.mark.parametrize(
+    ("order_type", "time_in_force", "message"),
+    [
+        ("MARKET", "IOC", "A MARKET order takes no time in force"),
+        ("LIMIT", "DAY", "time_in_force must be one of GTC, IOC, FOK, GTX, not 'DAY'."),
+    ],
+)
+def test_a_time_in_force_that_does_not_apply_is_refused(
+    trader, thin_book, unchanged, order_type, time_in_force, message
+):
+    with pytest.raises(InvalidInput) as refusal, unchanged():
+        order_place(
+            user=trader,
+            symbol="BTCUSDT",
+            side="BUY",
+            quantity="0.1",
+            order_type=order_type,
+            price="59000" if order_type == "LIMIT" else None,
+            time_in_force=time_in_force,
+        )
+
+    assert refusal.value.field == "time_in_force"
+    assert message in refusal.value.message
+
+
+def test_a_triggered_stop_market_walks_the_book(trader, thin_book, balanced_ledger):
+    order = order_place(
+        user=trader,
+        symbol="BTCUSDT",
+        side="BUY",
+        quantity="0.5",
+        order_type="STOP_MARKET",
+        stop_price="60100",
+        margin_mode="CROSS",
+    )
+
+    mark_price_set(symbol="BTCUSDT", price="60100")
+    sweep_run()
+
+    # 0.2 at 60100.1, 0.2 at 60100.2, 0.1 at 60100.3: average 60100.18; fee 15.025045
+    assert fill_rows(order) == [(D("60100.18"), D("0.5"), D("15.025045"), "TAKER")]
+
+
+# --- the preview ----------------------------------------------------------------------------
+
+
+def test_the_preview_estimates_the_price_the_order_then_fills_at(trader, thin_book):
+    preview = order_preview(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.5")
+
+    order = place(trader, "BUY", "0.5")
+
+    assert (preview.chosen.price, preview.chosen.fill_quantity) == (D("60000.18"), D("0.5"))
+    assert preview.chosen.fee == D("15.000045")
+    assert fill_rows(order) == [(preview.chosen.price, D("0.5"), preview.chosen.fee, "TAKER")]
+
+
+def test_the_preview_of_a_post_only_order_that_would_take_shows_the_refusal(trader, thin_book):
+    preview = order_preview(
+        user=trader,
+        symbol="BTCUSDT",
+        side="SELL",
+        quantity="0.1",
+        order_type="LIMIT",
+        price="59999.9",
+        time_in_force="GTX",
+    )
+
+    assert (preview.chosen.accepted, preview.chosen.rejection_code) == (
+        False,
+        "POST_ONLY_REJECTED",
+    )
+
+
+# --- order_edit ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def resting(trader, thin_book):
+    """A resting limit buy of 0.1 at 59,000: holds 5900 / 20 = 295 + 5900 x 0.0002 = 1.18."""
+    order = place(trader, "BUY", "0.1", "59000")
+    assert order.margin_held == D("296.18")
+    return order
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "held"),
+    [
+        # 0.2 x 58000 = 11600: 580 + 2.32
+        ("0.2", "58000", D("582.32")),
+        # 0.05 x 59000 = 2950: 147.5 + 0.59
+        ("0.05", "59000", D("148.09")),
+        # 0.1 x 59500 = 5950: 297.5 + 1.19
+        ("0.1", "59500", D("298.69")),
+    ],
+)
+def test_editing_a_resting_order_keeps_its_id_and_holds_the_new_margin(
+    trader, resting, balanced_ledger, quantity, price, held
+):
+    edited = order_edit(user=trader, order_id=resting.pk, quantity=quantity, price=price)
+
+    assert edited.pk == resting.pk
+    assert order_figures(edited) == ("NEW", "GTC", D(quantity), D("0"), None, held)
+    assert edited.price == D(price)
+    # a hold, not a ledger movement: the wallet is untouched, what is available shrinks
+    assert ledger_rows(edited) == []
+    assert wallet_balance(trader) == D("10000")
+    assert account_summary(user=trader).open_order_margin == held
+    assert Order.objects.filter(user=trader).count() == 1
+
+
+def test_an_edit_whose_new_price_crosses_the_book_executes_as_a_taker(
+    trader, resting, balanced_ledger
+):
+    edited = order_edit(user=trader, order_id=resting.pk, quantity="0.1", price="60000.5")
+
+    assert order_figures(edited) == (
+        "FILLED",
+        "GTC",
+        D("0.1"),
+        D("0.1"),
+        D("60000.1"),
+        D("0"),
+    )
+    assert fill_rows(edited) == [(D("60000.1"), D("0.1"), D("3.000005"), "TAKER")]
+    assert wallet_balance(trader) == D("9996.999995")
+    assert account_summary(user=trader).open_order_margin == D("0")
+
+
+def test_a_post_only_edit_that_would_take_is_refused_and_the_order_left_as_it_was(
+    trader, thin_book, unchanged
+):
+    order = place(trader, "BUY", "0.1", "59000", time_in_force="GTX")
+
+    with pytest.raises(PostOnlyRejected), unchanged():
+        order_edit(user=trader, order_id=order.pk, quantity="0.1", price="60000.1")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "error", "field"),
+    [
+        ("0.1", "59000.05", InvalidPrice, "price"),
+        ("0.1", "-1", InvalidPrice, "price"),
+        ("0.0001", "59000", InvalidInput, "quantity"),
+        ("10", "59000", MarginInsufficient, "quantity"),
+    ],
+)
+def test_an_edit_with_bad_figures_is_refused_and_changes_nothing(
+    trader, resting, unchanged, quantity, price, error, field
+):
+    with pytest.raises(error) as refusal, unchanged():
+        order_edit(user=trader, order_id=resting.pk, quantity=quantity, price=price)
+
+    assert refusal.value.field == field
+
+
+def test_an_edit_of_someone_elses_or_no_order_is_not_found(make_trader, trader, resting, unchanged):
+    other = make_trader("mallory")
+
+    with pytest.raises(OrderNotFound), unchanged():
+        order_edit(user=other, order_id=resting.pk, quantity="0.1", price="58000")
+    with pytest.raises(OrderNotFound), unchanged():
+        order_edit(user=trader, order_id="nope", quantity="0.1", price="58000")
+
+
+def test_an_edit_of_an_order_no_longer_open_or_not_a_limit_is_refused(trader, resting, unchanged):
+    order_cancel(user=trader, order_id=resting.pk)
+    stop = order_place(
+        user=trader,
+        symbol="BTCUSDT",
+        side="SELL",
+        quantity="0.1",
+        order_type="STOP_MARKET",
+        stop_price="50000",
+    )
+
+    with pytest.raises(OrderNotEditable) as canceled, unchanged():
+        order_edit(user=trader, order_id=resting.pk, quantity="0.1", price="58000")
+    with pytest.raises(OrderNotEditable) as conditional, unchanged():
+        order_edit(user=trader, order_id=stop.pk, quantity="0.1", price="58000")
+
+    assert canceled.value.code == "ORDER_NOT_EDITABLE"
+    assert "CANCELED" in canceled.value.message
+    assert "STOP_MARKET" in conditional.value.message
