@@ -15,6 +15,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from trading.schedules import FundingSchedule
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -267,10 +269,10 @@ CELERY_BEAT_SCHEDULE = {
 # Funding: settled every FUNDING_INTERVAL_MINUTES from midnight UTC (480: 00:00, 08:00, 16:00).
 FUNDING_INTERVAL = timedelta(minutes=env.int("FUNDING_INTERVAL_MINUTES", default=480))
 CELERY_BEAT_SCHEDULE["funding"] = {
-    # Every minute: the task settles the latest funding time once (a second run finds it done),
-    # so the settlement lags the funding time by at most a minute.
+    # Due exactly at each funding time (trading/schedules.py), not on a fixed beat: the task
+    # settles that time, and any a stopped beat or worker missed, once each.
     "task": "trading.funding_settle",
-    "schedule": timedelta(minutes=1),
+    "schedule": FundingSchedule(),
 }
 
 # A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next

@@ -44,4 +44,6 @@ def ledger_check():
 
 @shared_task(name="trading.funding_settle")
 def funding():
+    """Beat sends it at each funding time (trading/schedules.py); a worker that was away settles
+    every time it missed when it takes the task."""
     funding_settle(now=timezone.now())

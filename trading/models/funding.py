@@ -1,5 +1,8 @@
-"""Funding: every interval, positions open at the settlement pay or receive mark notional x
-rate (longs pay shorts when the rate is positive)."""
+"""Funding: at each funding time, every position held then pays or receives its notional at that
+time x the rate (longs pay shorts when the rate is positive). A settlement is the instrument's
+rate and mark of one funding time, made once; a payment, one position's share of it, made once.
+The size charged is not stored: it is the position's fills up to the funding time (and the memo
+of the payment's ledger entry)."""
 
 from django.conf import settings
 from django.db import models

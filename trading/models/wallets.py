@@ -11,6 +11,7 @@ accounts, and neither is ever below 0.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from trading.models.fields import money_field
 
@@ -123,7 +124,12 @@ class LedgerEntry(models.Model):
         "trading.Order", null=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     memo = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(
+        default=timezone.now,
+        editable=False,
+        help_text="when the money moved; for a funding payment, its funding time (ledger_post's "
+        "at), even when posted later",
+    )
 
     class Meta:
         ordering = ["pk"]

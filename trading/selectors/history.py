@@ -423,8 +423,10 @@ def liquidation_receipt(*, user, event_id) -> LiquidationReceipt:
 
 
 def funding_payment_list(*, user) -> QuerySet:
-    """The user's funding payments, newest first, each with its settlement (time, rate, mark),
-    instrument and position."""
-    return FundingPayment.objects.filter(user=user).select_related(
-        "settlement__instrument", "position"
+    """The user's funding payments, newest funding time first, each with its settlement (time,
+    rate, mark), instrument and position."""
+    return (
+        FundingPayment.objects.filter(user=user)
+        .select_related("settlement__instrument", "position")
+        .order_by("-settlement__funding_time", "-pk")
     )

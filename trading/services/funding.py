@@ -1,26 +1,54 @@
-"""Funding settlements.
+"""Funding settlements, charged as exchanges charge them: at the funding time, to whoever held a
+position then, on its size then.
 
-Every funding interval (00:00, 08:00 and 16:00 UTC by default; FUNDING_INTERVAL_MINUTES for a
-demo), each instrument gets a rate. On the live feed it is the exchange's own (the last
-``lastFundingRate`` the feed brought). Otherwise it is simulated: the interest (0.01 %) plus a
-premium, clamped to +-0.75 %. Offline there is no exchange index, so the simulated premium is the
-mark's distance from its own average over the interval (its 1-minute candles): a mark above its
-average means longs pay. The
-positions open at the settlement pay (or receive) mark notional x rate: longs pay shorts when the
-rate is positive. The house is the counterparty. Cross positions settle with the wallet, isolated
-ones with their own margin. A payer who cannot pay in full pays what it has (never below 0);
-liquidation, on the next sweep, deals with the rest. Settling the same funding time twice does
-nothing the second time.
+Funding times fall every FUNDING_INTERVAL from midnight UTC (trading/schedules.py), and beat sends
+the settlement exactly at each. For each instrument and funding time T:
+
+- **Who pays, on what size.** Every position held at T, on its size at T, taken from history and
+  not from the position row: a position keeps one side, and every change of it (a liquidation
+  included) is a Fill with its time, so its size at T is its fills up to T, those on its side
+  adding, the others taking away. Closed or changed a second after T, it still pays on that size;
+  opened after T, or closed at or before T, it pays nothing for T.
+- **The mark of T**: the mark as it stood at T. That is the current mark if it has not changed
+  since T, else the close of the last 1-minute candle before T (the last mark ticked before T),
+  looked for within the interval before T. With neither (the feed was not running, or the
+  candles have expired), T is not settled: nobody can say what the mark was.
+- **The rate of T**: on the live feed, the exchange's own for the latest funding time (the last
+  ``lastFundingRate`` the feed brought; the feed keeps no past ones). Otherwise simulated: the
+  interest (0.01 %) plus a premium, clamped to +-0.75 %. Offline there is no exchange index, so
+  the premium is the mark of T against its own average over the interval before T (the 1-minute
+  candles): a mark above its average means longs pay.
+- **The payment**: mark notional at T x rate; longs pay shorts when the rate is positive, and the
+  house is the counterparty. A position still open settles as before: cross with the wallet,
+  isolated with its own margin. One closed or liquidated since T settles with the wallet: an
+  isolated margin went back to the wallet, or was lost, when its position closed. A payer who
+  cannot pay in full pays what it has (never below 0); liquidation, on the next sweep, deals
+  with the rest.
+- **The time of the income is T**: the ledger entries carry T as their time (``ledger_post``'s
+  ``at``), so the ledger, the API and the facade's /fapi/v1/income show the payment at the
+  funding time, as exchanges do, even when it was posted later.
+
+A late run (no worker or beat for a while) settles each missed time once, oldest first, across
+all instruments, exactly as it would have then: the sizes, the marks and the premium all come
+from history. It goes back no further than the instrument's latest settlement, nor than
+PRICE_CANDLE_RETENTION_DAYS (the price history kept); an instrument never settled starts at the
+latest funding time. Settling is idempotent and safe for concurrent workers: the
+FundingSettlement row (once per instrument and time) fixes the rate and the mark, and each account
+is paid in its own transaction under its wallet lock, each position once per settlement (checked
+under that lock). A run also revisits the instrument's latest settlement, so that one cut short
+(a worker killed mid-way) is completed by the next run. Before choosing who held a position at T,
+a run waits for the trades in flight (a fill stamped just before T may commit just after it).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Avg
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Avg, Case, F, Max, Q, Sum, When
 
 from trading.models import (
+    Fill,
     FundingPayment,
     FundingSettlement,
     LedgerAccount,
@@ -31,7 +59,9 @@ from trading.models import (
     PriceCandle,
 )
 from trading.money import ZERO, money_owed, money_received
+from trading.schedules import funding_time_after, funding_time_of
 from trading.selectors import holdings_load
+from trading.selectors.accounts import engine_side
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
 from trading.services.watch import account_watch_set
@@ -39,84 +69,172 @@ from trading.services.watch import account_watch_set
 HOUSE = LedgerAccount.Kind.HOUSE
 INTEREST = Decimal("0.0001")
 CLAMP = Decimal("0.0075")
+# A fill on the position's own side adds to it; one on the other side reduces or closes it.
+SIZE_CHANGE = Case(
+    When(
+        Q(order__side="BUY", position__side="LONG") | Q(order__side="SELL", position__side="SHORT"),
+        then=F("quantity"),
+    ),
+    default=-F("quantity"),
+)
 
 
-def funding_time_of(now: datetime) -> datetime:
-    """The latest funding time at or before ``now`` (intervals counted from midnight UTC)."""
-    interval = settings.FUNDING_INTERVAL
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight + ((now - midnight) // interval) * interval
-
-
-def funding_rate(*, mark: MarkPrice, funding_time: datetime) -> Decimal:
-    """The exchange's rate while the mark is live (the last one the feed brought), else interest
-    + premium (the mark vs its average over the interval), clamped."""
+def funding_rate(
+    *, mark: MarkPrice, funding_time: datetime, price: Decimal | None = None
+) -> Decimal:
+    """The rate of ``funding_time``: the exchange's while the mark is live (the last one the feed
+    brought), else interest + premium of ``price`` (by default the current mark: the estimate of
+    a coming settlement) over the interval's average before it, clamped."""
     if mark.source == MarkPrice.Source.LIVE and mark.funding_rate is not None:
         return mark.funding_rate
-    instrument = mark.instrument
+    return _simulated_rate(
+        mark.instrument_id, funding_time=funding_time, price=mark.price if price is None else price
+    )
+
+
+def _simulated_rate(instrument_id: int, *, funding_time: datetime, price: Decimal) -> Decimal:
     average = PriceCandle.objects.filter(
-        instrument=instrument,
+        instrument_id=instrument_id,
         opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
         opened_at__lt=funding_time,
     ).aggregate(average=Avg("close"))["average"]
-    premium = (mark.price - Decimal(average)) / Decimal(average) if average else ZERO
+    premium = (price - Decimal(average)) / Decimal(average) if average else ZERO
     return max(-CLAMP, min(CLAMP, INTEREST + premium)).quantize(Decimal("1e-8"))
 
 
-def funding_settle(*, now: datetime) -> list[FundingSettlement]:
-    """Settle the funding time at or before ``now`` for every instrument that has a mark."""
-    funding_time = funding_time_of(now)
-    settled = []
-    for mark in MarkPrice.objects.select_related("instrument"):
-        rate = funding_rate(mark=mark, funding_time=funding_time)
-        try:
-            with transaction.atomic(durable=True):
-                settlement = FundingSettlement.objects.create(
-                    instrument=mark.instrument,
-                    funding_time=funding_time,
-                    rate=rate,
-                    mark_price=mark.price,
-                )
-        except IntegrityError:
-            continue  # already settled
-        users = (
-            Position.objects.filter(
-                instrument=mark.instrument,
-                status=Position.Status.OPEN,
-                opened_at__lte=funding_time,
-            )
-            .values_list("user_id", flat=True)
-            .distinct()
+def _mark_at(mark: MarkPrice, funding_time: datetime) -> Decimal | None:
+    """The mark as it stood at ``funding_time``: the current one if unchanged since, else the
+    close of the last candle before it (within the interval); None if history cannot say."""
+    if mark.updated_at <= funding_time:
+        return mark.price
+    candle = (
+        PriceCandle.objects.filter(
+            instrument_id=mark.instrument_id,
+            opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
+            opened_at__lt=funding_time,
         )
-        for user_id in sorted(set(users)):
+        .order_by("-opened_at")
+        .first()
+    )
+    return None if candle is None else candle.close
+
+
+def funding_settle(*, now: datetime) -> list[FundingSettlement]:
+    """Settle every funding time due by ``now`` (the missed ones included), oldest first, for
+    every instrument with a mark; return the settlements this run made."""
+    _trades_in_flight_wait()
+    latest = funding_time_of(now)
+    horizon = now - timedelta(days=settings.PRICE_CANDLE_RETENTION_DAYS)
+    due = sorted(
+        (funding_time, mark.instrument.symbol, mark)
+        for mark in MarkPrice.objects.select_related("instrument")
+        for funding_time in _funding_times_due(mark, latest=latest, horizon=horizon)
+    )
+    settled = []
+    for funding_time, _, mark in due:
+        settlement, created = _settlement_get_or_create(mark, funding_time, latest=latest)
+        if settlement is None:
+            continue
+        for user_id in sorted({user_id for user_id, _ in _sizes_held(settlement).values()}):
             _account_fund(user_id, settlement)
-        settled.append(settlement)
+        if created:
+            settled.append(settlement)
     return settled
 
 
+def _trades_in_flight_wait() -> None:
+    """Wait for the transactions writing fills now, then let trading go on at once. A fill is
+    stamped before its transaction commits, so one stamped just before a funding time may be
+    committed just after it: after this, every fill stamped before now is visible. SQLite needs
+    no wait: its writers take the database in turn (immediate transactions)."""
+    if connection.vendor != "postgresql":
+        return
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {Fill._meta.db_table} IN SHARE MODE")
+
+
+def _funding_times_due(mark: MarkPrice, *, latest: datetime, horizon: datetime) -> list[datetime]:
+    """The instrument's latest settled time (to complete a run cut short) and every funding time
+    after it up to ``latest``, none before ``horizon``; for a first settlement, ``latest``."""
+    last = FundingSettlement.objects.filter(instrument_id=mark.instrument_id).aggregate(
+        last=Max("funding_time")
+    )["last"]
+    if last is None:
+        return [latest]
+    times, funding_time = [], max(last, funding_time_of(horizon))
+    while funding_time <= latest:
+        if funding_time >= horizon:
+            times.append(funding_time)
+        funding_time = funding_time_after(funding_time)
+    return times
+
+
+def _settlement_get_or_create(
+    mark: MarkPrice, funding_time: datetime, *, latest: datetime
+) -> tuple[FundingSettlement | None, bool]:
+    """The settlement of ``funding_time`` (made now if new; None if its mark is unknown), and
+    whether this run made it. A concurrent run making it first wins: its rate and mark hold."""
+    settlement = FundingSettlement.objects.filter(
+        instrument_id=mark.instrument_id, funding_time=funding_time
+    ).first()
+    if settlement is not None:
+        return settlement, False
+    price = _mark_at(mark, funding_time)
+    if price is None:
+        return None, False
+    if funding_time == latest:
+        rate = funding_rate(mark=mark, funding_time=funding_time, price=price)
+    else:
+        rate = _simulated_rate(mark.instrument_id, funding_time=funding_time, price=price)
+    try:
+        with transaction.atomic(durable=True):
+            created = FundingSettlement.objects.create(
+                instrument=mark.instrument, funding_time=funding_time, rate=rate, mark_price=price
+            )
+        return created, True
+    except IntegrityError:
+        settlement = FundingSettlement.objects.get(
+            instrument_id=mark.instrument_id, funding_time=funding_time
+        )
+        return settlement, False
+
+
+def _sizes_held(
+    settlement: FundingSettlement, *, user_id: int | None = None
+) -> dict[int, tuple[int, Decimal]]:
+    """position id -> (user id, size at the funding time), for the positions of the settlement's
+    instrument (of ``user_id`` only, if given) held then and not yet paid."""
+    funding_time = settlement.funding_time
+    fills = Fill.objects.filter(
+        Q(position__closed_at__isnull=True) | Q(position__closed_at__gt=funding_time),
+        position__instrument_id=settlement.instrument_id,
+        created_at__lte=funding_time,
+    ).exclude(position__funding__settlement=settlement)
+    if user_id is not None:
+        fills = fills.filter(position__user_id=user_id)
+    held = (
+        fills.order_by()
+        .values("position_id", "position__user_id")
+        .annotate(size=Sum(SIZE_CHANGE))
+        .filter(size__gt=0)
+    )
+    return {row["position_id"]: (row["position__user_id"], row["size"]) for row in held}
+
+
 def _account_fund(user_id: int, settlement: FundingSettlement) -> None:
+    """Pay or collect the account's funding of ``settlement``, each position once: the sizes are
+    read again under the wallet lock, after any order of the account that was in flight."""
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user_id)
         positions = open_positions_lock(user_id)
-        for position in positions:
-            opened_in_time = position.opened_at <= settlement.funding_time
-            if position.instrument_id != settlement.instrument_id or not opened_in_time:
-                continue
-            side = 1 if position.side == "LONG" else -1
-            owed = side * position.quantity * settlement.mark_price * settlement.rate
-            holder = position if position.margin_mode == MarginMode.ISOLATED else wallet
-            entry = {"kind": LedgerEntry.Kind.FUNDING, "user": position.user, "position": position}
-            if owed > 0:
-                available = holder.isolated_margin if holder is position else holder.balance
-                amount = min(money_owed(owed), available)
-                ledger_post(amount=amount, source=holder, destination=HOUSE, **entry)
-                signed = -amount
-            else:
-                signed = money_received(-owed)
-                ledger_post(amount=signed, source=HOUSE, destination=holder, **entry)
-            FundingPayment.objects.create(
-                settlement=settlement, position=position, user=position.user, amount=signed
-            )
+        sizes = _sizes_held(settlement, user_id=user_id)
+        if not sizes:
+            return
+        still_open = {position.pk: position for position in positions}
+        holders = Position.objects.filter(pk__in=sizes).select_related("user").order_by("pk")
+        for position in holders:
+            _, size = sizes[position.pk]
+            _position_fund(still_open.get(position.pk, position), wallet, settlement, size)
         # a settlement touches every holder at once: new watch prices here, rather than every
         # account due on the next sweep
         account_watch_set(
@@ -124,3 +242,34 @@ def _account_fund(user_id: int, settlement: FundingSettlement) -> None:
             positions=positions,
             holdings=holdings_load(user=wallet.user, wallet=wallet, positions=positions),
         )
+
+
+def _position_fund(
+    position: Position, wallet, settlement: FundingSettlement, size: Decimal
+) -> None:
+    """One position's payment on its ``size`` at the funding time: from or to its own margin
+    while it is an open isolated one, else the wallet (``position`` is the locked row while it
+    is open)."""
+    owed = engine_side(position.side) * size * settlement.mark_price * settlement.rate
+    is_open = position.status == Position.Status.OPEN
+    isolated = position.margin_mode == MarginMode.ISOLATED and is_open
+    holder = position if isolated else wallet
+    entry = {
+        "kind": LedgerEntry.Kind.FUNDING,
+        "user": position.user,
+        "position": position,
+        "at": settlement.funding_time,
+        "memo": f"{size.normalize():f} held x mark {settlement.mark_price.normalize():f} x "
+        f"rate {settlement.rate.normalize():f}",
+    }
+    if owed > 0:
+        available = position.isolated_margin if isolated else wallet.balance
+        amount = min(money_owed(owed), available)
+        ledger_post(amount=amount, source=holder, destination=HOUSE, **entry)
+        signed = -amount
+    else:
+        signed = money_received(-owed)
+        ledger_post(amount=signed, source=HOUSE, destination=holder, **entry)
+    FundingPayment.objects.create(
+        settlement=settlement, position=position, user=position.user, amount=signed
+    )

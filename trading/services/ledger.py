@@ -1,9 +1,11 @@
 """``ledger_post``: the one function that moves money. See trading/models/wallets.py for the
 invariants it keeps."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
 from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
 
@@ -56,10 +58,13 @@ def ledger_post(
     position: Position | None = None,
     order=None,
     memo: str = "",
+    at: datetime | None = None,
 ) -> LedgerEntry | None:
     """Move ``amount`` from ``source`` to ``destination``: each a locked Wallet, a locked isolated
     Position (its margin) or a system account kind (FEES, INSURANCE_FUND, HOUSE, DEPOSITS).
-    Nothing is written for 0. Must run inside the caller's transaction."""
+    Nothing is written for 0. Must run inside the caller's transaction. ``at`` is the entry's
+    time when the money is owed for an earlier moment than now (a funding payment: its funding
+    time); by default, now."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     if amount < 0:
@@ -75,6 +80,7 @@ def ledger_post(
         position=position,
         order=order,
         memo=memo,
+        created_at=timezone.now() if at is None else at,
     )
     _apply(source, -amount)
     _apply(destination, amount)

@@ -1,3 +1,4 @@
+import pickle
 from datetime import timedelta
 from decimal import Decimal
 
@@ -5,18 +6,33 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.services import api_key_create
+from tests.concurrency.test_trading_races import race
+from tests.trading.api.conftest import SignedClient
+from tests.trading.binance.conftest import BinanceClient
 from tests.trading.services.conftest import wallet_balance
+from trading.binance.mapping import ms
 from trading.models import (
+    Fill,
     FundingPayment,
     FundingSettlement,
     Instrument,
+    LedgerEntry,
     MarkPrice,
     Position,
     PriceCandle,
 )
-from trading.services import funding_settle, leverage_set, order_place
+from trading.schedules import FundingSchedule, funding_time_after
+from trading.services import (
+    funding_settle,
+    leverage_set,
+    mark_price_set,
+    order_place,
+    sweep_run,
+)
 from trading.services.funding import funding_time_of
 
+SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
 pytestmark = pytest.mark.django_db
 
 
@@ -158,3 +174,338 @@ def test_a_payer_who_cannot_pay_in_full_pays_what_its_isolated_margin_holds(
         Decimal("-360"),
         Decimal("-24"),
     ]
+
+
+# --- charged as exchanges charge it: the holders at the funding time, on their size then ------
+
+
+def past_funding_time():
+    """A funding time an interval ago: its settlement reads the marks from the candles, since
+    the seed marks are newer."""
+    return funding_time_of(timezone.now()) - settings.FUNDING_INTERVAL
+
+
+def mark_was(symbol, price, *, at):
+    """The mark ``price`` ticked in the minute before ``at``: the history a settlement of ``at``
+    reads (the only candle of its interval, so the premium is 0 and the rate 0.01 %)."""
+    PriceCandle.objects.create(
+        instrument=Instrument.objects.get(symbol=symbol),
+        opened_at=at - timedelta(minutes=1),
+        open=Decimal(price),
+        high=Decimal(price),
+        low=Decimal(price),
+        close=Decimal(price),
+    )
+
+
+def trade(user, side, quantity, *, at, margin_mode="CROSS"):
+    """A real BTCUSDT order (order_place) whose fills are dated ``at``: the services stamp the
+    current time, and a test moves its trades to the moments around a funding time it needs."""
+    order = order_place(
+        user=user, symbol="BTCUSDT", side=side, quantity=quantity, margin_mode=margin_mode
+    )
+    Fill.objects.filter(order=order).update(created_at=at)
+    touched = Position.objects.filter(fills__order=order)
+    touched.filter(opened_at__gt=at).update(opened_at=at)
+    touched.exclude(status="OPEN").update(closed_at=at)
+    return order
+
+
+def funding_rows(user):
+    """The user's funding ledger entries: amount, from, to, time, memo."""
+    return list(
+        LedgerEntry.objects.filter(user=user, kind="FUNDING")
+        .order_by("pk")
+        .values_list("amount", "source__kind", "destination__kind", "created_at", "memo")
+    )
+
+
+ONE_BTC_AT_60000 = "1 held x mark 60000 x rate 0.0001"
+
+
+def test_a_position_closed_a_second_after_the_funding_time_still_pays(make_trader, balanced_ledger):
+    # given a cross long and an isolated short of 1 BTC held across T, both closed at T + 1 s
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    long_trader, short_trader = make_trader("long"), make_trader("short")
+    leverage_set(user=short_trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    trade(long_trader, "BUY", "1", at=when - HOUR)
+    trade(short_trader, "SELL", "1", at=when - HOUR, margin_mode="ISOLATED")
+    trade(long_trader, "SELL", "1", at=when + SECOND)
+    trade(short_trader, "BUY", "1", at=when + SECOND, margin_mode="ISOLATED")
+    long_before, short_before = wallet_balance(long_trader), wallet_balance(short_trader)
+
+    # when T settles, after both closed
+    funding_settle(now=when + 2 * SECOND)
+
+    # then each pays or receives 1 x 60000 x 0.0001 = 6 with its wallet (the isolated margin
+    # went back to the wallet when it closed), at T
+    assert wallet_balance(long_trader) == long_before - Decimal("6")
+    assert wallet_balance(short_trader) == short_before + Decimal("6")
+    assert funding_rows(long_trader) == [(Decimal("6"), "WALLET", "HOUSE", when, ONE_BTC_AT_60000)]
+    assert funding_rows(short_trader) == [(Decimal("6"), "HOUSE", "WALLET", when, ONE_BTC_AT_60000)]
+    assert sorted(FundingPayment.objects.values_list("position__status", "amount")) == [
+        ("CLOSED", Decimal("-6")),
+        ("CLOSED", Decimal("6")),
+    ]
+
+
+def test_an_isolated_position_liquidated_after_the_funding_time_pays_from_the_wallet(
+    trader, balanced_ledger
+):
+    # given an isolated long of 1 BTC at 20x held across T, liquidated since (its margin lost)
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    trade(trader, "BUY", "1", at=when - HOUR, margin_mode="ISOLATED")
+    mark_price_set(symbol="BTCUSDT", price=Decimal("57200"))
+    sweep_run()
+    position = Position.objects.get(user=trader)
+    assert (position.status, position.isolated_margin) == ("LIQUIDATED", Decimal("0"))
+    wallet = wallet_balance(trader)
+
+    funding_settle(now=when + HOUR)
+
+    # then it pays on its size and mark at T, from the wallet: it has no margin left
+    assert wallet_balance(trader) == wallet - Decimal("6")
+    assert funding_rows(trader) == [(Decimal("6"), "WALLET", "HOUSE", when, ONE_BTC_AT_60000)]
+    assert list(FundingPayment.objects.values_list("position", "amount")) == [
+        (position.pk, Decimal("-6"))
+    ]
+
+
+def test_a_position_doubled_a_second_after_the_funding_time_pays_on_its_old_size(
+    trader, balanced_ledger
+):
+    # given an isolated long of 1 BTC held across T, and 1 more bought at T + 1 s
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    trade(trader, "BUY", "1", at=when - HOUR, margin_mode="ISOLATED")
+    trade(trader, "BUY", "1", at=when + SECOND, margin_mode="ISOLATED")
+    position = Position.objects.get(user=trader)
+    margin, wallet = position.isolated_margin, wallet_balance(trader)
+
+    funding_settle(now=when + 2 * SECOND)
+
+    # then it pays on 1 BTC, 6 (not 12), from its own margin: it is still open
+    position.refresh_from_db()
+    assert position.quantity == Decimal("2")
+    assert position.isolated_margin == margin - Decimal("6")
+    assert wallet_balance(trader) == wallet
+    assert funding_rows(trader) == [
+        (Decimal("6"), "ISOLATED_MARGIN", "HOUSE", when, ONE_BTC_AT_60000)
+    ]
+    assert list(FundingPayment.objects.values_list("position", "amount")) == [
+        (position.pk, Decimal("-6"))
+    ]
+
+
+def test_a_position_opened_a_second_after_the_funding_time_pays_nothing(trader, balanced_ledger):
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    trade(trader, "BUY", "1", at=when + SECOND)
+    wallet = wallet_balance(trader)
+
+    settled = funding_settle(now=when + 2 * SECOND)
+
+    # T settles (its rate and mark are history) but nobody held BTC then
+    assert [(s.instrument.symbol, s.funding_time, s.mark_price) for s in settled] == [
+        ("BTCUSDT", when, Decimal("60000"))
+    ]
+    assert FundingPayment.objects.count() == 0
+    assert funding_rows(trader) == []
+    assert wallet_balance(trader) == wallet
+
+
+def test_three_missed_funding_times_settle_three_times_on_restart(trader, balanced_ledger):
+    # given a cross long of 1 BTC settled at T0; then three intervals with no worker, during
+    # which the mark was 61000, 62000 and 63000 at T1, T2, T3 and the long doubled after T1
+    interval = settings.FUNDING_INTERVAL
+    times = [funding_time_of(timezone.now()) - (3 - n) * interval for n in range(4)]
+    for when, price in zip(times, ["60000", "61000", "62000", "63000"], strict=True):
+        mark_was("BTCUSDT", price, at=when)
+    trade(trader, "BUY", "1", at=times[0] - HOUR)
+    assert len(funding_settle(now=times[0] + SECOND)) == 1
+    trade(trader, "BUY", "1", at=times[1] + HOUR)
+    wallet = wallet_balance(trader)
+
+    # when the worker is back an hour after T3
+    restart = funding_settle(now=times[3] + HOUR)
+
+    # then T1, T2 and T3 settle once each, as they would have then: 1 x 61000, 2 x 62000 and
+    # 2 x 63000, times 0.01 %; each ledger entry at its own funding time
+    assert [(s.funding_time, s.mark_price, s.rate) for s in restart] == [
+        (times[1], Decimal("61000"), Decimal("0.0001")),
+        (times[2], Decimal("62000"), Decimal("0.0001")),
+        (times[3], Decimal("63000"), Decimal("0.0001")),
+    ]
+    assert [(amount, at, memo) for amount, _, _, at, memo in funding_rows(trader)] == [
+        (Decimal("6"), times[0], ONE_BTC_AT_60000),
+        (Decimal("6.1"), times[1], "1 held x mark 61000 x rate 0.0001"),
+        (Decimal("12.4"), times[2], "2 held x mark 62000 x rate 0.0001"),
+        (Decimal("12.6"), times[3], "2 held x mark 63000 x rate 0.0001"),
+    ]
+    assert wallet_balance(trader) == wallet - Decimal("31.1")
+
+    # and a fourth run settles nothing
+    assert funding_settle(now=times[3] + 2 * HOUR) == []
+    assert FundingPayment.objects.count() == 4
+    assert wallet_balance(trader) == wallet - Decimal("31.1")
+
+
+def test_on_the_live_feed_a_missed_earlier_time_gets_the_simulated_rate_of_its_candles(
+    trader, balanced_ledger
+):
+    # given a long held since before T1, and a live mark whose exchange rate is 0.025 % now
+    interval = settings.FUNDING_INTERVAL
+    latest = funding_time_of(timezone.now())
+    earlier = latest - interval
+    for when in (earlier, latest):
+        mark_was("BTCUSDT", "60000", at=when)
+    trade(trader, "BUY", "1", at=earlier - HOUR)
+    MarkPrice.objects.filter(instrument__symbol="BTCUSDT").update(
+        source="live", funding_rate=Decimal("0.00025")
+    )
+    FundingSettlement.objects.create(
+        instrument=Instrument.objects.get(symbol="BTCUSDT"),
+        funding_time=earlier - interval,
+        rate=Decimal("0.0001"),
+        mark_price=Decimal("60000"),
+    )
+
+    settled = funding_settle(now=latest + HOUR)
+
+    # then the feed's rate is the latest time's only: the feed keeps no past rates
+    assert [(s.funding_time, s.rate) for s in settled] == [
+        (earlier, Decimal("0.0001")),
+        (latest, Decimal("0.00025")),
+    ]
+    assert [row[0] for row in funding_rows(trader)] == [Decimal("6"), Decimal("15")]
+
+
+def test_the_mark_of_a_funding_time_is_the_last_one_ticked_before_it(trader, balanced_ledger):
+    # given a long held across T; the mark ticked 59940 then 60000 in the two minutes before T,
+    # 70000 in the minute of T, and the operator set 65000 since
+    when = past_funding_time()
+    trade(trader, "BUY", "1", at=when - HOUR)
+    btc = Instrument.objects.get(symbol="BTCUSDT")
+    for minutes, close in ((-2, "59940"), (-1, "60000"), (0, "70000")):
+        price = Decimal(close)
+        PriceCandle.objects.create(
+            instrument=btc,
+            opened_at=when + timedelta(minutes=minutes),
+            open=price,
+            high=price,
+            low=price,
+            close=price,
+        )
+    mark_price_set(symbol="BTCUSDT", price=Decimal("65000"))
+    wallet = wallet_balance(trader)
+
+    # when T settles an hour late
+    funding_settle(now=when + HOUR)
+
+    # then the mark is 60000, and the rate 0.0001 + (60000 - 59970) / 59970 = 0.00060025
+    settlement = FundingSettlement.objects.get(instrument=btc)
+    assert (settlement.mark_price, settlement.rate) == (Decimal("60000"), Decimal("0.00060025"))
+    assert wallet_balance(trader) == wallet - Decimal("36.015")  # 60000 x 0.00060025
+
+
+def test_a_funding_time_no_price_history_covers_is_not_settled(trader, balanced_ledger):
+    # given a long held across T, but the mark changed since T and no candle says what it was
+    when = past_funding_time()
+    trade(trader, "BUY", "1", at=when - HOUR)
+    wallet = wallet_balance(trader)
+
+    assert funding_settle(now=when + HOUR) == []
+
+    assert FundingSettlement.objects.count() == 0
+    assert FundingPayment.objects.count() == 0
+    assert wallet_balance(trader) == wallet
+
+
+def test_the_income_time_is_the_funding_time_in_the_facade_and_the_api(trader, balanced_ledger):
+    # given a long held across T and closed at T + 1 s; T settles an hour late
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    trade(trader, "BUY", "1", at=when - HOUR)
+    trade(trader, "SELL", "1", at=when + SECOND)
+    funding_settle(now=when + HOUR)
+    key = api_key_create(user=trader, name="bot", permission="TRADING")
+    binance = BinanceClient(key.api_key.key, key.secret)
+    api = SignedClient(key.api_key.key, key.secret)
+
+    # the facade lists the funding fee at T, found from T on and not after it
+    funding = {"incomeType": "FUNDING_FEE", "symbol": "BTCUSDT"}
+    income = binance.get("/fapi/v1/income", {**funding, "startTime": ms(when)}).json()
+    assert [(row["incomeType"], row["income"], row["time"]) for row in income] == [
+        ("FUNDING_FEE", "-6.00000000", ms(when))
+    ]
+    assert binance.get("/fapi/v1/income", {**funding, "startTime": ms(when) + 1}).json() == []
+    assert binance.get("/fapi/v1/income", {**funding, "endTime": ms(when) - 1}).json() == []
+    # in time order: posted last, it is still the oldest line (the trades came after T)
+    every = binance.get("/fapi/v1/income").json()
+    assert every[0]["incomeType"] == "FUNDING_FEE"
+    assert [row["time"] for row in every] == sorted(row["time"] for row in every)
+
+    # the native API's funding payments and ledger show T too
+    iso = when.isoformat().replace("+00:00", "Z")
+    payments = api.get("/api/v1/funding-payments").json()["results"]
+    assert [(p["funding_time"], p["amount"]) for p in payments] == [(iso, "-6.00000000")]
+    ledger = api.get("/api/v1/ledger").json()["results"]
+    assert [
+        (line["created_at"], line["amount"]) for line in ledger if line["kind"] == "FUNDING"
+    ] == [(iso, "-6.00000000")]
+
+
+def test_beat_sends_the_settlement_exactly_at_each_funding_time():
+    interval = settings.FUNDING_INTERVAL
+    when = funding_time_of(timezone.now())
+    ran_last_time = when - interval + SECOND
+
+    def schedule_at(moment):
+        return FundingSchedule(nowfun=lambda: moment)
+
+    # not due a millisecond before T, and asks beat to wake at T; due at T, then the next one
+    assert schedule_at(when - timedelta(milliseconds=1)).is_due(ran_last_time) == (False, 0.001)
+    assert schedule_at(when).is_due(ran_last_time) == (True, interval.total_seconds())
+    assert schedule_at(when + SECOND).is_due(when) == (False, interval.total_seconds() - 1)
+    # a beat that was down for intervals sends one run on its return (the task catches up)
+    assert schedule_at(when + SECOND).is_due(when - 3 * interval).is_due
+    # it is the beat entry, and survives beat's schedule file
+    assert settings.CELERY_BEAT_SCHEDULE["funding"] == {
+        "task": "trading.funding_settle",
+        "schedule": FundingSchedule(),
+    }
+    assert pickle.loads(pickle.dumps(FundingSchedule())) == FundingSchedule()
+
+
+def test_funding_times_restart_at_midnight_when_the_interval_does_not_divide_a_day(settings):
+    settings.FUNDING_INTERVAL = timedelta(hours=7)
+    day = timezone.now().replace(year=2026, month=11, day=22, minute=0, second=0, microsecond=0)
+
+    assert funding_time_of(day.replace(hour=23)) == day.replace(hour=21)
+    assert funding_time_after(day.replace(hour=21)) == day.replace(hour=0) + timedelta(days=1)
+    assert funding_time_after(day.replace(hour=8)) == day.replace(hour=14)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_settling_the_same_time_at_once_pay_once(make_trader):
+    # given five traders holding 1 BTC across T
+    when = past_funding_time()
+    mark_was("BTCUSDT", "60000", at=when)
+    traders = [make_trader() for _ in range(5)]
+    for trader in traders:
+        trade(trader, "BUY", "1", at=when - HOUR)
+    wallets = [wallet_balance(trader) for trader in traders]
+
+    # when four workers settle T at once
+    results, errors = race(*[lambda: funding_settle(now=when + SECOND)] * 4)
+
+    # then one made the settlement, and each holder paid 6 once
+    assert errors == []
+    assert sorted(len(settled) for settled in results) == [0, 0, 0, 1]
+    assert [wallet_balance(trader) for trader in traders] == [w - 6 for w in wallets]
+    assert FundingPayment.objects.count() == 5
