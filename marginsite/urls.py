@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", TemplateView.as_view(template_name="api_docs.html"), name="api_docs"),
     path("fapi/", include("trading.binance.urls")),
+    path("futures/data/", include("trading.binance.data_urls")),
     path("admin/", admin.site.urls),
 ]

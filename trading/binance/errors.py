@@ -41,7 +41,17 @@ ALGO_ORDER_TYPE = (
 )
 POSITION_SIDE_MISMATCH = (-4061, "Order's position side does not match user's setting.")
 POSITION_SIDE_UNCHANGED = (-4059, "No need to change position side.")
+MULTI_ASSETS_WITH_ISOLATED = (
+    -4167,
+    "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin "
+    "mode.",
+)
+ASSET_MODE_UNCHANGED = (
+    -4171,
+    "Adjusted asset mode is currently set and does not need to be adjusted repeatedly",
+)
 UNKNOWN_ORDER = (-2011, "Unknown order sent.")
+SAME_ORDER = (-5027, "No need to modify the order.")
 ORDER_DOES_NOT_EXIST = (-2013, "Order does not exist.")
 TOO_MANY_REQUESTS = (
     -1003,
@@ -63,6 +73,12 @@ CONTEXT_FREE = {
     "ORDER_NOT_FOUND": UNKNOWN_ORDER,
     "ORDER_NOT_CANCELABLE": UNKNOWN_ORDER,
     "INVALID_AMOUNT": (-4055, "Amount must be positive."),
+    "POST_ONLY_REJECTED": (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+        "The order will not be recorded in the order history",
+    ),
+    "ORDER_NOT_EDITABLE": (-4000, "Invalid order status."),
 }
 
 # (marginsite code, words of its message, Binance code, Binance message): the first match wins.
@@ -126,6 +142,12 @@ class BinanceError(Exception):
 
 def explanation_of(error: ApplicationError) -> dict:
     return {"code": error.code, "message": error.message, "field": error.field}
+
+
+def path_invalid(path: str, method: str) -> BinanceError:
+    """What Binance answers (404, -5000) for a path it has no endpoint at, or a method the path
+    does not take: Binance routes by the pair, so both read the same."""
+    return BinanceError(-5000, f"Path {path}, Method {method} is invalid", status=404)
 
 
 def mandatory_missing(name: str) -> BinanceError:

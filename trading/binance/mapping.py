@@ -6,22 +6,23 @@ at the 8th), steps and filters without trailing zeros. The few fields Binance se
 numbers (leverage brackets, the amount of a margin change) are numbers here too.
 
 Binance keeps one position per symbol (in one-way mode) and one margin type per symbol;
-marginsite keys positions by (symbol, margin mode). Every position keeps its own row, with its
-own ``marginType``, and every row says ``positionSide`` "BOTH" (one-way mode): a client sees two
-rows for a symbol held in both modes. Conditional orders (STOP_MARKET, TAKE_PROFIT_MARKET) are
-Binance's algo orders: their ``algoId`` is marginsite's order id.
+marginsite keys positions by (symbol, margin mode). The facade shows per symbol the position of
+the symbol's margin type (selectors.account_state), with its ``marginType`` and ``positionSide``
+"BOTH" (one-way mode). Conditional orders (STOP_MARKET, TAKE_PROFIT_MARKET) are Binance's algo
+orders: their ``algoId`` is marginsite's order id.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
+from trading.binance.selectors import CONDITIONAL_TYPES
 from trading.inputs import LARGEST_INPUT
-from trading.models import Fill, Instrument, MarginMode, Order
-from trading.services.orders import market_price
+from trading.models import Fill, FundingSettlement, Instrument, MarginMode, Order, TimeInForce
+from trading.services.funding import CLAMP
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EIGHT_PLACES = Decimal("1e-8")
-BOOK_LEVEL_NOTIONAL = Decimal(1_000_000)
 PERPETUAL_DELIVERY_MS = 4133404800000  # Binance's delivery date of a perpetual (2100-12-25)
 MARGIN_TYPES = {MarginMode.CROSS: "CROSSED", MarginMode.ISOLATED: "ISOLATED"}
 ALGO_STATUSES = {
@@ -29,6 +30,17 @@ ALGO_STATUSES = {
     Order.Status.FILLED: "FINISHED",
     Order.Status.CANCELED: "CANCELED",
     Order.Status.EXPIRED: "EXPIRED",
+}
+# Every account's modes (accountConfig and account): fee tier 0 (Binance's VIP 0, maker 0.02 %
+# and taker 0.05 %: the seeded instruments' rates), no transfers in or out, Single-Asset mode,
+# no trade group.
+ACCOUNT_MODES = {
+    "feeTier": 0,
+    "canTrade": True,
+    "canDeposit": False,
+    "canWithdraw": False,
+    "multiAssetsMargin": False,
+    "tradeGroupId": -1,
 }
 CONTRACT_STATUSES = {Instrument.Status.TRADING: "TRADING", Instrument.Status.HALTED: "SETTLING"}
 
@@ -106,7 +118,7 @@ def symbol_info(instrument: Instrument) -> dict:
             {"filterType": "MIN_NOTIONAL", "notional": step(instrument.min_notional)},
         ],
         "orderTypes": ["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
-        "timeInForce": ["GTC"],
+        "timeInForce": list(TimeInForce.values),
     }
 
 
@@ -134,7 +146,7 @@ def _order_common(order: Order) -> dict:
         "symbol": order.instrument.symbol,
         "side": order.side,
         "positionSide": "BOTH",
-        "timeInForce": "GTC",
+        "timeInForce": order.time_in_force,
         "reduceOnly": order.reduce_only,
         "closePosition": False,
         "workingType": "MARK_PRICE",
@@ -147,14 +159,17 @@ def _order_common(order: Order) -> dict:
 
 
 def order_info(order: Order) -> dict:
-    """An order as /fapi/v1/order answers it (the RESULT response of a new order)."""
+    """An order as /fapi/v1/order answers it (the RESULT response of a new order). A triggered
+    conditional order is read here as the MARKET order it became (its ``origType`` the
+    conditional type, its ``time`` the trigger's), as Binance shows the actual order."""
     filled, average = order.filled_quantity, order.average_fill_price
+    triggered = order.order_type in CONDITIONAL_TYPES
     return {
         **_order_common(order),
         "orderId": order.pk,
         "clientOrderId": order.client_order_id,
         "status": order.status,
-        "type": order.order_type,
+        "type": "MARKET" if triggered else order.order_type,
         "origType": order.order_type,
         "price": figure(order.price),
         "avgPrice": figure(average),
@@ -163,13 +178,15 @@ def order_info(order: Order) -> dict:
         "cumQty": figure(filled),
         "cumQuote": figure(filled * average if average is not None else None),
         "stopPrice": figure(order.stop_price),
-        "time": ms(order.created_at),
+        "time": ms(order.updated_at if triggered else order.created_at),
     }
 
 
 def algo_order_info(order: Order) -> dict:
     """A conditional order as /fapi/v1/algoOrder answers it. Once triggered, marginsite executes
-    the order itself: ``actualOrderId`` is the same id and its fills carry it."""
+    the order itself: ``actualOrderId`` is the same id, which /fapi/v1/order answers (the MARKET
+    order it became) and its fills carry. An order that could not execute when it triggered
+    (its checks failed then) is EXPIRED, with no actual order."""
     triggered = order.status == Order.Status.FILLED
     return {
         **_order_common(order),
@@ -290,12 +307,7 @@ def account_info(state) -> dict:
         "updateTime": ms(state.read_at),
     }
     return {
-        "feeTier": 0,
-        "canTrade": True,
-        "canDeposit": False,
-        "canWithdraw": False,
-        "multiAssetsMargin": False,
-        "tradeGroupId": -1,
+        **ACCOUNT_MODES,
         "updateTime": ms(state.read_at),
         **{f"total{name}": value for name, value in totals.items()},
         "availableBalance": available,
@@ -414,28 +426,79 @@ def kline_row(kline) -> list:
     ]
 
 
-def order_book(mark, *, levels: int, now_ms: int) -> dict:
-    """A book of ``levels`` a side around the mark. Its best prices are the ones a market order
-    fills at now (the mark moved by the instrument's slippage, on the tick; with no slippage
-    both sides quote the mark), and each further level is a tick away. marginsite fills any size
-    at the best price, so the quantities (1,000,000 USDT a level) only say the book is deep."""
-    instrument = mark.instrument
-    tick, lot = instrument.tick_size, instrument.step_size
+def _best(levels) -> tuple[str, str]:
+    """The best level's (price, quantity) as Binance writes them; ("0", "0") for an empty side
+    (a maximum slippage below the half spread)."""
+    if not levels:
+        return figure(None), figure(None)
+    price, quantity = levels[0]
+    return figure(price), figure(quantity)
 
-    def quantity(price: Decimal) -> str:
-        return figure((BOOK_LEVEL_NOTIONAL / price / lot).to_integral_value(ROUND_FLOOR) * lot)
 
-    best_bid = market_price(instrument, "SELL", mark.price)
-    best_ask = market_price(instrument, "BUY", mark.price)
-    bids = [best_bid - n * tick for n in range(levels)]
-    asks = [best_ask + n * tick for n in range(levels)]
+def order_book(mark, book, *, now_ms: int) -> dict:
+    """/fapi/v1/depth: the instrument's book around ``mark`` (an engine Book, best levels
+    first): the levels its orders fill against. ``lastUpdateId`` is the mark's time (the book
+    moves with the mark alone)."""
     return {
         "lastUpdateId": ms(mark.updated_at),
         "E": now_ms,
         "T": now_ms,
-        "bids": [[figure(price), quantity(price)] for price in bids if price > 0],
-        "asks": [[figure(price), quantity(price)] for price in asks],
+        "bids": [[figure(price), figure(quantity)] for price, quantity in book.bids],
+        "asks": [[figure(price), figure(quantity)] for price, quantity in book.asks],
     }
+
+
+def book_ticker(mark, book, *, now_ms: int) -> dict:
+    """/fapi/v1/ticker/bookTicker: the best bid and ask of the book around ``mark``."""
+    bid_price, bid_quantity = _best(book.bids)
+    ask_price, ask_quantity = _best(book.asks)
+    return {
+        "symbol": mark.instrument.symbol,
+        "bidPrice": bid_price,
+        "bidQty": bid_quantity,
+        "askPrice": ask_price,
+        "askQty": ask_quantity,
+        "time": now_ms,
+        "lastUpdateId": ms(mark.updated_at),
+    }
+
+
+def funding_rate_info(settlement: FundingSettlement) -> dict:
+    """A settlement as /fapi/v1/fundingRate answers it: the rate and mark it was paid at."""
+    return {
+        "symbol": settlement.instrument.symbol,
+        "fundingRate": figure(settlement.rate),
+        "fundingTime": ms(settlement.funding_time),
+        "markPrice": figure(settlement.mark_price),
+    }
+
+
+def funding_interval_info(instrument: Instrument, *, interval: timedelta) -> dict:
+    """/fapi/v1/fundingInfo of a symbol: marginsite's one funding interval (whole hours as
+    Binance sends them; a shorter demo interval as a fraction of an hour) and its rate clamp."""
+    return {
+        "symbol": instrument.symbol,
+        "adjustedFundingRateCap": figure(CLAMP),
+        "adjustedFundingRateFloor": figure(-CLAMP),
+        "fundingIntervalHours": number(Decimal(interval / timedelta(minutes=1)) / 60),
+        "disclaimer": False,
+    }
+
+
+def commission_rate_info(instrument: Instrument) -> dict:
+    """/fapi/v1/commissionRate: the instrument's fees (marginsite's rates are per instrument,
+    the same for every user)."""
+    return {
+        "symbol": instrument.symbol,
+        "makerCommissionRate": step(instrument.maker_fee_rate),
+        "takerCommissionRate": step(instrument.taker_fee_rate),
+    }
+
+
+def account_config_info() -> dict:
+    """/fapi/v1/accountConfig: the account's modes, one-way (updateTime is 0: Binance's
+    "reserved" field)."""
+    return {**ACCOUNT_MODES, "dualSidePosition": False, "updateTime": 0}
 
 
 def income_info(income) -> dict:
@@ -450,3 +513,77 @@ def income_info(income) -> dict:
         "tranId": entry.pk,
         "tradeId": "",
     }
+
+
+def _buyer_is_maker(fill: Fill) -> bool:
+    """Every fill is a user's order against the house: the buyer is the maker when the user's
+    order bought as a maker or sold as a taker."""
+    return (fill.order.side == "BUY") == (fill.liquidity == Fill.Liquidity.MAKER)
+
+
+def public_trade_info(fill: Fill) -> dict:
+    """A fill as /fapi/v1/trades answers it: the venue's execution, naming no user or order."""
+    return {
+        "id": fill.pk,
+        "price": figure(fill.price),
+        "qty": figure(fill.quantity),
+        "quoteQty": figure(fill.price * fill.quantity),
+        "time": ms(fill.created_at),
+        "isBuyerMaker": _buyer_is_maker(fill),
+    }
+
+
+def aggregate_trade_info(fill: Fill) -> dict:
+    """A fill as /fapi/v1/aggTrades answers it: each fill is its own aggregate (marginsite
+    fills one order against the house, never against another user's fills at one price)."""
+    return {
+        "a": fill.pk,
+        "p": figure(fill.price),
+        "q": figure(fill.quantity),
+        "f": fill.pk,
+        "l": fill.pk,
+        "T": ms(fill.created_at),
+        "m": _buyer_is_maker(fill),
+    }
+
+
+def open_interest_info(instrument: Instrument, quantity: Decimal, *, now_ms: int) -> dict:
+    return {"openInterest": figure(quantity), "symbol": instrument.symbol, "time": now_ms}
+
+
+def liquidation_order_info(order: Order) -> dict:
+    """A liquidation's closing order as /fapi/v1/forceOrders answers it: Binance names these
+    orders "autoclose-..."."""
+    return {**order_info(order), "clientOrderId": f"autoclose-{order.pk}"}
+
+
+def margin_change_info(change) -> dict:
+    """A margin adjustment as /fapi/v1/positionMargin/history answers it."""
+    return {
+        "symbol": change.symbol,
+        "type": change.kind,
+        "deltaType": "USER_ADJUST",
+        "amount": figure(change.entry.amount),
+        "asset": "USDT",
+        "time": ms(change.entry.created_at),
+        "positionSide": "BOTH",
+    }
+
+
+def premium_kline_row(kline) -> list:
+    """A premium index candle: marginsite's mark is its index too (one price feed), so the
+    premium of every candle is 0."""
+    zero = Decimal(0)
+    return kline_row(replace(kline, open=zero, high=zero, low=zero, close=zero))
+
+
+# marginsite never auto-deleverages: the house is the other side of every position.
+NO_ADL_RISK = "LOW"
+
+
+def adl_quantile_info(symbol: str) -> dict:
+    return {"symbol": symbol, "adlQuantile": {"LONG": 0, "SHORT": 0, "BOTH": 0}}
+
+
+def adl_risk_info(instrument: Instrument, *, now_ms: int) -> dict:
+    return {"symbol": instrument.symbol, "adlRisk": NO_ADL_RISK, "updateTime": now_ms}

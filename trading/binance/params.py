@@ -98,10 +98,10 @@ class Params:
         limit = self.integer("limit")
         return default if limit is None else max(1, min(limit, maximum))
 
-    def instrument(self, *, required: bool = True):
-        """The instrument named by ``symbol`` (None if absent and not required); -1121 if none
-        has that name."""
-        symbol = self.text("symbol", required=required)
+    def instrument(self, *, required: bool = True, name: str = "symbol"):
+        """The instrument named by ``symbol`` (or ``name``: indexPriceKlines names a ``pair``),
+        None if absent and not required; -1121 if none has that name."""
+        symbol = self.text(name, required=required)
         if symbol is None:
             return None
         with binance_errors("read"):

@@ -7,16 +7,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from trading.engine import AccountFigures, max_notional_at_leverage
-from trading.models import Fill, Instrument, LedgerEntry, MarkPrice, Order, PriceCandle
-from trading.selectors import PositionRow, holdings_load, position_list
+from trading.engine import AccountFigures, Book, book_levels, max_notional_at_leverage
+from trading.models import (
+    Fill,
+    FundingSettlement,
+    Instrument,
+    LedgerAccount,
+    LedgerEntry,
+    MarkPrice,
+    Order,
+    Position,
+    PriceCandle,
+)
+from trading.selectors import PositionRow, holdings_load, margin_mode_default, position_list
 from trading.selectors.accounts import engine_brackets
-from trading.selectors.history import ledger_lines
-from trading.services.funding import INTEREST, funding_rate, funding_time_of
+from trading.selectors.history import ledger_entry_list, ledger_lines_of
+from trading.selectors.market import book_model
+from trading.services.funding import INTEREST, funding_rate, funding_time_after
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
@@ -43,6 +53,31 @@ INCOME_TYPES = {
     LedgerEntry.Kind.LIQUIDATION: "INSURANCE_CLEAR",
     LedgerEntry.Kind.INSURANCE: "INSURANCE_CLEAR",
 }
+# Every incomeType Binance accepts: one marginsite never books lists no income, another is -1130.
+BINANCE_INCOME_TYPES = (
+    "TRANSFER",
+    "WELCOME_BONUS",
+    "REALIZED_PNL",
+    "FUNDING_FEE",
+    "COMMISSION",
+    "INSURANCE_CLEAR",
+    "REFERRAL_KICKBACK",
+    "COMMISSION_REBATE",
+    "API_REBATE",
+    "CONTEST_REWARD",
+    "CROSS_COLLATERAL_TRANSFER",
+    "OPTIONS_PREMIUM_FEE",
+    "OPTIONS_SETTLE_PROFIT",
+    "INTERNAL_TRANSFER",
+    "AUTO_EXCHANGE",
+    "DELIVERED_SETTELMENT",
+    "COIN_SWAP_DEPOSIT",
+    "COIN_SWAP_WITHDRAW",
+    "POSITION_LIMIT_INCREASE_FEE",
+    "STRATEGY_UMFUTURES_TRANSFER",
+    "FEE_RETURN",
+    "BFUSD_REWARD",
+)
 
 
 def moment(milliseconds: int | None) -> datetime | None:
@@ -70,10 +105,13 @@ def _newest_oldest_first(queryset, *, limit: int) -> list:
 
 @dataclass(frozen=True)
 class AccountState:
-    """The account's figures and its open positions (with their figures), read together."""
+    """The account's figures and its open positions (with their figures), read together.
+    ``rows``: the positions the facade shows (see account_state); ``held``: every open position,
+    which the account's totals count."""
 
     figures: AccountFigures
     rows: list[PositionRow]
+    held: list[PositionRow]
     max_notionals: dict[int, Decimal]  # position id -> the largest notional at its leverage
     read_at: datetime
 
@@ -88,26 +126,42 @@ class AccountState:
 
     @property
     def position_initial_margin(self) -> Decimal:
-        return sum((row.figures.initial_margin for row in self.rows), Decimal(0))
+        return sum((row.figures.initial_margin for row in self.held), Decimal(0))
 
     @property
     def maintenance_margin(self) -> Decimal:
-        return sum((row.figures.maintenance_margin for row in self.rows), Decimal(0))
+        return sum((row.figures.maintenance_margin for row in self.held), Decimal(0))
 
 
 def account_state(*, user, symbol: str | None = None) -> AccountState:
-    """The account's figures and its open positions, on ``symbol`` only if given (the figures
-    are the whole account's either way)."""
-    rows = position_list(user=user)
-    figures = holdings_load(user=user, positions=[row.position for row in rows]).figures()
-    if symbol is not None:
-        rows = [row for row in rows if row.position.instrument.symbol == symbol]
-    rows.sort(key=lambda row: (row.position.instrument.symbol, row.position.margin_mode))
+    """The account's figures and the positions a one-way client sees, on ``symbol`` only if
+    given (the figures are the whole account's either way).
+
+    A one-way client (freqtrade, ccxt pro's position cache) keys positions by symbol, and its
+    orders act on the position of the symbol's margin type (order_place resolves the same
+    default). So each symbol shows that position alone: a position of the other mode, opened
+    on the website or the native API, stays out of the lists (it counts in the totals), and no
+    client can mistake it for the one its orders act on."""
+    held = position_list(user=user)
+    figures = holdings_load(user=user, positions=[row.position for row in held]).figures()
+    modes = {
+        row.position.instrument_id: margin_mode_default(
+            user=user, instrument=row.position.instrument
+        )
+        for row in held
+    }
+    rows = [
+        row
+        for row in held
+        if row.position.margin_mode == modes[row.position.instrument_id]
+        and (symbol is None or row.position.instrument.symbol == symbol)
+    ]
+    rows.sort(key=lambda row: row.position.instrument.symbol)
     caps = {
         row.position.pk: max_notional(row.position.instrument, row.position.leverage)
         for row in rows
     }
-    return AccountState(figures, rows, caps, timezone.now())
+    return AccountState(figures, rows, held, caps, timezone.now())
 
 
 def max_notional(instrument: Instrument, leverage: int) -> Decimal:
@@ -124,6 +178,13 @@ def marks(instrument: Instrument | None = None) -> list[MarkPrice]:
     return list(found.filter(instrument=instrument) if instrument else found)
 
 
+def book(mark: MarkPrice, *, depth: int) -> Book:
+    """The instrument's book around ``mark``, ``depth`` levels a side at most: order_book's
+    levels (the ones orders fill against), built around the mark already read, so that an
+    answer's book and its ``lastUpdateId`` (the mark's time) agree."""
+    return book_levels(book_model(mark.instrument), mark=mark.price, depth=depth)
+
+
 @dataclass(frozen=True)
 class Funding:
     """The funding rate the next settlement would apply now, and when it comes."""
@@ -134,8 +195,26 @@ class Funding:
 
 
 def funding_next(mark: MarkPrice, *, now: datetime) -> Funding:
-    next_time = funding_time_of(now) + settings.FUNDING_INTERVAL
+    next_time = funding_time_after(now)
     return Funding(funding_rate(mark=mark, funding_time=next_time), INTEREST, next_time)
+
+
+def funding_history(
+    *,
+    instrument: Instrument | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> list[FundingSettlement]:
+    """fundingRate: the settlements (of ``instrument`` only, if given), oldest first: the first
+    ``limit`` from ``start`` on, else the newest ``limit`` up to ``end`` (Binance's rule)."""
+    found = FundingSettlement.objects.select_related("instrument")
+    found = found.filter(instrument=instrument) if instrument else found
+    found = _in_time(found, "funding_time", start=start, end=end)
+    if start is not None:
+        return list(found.order_by("funding_time", "instrument__symbol")[:limit])
+    newest = found.order_by("-funding_time", "-instrument__symbol")[:limit]
+    return list(reversed(newest))
 
 
 @dataclass(frozen=True)
@@ -224,10 +303,14 @@ def klines(
 
 
 def _orders(*, user, instrument: Instrument | None, conditional: bool):
+    """The user's conditional (algo) orders, or regular ones. A triggered conditional order is
+    both: marginsite executes the order itself when it triggers, so the order it became (its
+    ``actualOrderId``, readable at /fapi/v1/order) is the same row, under the same id."""
     orders = Order.objects.filter(user=user).select_related("instrument")
     orders = orders.filter(instrument=instrument) if instrument else orders
     kinds = Q(order_type__in=CONDITIONAL_TYPES)
-    return orders.filter(kinds if conditional else ~kinds)
+    triggered = kinds & Q(status=Order.Status.FILLED)
+    return orders.filter(kinds if conditional else ~kinds | triggered)
 
 
 def open_orders(*, user, instrument: Instrument | None, conditional: bool) -> list[Order]:
@@ -308,23 +391,121 @@ def income_history(
     end: datetime | None,
     limit: int,
 ) -> list[Income]:
-    """The user's ledger lines in Binance's income types, oldest first (the newest ``limit``).
-    Margin moved between the wallet and an isolated position is no income (Binance lists none
-    for it); neither is a line of another symbol or type than asked."""
+    """The user's ledger lines in Binance's income types, oldest first (the newest ``limit``),
+    in the order of their times: a funding payment's is its funding time, even when a late run
+    posted it after later lines (trading/services/funding.py). Margin moved between the wallet
+    and an isolated position is no income (Binance lists none for it); neither is a line of
+    another symbol or type than asked."""
+    entries = ledger_entry_list(user=user).filter(kind__in=list(INCOME_TYPES))
+    entries = _in_time(entries, "created_at", start=start, end=end)
     found = []
-    for line in ledger_lines(user=user):
-        created = line.entry.created_at
-        if start is not None and created < start:
-            break
-        kind = INCOME_TYPES.get(line.entry.kind)
-        wanted = (
-            kind is not None
-            and (end is None or created <= end)
-            and (symbol is None or line.symbol == symbol)
-            and (income_type is None or kind == income_type)
+    for entry in entries.order_by("-created_at", "-pk").iterator(chunk_size=500):
+        (line,) = ledger_lines_of([entry], user=user)
+        kind = INCOME_TYPES[entry.kind]
+        wanted = (symbol is None or line.symbol == symbol) and (
+            income_type is None or kind == income_type
         )
         if wanted:
             found.append(Income(line.entry, kind, line.amount, line.symbol))
             if len(found) == limit:
                 break
     return list(reversed(found))
+
+
+# --- the venue's trades, open interest, liquidations, margin changes -----------------------
+
+
+def public_trades(
+    instrument: Instrument,
+    *,
+    from_id: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> list[Fill]:
+    """trades / aggTrades / historicalTrades: every user's fills on ``instrument`` (the
+    venue's executions; the answers name no user and no order): from ``from_id`` on, else the
+    first ``limit`` from ``start`` on, else the newest ``limit``, oldest first."""
+    fills = Fill.objects.filter(order__instrument=instrument).select_related("order")
+    fills = _in_time(fills, "created_at", start=start, end=end)
+    if from_id is not None:
+        return list(fills.filter(pk__gte=from_id).order_by("pk")[:limit])
+    if start is not None:
+        return list(fills.order_by("pk")[:limit])
+    return _newest_oldest_first(fills, limit=limit)
+
+
+def open_interest(instrument: Instrument) -> Decimal:
+    """The size of every open position on ``instrument`` (every user, both modes, longs and
+    shorts): the house is the other side of each, so this is what is open against it."""
+    held = Position.objects.filter(instrument=instrument, status=Position.Status.OPEN)
+    return held.aggregate(total=Sum("quantity"))["total"] or Decimal(0)
+
+
+def liquidation_orders(
+    *,
+    user,
+    instrument: Instrument | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> list[Order]:
+    """forceOrders: the orders that closed the user's liquidated positions, newest ``limit``,
+    oldest first. A liquidated position takes no fill after the one that closed it, so that
+    order is the one of the position's last fill."""
+    last_fills = (
+        Fill.objects.filter(position=OuterRef("position")).order_by("-pk").values("order_id")[:1]
+    )
+    closing = Fill.objects.filter(
+        position__user=user, position__status=Position.Status.LIQUIDATED
+    ).filter(order_id=Subquery(last_fills))
+    orders = Order.objects.filter(pk__in=closing.values("order_id")).select_related("instrument")
+    orders = orders.filter(instrument=instrument) if instrument else orders
+    orders = _in_time(orders, "created_at", start=start, end=end)
+    return _newest_oldest_first(orders, limit=limit)
+
+
+@dataclass(frozen=True)
+class MarginChange:
+    """Margin the user added to (``kind`` 1) or removed from (2) an isolated position."""
+
+    entry: LedgerEntry
+    kind: int
+    symbol: str
+
+
+def margin_changes(
+    *,
+    user,
+    instrument: Instrument,
+    kind: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+) -> list[MarginChange]:
+    """positionMargin/history: the user's own isolated margin adjustments on ``instrument``
+    (the ledger's margin moves that no order made: an order's margin moves are its trade),
+    newest ``limit``, oldest first."""
+    entries = LedgerEntry.objects.filter(
+        user=user,
+        kind=LedgerEntry.Kind.ISOLATED_MARGIN,
+        order__isnull=True,
+        position__instrument=instrument,
+    ).select_related("source")
+    added = Q(source__kind=LedgerAccount.Kind.WALLET)
+    entries = entries.filter(added if kind == 1 else ~added) if kind else entries
+    entries = _in_time(entries, "created_at", start=start, end=end)
+    return [
+        MarginChange(
+            entry, 1 if entry.source.kind == LedgerAccount.Kind.WALLET else 2, instrument.symbol
+        )
+        for entry in _newest_oldest_first(entries, limit=limit)
+    ]
+
+
+def symbols_held(*, user) -> list[str]:
+    """The symbols of the user's open positions, in order (adlQuantile lists these)."""
+    held = Position.objects.filter(user=user, status=Position.Status.OPEN)
+    return list(
+        held.values_list("instrument__symbol", flat=True).distinct().order_by("instrument__symbol")
+    )

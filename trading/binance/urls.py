@@ -1,6 +1,6 @@
 """Binance USD-M's paths under /fapi/ (marginsite/urls.py mounts this module there)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from trading.binance import views
 
@@ -14,22 +14,40 @@ urlpatterns = [
     path("v1/premiumIndex", views.PremiumIndex.as_view()),
     path("v1/klines", views.Klines.as_view()),
     path("v1/markPriceKlines", views.Klines.as_view()),
+    path("v1/indexPriceKlines", views.IndexPriceKlines.as_view()),
+    path("v1/premiumIndexKlines", views.PremiumIndexKlines.as_view()),
     path("v1/depth", views.Depth.as_view()),
+    path("v1/trades", views.Trades.as_view()),
+    path("v1/historicalTrades", views.Trades.as_view()),
+    path("v1/aggTrades", views.AggTrades.as_view()),
+    path("v1/openInterest", views.OpenInterest.as_view()),
+    path("v1/symbolAdlRisk", views.SymbolAdlRisk.as_view()),
+    path("v1/ticker/bookTicker", views.BookTicker.as_view()),
+    path("v1/fundingRate", views.FundingRate.as_view()),
+    path("v1/fundingInfo", views.FundingInfo.as_view()),
     path("v2/account", views.Account.as_view()),
     path("v3/account", views.Account.as_view()),
     path("v2/balance", views.Balance.as_view()),
     path("v3/balance", views.Balance.as_view()),
     path("v2/positionRisk", views.PositionRisk.as_view()),
     path("v3/positionRisk", views.PositionRisk.as_view()),
+    path("v1/commissionRate", views.CommissionRate.as_view()),
+    path("v1/accountConfig", views.AccountConfig.as_view()),
     path("v1/leverageBracket", views.LeverageBracket.as_view()),
     path("v1/symbolConfig", views.SymbolConfig.as_view()),
     path("v1/leverage", views.Leverage.as_view()),
     path("v1/marginType", views.MarginType.as_view()),
     path("v1/positionMargin", views.PositionMargin.as_view()),
+    path("v1/positionMargin/history", views.PositionMarginHistory.as_view()),
+    path("v1/adlQuantile", views.AdlQuantile.as_view()),
     path("v1/positionSide/dual", views.PositionSideDual.as_view()),
+    path("v1/multiAssetsMargin", views.MultiAssetsMargin.as_view()),
     path("v1/income", views.Income.as_view()),
     path("v1/order", views.OrderView.as_view()),
+    path("v1/batchOrders", views.BatchOrders.as_view()),
+    path("v1/openOrder", views.OpenOrder.as_view()),
     path("v1/openOrders", views.OpenOrders.as_view()),
+    path("v1/forceOrders", views.ForceOrders.as_view()),
     path("v1/allOrders", views.AllOrders.as_view()),
     path("v1/allOpenOrders", views.AllOpenOrders.as_view()),
     path("v1/userTrades", views.UserTrades.as_view()),
@@ -37,4 +55,5 @@ urlpatterns = [
     path("v1/openAlgoOrders", views.OpenAlgoOrders.as_view()),
     path("v1/allAlgoOrders", views.AllAlgoOrders.as_view()),
     path("v1/algoOpenOrders", views.AlgoOpenOrders.as_view()),
+    re_path(r"", views.UnknownPath.as_view()),  # last: any other path, in Binance's shape
 ]

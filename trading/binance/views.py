@@ -4,11 +4,15 @@ Binance does (params.py), calls one marginsite service or selector, and shapes t
 
 Orders act on the position of the symbol's margin type (marginsite's per-symbol default mode,
 set with POST /fapi/v1/marginType): ``order_place`` gets no mode and resolves that default
-itself, under its lock. Conditional orders are Binance's algo orders (/fapi/v1/algoOrder).
+itself, under its lock. The position lists show that position alone per symbol, so a one-way
+client never sees a position its orders do not act on. Conditional orders are Binance's algo
+orders (/fapi/v1/algoOrder).
 """
 
+import json
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -20,13 +24,16 @@ from trading.binance import mapping
 from trading.binance import selectors as reads
 from trading.binance.errors import (
     ALGO_ORDER_TYPE,
+    ASSET_MODE_UNCHANGED,
     INVALID_INTERVAL,
     INVALID_ORDER_TYPE,
     INVALID_SIDE,
     INVALID_TIME_IN_FORCE,
+    MULTI_ASSETS_WITH_ISOLATED,
     ORDER_DOES_NOT_EXIST,
     POSITION_SIDE_MISMATCH,
     POSITION_SIDE_UNCHANGED,
+    SAME_ORDER,
     TOO_MANY_REQUESTS,
     UNKNOWN_ERROR,
     UNKNOWN_ORDER,
@@ -37,18 +44,19 @@ from trading.binance.errors import (
     either_missing,
     invalid_value,
     mandatory_missing,
+    path_invalid,
 )
-from trading.binance.params import request_params
+from trading.binance.params import Params, request_params
 from trading.binance.signing import BinanceSignatureAuthentication
 from trading.errors import NoMarkPrice, OrderNotCancelable
-from trading.models import MarginMode
+from trading.models import MarginMode, Order, TimeInForce
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
-from trading.selectors.market import open_position_modes
 from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
     leverage_set,
     order_cancel,
+    order_edit,
     order_place,
     symbol_margin_mode_set,
 )
@@ -56,9 +64,15 @@ from trading.services import (
 SIDES = ("BUY", "SELL")
 REGULAR_TYPES = ("MARKET", "LIMIT")
 ALGO_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
+BATCH_ORDERS_MAX = 5
+BATCH_CANCEL_MAX = 10
 DEPTH_LIMITS = ("5", "10", "20", "50", "100", "500", "1000")
 MARGIN_MODES = {"CROSSED": MarginMode.CROSS, "ISOLATED": MarginMode.ISOLATED}
 CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
+SINGLE_ASSET_ONLY = (
+    "marginsite margins in USDT alone (Single-Asset mode): Multi-Assets mode would exclude "
+    "isolated margin, which every symbol here offers."
+)
 ONE_WAY_ONLY = (
     "marginsite trades in one-way mode only: a symbol holds at most one position per margin "
     "mode (and may hold one of each)."
@@ -70,6 +84,9 @@ def binance_exception_handler(error, context):
     a wrong method); anything else is a server error."""
     if isinstance(error, ApplicationError):
         error = binance_error_from(error, ErrorContext("read"))
+    elif isinstance(error, exceptions.MethodNotAllowed):
+        request = context["request"]
+        error = path_invalid(request.path, request.method)
     elif isinstance(error, exceptions.Throttled):
         error = BinanceError.of(TOO_MANY_REQUESTS, status=429)
     elif isinstance(error, exceptions.APIException):
@@ -87,11 +104,20 @@ class PublicView(APIView):
     throttle_classes = [KeyRateThrottle]
 
     def initial(self, request, *args, **kwargs):
+        """A method the path does not take is refused first, as Binance's gateway does (before
+        the signature is read)."""
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
         self.params = request_params(request)
 
     def get_exception_handler(self):
         return binance_exception_handler
+
+    def options(self, request, *args, **kwargs):
+        """Binance answers no OPTIONS request (DRF would describe the view)."""
+        raise exceptions.MethodNotAllowed(request.method)
 
 
 class SignedView(PublicView):
@@ -104,23 +130,6 @@ def _one_way(params) -> None:
     """Orders name no position side, or BOTH (one-way mode)."""
     if params.choice("positionSide", ("BOTH", "LONG", "SHORT"), default="BOTH") != "BOTH":
         raise BinanceError.of(POSITION_SIDE_MISMATCH)
-
-
-def _one_position_per_symbol(user, instrument) -> None:
-    """Binance's API addresses one position per symbol (one-way mode). A symbol held in both
-    modes in marginsite cannot be traded through it safely: an order would act on the position of
-    the symbol's margin type, whichever the bot meant, so it is refused (close one of them)."""
-    if len(open_position_modes(user=user, instrument=instrument)) > 1:
-        raise BinanceError(
-            *POSITION_SIDE_MISMATCH,
-            explanation={
-                "code": "BOTH_MODES_HELD",
-                "message": f"You hold both a Cross and an Isolated {instrument.symbol} position: "
-                "the Binance API can address only one. Close one of them (in marginsite or "
-                "its native API) to trade this symbol here.",
-                "field": "symbol",
-            },
-        )
 
 
 def _order_base(params) -> dict:
@@ -155,6 +164,11 @@ def _now_ms() -> int:
 
 
 # --- market data ---------------------------------------------------------------------------
+
+
+class UnknownPath(PublicView):
+    """Every /fapi/ path without an endpoint: each method is refused as Binance refuses it
+    (never Django's HTML page, which a client reads as a network failure and retries)."""
 
 
 class Ping(PublicView):
@@ -241,12 +255,41 @@ class PremiumIndex(PublicView):
         )
 
 
-class Klines(PublicView):
-    """Mark price candles (marginsite's candles are the mark's): klines and markPriceKlines."""
+class FundingRate(PublicView):
+    """The funding history: one row per settlement (its rate and mark)."""
 
     def get(self, request):
         params = self.params
-        instrument = params.instrument()
+        settlements = reads.funding_history(
+            instrument=params.instrument(required=False),
+            start=_time_param(params, "startTime"),
+            end=_time_param(params, "endTime"),
+            limit=params.limit(default=100, maximum=1000),
+        )
+        return Response([mapping.funding_rate_info(each) for each in settlements])
+
+
+class FundingInfo(PublicView):
+    def get(self, request):
+        return Response(
+            [
+                mapping.funding_interval_info(each, interval=settings.FUNDING_INTERVAL)
+                for each in instrument_list()
+            ]
+        )
+
+
+class Klines(PublicView):
+    """Mark price candles (marginsite's candles are the mark's): klines and markPriceKlines;
+    indexPriceKlines too, which names a ``pair`` (marginsite's one price feed is the index as
+    well as the mark)."""
+
+    instrument_param = "symbol"
+    row = staticmethod(mapping.kline_row)
+
+    def get(self, request):
+        params = self.params
+        instrument = params.instrument(name=self.instrument_param)
         interval = params.choice(
             "interval", reads.KLINE_MINUTES, error=BinanceError.of(INVALID_INTERVAL)
         )
@@ -259,7 +302,17 @@ class Klines(PublicView):
             limit=params.limit(default=500, maximum=1500),
             now=timezone.now(),
         )
-        return Response([mapping.kline_row(kline) for kline in klines])
+        return Response([self.row(kline) for kline in klines])
+
+
+class IndexPriceKlines(Klines):
+    instrument_param = "pair"
+
+
+class PremiumIndexKlines(Klines):
+    """The premium's candles at the mark's candle times: 0, the mark being the index."""
+
+    row = staticmethod(mapping.premium_kline_row)
 
 
 class Depth(PublicView):
@@ -270,7 +323,76 @@ class Depth(PublicView):
         marks = reads.marks(instrument)
         if not marks:
             raise _no_mark(instrument)
-        return Response(mapping.order_book(marks[0], levels=levels, now_ms=_now_ms()))
+        book = reads.book(marks[0], depth=levels)
+        return Response(mapping.order_book(marks[0], book, now_ms=_now_ms()))
+
+
+class BookTicker(PublicView):
+    """The best bid and ask of one symbol, else of every symbol."""
+
+    def get(self, request):
+        instrument = self.params.instrument(required=False)
+        now_ms = _now_ms()
+        tickers = [
+            mapping.book_ticker(mark, reads.book(mark, depth=1), now_ms=now_ms)
+            for mark in reads.marks(instrument)
+        ]
+        if instrument is None:
+            return Response(tickers)
+        if not tickers:
+            raise _no_mark(instrument)
+        return Response(tickers[0])
+
+
+class Trades(PublicView):
+    """trades and historicalTrades (from ``fromId``): the venue's fills, anonymised."""
+
+    def get(self, request):
+        params = self.params
+        fills = reads.public_trades(
+            params.instrument(),
+            from_id=params.integer("fromId"),
+            start=None,
+            end=None,
+            limit=params.limit(default=500, maximum=1000),
+        )
+        return Response([mapping.public_trade_info(fill) for fill in fills])
+
+
+class AggTrades(PublicView):
+    """The venue's fills, each its own aggregate trade."""
+
+    def get(self, request):
+        params = self.params
+        fills = reads.public_trades(
+            params.instrument(),
+            from_id=params.integer("fromId"),
+            start=_time_param(params, "startTime"),
+            end=_time_param(params, "endTime"),
+            limit=params.limit(default=500, maximum=1000),
+        )
+        return Response([mapping.aggregate_trade_info(fill) for fill in fills])
+
+
+class OpenInterest(PublicView):
+    def get(self, request):
+        instrument = self.params.instrument()
+        return Response(
+            mapping.open_interest_info(
+                instrument, reads.open_interest(instrument), now_ms=_now_ms()
+            )
+        )
+
+
+class SymbolAdlRisk(PublicView):
+    """Every symbol's auto-deleveraging risk: always low, marginsite never deleverages."""
+
+    def get(self, request):
+        instrument = self.params.instrument(required=False)
+        now_ms = _now_ms()
+        if instrument is not None:
+            return Response(mapping.adl_risk_info(instrument, now_ms=now_ms))
+        return Response([mapping.adl_risk_info(each, now_ms=now_ms) for each in instrument_list()])
 
 
 # --- account -------------------------------------------------------------------------------
@@ -287,13 +409,24 @@ class Balance(SignedView):
 
 
 class PositionRisk(SignedView):
-    """Every open position, each with its own margin type (a symbol may have two)."""
+    """The open positions a one-way client sees: per symbol, the position of the symbol's
+    margin type (selectors.account_state says why)."""
 
     def get(self, request):
         instrument = self.params.instrument(required=False)
         symbol = instrument.symbol if instrument else None
         state = reads.account_state(user=request.user, symbol=symbol)
         return Response(mapping.positions_info(state))
+
+
+class CommissionRate(SignedView):
+    def get(self, request):
+        return Response(mapping.commission_rate_info(self.params.instrument()))
+
+
+class AccountConfig(SignedView):
+    def get(self, request):
+        return Response(mapping.account_config_info())
 
 
 class LeverageBracket(SignedView):
@@ -406,14 +539,71 @@ class PositionSideDual(SignedView):
         raise BinanceError.of(POSITION_SIDE_UNCHANGED)
 
 
+class MultiAssetsMargin(SignedView):
+    """Single-Asset mode only (USDT margins everything): asking for Multi-Assets mode is refused
+    with the error Binance gives an account whose symbols may be isolated, which every
+    marginsite symbol may; asking for Single-Asset mode is "already set", as on Binance."""
+
+    def get(self, request):
+        return Response({"multiAssetsMargin": False})
+
+    def post(self, request):
+        if "multiAssetsMargin" not in self.params:
+            raise mandatory_missing("multiAssetsMargin")
+        if self.params.boolean("multiAssetsMargin"):
+            raise BinanceError(
+                *MULTI_ASSETS_WITH_ISOLATED,
+                explanation={
+                    "code": "NOT_SUPPORTED",
+                    "message": SINGLE_ASSET_ONLY,
+                    "field": "multiAssetsMargin",
+                },
+            )
+        raise BinanceError.of(ASSET_MODE_UNCHANGED)
+
+
+class PositionMarginHistory(SignedView):
+    """The margin the user added to (type 1) or removed from (type 2) the symbol's isolated
+    positions."""
+
+    def get(self, request):
+        params = self.params
+        instrument = params.instrument()
+        kind = params.choice("type", ("1", "2")) if "type" in params else None
+        changes = reads.margin_changes(
+            user=request.user,
+            instrument=instrument,
+            kind=int(kind) if kind else None,
+            start=_time_param(params, "startTime"),
+            end=_time_param(params, "endTime"),
+            limit=params.limit(default=500, maximum=500),
+        )
+        return Response([mapping.margin_change_info(change) for change in changes])
+
+
+class AdlQuantile(SignedView):
+    """The auto-deleveraging quantile of each symbol the user holds: 0, marginsite never
+    deleverages."""
+
+    def get(self, request):
+        instrument = self.params.instrument(required=False)
+        symbols = reads.symbols_held(user=request.user)
+        if instrument is not None:
+            symbols = [symbol for symbol in symbols if symbol == instrument.symbol]
+        return Response([mapping.adl_quantile_info(symbol) for symbol in symbols])
+
+
 class Income(SignedView):
     def get(self, request):
         params = self.params
         instrument = params.instrument(required=False)
+        income_type = params.text("incomeType")
+        if income_type is not None and income_type not in reads.BINANCE_INCOME_TYPES:
+            raise invalid_value("incomeType")
         incomes = reads.income_history(
             user=request.user,
             symbol=instrument.symbol if instrument else None,
-            income_type=params.text("incomeType"),
+            income_type=income_type,
             start=_time_param(params, "startTime"),
             end=_time_param(params, "endTime"),
             limit=params.limit(default=100, maximum=1000),
@@ -457,40 +647,105 @@ def _cancel_all(request, orders) -> None:
             continue
 
 
+def _order_new(user, params) -> dict:
+    """A new MARKET or LIMIT order from ``params``, answered as Binance answers it (or the
+    BinanceError it raises): POST /fapi/v1/order, and each order of /fapi/v1/batchOrders."""
+    instrument = params.instrument()
+    order_type = params.text("type", required=True)
+    if order_type in ALGO_TYPES:
+        raise BinanceError.of(ALGO_ORDER_TYPE)
+    if order_type not in REGULAR_TYPES:
+        raise BinanceError.of(INVALID_ORDER_TYPE)
+    order = _order_base(params)
+    params.forbidden("stopPrice")
+    if order_type == "LIMIT":
+        order["price"] = params.number("price", required=True)
+        order["time_in_force"] = params.choice(
+            "timeInForce",
+            TimeInForce.values,
+            default=TimeInForce.GTC,
+            error=BinanceError.of(INVALID_TIME_IN_FORCE),
+        )
+    else:
+        params.forbidden("price", "timeInForce")
+    with binance_errors("order", instrument=instrument):
+        placed = order_place(
+            user=user,
+            symbol=instrument.symbol,
+            order_type=order_type,
+            client_order_id=params.text("newClientOrderId"),
+            **order,
+        )
+    return mapping.order_info(placed)
+
+
+def _order_edit(request, params) -> dict:
+    """A resting limit order with a new price and quantity, answered as Binance answers it (or
+    the BinanceError it raises): PUT /fapi/v1/order, and each order of PUT batchOrders."""
+    order = _order_lookup(request, params, conditional=False, not_found=ORDER_DOES_NOT_EXIST)
+    side = params.choice("side", SIDES, error=BinanceError.of(INVALID_SIDE))
+    quantity = params.number("quantity", required=True)
+    price = params.number("price", required=True)
+    params.forbidden("priceMatch")
+    if side != order.side:
+        raise BinanceError(
+            *INVALID_SIDE,
+            explanation={
+                "code": "INVALID_INPUT",
+                "message": f"Order {order.pk} is a {order.side}: an edit keeps the side.",
+                "field": "side",
+            },
+        )
+    unchanged = (Decimal(quantity), Decimal(price)) == (order.quantity, order.price)
+    if unchanged and order.status == Order.Status.NEW:
+        raise BinanceError.of(SAME_ORDER)
+    with binance_errors("order", instrument=order.instrument):
+        edited = order_edit(user=request.user, order_id=order.pk, quantity=quantity, price=price)
+    return mapping.order_info(edited)
+
+
+def _batch_entries(params) -> list[Params]:
+    """``batchOrders``: a JSON list of 1 to 5 orders, each an object of Binance's order
+    parameters, as strings (ccxt's) or JSON numbers and booleans; numbers keep their text."""
+    try:
+        entries = json.loads(
+            params.text("batchOrders", required=True), parse_float=str, parse_int=str
+        )
+    except ValueError:
+        raise invalid_value("batchOrders") from None
+    if not isinstance(entries, list) or not entries:
+        raise invalid_value("batchOrders")
+    if len(entries) > BATCH_ORDERS_MAX:
+        raise invalid_value("batchOrders", detail=f"At most {BATCH_ORDERS_MAX} orders a batch.")
+    scalars = (str, bool)  # JSON numbers were read as their text
+    if not all(
+        isinstance(entry, dict)
+        and all(value is None or isinstance(value, scalars) for value in entry.values())
+        for entry in entries
+    ):
+        raise invalid_value("batchOrders")
+    return [
+        Params(
+            {
+                name: str(value).lower() if isinstance(value, bool) else value
+                for name, value in entry.items()
+                if value not in (None, "")
+            }
+        )
+        for entry in entries
+    ]
+
+
 class OrderView(SignedView):
-    """POST: a MARKET or LIMIT (GTC) order; conditional types go to /fapi/v1/algoOrder, as on
-    Binance. GET: query one. DELETE: cancel one."""
+    """POST: a MARKET or LIMIT order (time in force GTC, IOC, FOK or GTX); conditional types go
+    to /fapi/v1/algoOrder, as on Binance. GET: query one. PUT: change a resting limit order's
+    price and quantity (it keeps its id). DELETE: cancel one."""
 
     def post(self, request):
-        params = self.params
-        instrument = params.instrument()
-        order_type = params.text("type", required=True)
-        if order_type in ALGO_TYPES:
-            raise BinanceError.of(ALGO_ORDER_TYPE)
-        if order_type not in REGULAR_TYPES:
-            raise BinanceError.of(INVALID_ORDER_TYPE)
-        order = _order_base(params)
-        _one_position_per_symbol(request.user, instrument)
-        params.forbidden("stopPrice")
-        if order_type == "LIMIT":
-            order["price"] = params.number("price", required=True)
-            params.choice(
-                "timeInForce",
-                ("GTC",),
-                default="GTC",
-                error=BinanceError.of(INVALID_TIME_IN_FORCE),
-            )
-        else:
-            params.forbidden("price", "timeInForce")
-        with binance_errors("order", instrument=instrument):
-            placed = order_place(
-                user=request.user,
-                symbol=instrument.symbol,
-                order_type=order_type,
-                client_order_id=params.text("newClientOrderId"),
-                **order,
-            )
-        return Response(mapping.order_info(placed))
+        return Response(_order_new(request.user, self.params))
+
+    def put(self, request):
+        return Response(_order_edit(request, self.params))
 
     def get(self, request):
         order = _order_lookup(
@@ -503,11 +758,110 @@ class OrderView(SignedView):
         return Response(mapping.order_info(_cancel(request, order)))
 
 
+def _each_answered(action, items) -> list[dict]:
+    """``action(item)`` for each item, in order: its answer, or its refusal's body (Binance's
+    batch answers: the good ones done whatever the others do)."""
+    answers = []
+    for item in items:
+        try:
+            answers.append(action(item))
+        except BinanceError as error:
+            answers.append(error.body())
+    return answers
+
+
+def _id_list(params, *names: str, integers: bool) -> list | None:
+    """A batch cancel's list of ids (JSON, at most 10), under Binance's name or ccxt's
+    lowercase one; None when neither is sent."""
+    name = next((name for name in names if name in params), None)
+    if name is None:
+        return None
+    try:
+        ids = json.loads(params.text(name))
+    except ValueError:
+        raise invalid_value(names[0]) from None
+    kind = int if integers else str
+    valid = (
+        isinstance(ids, list)
+        and 0 < len(ids) <= BATCH_CANCEL_MAX
+        and all(isinstance(each, kind) and not isinstance(each, bool) for each in ids)
+    )
+    if not valid:
+        raise invalid_value(names[0])
+    return ids
+
+
+class BatchOrders(SignedView):
+    """POST: up to 5 new orders; PUT: up to 5 edits; DELETE: cancel up to 10 orders of a symbol
+    by id or client id. One answer per order, in order: the order or its refusal."""
+
+    def post(self, request):
+        return Response(
+            _each_answered(
+                lambda params: _order_new(request.user, params), _batch_entries(self.params)
+            )
+        )
+
+    def put(self, request):
+        return Response(
+            _each_answered(lambda params: _order_edit(request, params), _batch_entries(self.params))
+        )
+
+    def delete(self, request):
+        params = self.params
+        instrument = params.instrument()
+        order_ids = _id_list(params, "orderIdList", "orderidlist", integers=True)
+        client_ids = _id_list(
+            params, "origClientOrderIdList", "origclientorderidlist", integers=False
+        )
+        if order_ids is None and client_ids is None:
+            raise either_missing("orderIdList", "origClientOrderIdList")
+        names = [{"orderId": each} for each in order_ids or []]
+        names += [{"origClientOrderId": each} for each in client_ids or []]
+
+        def cancel(name: dict) -> dict:
+            found = Params({"symbol": instrument.symbol, **{k: str(v) for k, v in name.items()}})
+            order = _order_lookup(request, found, conditional=False, not_found=UNKNOWN_ORDER)
+            return mapping.order_info(_cancel(request, order))
+
+        return Response(_each_answered(cancel, names))
+
+
 class OpenOrders(SignedView):
     def get(self, request):
         instrument = self.params.instrument(required=False)
         orders = reads.open_orders(user=request.user, instrument=instrument, conditional=False)
         return Response([mapping.order_info(order) for order in orders])
+
+
+class OpenOrder(SignedView):
+    """One open order: an order that is no longer open does not exist here, as on Binance."""
+
+    def get(self, request):
+        order = _order_lookup(
+            request, self.params, conditional=False, not_found=ORDER_DOES_NOT_EXIST
+        )
+        if order.status != Order.Status.NEW:
+            raise BinanceError.of(ORDER_DOES_NOT_EXIST)
+        return Response(mapping.order_info(order))
+
+
+class ForceOrders(SignedView):
+    """The orders that closed the user's liquidated positions. marginsite never
+    auto-deleverages, so autoCloseType=ADL lists none."""
+
+    def get(self, request):
+        params = self.params
+        instrument = params.instrument(required=False)
+        close_type = params.choice("autoCloseType", ("LIQUIDATION", "ADL"), default="LIQUIDATION")
+        start, end = _time_param(params, "startTime"), _time_param(params, "endTime")
+        limit = params.limit(default=50, maximum=100)
+        if close_type == "ADL":
+            return Response([])
+        orders = reads.liquidation_orders(
+            user=request.user, instrument=instrument, start=start, end=end, limit=limit
+        )
+        return Response([mapping.liquidation_order_info(order) for order in orders])
 
 
 class AllOrders(SignedView):
@@ -564,7 +918,6 @@ class AlgoOrder(SignedView):
         params.forbidden("price", "callbackRate", "activatePrice")
         params.choice("workingType", ("MARK_PRICE", "CONTRACT_PRICE"), default="MARK_PRICE")
         trigger = params.number("triggerPrice", required=True)
-        _one_position_per_symbol(request.user, instrument)
         with binance_errors("order", instrument=instrument):
             placed = order_place(
                 user=request.user,

@@ -1,13 +1,14 @@
 """Acceptance: a stock ccxt ``binanceusdm`` client, with only its URLs pointed at a live marginsite
-server, trades cross and isolated margin and gets ccxt's typed exceptions for refusals.
+server, trades cross and isolated margin and gets ccxt's typed exceptions for refusals: every
+unified method that maps to a USD-M REST endpoint marginsite serves (the README lists them).
 
-Only the six fapi URLs are set (ccxt refuses any other API it has no URL for, so no request can
-leave 127.0.0.1; every URL it fetched is checked too). Seeded market: BTCUSDT mark 60,000 (tick
-0.1, step 0.001, no slippage, taker fee 0.05 %, 20x by default), SOLUSDT at most 75x; the trader
-has 10,000 USDT.
+Only the six fapi URLs and fapiData are set (ccxt refuses any other API it has no URL for, so no
+request can leave 127.0.0.1; every URL it fetched is checked too). Seeded market: BTCUSDT mark
+60,000 (tick 0.1, step 0.001, no slippage, taker fee 0.05 %, 20x by default), SOLUSDT at most
+75x; the trader has 10,000 USDT.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import ccxt
@@ -15,8 +16,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create, user_create
+from trading.binance.mapping import ms as mapping_ms
 from trading.engine import PositionState, Side, isolated_liquidation_price
-from trading.models import Instrument, PriceCandle
+from trading.models import Fill, FundingSettlement, Instrument, Position, PriceCandle
 from trading.selectors.accounts import engine_brackets
 from trading.services import mark_price_set, market_seed, order_place, sweep_run
 
@@ -36,7 +38,8 @@ def liquidation_price(isolated_margin: str) -> float:
 
 def binanceusdm(base_url: str, *, key: str, secret: str) -> ccxt.binanceusdm:
     """What the README tells a bot author to write. fetchCurrencies is a Binance wallet (sapi)
-    call, which marginsite has no URL for; everything else binanceusdm reads is under /fapi."""
+    call, which marginsite has no URL for; everything else binanceusdm reads is under /fapi
+    (and /futures/data, the statistics, which marginsite refuses in Binance's shape)."""
     exchange = ccxt.binanceusdm(
         {"apiKey": key, "secret": secret, "options": {"fetchCurrencies": False}}
     )
@@ -48,6 +51,7 @@ def binanceusdm(base_url: str, *, key: str, secret: str) -> ccxt.binanceusdm:
         "fapiPrivate": f"{fapi}/v1",
         "fapiPrivateV2": f"{fapi}/v2",
         "fapiPrivateV3": f"{fapi}/v3",
+        "fapiData": f"{base_url}/futures/data",
     }
     return exchange
 
@@ -76,7 +80,10 @@ def ccxt_client(live_server):
     for client in made:
         client.session.close()
     assert fetched
-    assert all(url.startswith(f"{live_server.url}/fapi/") for url in fetched)
+    assert all(
+        url.startswith((f"{live_server.url}/fapi/", f"{live_server.url}/futures/data/"))
+        for url in fetched
+    )
 
 
 @pytest.fixture
@@ -124,9 +131,10 @@ def test_markets_and_market_data_load_from_marginsite(exchange):
         [58000, 61000, 57000, 59500],
     ]
 
+    # the suite's flat book (tests/conftest.py): no spread, a million BTC a level
     book = exchange.fetch_order_book(BTC, limit=5)
-    assert book["bids"][:2] == [[60000.0, 16.666], [59999.9, 16.666]]
-    assert book["asks"][:2] == [[60000.0, 16.666], [60000.1, 16.666]]
+    assert book["bids"][:2] == [[60000.0, 1000000.0], [59999.9, 1000000.0]]
+    assert book["asks"][:2] == [[60000.0, 1000000.0], [60000.1, 1000000.0]]
 
     tiers = exchange.fetch_leverage_tiers([BTC])[BTC]
     assert [
@@ -239,24 +247,28 @@ def test_an_open_order_of_the_current_mode_blocks_the_margin_mode_change(exchang
     assert exchange.fetch_margin_mode(BTC)["marginMode"] == "isolated"
 
 
-def test_a_cross_and_an_isolated_position_on_one_symbol_are_listed_apart(exchange, alice):
+def test_a_symbol_held_in_both_modes_shows_the_position_its_orders_act_on(exchange, alice):
     # given an isolated long through ccxt and a cross short placed on the website
     exchange.set_margin_mode("isolated", BTC)
     exchange.create_order(BTC, "market", "buy", 0.1)
     order_place(user=alice, symbol="BTCUSDT", side="SELL", quantity="0.05", margin_mode="CROSS")
 
-    positions = exchange.fetch_positions([BTC])
-
-    # then each position is its own row, with its own mode, side and liquidation price
-    assert [(p["marginMode"], p["side"], p["contracts"]) for p in positions] == [
-        ("cross", "short", 0.05),
-        ("isolated", "long", 0.1),
-    ]
-    assert positions[1]["liquidationPrice"] == liquidation_price("300")
-    assert positions[0]["liquidationPrice"] > 60000
-    # and no order goes through while both are held: Binance's API could address the wrong one
-    with pytest.raises(ccxt.ExchangeError, match='"code":-4061'):
-        exchange.create_order(BTC, "market", "buy", 0.05, params={"reduceOnly": True})
+    # then the client sees BTCUSDT's isolated position alone, with its own figures
+    (position,) = exchange.fetch_positions([BTC])
+    assert (position["marginMode"], position["side"], position["contracts"]) == (
+        "isolated",
+        "long",
+        0.1,
+    )
+    assert position["liquidationPrice"] == liquidation_price("300")
+    # and its orders act on that position: a reduce-only sell closes it, the cross short stays
+    exchange.create_order(BTC, "market", "sell", 0.1, params={"reduceOnly": True})
+    assert exchange.fetch_positions([BTC]) == []
+    (short,) = Position.objects.filter(user=alice, status="OPEN")
+    assert (short.margin_mode, short.side, short.quantity) == ("CROSS", "SHORT", D("0.05"))
+    # the account's balance counts the hidden short's margin all the same (300 at 20x, 1.5 fee)
+    balance = exchange.fetch_balance()["USDT"]
+    assert (balance["total"], balance["used"]) == (9992.5, 150)
 
 
 def test_a_limit_order_rests_is_found_and_is_canceled(exchange):
@@ -304,9 +316,19 @@ def test_stop_market_orders_are_algo_orders_triggered_by_the_mark(exchange):
     sweep_run()
 
     # then the stop has executed and closed the position
-    assert exchange.fetch_order(stop["id"], BTC, params={"trigger": True})["status"] == "closed"
+    triggered = exchange.fetch_order(stop["id"], BTC, params={"trigger": True})
+    assert triggered["status"] == "closed"
     assert exchange.fetch_positions([BTC]) == []
     assert exchange.fetch_my_trades(BTC)[-1]["price"] == 57900
+    # and, as freqtrade reconciles its stop loss, the order it became is readable by its id
+    actual = exchange.fetch_order(triggered["info"]["actualOrderId"], BTC)
+    assert (actual["id"], actual["status"], actual["type"], actual["filled"]) == (
+        stop["id"],
+        "closed",
+        "market",
+        0.1,
+    )
+    assert (actual["average"], actual["cost"], actual["reduceOnly"]) == (57900, 5790, True)
 
 
 def test_refusals_raise_ccxt_typed_exceptions(exchange, ccxt_client):
@@ -352,3 +374,330 @@ def test_refusals_raise_ccxt_typed_exceptions(exchange, ccxt_client):
     stranger = ccxt_client("no-such-key", "x")
     with pytest.raises(ccxt.AuthenticationError, match='"code":-2015'):
         stranger.fapiPrivateV3GetAccount()
+
+
+def test_funding_history_intervals_fees_and_account_modes(exchange):
+    btc = Instrument.objects.get(symbol="BTCUSDT")
+    for hour, rate in ((0, "0.0001"), (8, "-0.0002")):
+        FundingSettlement.objects.create(
+            instrument=btc,
+            funding_time=datetime(2030, 1, 1, hour, tzinfo=UTC),
+            rate=D(rate),
+            mark_price=D("60000"),
+        )
+    first = 1893456000000  # 2030-01-01 00:00 UTC
+
+    history = exchange.fetch_funding_rate_history(BTC, since=first, limit=10)
+    assert [(row["timestamp"], row["fundingRate"], row["symbol"]) for row in history] == [
+        (first, 0.0001, BTC),
+        (first + 8 * 3600_000, -0.0002, BTC),
+    ]
+    intervals = exchange.fetch_funding_intervals()
+    assert set(intervals) == {BTC, "ETH/USDT:USDT", "SOL/USDT:USDT"}
+    assert intervals[BTC]["interval"] == "8h"
+    assert exchange.fetch_funding_interval(BTC)["interval"] == "8h"
+
+    fee = exchange.fetch_trading_fee(BTC)
+    assert (fee["symbol"], fee["maker"], fee["taker"]) == (BTC, 0.0002, 0.0005)
+    # ccxt reads accountConfig's fee tier (0) and takes the rates from its own table of
+    # Binance's tiers, not from the exchange: the README points bot authors to fetch_trading_fee
+    fees = exchange.fetch_trading_fees()
+    assert fees[BTC]["info"] == {"feeTier": 0}
+    assert (fees[BTC]["maker"], fees[BTC]["taker"]) == (0.0002, 0.0004)
+
+    # freqtrade's start-up checks, through ccxt's implicit methods
+    assert exchange.fapiPrivateGetMultiAssetsMargin() == {"multiAssetsMargin": False}
+    assert exchange.fapiPrivateGetPositionSideDual() == {"dualSidePosition": False}
+    # Binance's codes, which ccxt types only on Binance's hosts (errors.py): ExchangeError here
+    with pytest.raises(ccxt.ExchangeError, match='"code":-4167'):
+        exchange.fapiPrivatePostMultiAssetsMargin({"multiAssetsMargin": "true"})
+    with pytest.raises(ccxt.ExchangeError, match='"code":-4171'):
+        exchange.fapiPrivatePostMultiAssetsMargin({"multiAssetsMargin": "false"})
+
+
+def test_an_unknown_path_is_an_exchange_error_not_a_network_one(exchange):
+    with pytest.raises(ccxt.ExchangeError, match='"code":-5000') as raised:
+        exchange.request("noSuchThing", ["fapiPublic"], "GET")
+    assert not isinstance(raised.value, ccxt.NetworkError)
+    with pytest.raises(ccxt.BadRequest, match='"code":-1130'):
+        exchange.fetch_funding_history(BTC, params={"incomeType": "FUNDING"})
+
+
+@pytest.fixture
+def thin_btc_book(exchange):
+    """BTCUSDT's book a tick from the mark each side, a level every tick, 0.05 BTC a level."""
+    Instrument.objects.filter(symbol="BTCUSDT").update(
+        book_half_spread_ticks=1, book_level_ticks=1, book_level_quantity=D("0.05")
+    )
+
+
+def test_times_in_force_edits_batches_and_the_book(exchange, thin_btc_book):
+    # the book: best bid 59,999.9 and best ask 60,000.1, 0.05 BTC each
+    (bids_asks,) = exchange.fetch_bids_asks([BTC]).values()
+    assert (bids_asks["bid"], bids_asks["bidVolume"], bids_asks["ask"], bids_asks["askVolume"]) == (
+        59999.9,
+        0.05,
+        60000.1,
+        0.05,
+    )
+    book = exchange.fetch_order_book(BTC, limit=5)
+    assert book["asks"] == [
+        [price, 0.05] for price in (60000.1, 60000.2, 60000.3, 60000.4, 60000.5)
+    ]
+
+    # post-only: rests as a maker, or is refused when it would take
+    maker = exchange.create_order(BTC, "limit", "buy", 0.01, 60000, params={"postOnly": True})
+    assert (maker["status"], maker["timeInForce"], maker["postOnly"]) == ("open", "PO", True)
+    with pytest.raises(ccxt.ExchangeError, match='"code":-5022'):
+        exchange.create_order(BTC, "limit", "buy", 0.01, 60000.1, params={"timeInForce": "GTX"})
+
+    # FOK: nothing fills unless all does; IOC: fills what the price reaches, expires the rest
+    fok = exchange.create_order(BTC, "limit", "buy", 0.08, 60000.1, params={"timeInForce": "FOK"})
+    assert (fok["status"], fok["filled"], fok["timeInForce"]) == ("expired", 0, "FOK")
+    ioc = exchange.create_order(BTC, "limit", "buy", 0.08, 60000.1, params={"timeInForce": "IOC"})
+    assert (ioc["status"], ioc["filled"], ioc["remaining"], ioc["average"]) == (
+        "expired",
+        0.05,
+        0.03,
+        60000.1,
+    )
+
+    # edit_order: the resting post-only order gets a new price and quantity, same id
+    edited = exchange.edit_order(maker["id"], BTC, "limit", "buy", 0.02, 59500)
+    assert (edited["id"], edited["status"], edited["amount"], edited["price"]) == (
+        maker["id"],
+        "open",
+        0.02,
+        59500,
+    )
+    assert exchange.fetch_order(maker["id"], BTC)["price"] == 59500
+
+    # create_orders: the good ones are placed, the bad one reported in its place
+    placed = exchange.create_orders(
+        [
+            {"symbol": BTC, "type": "limit", "side": "buy", "amount": 0.01, "price": 59000},
+            {"symbol": BTC, "type": "limit", "side": "buy", "amount": 10, "price": 59000},
+            {"symbol": BTC, "type": "market", "side": "sell", "amount": 0.05,
+             "params": {"reduceOnly": True}},
+        ]
+    )  # fmt: skip
+    # (ccxt sorts its answers by time: the refusal, which has none, comes first)
+    (refused,) = [order for order in placed if order["status"] == "rejected"]
+    assert refused["info"]["code"] == -2019  # 29,500 USDT of margin: more than alice has
+    by_status = {order["status"]: order for order in placed}
+    assert (by_status["open"]["price"], by_status["closed"]["average"]) == (59000, 59999.9)
+    assert exchange.fetch_positions([BTC]) == []
+    resting = exchange.fetch_open_orders(BTC)
+    assert [order["price"] for order in resting] == [59500, 59000]
+
+    # edit_orders and cancel_orders: the batch forms of edit and cancel
+    edits = exchange.edit_orders(
+        [
+            {"id": order["id"], "symbol": BTC, "type": "limit", "side": "buy", "amount": 0.01,
+             "price": price}
+            for order, price in zip(resting, (59100, 59200), strict=True)
+        ]
+    )  # fmt: skip
+    assert sorted((order["id"], order["price"]) for order in edits) == sorted(
+        zip([order["id"] for order in resting], (59100, 59200), strict=True)
+    )
+    canceled = exchange.cancel_orders([order["id"] for order in resting] + ["999999"], BTC)
+    # (ccxt leaves the unknown id's refusal, -2011, out of its list)
+    assert [order["status"] for order in canceled] == ["canceled", "canceled"]
+    assert exchange.fetch_open_orders(BTC) == []
+
+
+def test_the_venues_trades_open_interest_candles_and_adl_ranks(exchange, alice):
+    # given alice's market buy (she takes), bob's isolated short placed on the website (he
+    # takes), and alice's limit buy that rests and fills as a maker when the mark crosses it
+    bob = user_create(username="bob", password="pw-0123456789")
+    exchange.create_order(BTC, "market", "buy", 0.1)
+    order_place(user=bob, symbol="BTCUSDT", side="SELL", quantity="0.2", margin_mode="ISOLATED")
+    exchange.create_order(BTC, "limit", "buy", 0.05, 59000)
+    mark_price_set(symbol="BTCUSDT", price=D("58900"))
+    sweep_run()
+    fills = [str(pk) for pk in Fill.objects.order_by("pk").values_list("pk", flat=True)]
+
+    # then the venue's trades are every user's fills, naming no one; a trade's side is its
+    # taker's, as on Binance (the house took alice's resting buy: a sell)
+    expected = [
+        (fills[0], 60000, 0.1, 6000, "buy"),
+        (fills[1], 60000, 0.2, 12000, "sell"),
+        (fills[2], 59000, 0.05, 2950, "sell"),
+    ]
+    trades = exchange.fetch_trades(BTC)  # aggTrades, ccxt's default
+    assert [(t["id"], t["price"], t["amount"], t["cost"], t["side"]) for t in trades] == expected
+    assert set(trades[0]["info"]) == {"a", "p", "q", "f", "l", "T", "m"}
+    recent = exchange.fetch_trades(BTC, params={"fetchTradesMethod": "fapiPublicGetTrades"})
+    assert [(t["id"], t["price"], t["amount"], t["cost"], t["side"]) for t in recent] == expected
+    assert set(recent[0]["info"]) == {"id", "price", "qty", "quoteQty", "time", "isBuyerMaker"}
+    assert [t["id"] for t in exchange.fetch_trades(BTC, since=trades[2]["timestamp"])] == [fills[2]]
+    assert exchange.fetch_trades("ETH/USDT:USDT") == []
+
+    # and the open interest is the size of every open position (the house holds the other side)
+    interest = exchange.fetch_open_interest(BTC)
+    assert (interest["symbol"], interest["openInterestAmount"]) == (BTC, 0.35)
+    assert exchange.fetch_open_interest("ETH/USDT:USDT")["openInterestAmount"] == 0
+
+    # the index candles are the mark's (one price feed), the premium's are 0
+    minute = timezone.now().replace(second=0, microsecond=0)
+    PriceCandle.objects.create(
+        instrument=Instrument.objects.get(symbol="BTCUSDT"),
+        opened_at=minute - timedelta(minutes=1),
+        open=58000,
+        high=61000,
+        low=57000,
+        close=59500,
+    )
+    opened = mapping_ms(minute - timedelta(minutes=1))
+    assert exchange.fetch_index_ohlcv(BTC, "1m", limit=5) == [
+        [opened, 58000, 61000, 57000, 59500, 0]
+    ]
+    assert exchange.fetch_mark_ohlcv(BTC, "1m", limit=5) == [
+        [opened, 58000, 61000, 57000, 59500, 0]
+    ]
+    assert exchange.fetch_premium_index_ohlcv(BTC, "1m", limit=5) == [[opened, 0, 0, 0, 0, 0]]
+
+    # marginsite never auto-deleverages: the lowest rank and risk
+    risk = exchange.fetch_adl_rank(BTC)
+    assert (risk["symbol"], risk["rating"], risk["rank"]) == (BTC, "low", None)
+    ranks = exchange.fetch_positions_adl_rank()
+    assert [(rank["symbol"], rank["rank"]) for rank in ranks] == [(BTC, 0)]
+    assert exchange.fetch_position_adl_rank(BTC)["rank"] == 0
+
+
+def test_margin_adjustments_and_liquidations_are_listed(exchange):
+    # given an isolated long of 0.1 at 20x (300 of margin), 100 added and 50 removed
+    exchange.set_margin_mode("isolated", BTC)
+    exchange.create_order(BTC, "market", "buy", 0.1)
+    exchange.add_margin(BTC, 100)
+    exchange.reduce_margin(BTC, 50)
+
+    # then the history lists the two adjustments (the order's own margin is its trade)
+    history = exchange.fetch_margin_adjustment_history(BTC)
+    assert [(h["symbol"], h["type"], h["amount"], h["code"], h["status"]) for h in history] == [
+        (BTC, "add", 100, "USDT", "ok"),
+        (BTC, "reduce", 50, "USDT", "ok"),
+    ]
+    assert [h["amount"] for h in exchange.fetch_margin_adjustment_history(BTC, "reduce")] == [50]
+    assert exchange.fetch_my_liquidations(BTC) == []
+
+    # when the mark falls through the liquidation price (350 of margin: bankruptcy at 56,500)
+    mark_price_set(symbol="BTCUSDT", price=D("56000"))
+    sweep_run()
+
+    # then the liquidation is listed: the whole position, closed at the bankruptcy price
+    (liquidation,) = exchange.fetch_my_liquidations(BTC)
+    assert (liquidation["symbol"], liquidation["side"], liquidation["contracts"]) == (
+        BTC,
+        "sell",
+        0.1,
+    )
+    assert (liquidation["price"], liquidation["quoteValue"]) == (56500, 5650)
+    assert liquidation["info"]["clientOrderId"].startswith("autoclose-")
+    assert exchange.fetch_my_liquidations(BTC, params={"autoCloseType": "ADL"}) == []
+    assert len(exchange.fetch_margin_adjustment_history(BTC)) == 2
+
+
+def test_account_reads_and_one_open_order(exchange):
+    # given BTCUSDT cross at 20x with a long of 0.1, ETHUSDT isolated at 10x, a resting buy
+    exchange.set_margin_mode("isolated", "ETH/USDT:USDT")
+    exchange.set_leverage(10, "ETH/USDT:USDT")
+    exchange.create_order(BTC, "market", "buy", 0.1)
+    resting = exchange.create_order(BTC, "limit", "buy", 0.01, 59000)
+
+    found = exchange.fetch_open_order(resting["id"], BTC)
+    assert (found["id"], found["status"], found["price"], found["amount"]) == (
+        resting["id"],
+        "open",
+        59000,
+        0.01,
+    )
+    exchange.cancel_order(resting["id"], BTC)
+    with pytest.raises(ccxt.OrderNotFound, match='"code":-2013'):
+        exchange.fetch_open_order(resting["id"], BTC)
+    orders = exchange.fetch_orders(BTC)
+    assert [(o["type"], o["status"], o["amount"], o["filled"]) for o in orders] == [
+        ("market", "closed", 0.1, 0.1),
+        ("limit", "canceled", 0.01, 0),
+    ]
+
+    leverages = exchange.fetch_leverages([BTC, "ETH/USDT:USDT"])
+    assert [
+        (each["marginMode"], each["longLeverage"], each["shortLeverage"])
+        for each in (leverages[BTC], leverages["ETH/USDT:USDT"])
+    ] == [("cross", 20, 20), ("isolated", 10, 10)]
+    modes = exchange.fetch_margin_modes()
+    assert (modes[BTC]["marginMode"], modes["ETH/USDT:USDT"]["marginMode"]) == (
+        "cross",
+        "isolated",
+    )
+
+    (risk,) = exchange.fetch_positions_risk([BTC])
+    assert (risk["symbol"], risk["side"], risk["contracts"], risk["entryPrice"]) == (
+        BTC,
+        "long",
+        0.1,
+        60000,
+    )
+    assert (risk["marginMode"], risk["leverage"], risk["notional"]) == ("cross", 20, 6000)
+
+    # the ledger: the 10,000 USDT granted, then the fee of the buy (0.05 % of 6,000)
+    ledger = exchange.fetch_ledger("USDT")
+    assert [(e["type"], e["direction"], e["amount"], e["currency"]) for e in ledger] == [
+        ("transfer", "in", 10000, "USDT"),
+        ("commission", "out", 3, "USDT"),
+    ]
+    assert exchange.fetch_funding_history(BTC) == []
+
+    # market data of every symbol at once
+    assert exchange.fetch_last_prices([BTC])[BTC]["price"] == 60000
+    marks = exchange.fetch_mark_prices()
+    assert (marks[BTC]["markPrice"], marks["SOL/USDT:USDT"]["markPrice"]) == (60000, 150)
+    rates = exchange.fetch_funding_rates()
+    assert (rates[BTC]["fundingRate"], rates["ETH/USDT:USDT"]["markPrice"]) == (0.0001, 3000)
+    tickers = exchange.fetch_tickers()
+    assert (tickers[BTC]["last"], tickers["ETH/USDT:USDT"]["last"]) == (60000, 3000)
+    assert exchange.fetch_l2_order_book(BTC, 5)["bids"][0] == [60000, 1000000]
+
+
+def test_what_marginsite_has_not_is_refused_in_binances_shape(exchange, ccxt_client):
+    # the statistics under /futures/data (fapiData): Binance's JSON error, not a network one
+    for fetch in (
+        lambda: exchange.fetch_open_interest_history(BTC, "5m"),
+        lambda: exchange.fetch_long_short_ratio_history(BTC, "5m"),
+    ):
+        with pytest.raises(ccxt.ExchangeError, match='"code":-5000') as raised:
+            fetch()
+        assert not isinstance(raised.value, ccxt.NetworkError)
+
+    # trailing stops: the algo order type is refused
+    with pytest.raises(ccxt.BadRequest, match='"code":-1116'):
+        exchange.fapiPrivatePostAlgoOrder(
+            {
+                "algoType": "CONDITIONAL",
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "type": "TRAILING_STOP_MARKET",
+                "quantity": "0.01",
+                "callbackRate": "1",
+            }
+        )
+
+    # the wallet, options and spot calls: ccxt itself refuses them (no URL), nothing is sent
+    checked = ccxt_client(exchange.apiKey, exchange.secret)
+    checked.markets, checked.markets_by_id = exchange.markets, exchange.markets_by_id
+    sent = []
+    checked.session.hooks["response"].append(lambda response, **_: sent.append(response.url))
+    for call in (
+        checked.fetch_status,
+        lambda: checked.fetch_position(BTC),
+        checked.fetch_transfers,
+        checked.fetch_deposits,
+        checked.fetch_convert_currencies,
+        checked.fetch_borrow_interest,
+        lambda: checked.create_market_order_with_cost(BTC, "buy", 100),
+    ):
+        with pytest.raises(ccxt.NotSupported):
+            call()
+    assert sent == []

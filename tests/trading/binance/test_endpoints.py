@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from trading.models import Instrument, PriceCandle
-from trading.services import mark_price_set, order_place
+from trading.services import mark_price_set, order_place, symbol_margin_mode_set
 
 pytestmark = pytest.mark.django_db
 
@@ -157,14 +157,15 @@ def test_the_account_adds_up_cross_and_isolated_as_binance_does(binance, trader)
         "totalMaintMargin": "36.60000000",
     }
     assert account["availableBalance"] == "9493.00000000"
+    # and the positions list shows BTCUSDT's position of its margin type (cross) alone
     positions = account["positions"]
     assert [(p["marginType"], p["positionAmt"], p["isolatedMargin"]) for p in positions] == [
         ("cross", "-0.05000000", "0.00000000"),
-        ("isolated", "0.10000000", "400.00000000"),
     ]
 
 
 def test_position_risk_shows_each_mode_with_its_own_figures(binance, trader):
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
     order_place(user=trader, symbol="ETHUSDT", side="BUY", quantity="1", margin_mode="CROSS")
 

@@ -140,7 +140,15 @@ ORDER_REFUSALS = [
         -1102,
         "Mandatory parameter 'price' was not sent, was empty/null, or malformed.",
     ),
-    (nothing, {**LIMIT, "timeInForce": "IOC"}, -1115, "Invalid timeInForce."),
+    (nothing, {**LIMIT, "timeInForce": "GTD"}, -1115, "Invalid timeInForce."),
+    (nothing, {"timeInForce": "IOC"}, -1106, "Parameter 'timeInForce' sent when not required."),
+    (
+        nothing,
+        {**LIMIT, "price": "60000.1", "timeInForce": "GTX"},
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+        "The order will not be recorded in the order history",
+    ),
     (nothing, {**LIMIT, "price": "59000.05"}, -4014, "Price not increased by tick size."),
     (nothing, {**LIMIT, "price": "0"}, -4001, "Price less than 0."),
 ]
@@ -373,8 +381,31 @@ def test_an_unmapped_refusal_is_the_unknown_error_with_its_explanation():
     }
 
 
-def test_an_unsupported_method_answers_in_binances_shape(binance):
-    response = binance.request("PUT", "/fapi/v1/order", {"symbol": "BTCUSDT"})
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/fapi/v1/noSuchThing"),
+        ("POST", "/fapi/v2/order"),
+        ("GET", "/fapi/"),
+        ("PUT", "/fapi/v1/time"),
+        ("DELETE", "/fapi/v1/leverage"),
+        ("OPTIONS", "/fapi/v1/exchangeInfo"),
+    ],
+)
+def test_an_unknown_path_or_method_answers_binances_json_404(binance, unchanged, method, path):
+    with unchanged():
+        response = binance.request(method, path, {"symbol": "BTCUSDT"})
 
-    assert response.status_code == 405
-    assert response.json()["code"] == -1000
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json() == {"code": -5000, "msg": f"Path {path}, Method {method} is invalid"}
+
+
+def test_an_unknown_income_type_is_minus_1130(binance):
+    response = binance.get("/fapi/v1/income", {"incomeType": "FUNDING"})
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": -1130, "msg": "Data sent for parameter 'incomeType' is not valid."},
+    )
+    known_but_never_booked = binance.get("/fapi/v1/income", {"incomeType": "WELCOME_BONUS"})
+    assert (known_but_never_booked.status_code, known_but_never_booked.json()) == (200, [])

@@ -6,31 +6,10 @@ import time
 import pytest
 
 from trading.binance.signing import payload_signature
-from trading.models import Position
-from trading.services import order_place
 
 pytestmark = pytest.mark.django_db
 
 FAR_FUTURE = "253402300799000"  # the last millisecond of the year 9999
-
-
-def test_an_order_on_a_symbol_held_in_both_modes_is_refused(binance, trader, unchanged):
-    # given a Cross and an Isolated long on BTCUSDT: Binance's API can address only one
-    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="CROSS")
-    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.2", margin_mode="ISOLATED")
-
-    with unchanged():
-        response = binance.post(
-            "/fapi/v1/order",
-            {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.2",
-             "reduceOnly": "true"},
-        )  # fmt: skip
-
-    assert response.status_code == 400
-    body = response.json()
-    assert body["code"] == -4061
-    assert body["marginsite"]["code"] == "BOTH_MODES_HELD"
-    assert Position.objects.filter(user=trader, status="OPEN").count() == 2
 
 
 def test_a_moved_query_body_boundary_is_refused(binance, unchanged):
