@@ -1,9 +1,11 @@
 """Shared fixtures, and the rule for tests that need a real service.
 
-A test marked ``postgres``, ``redis`` or ``browser`` is skipped when that service is not configured
-on a developer's machine, and fails when CI=true: CI must never pass by silently skipping them.
+A test marked ``postgres``, ``redis``, ``browser`` or ``freqtrade`` is skipped when that service is
+not configured on a developer's machine, and fails when CI=true: CI must never pass by silently
+skipping them.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -43,10 +45,18 @@ def _browser_missing() -> str | None:
     return None
 
 
+def _freqtrade_missing() -> str | None:
+    # installs the pinned freqtrade in its own virtualenv on first use (tests/bots/)
+    from tests.bots.stock_freqtrade import freqtrade_unavailable
+
+    return freqtrade_unavailable()
+
+
 SERVICE_CHECKS = {
     "postgres": _postgres_missing,
     "redis": _redis_missing,
     "browser": _browser_missing,
+    "freqtrade": _freqtrade_missing,
 }
 
 
@@ -56,3 +66,30 @@ def pytest_runtest_setup(item):
             if IN_CI:
                 pytest.fail(f"{reason} (CI=true: a missing service fails the run)", pytrace=False)
             pytest.skip(reason)
+
+
+# What the suite's seeded market trades against: a book with no spread and a million units a
+# level, so that takers fill at the mark (on the tick) and the figures that tests of other things
+# assert stay simple. Tests of the book itself set an instrument's book terms, or seed the real
+# trading/seed/market.json by passing it to market_seed.
+FLAT_BOOK = {
+    "half_spread_ticks": 0,
+    "level_ticks": 1,
+    "level_quantity": "1000000",
+    "max_slippage_rate": "0.05",
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def flat_book_market_seed(tmp_path_factory):
+    """market_seed() in tests seeds the demo market with FLAT_BOOK books."""
+    from trading.services import instruments
+
+    seed = json.loads(instruments.MARKET_SEED_FILE.read_text())
+    for spec in seed["instruments"]:
+        spec["book"] = FLAT_BOOK
+    flat = tmp_path_factory.mktemp("seed") / "market.json"
+    flat.write_text(json.dumps(seed))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(instruments, "MARKET_SEED_FILE", flat)
+        yield
