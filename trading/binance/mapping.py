@@ -163,6 +163,7 @@ def order_info(order: Order) -> dict:
     conditional order is read here as the MARKET order it became (its ``origType`` the
     conditional type, its ``time`` the trigger's), as Binance shows the actual order."""
     filled, average = order.filled_quantity, order.average_fill_price
+    # /fapi/v1/order reads a conditional order only once it has executed (selectors._orders)
     triggered = order.order_type in CONDITIONAL_TYPES
     return {
         **_order_common(order),
@@ -186,8 +187,9 @@ def algo_order_info(order: Order) -> dict:
     """A conditional order as /fapi/v1/algoOrder answers it. Once triggered, marginsite executes
     the order itself: ``actualOrderId`` is the same id, which /fapi/v1/order answers (the MARKET
     order it became) and its fills carry. An order that could not execute when it triggered
-    (its checks failed then) is EXPIRED, with no actual order."""
-    triggered = order.status == Order.Status.FILLED
+    (its checks failed then) is EXPIRED, with no actual order; one the book filled only in part
+    executed what it filled, and is FINISHED with that actual order."""
+    triggered = order.filled_quantity > 0
     return {
         **_order_common(order),
         "algoId": order.pk,
@@ -195,7 +197,7 @@ def algo_order_info(order: Order) -> dict:
         "algoType": "CONDITIONAL",
         "orderType": order.order_type,
         "quantity": figure(order.quantity),
-        "algoStatus": ALGO_STATUSES[order.status],
+        "algoStatus": ALGO_STATUSES[Order.Status.FILLED if triggered else order.status],
         "triggerPrice": figure(order.stop_price),
         "price": figure(None),
         "icebergQuantity": None,

@@ -309,7 +309,8 @@ def _orders(*, user, instrument: Instrument | None, conditional: bool):
     orders = Order.objects.filter(user=user).select_related("instrument")
     orders = orders.filter(instrument=instrument) if instrument else orders
     kinds = Q(order_type__in=CONDITIONAL_TYPES)
-    triggered = kinds & Q(status=Order.Status.FILLED)
+    # triggered: it executed, in whole or (a book that could not fill it whole) in part
+    triggered = kinds & Q(filled_quantity__gt=0)
     return orders.filter(kinds if conditional else ~kinds | triggered)
 
 

@@ -711,7 +711,7 @@ def _batch_entries(params) -> list[Params]:
         entries = json.loads(
             params.text("batchOrders", required=True), parse_float=str, parse_int=str
         )
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         raise invalid_value("batchOrders") from None
     if not isinstance(entries, list) or not entries:
         raise invalid_value("batchOrders")
@@ -778,7 +778,7 @@ def _id_list(params, *names: str, integers: bool) -> list | None:
         return None
     try:
         ids = json.loads(params.text(name))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         raise invalid_value(names[0]) from None
     kind = int if integers else str
     valid = (

@@ -20,8 +20,9 @@ the settlement exactly at each. For each instrument and funding time T:
   candles): a mark above its average means longs pay.
 - **The payment**: mark notional at T x rate; longs pay shorts when the rate is positive, and the
   house is the counterparty. A position still open settles as before: cross with the wallet,
-  isolated with its own margin. One closed or liquidated since T settles with the wallet: an
-  isolated margin went back to the wallet, or was lost, when its position closed. A payer who
+  isolated with its own margin. One closed since T settles with the wallet, where its isolated
+  margin went back; an isolated one liquidated since pays nothing (its margin is lost, and an
+  isolated loss never reaches the wallet). A payer who
   cannot pay in full pays what it has (never below 0); liquidation, on the next sweep, deals
   with the rest.
 - **The time of the income is T**: the ledger entries carry T as their time (``ledger_post``'s
@@ -249,10 +250,15 @@ def _position_fund(
 ) -> None:
     """One position's payment on its ``size`` at the funding time: from or to its own margin
     while it is an open isolated one, else the wallet (``position`` is the locked row while it
-    is open)."""
+    is open). An isolated position liquidated since has no margin left to pay from, and its
+    loss never reaches the wallet: it pays nothing (what it receives goes to the wallet)."""
     owed = engine_side(position.side) * size * settlement.mark_price * settlement.rate
     is_open = position.status == Position.Status.OPEN
     isolated = position.margin_mode == MarginMode.ISOLATED and is_open
+    isolated_lost = (
+        position.margin_mode == MarginMode.ISOLATED
+        and position.status == Position.Status.LIQUIDATED
+    )
     holder = position if isolated else wallet
     entry = {
         "kind": LedgerEntry.Kind.FUNDING,
@@ -263,7 +269,9 @@ def _position_fund(
         f"rate {settlement.rate.normalize():f}",
     }
     if owed > 0:
-        available = position.isolated_margin if isolated else wallet.balance
+        available = (
+            ZERO if isolated_lost else (position.isolated_margin if isolated else wallet.balance)
+        )
         amount = min(money_owed(owed), available)
         ledger_post(amount=amount, source=holder, destination=HOUSE, **entry)
         signed = -amount

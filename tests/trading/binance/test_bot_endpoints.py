@@ -585,6 +585,13 @@ def test_a_batch_places_the_good_orders_and_reports_each_bad_one(books, binance,
         ("[]", -1130, "Data sent for parameter 'batchOrders' is not valid."),
         ('["BTCUSDT"]', -1130, "Data sent for parameter 'batchOrders' is not valid."),
         ('[{"symbol": ["BTCUSDT"]}]', -1130, "Data sent for parameter 'batchOrders' is not valid."),
+        # nested deeper than Python's stack: json raises RecursionError, not ValueError
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000,
+            -1130,
+            "Data sent for parameter 'batchOrders' is not valid.",
+            id="nested-past-the-stack",
+        ),
         (
             json.dumps(
                 [{"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}] * 6
@@ -662,6 +669,11 @@ def test_a_batch_cancel_answers_each_order_in_turn(books, binance):
         ({"symbol": "BTCUSDT", "orderIdList": '["1"]'}, -1130),
         ({"symbol": "BTCUSDT", "orderIdList": json.dumps(list(range(1, 12)))}, -1130),
         ({"symbol": "BTCUSDT", "origClientOrderIdList": "[1]"}, -1130),
+        pytest.param(
+            {"symbol": "BTCUSDT", "orderIdList": "[" * 2000 + "]" * 2000},
+            -1130,
+            id="nested-past-the-stack",
+        ),
     ],
 )
 def test_a_bad_batch_cancel_is_refused_whole(books, binance, unchanged, params, code):

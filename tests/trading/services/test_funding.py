@@ -250,7 +250,7 @@ def test_a_position_closed_a_second_after_the_funding_time_still_pays(make_trade
     ]
 
 
-def test_an_isolated_position_liquidated_after_the_funding_time_pays_from_the_wallet(
+def test_an_isolated_position_liquidated_after_the_funding_time_never_takes_from_the_wallet(
     trader, balanced_ledger
 ):
     # given an isolated long of 1 BTC at 20x held across T, liquidated since (its margin lost)
@@ -266,11 +266,11 @@ def test_an_isolated_position_liquidated_after_the_funding_time_pays_from_the_wa
 
     funding_settle(now=when + HOUR)
 
-    # then it pays on its size and mark at T, from the wallet: it has no margin left
-    assert wallet_balance(trader) == wallet - Decimal("6")
-    assert funding_rows(trader) == [(Decimal("6"), "WALLET", "HOUSE", when, ONE_BTC_AT_60000)]
+    # then it pays nothing: its margin is gone, and an isolated loss never reaches the wallet
+    assert wallet_balance(trader) == wallet
+    assert funding_rows(trader) == []
     assert list(FundingPayment.objects.values_list("position", "amount")) == [
-        (position.pk, Decimal("-6"))
+        (position.pk, Decimal("0"))
     ]
 
 
