@@ -265,6 +265,39 @@ def books(market):
     Instrument.objects.filter(symbol="BTCUSDT").update(book_level_quantity=D("2"))
 
 
+def test_a_stop_the_book_filled_in_part_is_readable_as_the_order_it_became(books, binance):
+    # given a long of 0.1 BTC and a reduce-only stop-market sell of it at 58,000, and a book that
+    # then holds 0.01 BTC a level within 3 ticks of the mark
+    binance.post("/fapi/v1/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
+                                    "quantity": "0.1"})  # fmt: skip
+    stop = binance.post(
+        "/fapi/v1/algoOrder",
+        {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET",
+         "quantity": "0.1", "triggerPrice": "58000", "reduceOnly": "true"},
+    ).json()  # fmt: skip
+    Instrument.objects.filter(symbol="BTCUSDT").update(
+        book_level_quantity=D("0.01"), book_max_slippage_rate=D("0.0000052")
+    )
+
+    # when the mark falls through it: the book fills 0.03 of its 0.1 (57,899.9 to 57,899.7)
+    mark_price_set(symbol="BTCUSDT", price=D("57900"))
+    sweep_run()
+
+    # then it executed what it filled: finished, naming the order it became, which is readable
+    algo = binance.get("/fapi/v1/algoOrder", {"algoId": stop["algoId"]}).json()
+    assert (algo["algoStatus"], algo["actualOrderId"]) == ("FINISHED", str(stop["algoId"]))
+    actual = binance.get(
+        "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": algo["actualOrderId"]}
+    ).json()
+    assert (actual["status"], actual["executedQty"], actual["avgPrice"]) == (
+        "EXPIRED",
+        "0.03000000",
+        "57899.80000000",
+    )
+    trades = binance.get("/fapi/v1/userTrades", {"symbol": "BTCUSDT"}).json()
+    assert (trades[-1]["orderId"], trades[-1]["qty"]) == (stop["algoId"], "0.03000000")
+
+
 def test_a_triggered_stop_is_readable_as_the_market_order_it_became(books, binance, unchanged):
     # given a long and a reduce-only stop-market sell at 58,000
     binance.post("/fapi/v1/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET",
