@@ -233,6 +233,11 @@ class ModePreviewSerializer(serializers.Serializer):
         help_text="The estimated fill price: a taker's average over the book levels it takes.",
     )
     fill_quantity = serializers.DecimalField(max_digits=40, decimal_places=8)
+    rest_quantity = serializers.DecimalField(
+        max_digits=40,
+        decimal_places=8,
+        help_text="What a GTC limit that fills in part leaves resting at its price.",
+    )
     notional = serializers.DecimalField(max_digits=40, decimal_places=8)
     initial_margin = serializers.DecimalField(max_digits=40, decimal_places=8)
     fee = serializers.DecimalField(max_digits=40, decimal_places=8)

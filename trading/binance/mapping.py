@@ -169,7 +169,7 @@ def order_info(order: Order) -> dict:
         **_order_common(order),
         "orderId": order.pk,
         "clientOrderId": order.client_order_id,
-        "status": order.status,
+        "status": _order_status(order),
         "type": "MARKET" if triggered else order.order_type,
         "origType": order.order_type,
         "price": figure(order.price),
@@ -181,6 +181,14 @@ def order_info(order: Order) -> dict:
         "stopPrice": figure(order.stop_price),
         "time": ms(order.updated_at if triggered else order.created_at),
     }
+
+
+def _order_status(order: Order) -> str:
+    """An open order that has filled in part (a GTC limit whose rest rests) is Binance's
+    PARTIALLY_FILLED; marginsite keeps it NEW, with its filled quantity."""
+    if order.status == Order.Status.NEW and order.filled_quantity:
+        return "PARTIALLY_FILLED"
+    return order.status
 
 
 def algo_order_info(order: Order) -> dict:

@@ -17,6 +17,7 @@ from trading.models import (
     Instrument,
     LedgerAccount,
     LedgerEntry,
+    MarginMode,
     MarkPrice,
     Order,
     Position,
@@ -131,6 +132,19 @@ class AccountState:
     @property
     def maintenance_margin(self) -> Decimal:
         return sum((row.figures.maintenance_margin for row in self.held), Decimal(0))
+
+
+def isolated_position_hidden(*, user, instrument: Instrument) -> bool:
+    """Whether the user holds an isolated position on ``instrument`` that a one-way client does
+    not see: the symbol's margin type is cross (``account_state``)."""
+    if margin_mode_default(user=user, instrument=instrument) != MarginMode.CROSS:
+        return False
+    return Position.objects.filter(
+        user=user,
+        instrument=instrument,
+        margin_mode=MarginMode.ISOLATED,
+        status=Position.Status.OPEN,
+    ).exists()
 
 
 def account_state(*, user, symbol: str | None = None) -> AccountState:

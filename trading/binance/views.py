@@ -48,7 +48,7 @@ from trading.binance.errors import (
 )
 from trading.binance.params import Params, request_params
 from trading.binance.signing import BinanceSignatureAuthentication
-from trading.errors import NoMarkPrice, OrderNotCancelable
+from trading.errors import NoMarkPrice, NotIsolated, OrderNotCancelable
 from trading.models import MarginMode, Order, TimeInForce
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
 from trading.services import (
@@ -514,6 +514,13 @@ class PositionMargin(SignedView):
             "2": ("margin_remove", isolated_margin_remove),
         }[kind]
         with binance_errors(action, instrument=instrument):
+            # a one-way client acts on the position it sees: the symbol's margin type's
+            if reads.isolated_position_hidden(user=request.user, instrument=instrument):
+                raise NotIsolated(
+                    f"{instrument.symbol}'s margin type is CROSSED: only an isolated "
+                    "position's margin can be changed.",
+                    field="symbol",
+                )
             change(user=request.user, symbol=instrument.symbol, amount=amount)
         return Response(
             {

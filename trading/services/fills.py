@@ -49,15 +49,17 @@ def order_execute(
     wallet: Wallet,
     position: Position | None,
     quantity: Decimal | None = None,
+    rest_hold: Decimal | None = None,
 ) -> Execution:
-    """Fill ``quantity`` of ``order`` (None: all of it) at ``price`` against ``position`` (the
-    open position of the order's (symbol, mode), or None), in one fill at that price (a taker's
-    is the average of the book levels it took). Filled whole, the order is FILLED; in part (an
-    IOC or a market order the book could not fill whole), it is EXPIRED with what it filled:
-    nothing of it rests. The caller holds the locks on the wallet, the position and the order,
-    inside its transaction."""
+    """Fill ``quantity`` of ``order`` (None: all it has left) at ``price`` against ``position``
+    (the open position of the order's (symbol, mode), or None), in one fill at that price (a
+    taker's is the average of the book levels it took). Filled whole, the order is FILLED. In
+    part, it stays open (NEW, partly filled) holding ``rest_hold`` for what is left, when it has
+    a rest (a GTC limit's); otherwise (an IOC, a market order the book could not fill whole) it
+    is EXPIRED with what it filled. Its average fill price covers all its fills. The caller
+    holds the locks on the wallet, the position and the order, inside its transaction."""
     if quantity is None:
-        quantity = order.quantity
+        quantity = order.quantity - order.filled_quantity
     fill_side = 1 if order.side == "BUY" else -1
     result = position_after_fill(
         position_side=engine_side(position.side) if position else None,
@@ -84,10 +86,25 @@ def order_execute(
         position, fill = _open_or_increase(order, position, wallet, result, price, rate, liquidity)
         fills.append(fill)
     _fees_charge(order, wallet, fills, opened=bool(result.opened_quantity))
-    order.status = Order.Status.FILLED if quantity == order.quantity else Order.Status.EXPIRED
-    order.filled_quantity = quantity
-    order.average_fill_price = price
-    order.margin_held = ZERO
+    _order_filled(order, quantity, price, rest_hold)
+    return Execution(fills, position)
+
+
+def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) -> None:
+    """The order's state after a fill of ``quantity`` at ``price`` (see ``order_execute``)."""
+    before = order.filled_quantity
+    order.filled_quantity = before + quantity
+    order.average_fill_price = (
+        price_stored((before * order.average_fill_price + quantity * price) / order.filled_quantity)
+        if before
+        else price
+    )
+    if order.filled_quantity == order.quantity:
+        order.status, order.margin_held = Order.Status.FILLED, ZERO
+    elif rest_hold is not None:
+        order.margin_held = rest_hold
+    else:
+        order.status, order.margin_held = Order.Status.EXPIRED, ZERO
     order.save(
         update_fields=[
             "status",
@@ -97,7 +114,6 @@ def order_execute(
             "updated_at",
         ]
     )
-    return Execution(fills, position)
 
 
 def _reduce_only_orders_cancel(order: Order) -> None:

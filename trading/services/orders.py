@@ -5,13 +5,16 @@ symbol's default, else the user's default, else CROSS). Takers fill against the 
 order book (trading/engine/book.py), in one fill at the average price of the levels they take:
 - MARKET walks the book up to the maximum slippage; what the book holds no further is not
   filled and the order expires with what it got (Binance's market protection does the same).
-- LIMIT by time in force: GTC whose price crosses the book takes from it up to its price (the
-  rest, if the book runs out, expires), otherwise it rests and holds its initial margin and fee;
-  IOC takes what the book gives up to its price and expires the rest; FOK fills whole at once or
-  expires with nothing filled; GTX (post-only) rests, and is refused if it would take.
+- LIMIT by time in force: GTC whose price crosses the book takes from it up to its price, and
+  what the book holds no more of within its price rests at its price (as on Binance: the order
+  stays open, partly filled); an order that rests holds the initial margin and maker fee of
+  what is left; IOC takes what the book gives up to its price and expires the rest; FOK fills
+  whole at once or expires with nothing filled; GTX (post-only) rests, and is refused if it
+  would take.
 - STOP_MARKET and TAKE_PROFIT_MARKET rest until the mark crosses their stop and hold nothing, as
   on Binance; the sweep then executes them as market orders.
-A resting LIMIT fills as a maker at its own price when the mark crosses it (the sweep).
+A resting LIMIT fills (what is left of it) as a maker at its own price when the mark crosses it
+(the sweep).
 """
 
 import re
@@ -169,7 +172,10 @@ class OrderPlan:
     ``quantity`` is what the figures are for: what fills now when it executes (the book may
     give less than the order's size), else the whole order at its own price. ``rests``: it
     stays on the book (or waits for its trigger); ``post_only_takes``: a GTX whose price
-    would take."""
+    would take. ``rest_quantity``: what a GTC that executes in part leaves resting at its
+    price, ``rest_cost`` its maker cost against the position after the fill, and
+    ``margin_held`` what the order holds back from the wallet once placed (for all it rests
+    with)."""
 
     request: OrderRequest
     leverage: int
@@ -188,6 +194,32 @@ class OrderPlan:
     freed_margin: Decimal
     cash_back: Decimal
     after: engine.FillResult
+    rest_quantity: Decimal
+    rest_cost: engine.OrderCost | None
+    margin_held: Decimal
+
+    @property
+    def opening(self) -> bool:
+        """Whether any of the order (its fill or its resting rest) opens or increases."""
+        rest_opens = self.rest_cost is not None and self.rest_cost.opening_quantity > 0
+        return self.cost.opening_quantity > 0 or rest_opens
+
+    @property
+    def exposure_quantity(self) -> Decimal:
+        """The largest position the order leads to: after its fill, or once its rest fills."""
+        if self.rest_cost is None:
+            return self.after.quantity
+        if self.rest_cost.reducing_quantity:
+            return max(self.after.quantity, self.rest_cost.opening_quantity)
+        return self.after.quantity + self.rest_cost.opening_quantity
+
+    @property
+    def rest_fee(self) -> Decimal:
+        return money_owed(self.rest_cost.fee) if self.rest_cost else ZERO
+
+    @property
+    def rest_margin(self) -> Decimal:
+        return money_owed(self.rest_cost.initial_margin) if self.rest_cost else ZERO
 
 
 def market_price(instrument: Instrument, side: str, mark: Decimal) -> Decimal:
@@ -245,7 +277,7 @@ def order_plan(
                 field="reduce_only",
             )
         order_quantity = min(order_quantity, position.quantity)
-    quantity, rests, post_only_takes = order_quantity, False, False
+    quantity, rests, post_only_takes, rest_quantity = order_quantity, False, False, ZERO
     if execution is not None:
         price, executes_now = execution[0], True
     elif request.order_type in (OrderType.MARKET, OrderType.LIMIT):
@@ -258,6 +290,8 @@ def order_plan(
         post_only_takes = tif == TimeInForce.GTX and bool(taken)
         if executes_now and not post_only_takes:
             price, quantity = average, taken
+            if request.order_type == OrderType.LIMIT and tif == TimeInForce.GTC:
+                rest_quantity = order_quantity - taken
         elif post_only_takes:
             # figured as the taker it would be, so that a preview can show what it refuses
             price, quantity, executes_now = average, taken, False
@@ -295,6 +329,23 @@ def order_plan(
     opening_fee = money_owed(cost.fee)
     realized = money_received(after.realized_pnl)
     freed, cash_back = _closing_returns(position, after, mark, realized)
+    rest_cost = None
+    if rest_quantity:
+        rest_cost = engine.order_cost(
+            side=order_side,
+            quantity=rest_quantity,
+            price=request.price,
+            leverage=leverage,
+            fee_rate=instrument.maker_fee_rate,
+            position_side=after.side,
+            position_quantity=after.quantity,
+        )
+    if rests and request.order_type == OrderType.LIMIT:
+        margin_held = money_owed(cost.initial_margin) + opening_fee
+    elif rest_cost is not None:
+        margin_held = money_owed(rest_cost.initial_margin) + money_owed(rest_cost.fee)
+    else:
+        margin_held = ZERO
     return OrderPlan(
         request=replace(request, quantity=order_quantity),
         leverage=leverage,
@@ -313,6 +364,9 @@ def order_plan(
         freed_margin=freed,
         cash_back=cash_back,
         after=after,
+        rest_quantity=rest_quantity,
+        rest_cost=rest_cost,
+        margin_held=margin_held,
     )
 
 
@@ -349,7 +403,7 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
             f"{market_price(instrument, request.side, plan.mark).normalize():f}).",
             field="price",
         )
-    opening = plan.cost.opening_quantity > 0
+    opening = plan.opening
     if instrument.status == Instrument.Status.HALTED and opening:
         return SymbolHalted(
             f"Trading in {instrument.symbol} is halted: only orders that close or reduce a "
@@ -369,25 +423,27 @@ def order_refusal(plan: OrderPlan, holdings: Holdings) -> ApplicationError | Non
     try:
         engine.leverage_check(
             engine_brackets(instrument),
-            notional=plan.after.quantity * plan.price,
+            notional=plan.exposure_quantity * plan.price,
             leverage=plan.leverage,
         )
     except engine.LeverageTooHigh as refusal:
         return LeverageTooHigh(str(refusal), field="quantity")
     figures = holdings.figures()
-    margin = money_owed(plan.cost.initial_margin)
-    required = margin + plan.fee
+    # what fills now and what rests of it: both are paid for at placement
+    margin = money_owed(plan.cost.initial_margin) + plan.rest_margin
+    fee = plan.fee + plan.rest_fee
+    required = margin + fee
     available = available_for_mode(request.margin_mode, figures) + plan.freed_margin
     if required > available:
         return MarginInsufficient(
             f"Insufficient margin: this order needs {usdt(required)} USDT (initial margin "
-            f"{usdt(margin)} + fee {usdt(plan.fee)}); you have "
+            f"{usdt(margin)} + fee {usdt(fee)}); you have "
             f"{usdt(max(ZERO, available))} USDT available.",
             field="quantity",
         )
     isolated = request.margin_mode == MarginMode.ISOLATED
     cash = holdings.wallet_balance - holdings.open_order_margin + plan.cash_back
-    cash_needed = plan.fee + (margin if isolated else ZERO)
+    cash_needed = fee + (margin if isolated else ZERO)
     if cash_needed > cash:
         paid_in_cash = "its margin and fees" if isolated else "its fees"
         return MarginInsufficient(
@@ -515,9 +571,9 @@ def _order_place_locked(
             "order again.",
             field="leverage",
         )
-    plan = order_plan(request, leverage=leverage, mark=mark, position=position)
-    if refusal := order_refusal(plan, holdings):
-        raise refusal
+    plan = _plan_accepted(
+        request, leverage=leverage, mark=mark, position=position, holdings=holdings
+    )
     order = Order.objects.create(
         user=user,
         instrument=request.instrument,
@@ -532,8 +588,23 @@ def _order_place_locked(
         leverage=leverage,
         client_order_id=request.client_order_id,
         status=(Order.Status.NEW if plan.rests or plan.executes_now else Order.Status.EXPIRED),
-        margin_held=_margin_held(plan),
+        margin_held=plan.margin_held,
     )
+    _plan_execute(order, plan, wallet=wallet, position=position)
+    return order
+
+
+def _plan_accepted(request: OrderRequest, *, leverage, mark, position, holdings) -> OrderPlan:
+    """The plan of ``request`` now; its refusal raises."""
+    plan = order_plan(request, leverage=leverage, mark=mark, position=position)
+    if refusal := order_refusal(plan, holdings):
+        raise refusal
+    return plan
+
+
+def _plan_execute(order: Order, plan: OrderPlan, *, wallet, position) -> None:
+    """Take from the book what ``plan`` takes now (nothing for an order that rests); a GTC's
+    unfilled rest stays open, holding its margin and fee."""
     if plan.executes_now:
         order_execute(
             order=order,
@@ -542,15 +613,8 @@ def _order_place_locked(
             wallet=wallet,
             position=position,
             quantity=plan.quantity,
+            rest_hold=plan.margin_held if plan.rest_quantity else None,
         )
-    return order
-
-
-def _margin_held(plan: OrderPlan) -> Decimal:
-    """What a resting LIMIT order holds back from the wallet: its initial margin and fee."""
-    if plan.rests and plan.request.order_type == OrderType.LIMIT:
-        return money_owed(plan.cost.initial_margin) + plan.opening_fee
-    return ZERO
 
 
 def order_id_checked(order_id) -> int:
@@ -577,11 +641,13 @@ def _open_order_locked(user, order_id: int, *, not_open, done: str) -> Order:
 
 def order_edit(*, user, order_id, quantity, price) -> Order:
     """Change the price and quantity of the user's resting LIMIT order, which keeps its id
-    (Binance's order modify). Everything is checked again as for a new order of the same side,
-    margin mode, leverage, reduce-only flag and time in force: the margin and fee it holds are
-    computed anew (a hold, as when it was placed, not a ledger movement). A new price that
-    crosses the book executes at once as a GTC taker would; a post-only (GTX) order whose new
-    price would take is refused. Refusals change nothing."""
+    (Binance's order modify). ``quantity`` is the order's whole size: of a partly filled order,
+    more than it has filled, and what is left of it is what the edit places anew. That is
+    checked as a new order of the same side, margin mode, leverage, reduce-only flag and time
+    in force: the margin and fee it holds are computed anew (a hold, as when it was placed, not
+    a ledger movement). A new price that crosses the book executes at once as a GTC taker
+    would; a post-only (GTX) order whose new price would take is refused. Refusals change
+    nothing."""
     order_id = order_id_checked(order_id)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
@@ -598,6 +664,14 @@ def order_edit(*, user, order_id, quantity, price) -> Order:
             margin_mode=order.margin_mode, reduce_only=order.reduce_only, client_order_id=None,
             time_in_force=order.time_in_force,
         )  # fmt: skip
+        filled = order.filled_quantity
+        if request.quantity <= filled:
+            raise InvalidQuantity(
+                f"quantity {request.quantity.normalize():f} must be above the "
+                f"{filled.normalize():f} order {order_id} has already filled.",
+                field="quantity",
+            )
+        request = replace(request, quantity=request.quantity - filled)
         holdings, by_mode, mark = order_account_state(
             user, request, wallet=wallet, positions=positions
         )
@@ -606,22 +680,14 @@ def order_edit(*, user, order_id, quantity, price) -> Order:
             holdings, open_order_margin=holdings.open_order_margin - order.margin_held
         )
         position = by_mode.get(order.margin_mode)
-        plan = order_plan(request, leverage=order.leverage, mark=mark, position=position)
-        if refusal := order_refusal(plan, holdings):
-            raise refusal
-        order.quantity = plan.order_quantity
+        plan = _plan_accepted(
+            request, leverage=order.leverage, mark=mark, position=position, holdings=holdings
+        )
+        order.quantity = filled + plan.order_quantity
         order.price = request.price
-        order.margin_held = _margin_held(plan)
+        order.margin_held = plan.margin_held
         order.save(update_fields=["quantity", "price", "margin_held", "updated_at"])
-        if plan.executes_now:
-            order_execute(
-                order=order,
-                price=plan.price,
-                liquidity=Fill.Liquidity.TAKER,
-                wallet=wallet,
-                position=position,
-                quantity=plan.quantity,
-            )
+        _plan_execute(order, plan, wallet=wallet, position=position)
         return order
 
 

@@ -31,7 +31,9 @@ from trading.services.orders import (
 class ModePreview:
     """The order in one margin mode. ``price``: the estimated fill price (a taker's average
     over the book levels it takes; a resting order's own price); ``fill_quantity``: what would
-    fill at once (0 for an order that rests or expires unfilled). ``max_loss``: isolated, the
+    fill at once (0 for an order that rests or expires unfilled); ``rest_quantity``: what a GTC
+    limit that fills in part leaves resting at its price (its margin and fee are counted in
+    ``initial_margin`` and ``fee``). ``max_loss``: isolated, the
     position's margin after the order; cross, the whole cross margin balance after it. Ratios
     are fractions (0.05 = 5 %)."""
 
@@ -39,6 +41,7 @@ class ModePreview:
     leverage: int
     price: Decimal
     fill_quantity: Decimal
+    rest_quantity: Decimal
     notional: Decimal
     initial_margin: Decimal
     fee: Decimal
@@ -129,9 +132,10 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
         leverage=leverage,
         price=plan.price,
         fill_quantity=plan.quantity if plan.executes_now else ZERO,
+        rest_quantity=plan.rest_quantity,
         notional=plan.quantity * plan.price,
-        initial_margin=money_owed(plan.cost.initial_margin),
-        fee=plan.fee,
+        initial_margin=money_owed(plan.cost.initial_margin) + plan.rest_margin,
+        fee=plan.fee + plan.rest_fee,
         accepted=refusal is None,
         rejection_code=refusal.code if refusal else None,
         rejection_message=refusal.message if refusal else None,
@@ -150,7 +154,8 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
 
 def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, Decimal]:
     """The account as if the order filled at its price, and the position's margin afterwards
-    (isolated margin, or the initial margin a cross position holds at the mark)."""
+    (isolated margin, or the initial margin a cross position holds at the mark). A GTC rest
+    left on the book holds its margin and fee, as an open order."""
     request, after = plan.request, plan.after
     instrument = request.instrument
     key = (instrument.pk, request.margin_mode)
@@ -158,6 +163,9 @@ def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, De
     realized = money_received(after.realized_pnl)
     margin = position.isolated_margin if (position and isolated) else ZERO
     wallet = holdings.wallet_balance - plan.fee
+    if plan.rest_quantity:
+        held = holdings.open_order_margin + plan.margin_held
+        holdings = replace(holdings, open_order_margin=held)
     if isolated and after.closed_quantity:
         share = margin * after.closed_quantity / position.quantity
         wallet += max(ZERO, share + realized)

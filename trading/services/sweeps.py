@@ -1,6 +1,7 @@
 """``sweep_run``: what Celery beat runs after every price tick.
 
-1. Triggered orders: a LIMIT whose price the mark crossed fills at its price (maker fee); a
+1. Triggered orders: a LIMIT whose price the mark crossed fills (what is left of it) at its
+   price (maker fee); a
    STOP_MARKET or TAKE_PROFIT_MARKET whose stop the mark crossed executes as a market order,
    walking the order book (taker fee; what the book cannot fill within the maximum slippage
    expires).
@@ -216,10 +217,10 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
     holdings = holdings_load(user=user, wallet=wallet, positions=positions)
     # the order's own held margin is what it is about to use
     holdings = replace(holdings, open_order_margin=holdings.open_order_margin - order.margin_held)
-    # a triggered stop is a market order now
+    # a triggered stop is a market order now; a partly filled limit fills what it has left
     request = OrderRequest(
         order.instrument, order.side, order.order_type if limit else OrderType.MARKET,
-        order.quantity, order.price, None, order.margin_mode,
+        order.quantity - order.filled_quantity, order.price, None, order.margin_mode,
         order.reduce_only, order.client_order_id,
     )  # fmt: skip
     try:
@@ -236,8 +237,8 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
     if refusal is not None:
         _order_expire(order, refusal.message)
         return False
-    if plan.order_quantity != order.quantity:
-        order.quantity = plan.order_quantity
+    if plan.order_quantity != request.quantity:  # a reduce-only order cut to the position
+        order.quantity = order.filled_quantity + plan.order_quantity
         order.save(update_fields=["quantity", "updated_at"])
     if not plan.executes_now:
         _order_expire(order, "the order book holds nothing within the maximum slippage.")
@@ -255,7 +256,7 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
         kind=Notification.Kind.ORDER_FILLED,
         message=(
             f"Your {order.instrument.symbol} {order.get_order_type_display().lower()} "
-            f"{order.side.lower()} of {order.filled_quantity.normalize():f} filled at "
+            f"{order.side.lower()} of {plan.quantity.normalize():f} filled at "
             f"{plan.price.normalize():f}."
         ),
     )

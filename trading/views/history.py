@@ -77,10 +77,17 @@ def order_edit(request, order_id):
 
 def _edited(order) -> str:
     if order.status == order.Status.NEW:
+        filled = order.filled_quantity
+        so_far = (
+            f" ({filled.normalize():f} filled so far, at an average of "
+            f"{order.average_fill_price.normalize():f})"
+            if filled
+            else ""
+        )
         return (
             f"Order {order.pk} now {order.get_side_display().lower()}s "
             f"{order.quantity.normalize():f} {order.instrument.base_asset} at "
-            f"{order.price.normalize():f}."
+            f"{order.price.normalize():f}{so_far}."
         )
     return (
         f"Order {order.pk}'s new price crossed the book: {order.filled_quantity.normalize():f} "

@@ -269,6 +269,14 @@ def _placed(order) -> str:
         f"{order.instrument.base_asset} {order.get_order_type_display().lower()} "
         f"({order.get_margin_mode_display()} {order.leverage}x)"
     )
+    filled, base = order.filled_quantity, order.instrument.base_asset
+    if order.status == order.Status.NEW and filled:
+        return (
+            f"{what}: {filled.normalize():f} {base} filled at "
+            f"{order.average_fill_price.normalize():f}; the other "
+            f"{(order.quantity - filled).normalize():f} {base} rests at "
+            f"{order.price.normalize():f}."
+        )
     return f"{what}: {order.get_status_display().lower()}."
 
 

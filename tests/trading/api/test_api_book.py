@@ -73,6 +73,30 @@ def test_an_ioc_through_the_api_fills_what_the_book_gives_and_expires_the_rest(s
     ) == ("EXPIRED", "IOC", "0.40000000", "59999.85000000")
 
 
+def test_a_gtc_limit_the_book_fills_in_part_stays_open_with_what_it_filled(signed):
+    preview = signed.post(
+        "/api/v1/orders/preview", {**LIMIT, "quantity": "0.5", "price": "60000.2"}
+    ).json()
+    response = signed.post("/api/v1/orders", {**LIMIT, "quantity": "0.5", "price": "60000.2"})
+
+    # 0.2 at 60,000.1 and 0.2 at 60,000.2 fill; 0.1 rests at 60,000.2, holding 300.001 +
+    # maker fee 1.200004
+    assert (preview["chosen"]["fill_quantity"], preview["chosen"]["rest_quantity"]) == (
+        "0.40000000",
+        "0.10000000",
+    )
+    assert response.status_code == 201
+    order = response.json()
+    assert (
+        order["status"],
+        order["filled_quantity"],
+        order["average_fill_price"],
+        order["margin_held"],
+    ) == ("NEW", "0.40000000", "60000.15000000", "301.20100400")
+    listed = signed.get("/api/v1/orders?status=NEW").json()
+    assert [row["id"] for row in listed["results"]] == [order["id"]]
+
+
 def test_a_post_only_order_that_would_take_is_refused_with_its_code(signed, unchanged):
     with unchanged():
         response = signed.post(

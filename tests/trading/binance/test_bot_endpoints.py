@@ -409,6 +409,66 @@ def test_a_symbol_held_in_both_modes_shows_and_trades_the_position_of_its_margin
     )
 
 
+def test_a_margin_change_through_the_facade_never_reaches_a_position_it_does_not_show(
+    books, binance, trader, unchanged
+):
+    # given BTCUSDT's margin type cross and an isolated long placed on the website: the key
+    # sees no BTCUSDT position, so it cannot change that position's margin either
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.2", margin_mode="ISOLATED")
+
+    with unchanged():
+        added = binance.post(
+            "/fapi/v1/positionMargin", {"symbol": "BTCUSDT", "amount": "10", "type": "1"}
+        )
+        removed = binance.post(
+            "/fapi/v1/positionMargin", {"symbol": "BTCUSDT", "amount": "10", "type": "2"}
+        )
+
+    for answer in (added, removed):
+        assert answer.status_code == 400
+        assert answer.json()["code"] == -4049
+        assert answer.json()["marginsite"]["message"] == (
+            "BTCUSDT's margin type is CROSSED: only an isolated position's margin can be changed."
+        )
+
+    # once the symbol's margin type is isolated, that position is shown and its margin changes
+    binance.post("/fapi/v1/marginType", {"symbol": "BTCUSDT", "marginType": "ISOLATED"})
+    added = binance.post(
+        "/fapi/v1/positionMargin", {"symbol": "BTCUSDT", "amount": "10", "type": "1"}
+    )
+    assert added.status_code == 200
+    (shown,) = binance.get("/fapi/v2/positionRisk").json()
+    assert shown["isolatedWallet"] == "610.00100000"  # 0.2 x 60,000.1 / 20 + 10
+
+
+def test_a_gtc_limit_the_book_fills_in_part_is_partially_filled_and_open(books, binance):
+    # given a book of 0.02 BTC a level: a buy of 0.05 at 60,000.2 takes 0.02 at 60,000.1 and
+    # 0.02 at 60,000.2, and the other 0.01 rests at 60,000.2
+    Instrument.objects.filter(symbol="BTCUSDT").update(book_level_quantity=D("0.02"))
+    placed = binance.post(
+        "/fapi/v1/order", {**LIMIT, "quantity": "0.05", "price": "60000.2"}
+    ).json()
+
+    assert {name: placed[name] for name in ("status", "origQty", "executedQty", "avgPrice")} == {
+        "status": "PARTIALLY_FILLED",
+        "origQty": "0.05000000",
+        "executedQty": "0.04000000",
+        "avgPrice": "60000.15000000",
+    }
+    (open_order,) = binance.get("/fapi/v1/openOrders", {"symbol": "BTCUSDT"}).json()
+    assert (open_order["orderId"], open_order["status"]) == (placed["orderId"], "PARTIALLY_FILLED")
+    read = binance.get("/fapi/v1/openOrder", {"symbol": "BTCUSDT", "orderId": placed["orderId"]})
+    assert read.json()["status"] == "PARTIALLY_FILLED"
+
+    # when it is canceled, what it filled stays filled
+    canceled = binance.delete(
+        "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": placed["orderId"]}
+    ).json()
+    assert (canceled["status"], canceled["executedQty"]) == ("CANCELED", "0.04000000")
+    (position,) = binance.get("/fapi/v3/positionRisk").json()
+    assert position["positionAmt"] == "0.04000000"
+
+
 def test_exchange_info_lists_the_four_times_in_force(books, client, market):
     (btc, *_) = client.get("/fapi/v1/exchangeInfo").json()["symbols"]
 

@@ -38,6 +38,12 @@ def isolated_btc_long(user):
     order_place(user=user, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
 
 
+def isolated_symbol_long(user):
+    """An isolated long on a symbol whose margin type is isolated: the one a client sees."""
+    isolated_symbol(user)
+    isolated_btc_long(user)
+
+
 def cross_btc_long(user):
     """1 BTC: 60,000 USDT, above the 50,000 a position may reach at 125x."""
     order_place(user=user, symbol="BTCUSDT", side="BUY", quantity="1", margin_mode="CROSS")
@@ -256,7 +262,7 @@ SETTINGS_REFUSALS = [
         "Exceeded the maximum allowable position at current leverage.",
     ),
     (
-        lambda user: (isolated_symbol(user), isolated_btc_long(user)),
+        isolated_symbol_long,
         "/fapi/v1/leverage",
         {"leverage": "10"},
         -4161,
@@ -298,14 +304,14 @@ SETTINGS_REFUSALS = [
         "Add margin only support for isolated position.",
     ),
     (
-        isolated_btc_long,
+        isolated_symbol_long,
         "/fapi/v1/positionMargin",
         {"amount": "20000", "type": "1"},
         -4050,
         "Cross balance insufficient.",
     ),
     (
-        isolated_btc_long,
+        isolated_symbol_long,
         "/fapi/v1/positionMargin",
         {"amount": "300", "type": "2"},
         -4051,
@@ -319,14 +325,14 @@ SETTINGS_REFUSALS = [
         "Cannot add position margin: position is 0.",
     ),
     (
-        isolated_btc_long,
+        isolated_symbol_long,
         "/fapi/v1/positionMargin",
         {"amount": "0", "type": "1"},
         -4055,
         "Amount must be positive.",
     ),
     (
-        isolated_btc_long,
+        isolated_symbol_long,
         "/fapi/v1/positionMargin",
         {"amount": "10", "type": "3"},
         -1130,

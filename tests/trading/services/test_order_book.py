@@ -42,8 +42,9 @@ def thin_book(market):
     )
 
 
-def place(user, side, quantity, price=None, **options):
-    return order_place(
+def place(user, side, quantity, price=None, *, service=order_place, **options):
+    """A cross BTCUSDT order (``service`` order_preview: its preview)."""
+    return service(
         user=user,
         symbol="BTCUSDT",
         side=side,
@@ -150,14 +151,148 @@ def test_a_crossing_limit_takes_at_the_book_average_rounded_against_the_taker(
     )
 
 
-def test_a_crossing_gtc_limit_the_book_cannot_fill_whole_within_its_price_expires_the_rest(
-    trader, thin_book, balanced_ledger
-):
-    order = place(trader, "BUY", "0.5", "60000.2")
+# --- a GTC limit's rest rests ----------------------------------------------------------------
 
-    # 0.2 at 60000.1 + 0.2 at 60000.2 = 24000.06, average 60000.15; fee 12.00003
-    assert order_figures(order) == ("EXPIRED", "GTC", D("0.5"), D("0.4"), D("60000.15"), D("0"))
+
+@pytest.fixture
+def partly_filled(trader, thin_book):
+    """A GTC limit buy of 0.5 at 60,000.2: the book holds 0.4 within its price (0.2 at 60,000.1
+    and 0.2 at 60,000.2 = 24,000.06, average 60,000.15; taker fee 12.00003); the other 0.1
+    rests at 60,000.2 and holds 6,000.02 / 20 = 300.001 + maker fee 1.200004 = 301.201004."""
+    return place(trader, "BUY", "0.5", "60000.2")
+
+
+def test_a_crossing_gtc_limit_takes_what_the_book_holds_within_its_price_and_rests_the_rest(
+    trader, partly_filled, balanced_ledger
+):
+    order = partly_filled
+
+    assert order_figures(order) == (
+        "NEW",
+        "GTC",
+        D("0.5"),
+        D("0.4"),
+        D("60000.15"),
+        D("301.201004"),
+    )
     assert fill_rows(order) == [(D("60000.15"), D("0.4"), D("12.00003"), "TAKER")]
+    assert ledger_rows(order) == [("FEE", D("12.00003"), "WALLET", "FEES")]
+    assert wallet_balance(trader) == D("9987.99997")
+    summary = account_summary(user=trader)
+    assert summary.open_order_margin == D("301.201004")
+    position = order.fills.get().position
+    assert (position.side, position.quantity, position.entry_price) == (
+        "LONG",
+        D("0.4"),
+        D("60000.15"),
+    )
+
+
+def test_the_rest_of_a_partly_filled_order_fills_as_a_maker_when_the_mark_reaches_it(
+    trader, partly_filled, balanced_ledger
+):
+    mark_price_set(symbol="BTCUSDT", price="60000.2")
+    sweep_run()
+
+    # the rest, 0.1 at 60,000.2, pays the maker fee 1.200004; the average of all its fills:
+    # (24,000.06 + 6,000.02) / 0.5 = 60,000.16
+    assert order_figures(partly_filled) == (
+        "FILLED",
+        "GTC",
+        D("0.5"),
+        D("0.5"),
+        D("60000.16"),
+        D("0"),
+    )
+    assert fill_rows(partly_filled) == [
+        (D("60000.15"), D("0.4"), D("12.00003"), "TAKER"),
+        (D("60000.2"), D("0.1"), D("1.200004"), "MAKER"),
+    ]
+    assert wallet_balance(trader) == D("9986.799966")
+    assert account_summary(user=trader).open_order_margin == D("0")
+    position = partly_filled.fills.first().position
+    position.refresh_from_db()
+    assert (position.quantity, position.entry_price) == (D("0.5"), D("60000.16"))
+
+
+def test_canceling_a_partly_filled_order_frees_its_hold_and_keeps_what_it_filled(
+    trader, partly_filled, balanced_ledger
+):
+    order_cancel(user=trader, order_id=partly_filled.pk)
+
+    assert order_figures(partly_filled) == (
+        "CANCELED",
+        "GTC",
+        D("0.5"),
+        D("0.4"),
+        D("60000.15"),
+        D("0"),
+    )
+    assert account_summary(user=trader).open_order_margin == D("0")
+    assert wallet_balance(trader) == D("9987.99997")
+
+
+def test_an_edit_of_a_partly_filled_order_places_what_is_left_of_its_new_size(
+    trader, partly_filled, balanced_ledger
+):
+    # the new size is the whole order's: 0.6, of which 0.4 filled; 0.2 rests at 59,000 and
+    # holds 11,800 / 20 = 590 + 2.36
+    edited = order_edit(user=trader, order_id=partly_filled.pk, quantity="0.6", price="59000")
+
+    assert order_figures(edited) == ("NEW", "GTC", D("0.6"), D("0.4"), D("60000.15"), D("592.36"))
+    assert account_summary(user=trader).open_order_margin == D("592.36")
+
+    # and a new price through the book takes the rest: 0.2 at 60,000.1; the average of all,
+    # (24,000.06 + 12,000.02) / 0.6 = 60,000.13333333...
+    edited = order_edit(user=trader, order_id=partly_filled.pk, quantity="0.6", price="60000.5")
+
+    assert order_figures(edited) == (
+        "FILLED",
+        "GTC",
+        D("0.6"),
+        D("0.6"),
+        D("60000.13333333"),
+        D("0"),
+    )
+    assert fill_rows(edited)[-1] == (D("60000.1"), D("0.2"), D("6.00001"), "TAKER")
+
+
+@pytest.mark.parametrize("quantity", ["0.4", "0.3"])
+def test_an_edit_to_no_more_than_a_partly_filled_order_has_filled_is_refused(
+    trader, partly_filled, unchanged, quantity
+):
+    with pytest.raises(InvalidInput) as refusal, unchanged():
+        order_edit(user=trader, order_id=partly_filled.pk, quantity=quantity, price="60000.2")
+
+    assert refusal.value.field == "quantity"
+    assert refusal.value.message == (
+        f"quantity {quantity} must be above the 0.4 order {partly_filled.pk} has already filled."
+    )
+
+
+def test_a_gtc_limit_is_refused_whole_when_its_rest_cannot_be_held(trader, thin_book, unchanged):
+    # 3.4 at 60,000.2: 0.4 fills (margin 1,200.003, fee 12.00003), 3 would rest (margin
+    # 9,000.03, maker fee 36.00012); together 10,248.03315, more than the 10,000 there is
+    with pytest.raises(MarginInsufficient) as refusal, unchanged():
+        place(trader, "BUY", "3.4", "60000.2")
+
+    assert refusal.value.message.startswith(
+        "Insufficient margin: this order needs 10,248.03315 USDT (initial margin 10,200.033 + "
+        "fee 48.00015); you have 10,000 USDT available."
+    )
+
+
+def test_the_preview_shows_what_a_gtc_limit_leaves_resting(trader, partly_filled):
+    preview = place(trader, "BUY", "0.5", "60000.2", service=order_preview)
+
+    chosen = preview.chosen
+    assert (chosen.fill_quantity, chosen.rest_quantity, chosen.price) == (
+        D("0.4"),
+        D("0.1"),
+        D("60000.15"),
+    )
+    # the fill's margin and fee and the rest's
+    assert (chosen.initial_margin, chosen.fee) == (D("1500.004"), D("13.200034"))
 
 
 # --- time in force ---------------------------------------------------------------------------
@@ -284,15 +419,7 @@ def test_the_preview_estimates_the_price_the_order_then_fills_at(trader, thin_bo
 
 
 def test_the_preview_of_a_post_only_order_that_would_take_shows_the_refusal(trader, thin_book):
-    preview = order_preview(
-        user=trader,
-        symbol="BTCUSDT",
-        side="SELL",
-        quantity="0.1",
-        order_type="LIMIT",
-        price="59999.9",
-        time_in_force="GTX",
-    )
+    preview = place(trader, "SELL", "0.1", "59999.9", service=order_preview, time_in_force="GTX")
 
     assert (preview.chosen.accepted, preview.chosen.rejection_code) == (
         False,

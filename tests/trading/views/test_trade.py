@@ -434,3 +434,39 @@ def test_a_refused_edit_answers_4xx_with_the_reason_and_changes_nothing(
 
     assert response.status_code == 409
     assert "Post-only order rejected" in text(response)
+
+
+def test_a_gtc_limit_the_book_fills_in_part_is_confirmed_placed_and_edited_with_its_rest(
+    signed_in, trader, thin_book
+):
+    form = {
+        **ONE_BTC,
+        "order_type": "LIMIT",
+        "price": "60000.2",
+        "quantity": "0.5",
+        "margin_mode": "CROSS",
+    }
+    confirmation = text(signed_in.post(CONFIRM, form))
+    # 0.2 at 60,000.1 and 0.2 at 60,000.2 are within its price; 0.1 rests
+    assert "only 0.400 BTC is within reach, the other 0.100 BTC rests at your price" in confirmation
+
+    placed = signed_in.post(PLACE, form)
+
+    order = Order.objects.get(user=trader)
+    assert (order.status, order.filled_quantity, order.margin_held) == (
+        "NEW",
+        Decimal("0.4"),
+        Decimal("301.201004"),  # 6,000.02 / 20 = 300.001 + maker fee 1.200004
+    )
+    page = text(signed_in.get(placed.url))
+    assert "0.4 BTC filled at 60000.15; the other 0.1 BTC rests at 60000.2." in page
+    history = text(signed_in.get("/history/orders/"))
+    assert "Open, partly filled" in history
+
+    signed_in.post(
+        f"/orders/{order.pk}/edit/", {"quantity": "0.6", "price": "59000", "next": TRADE}
+    )
+    assert (
+        f"Order {order.pk} now buys 0.6 BTC at 59000 (0.4 filled so far, at an average of "
+        "60000.15)." in text(signed_in.get(TRADE))
+    )
