@@ -1,5 +1,7 @@
 # The README's two commands: `make run` (the whole app) and `make test` (lint + the test suite).
-# Both create the virtualenv and install what they need on first use.
+# Both create the virtualenv and install what they need on first use, and run through
+# marginsite.launch: with no DATABASE_URL, it starts the embedded PostgreSQL server in var/ and
+# stops it when they end.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +11,7 @@ PORT ?= 8000
 # Procfile commands (gunicorn, celery) are found in the virtualenv.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test lint format install
+.PHONY: run serve test lint format install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,10 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 install: $(VENV)/.installed-dev
 
 run: $(VENV)/.installed-run
+	$(BIN)/python -m marginsite.launch $(MAKE) --no-print-directory serve
+
+# The app itself, once marginsite.launch has the runtime folder and the database ready.
+serve:
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_market
@@ -36,7 +42,8 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m marginsite.launch $(BIN)/python -m pytest --numprocesses auto $(PYTEST_ARGS)
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

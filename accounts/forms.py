@@ -1,15 +1,11 @@
-"""Forms of the account pages. They validate only; the view calls the service (``user_create``,
-``margin_mode_default_set``, ``symbol_margin_mode_set``, ``leverage_set``, ``wallet_reset``) with
-the cleaned data, so an account made from a form gets its preferences and funded wallet like any
-other, and the rules that need the database (a leverage within the symbol's maximum and bracket,
-a mode change with nothing open) live in the services alone. Log-in, log-out and password change
-use Django's own forms and views."""
+"""The sign-up form. It validates only; the view calls ``user_create`` with the cleaned data, so
+an account made from the form gets its preferences and funded wallet like any other. Log-in,
+log-out and password change use Django's own forms and views."""
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from accounts.models import User
-from trading.models import MarginMode
 
 
 class SignUpForm(UserCreationForm):
@@ -18,39 +14,3 @@ class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
-
-
-class PreferencesForm(forms.Form):
-    default_margin_mode = forms.ChoiceField(
-        choices=MarginMode.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose Cross or Isolated."},
-        help_text=(
-            "Preselected on the trade confirmation screen; you can still choose per order. "
-            "Isolated limits each position's risk to its own margin."
-        ),
-    )
-
-
-class SymbolMarginModeForm(forms.Form):
-    symbol = forms.CharField(max_length=20)
-    margin_mode = forms.ChoiceField(
-        choices=MarginMode.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose Cross or Isolated."},
-    )
-
-
-class LeverageForm(forms.Form):
-    """The leverage stays text: ``leverage_set`` accepts a string of digits and words every
-    refusal (not a whole number, below 1, above the symbol's maximum) the same way for the API."""
-
-    symbol = forms.CharField(max_length=20)
-    margin_mode = forms.ChoiceField(choices=MarginMode.choices)
-    leverage = forms.CharField(
-        max_length=10, error_messages={"required": "Enter a leverage, a whole number."}
-    )
-
-
-class AccountResetForm(forms.Form):
-    confirm = forms.BooleanField(error_messages={"required": "Tick the box to confirm the reset."})

@@ -2,8 +2,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from trading.models.choices import MarginMode
-
 
 class User(AbstractUser):
     """The trader (or operator). Custom from the first migration so that fields can be added
@@ -12,26 +10,6 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         ordering = ["username"]
-
-
-class Preferences(models.Model):
-    """What a user chose on /settings. ``default_margin_mode`` preselects the margin mode of a new
-    order (after the symbol's own default, if the user set one)."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences"
-    )
-    default_margin_mode = models.CharField(
-        max_length=10, choices=MarginMode.choices, default=MarginMode.CROSS
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["user"]
-        verbose_name_plural = "preferences"
-
-    def __str__(self):
-        return f"{self.user} preferences"
 
 
 class ApiKey(models.Model):

@@ -9,31 +9,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import (
-    ApiKeyLimit,
-    ApiKeyNotFound,
-    DeactivationRefused,
-    InvalidUsername,
-    UserAlreadyInactive,
-    UsernameTaken,
-)
-from accounts.models import ApiKey, Preferences, User
+from accounts.errors import ApiKeyLimit, ApiKeyNotFound, InvalidUsername, UsernameTaken
+from accounts.models import ApiKey, User
 from accounts.secrets import secret_encrypt
 from marginsite.errors import InvalidInput
-from trading.models import AuditEntry, MarginMode
-from trading.services.audit_log import audit_record, operator_permitted, reason_checked
-from trading.services.wallets import wallet_open
+
+# The public entry points compose both apps (design.md): user_create opens the new user's paper
+# account, and margin_mode_default_set (a trading preference, re-exported) keeps its public name
+# here. These are the accounts app's only imports of trading (pyproject.toml's contract).
+from trading.services.paper_accounts import margin_mode_default_set as margin_mode_default_set
+from trading.services.paper_accounts import paper_account_open
 
 DEMO_TRADER_PASSWORD = "demo-trader-1"
-
-
-def account_open(*, user: User) -> User:
-    """What every user gets with the account: preferences (Cross unless changed) and a wallet
-    funded with the paper starting balance through the ledger. Runs in the caller's transaction
-    (user creation, or the admin's save of a new user)."""
-    Preferences.objects.create(user=user)
-    wallet_open(user=user)
-    return user
 
 
 def _username_checked(username) -> str:
@@ -56,7 +43,8 @@ def _user_insert(create, *, username, password, email) -> User:
     try:
         with transaction.atomic(durable=True):
             user = create(username=username, password=password, email=email)
-            return account_open(user=user)
+            paper_account_open(user=user)
+            return user
     except IntegrityError:
         if User.objects.filter(username=username).exists():
             raise UsernameTaken(f"The username {username!r} is taken.", field="username") from None
@@ -73,88 +61,6 @@ def superuser_create(*, username: str, password: str, email: str = "") -> User:
     return _user_insert(
         User.objects.create_superuser, username=username, password=password, email=email
     )
-
-
-def margin_mode_default_set(*, user, margin_mode: str) -> Preferences:
-    """The default margin mode on /settings: it preselects the mode of new orders; positions
-    already open keep theirs. A change is recorded in the audit log."""
-    if margin_mode not in MarginMode.values:
-        raise InvalidInput(
-            f"margin_mode must be CROSS or ISOLATED, not {margin_mode!r}.", field="margin_mode"
-        )
-    with transaction.atomic(durable=True):
-        preferences, _ = Preferences.objects.select_for_update().get_or_create(user=user)
-        before = preferences.default_margin_mode
-        preferences.default_margin_mode = margin_mode
-        preferences.save(update_fields=["default_margin_mode", "updated_at"])
-        if before != margin_mode:
-            audit_record(
-                actor=user,
-                action=AuditEntry.Action.DEFAULT_MARGIN_MODE_SET,
-                target=user,
-                before={"default_margin_mode": before},
-                after={"default_margin_mode": margin_mode},
-            )
-        return preferences
-
-
-FORM_ACTIONS = {
-    "user": (AuditEntry.Action.USER_CREATED, AuditEntry.Action.USER_CHANGED),
-    "group": (AuditEntry.Action.GROUP_CREATED, AuditEntry.Action.GROUP_CHANGED),
-}
-
-
-def admin_form_audit(*, operator, target, before: dict | None, after: dict) -> AuditEntry | None:
-    """Record what a back office form did to ``target`` (a user or a group; ``before``/``after``:
-    the audited fields, e.g. is_active, groups, permissions; never a password): created, with its
-    fields (``before`` None), else changed, with just the fields that changed, or nothing if none
-    did. The admin saves the form in its own transaction; this runs inside it."""
-    created, changed_action = FORM_ACTIONS[target._meta.model_name]
-    if before is None:
-        return audit_record(actor=operator, action=created, target=target, after=after)
-    changed = [name for name, value in after.items() if before.get(name) != value]
-    if not changed:
-        return None
-    return audit_record(
-        actor=operator,
-        action=changed_action,
-        target=target,
-        before={name: before.get(name) for name in changed},
-        after={name: after[name] for name in changed},
-    )
-
-
-def user_deactivate(*, operator, user, reason: str) -> User:
-    """The operator closes ``user``'s way in: the site, the native API and the Binance facade all
-    refuse an inactive user (their session ends; their keys stop signing). Nothing else changes:
-    open positions and orders stay and are still watched by the sweep. Refused for oneself, for a
-    superuser unless the operator is one, and for a user already inactive."""
-    operator_permitted(operator, "accounts.change_user", what="deactivate users")
-    reason = reason_checked(reason)
-    if operator.pk == user.pk:
-        raise DeactivationRefused("You cannot deactivate yourself.", field="user")
-    with transaction.atomic(durable=True):
-        user = User.objects.select_for_update().get(pk=user.pk)
-        if user.is_superuser and not operator.is_superuser:
-            raise DeactivationRefused(
-                f"Only a superuser may deactivate the superuser {user.get_username()}.",
-                field="user",
-            )
-        if not user.is_active:
-            raise UserAlreadyInactive(
-                f"The user {user.get_username()} is already inactive.", field="user"
-            )
-        user.is_active = False
-        user.save(update_fields=["is_active"])
-        audit_record(
-            actor=operator,
-            action=AuditEntry.Action.USER_DEACTIVATED,
-            target=user,
-            before={"is_active": True},
-            after={"is_active": False},
-            reason=reason,
-        )
-        return user
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,4 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("settings/", views.settings_page, name="settings"),
-    path("settings/default-mode/", views.default_mode_update, name="settings_default_mode"),
-    path("settings/symbol-mode/", views.symbol_mode_update, name="settings_symbol_mode"),
-    path("settings/leverage/", views.leverage_update, name="settings_leverage"),
-    path("settings/reset/", views.account_reset, name="settings_reset"),
-    path("settings/api-keys/", views.api_key_add, name="settings_api_key_add"),
-    path(
-        "settings/api-keys/<int:key_id>/revoke/",
-        views.api_key_remove,
-        name="settings_api_key_revoke",
-    ),
 ]

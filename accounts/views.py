@@ -1,41 +1,18 @@
-"""Account pages: sign-up and /settings. Thin: each view reads its form, calls one service and
-redirects with a message, or renders the page again with the refusal next to the form that was
-refused and its 4xx status. Services refuse before they write, so a refused form changed nothing.
-Each /settings form posts to its own view, so the page works without JavaScript."""
-
-from dataclasses import dataclass
+"""Sign-up (log-in, log-out and password change are Django's own views). Thin: the view reads its
+form and calls ``user_create``, or renders the form again with its errors and a 4xx status. The
+/settings page composes identity and trading, so it lives in trading/views/settings.py."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from accounts.forms import (
-    AccountResetForm,
-    LeverageForm,
-    PreferencesForm,
-    SignUpForm,
-    SymbolMarginModeForm,
-)
-from accounts.models import ApiKey
-from accounts.selectors import account_settings, api_key_list
-from accounts.services import (
-    NewApiKey,
-    api_key_create,
-    api_key_revoke,
-    margin_mode_default_set,
-    user_create,
-)
+from accounts.forms import SignUpForm
+from accounts.services import user_create
 from marginsite.errors import ApplicationError
-from trading.models import MarginMode
-from trading.money import usdt
-from trading.services import leverage_set, symbol_margin_mode_set, wallet_reset
 
 SIGNUP_TEMPLATE = "accounts/signup.html"
-SETTINGS_TEMPLATE = "accounts/settings.html"
 
 
 def _signup_render(request, form, *, status: int = 200):
@@ -64,168 +41,7 @@ def signup(request):
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return _signup_render(request, form, status=error.status)
     login(request, user)
-    messages.success(
-        request,
-        f"Welcome, {user.username}. Your paper wallet holds "
-        f"{usdt(settings.PAPER_STARTING_BALANCE)} USDT.",
-    )
+    # "10,000", written as the sign-up page's ``grouped`` filter writes it
+    balance = format(settings.PAPER_STARTING_BALANCE.normalize(), ",f")
+    messages.success(request, f"Welcome, {user.username}. Your paper wallet holds {balance} USDT.")
     return redirect("trade_default")
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Which /settings form was refused (``form``; for a per-symbol form, its ``symbol`` and
-    ``margin_mode`` as posted) and why, so the page shows the message next to that form."""
-
-    form: str
-    message: str
-    symbol: str = ""
-    margin_mode: str = ""
-
-
-def _settings_render(
-    request, *, refusal: Refusal | None = None, status: int = 200, new_key: NewApiKey | None = None
-):
-    context = {
-        "account_settings": account_settings(user=request.user),
-        "margin_modes": MarginMode.choices,
-        "starting_balance": settings.PAPER_STARTING_BALANCE,
-        "refusal": refusal,
-        "api_keys": api_key_list(user=request.user),
-        "api_key_permissions": ApiKey.Permission.choices,
-        "new_key": new_key,
-    }
-    return render(request, SETTINGS_TEMPLATE, context, status=status)
-
-
-def _refused(request, form_name: str, form, *, error: ApplicationError | None = None):
-    """The page again with the refusal: the service's ``error``, else the form's own errors."""
-    if error is None:
-        message = " ".join(message for errors in form.errors.values() for message in errors)
-    else:
-        message = error.message
-    refusal = Refusal(
-        form=form_name,
-        message=message,
-        symbol=form.data.get("symbol", ""),
-        margin_mode=form.data.get("margin_mode", ""),
-    )
-    return _settings_render(request, refusal=refusal, status=400 if error is None else error.status)
-
-
-@login_required
-@require_GET
-def settings_page(request):
-    return _settings_render(request)
-
-
-@login_required
-@require_POST
-def default_mode_update(request):
-    form = PreferencesForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, "default_mode", form)
-    try:
-        preferences = margin_mode_default_set(
-            user=request.user, margin_mode=form.cleaned_data["default_margin_mode"]
-        )
-    except ApplicationError as error:
-        return _refused(request, "default_mode", form, error=error)
-    messages.success(
-        request,
-        f"Your default margin mode is now {preferences.get_default_margin_mode_display()}. "
-        "Open positions keep their mode.",
-    )
-    return redirect("settings")
-
-
-@login_required
-@require_POST
-def symbol_mode_update(request):
-    form = SymbolMarginModeForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, "symbol_mode", form)
-    try:
-        setting = symbol_margin_mode_set(
-            user=request.user,
-            symbol=form.cleaned_data["symbol"],
-            margin_mode=form.cleaned_data["margin_mode"],
-        )
-    except ApplicationError as error:
-        return _refused(request, "symbol_mode", form, error=error)
-    messages.success(
-        request,
-        f"New {setting.instrument.symbol} orders now default to "
-        f"{setting.get_margin_mode_display()}.",
-    )
-    return redirect("settings")
-
-
-@login_required
-@require_POST
-def leverage_update(request):
-    form = LeverageForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, "leverage", form)
-    try:
-        setting = leverage_set(
-            user=request.user,
-            symbol=form.cleaned_data["symbol"],
-            margin_mode=form.cleaned_data["margin_mode"],
-            leverage=form.cleaned_data["leverage"],
-        )
-    except ApplicationError as error:
-        return _refused(request, "leverage", form, error=error)
-    messages.success(
-        request,
-        f"{setting.instrument.symbol} {setting.get_margin_mode_display()} leverage is now "
-        f"{setting.leverage}x.",
-    )
-    return redirect("settings")
-
-
-@login_required
-@require_POST
-def account_reset(request):
-    form = AccountResetForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, "reset", form)
-    try:
-        wallet = wallet_reset(user=request.user)
-    except ApplicationError as error:
-        return _refused(request, "reset", form, error=error)
-    messages.success(
-        request, f"Your paper account was reset: your wallet holds {usdt(wallet.balance)} USDT."
-    )
-    return redirect("settings")
-
-
-@login_required
-@require_POST
-def api_key_add(request):
-    """The new key's secret is in this one response only (never in a redirect, a message or a
-    log): the page says to copy it now."""
-    try:
-        new_key = api_key_create(
-            user=request.user,
-            name=request.POST.get("name", ""),
-            permission=request.POST.get("permission", ""),
-        )
-    except ApplicationError as error:
-        refusal = Refusal(form="api_keys", message=error.message)
-        return _settings_render(request, refusal=refusal, status=error.status)
-    response = _settings_render(request, status=201, new_key=new_key)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_POST
-def api_key_remove(request, key_id):
-    try:
-        api_key = api_key_revoke(user=request.user, key_id=key_id)
-    except ApplicationError as error:
-        refusal = Refusal(form="api_keys", message=error.message)
-        return _settings_render(request, refusal=refusal, status=error.status)
-    messages.success(request, f"The API key {api_key.name!r} is revoked.")
-    return redirect(f"{reverse('settings')}#api-keys")

@@ -1,5 +1,5 @@
 """Benchmark: what a running freqtrade bot asks of marginsite, and how many such bots one server
-carries (see README, "freqtrade").
+carries (see docs/bots.md, "freqtrade").
 
     createdb -h 127.0.0.1 -U postgres marginsite_bench_bots
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/marginsite_bench_bots \\
@@ -9,7 +9,7 @@ carries (see README, "freqtrade").
 It migrates that database and REPLACES its users and trading data, then serves it exactly as
 `make run` does (honcho and the Procfile: gunicorn with 2 sync workers, a Celery worker, beat;
 GUNICORN_CMD_ARGS only adds the request's time to gunicorn's access log).
-1. Record: one stock freqtrade (tests/bots/: the README's configuration and the acceptance
+1. Record: one stock freqtrade (tests/bots/: docs/bots.md's configuration and the acceptance
    test's strategy, from var/freqtrade-venv) trades live futures for a few minutes. gunicorn's
    access log gives its requests per minute, by endpoint, after its start-up minute.
 2. Replay: N simulated bots, each with a key of its own, send that mix at that rate (requests

@@ -1,4 +1,4 @@
-"""Benchmark of the sweep against PostgreSQL (see README, "Scale").
+"""Benchmark of the sweep against PostgreSQL (see docs/operations.md, "Scale").
 
     createdb -h 127.0.0.1 -U postgres marginsite_bench
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/marginsite_bench \\
@@ -36,9 +36,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from trading.domain.holdings import Holdings, engine_brackets, holding_for  # noqa: E402
 from trading.engine import account_figures  # noqa: E402
 from trading.models import Instrument, LedgerAccount, MarkPrice, Position, Wallet  # noqa: E402
-from trading.selectors.accounts import Holdings, engine_brackets, holding_for  # noqa: E402
 from trading.selectors.risk import accounts_due, orders_triggered  # noqa: E402
 from trading.services import market_seed, sweep_run  # noqa: E402
 from trading.services.sweeps import SweepReport  # noqa: E402

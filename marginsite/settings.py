@@ -1,13 +1,16 @@
 """Settings, read from the environment (and an optional ``.env`` file beside ``manage.py``).
 
-Every service has an embedded default that works on a fresh machine with nothing running: SQLite
-and a filesystem message broker under ``var/``, and a local-memory cache. Pointing DATABASE_URL at
-PostgreSQL and CELERY_BROKER_URL / REDIS_URL at Redis is all production needs. ``.env.example``
-lists every variable.
+Every service has an embedded default that works on a fresh machine with nothing running: a
+private PostgreSQL server and a filesystem message broker under ``var/`` (made and started by
+``marginsite.launch``, which `make run` and `make test` go through), and a local-memory cache.
+Pointing DATABASE_URL at a PostgreSQL server and CELERY_BROKER_URL / REDIS_URL at Redis is all
+production needs. ``.env.example`` lists every variable.
+
+Importing the settings creates nothing and checks only that each value parses; whether values
+make sense together is checked by the system checks (``trading/checks.py``), which every
+management command runs.
 """
 
-import os
-import secrets
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,6 +18,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from marginsite import embedded_database
 from trading.schedules import FundingSchedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,36 +26,23 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
-# Runtime state of the embedded defaults (database, broker, beat schedule, secret key, static
-# files). The folders are made here because whichever command runs first needs them.
+# The runtime folder of the embedded defaults (database, broker, beat schedule, secret key,
+# static files), made by marginsite.launch.
 VAR_DIR = Path(env("MARGINSITE_VAR_DIR", default=str(BASE_DIR / "var")))
 BROKER_DIR = VAR_DIR / "broker"
-for folder in (VAR_DIR, VAR_DIR / "staticfiles", BROKER_DIR / "messages", BROKER_DIR / "control"):
-    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _secret_key() -> str:
-    """DJANGO_SECRET_KEY, else a random key kept in var/ so sessions survive a restart and no
-    installation shares a key published in this repository.
-
-    Web, worker and beat start at once: each writes a candidate to its own private file and links
-    it into place; a link never replaces an existing file, so the first one wins for everybody and
-    nobody reads a half-written key."""
+    """DJANGO_SECRET_KEY, else the random key marginsite.launch keeps private in var/."""
     if "DJANGO_SECRET_KEY" in env:
         return env("DJANGO_SECRET_KEY")
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        candidate = VAR_DIR / f".secret_key.{os.getpid()}"
-        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as candidate_file:
-            candidate_file.write(secrets.token_urlsafe(50))
-        try:
-            os.link(candidate, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return key_file.read_text().strip()
+    try:
+        return (VAR_DIR / "secret_key").read_text().strip()
+    except FileNotFoundError:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is not set and {VAR_DIR / 'secret_key'} does not exist: set it, "
+            "or start through `make run` or `make test`, which make one."
+        ) from None
 
 
 SECRET_KEY = _secret_key()
@@ -108,19 +99,17 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only: DATABASE_URL, else the embedded server in var/postgres.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'marginsite.sqlite3'}")
+    "default": (
+        env.db("DATABASE_URL")
+        if "DATABASE_URL" in env
+        else embedded_database.connection_settings(VAR_DIR)
+    )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: WAL lets readers run beside the one writer, and
-    # IMMEDIATE transactions wait for the write lock up front instead of failing mid-way.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -170,7 +159,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "trading.api.authentication.KeyPermission",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["trading.api.authentication.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_keys.KeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"key": env("API_THROTTLE_RATE", default="1200/min")},
     "DEFAULT_PAGINATION_CLASS": "trading.api.pagination.Pagination",
     "PAGE_SIZE": 100,
@@ -258,22 +247,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 HEARTBEAT_INTERVAL = timedelta(seconds=env.float("HEARTBEAT_INTERVAL_SECONDS", default=10))
-CELERY_BEAT_SCHEDULE = {
-    # Proves beat and a worker are alive: beat sends it, a worker records the time it ran, and
-    # /healthz reports how long ago that was.
-    "heartbeat": {"task": "trading.heartbeat", "schedule": HEARTBEAT_INTERVAL},
-    # check_ledger every hour: a violation is logged as an error (trading/services/audits.py).
-    "ledger-check": {"task": "trading.ledger_check", "schedule": timedelta(hours=1)},
-}
-
 # Funding: settled every FUNDING_INTERVAL_MINUTES from midnight UTC (480: 00:00, 08:00, 16:00).
 FUNDING_INTERVAL = timedelta(minutes=env.int("FUNDING_INTERVAL_MINUTES", default=480))
-CELERY_BEAT_SCHEDULE["funding"] = {
-    # Due exactly at each funding time (trading/schedules.py), not on a fixed beat: the task
-    # settles that time, and any a stopped beat or worker missed, once each.
-    "task": "trading.funding_settle",
-    "schedule": FundingSchedule(),
-}
 
 # A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
 # beat can start a new one.
@@ -295,12 +270,9 @@ def _env_decimal(name: str, default: str) -> Decimal:
     return value
 
 
-# Price feeds (trading/prices/): where the mark prices come from. One of the FEEDS there.
+# Price feeds (trading/prices/): where the mark prices come from: simulated, replay, live or
+# manual (trading/checks.py checks these values).
 PRICE_FEED = env("PRICE_FEED", default="simulated")
-if PRICE_FEED not in ("simulated", "replay", "live", "manual"):
-    raise ImproperlyConfigured(
-        f"PRICE_FEED must be simulated, replay, live or manual, not {PRICE_FEED!r}."
-    )
 PRICE_TICK_SECONDS = _env_decimal("PRICE_TICK_SECONDS", "1")
 # After each tick, enqueue the sweep (trading.sweep), so that triggers and liquidations follow
 # the new marks at once.
@@ -321,27 +293,30 @@ PRICE_REPLAY_LOOP = env.bool("PRICE_REPLAY_LOOP", default=True)
 # live: Binance USD-M public mark prices; PRICE_LIVE_URL replaces https://fapi.binance.com.
 PRICE_LIVE_URL = env("PRICE_LIVE_URL", default="")
 PRICE_LIVE_TIMEOUT_SECONDS = _env_decimal("PRICE_LIVE_TIMEOUT_SECONDS", "2")
-for _name, _valid, _rule in (
-    ("PRICE_TICK_SECONDS", PRICE_TICK_SECONDS > 0, "above 0"),
-    ("PRICE_CANDLE_RETENTION_DAYS", PRICE_CANDLE_RETENTION_DAYS >= 1, "at least 1"),
-    ("PRICE_SIMULATION_VOLATILITY", PRICE_SIMULATION_VOLATILITY >= 0, "at least 0"),
-    ("PRICE_SIMULATION_JUMP_PROBABILITY", 0 <= PRICE_SIMULATION_JUMP_PROBABILITY <= 1, "0 to 1"),
-    ("PRICE_SIMULATION_JUMP_SIZE", 0 <= PRICE_SIMULATION_JUMP_SIZE < 1, "at least 0, below 1"),
-    ("PRICE_REPLAY_SPEED", PRICE_REPLAY_SPEED > 0, "above 0"),
-    ("PRICE_LIVE_TIMEOUT_SECONDS", PRICE_LIVE_TIMEOUT_SECONDS > 0, "above 0"),
-):
-    if not _valid:
-        raise ImproperlyConfigured(f"{_name} must be {_rule}.")
 
-CELERY_BEAT_SCHEDULE["prices-tick"] = {
-    # The next marks from PRICE_FEED, the 1-minute candles and the feed status; then the sweep
-    # (PRICE_TICK_THEN_SWEEP). A tick still queued five intervals later is dropped: after a
-    # worker outage a backlog would hammer the live exchange. Five, not one, so that two
-    # machines whose clocks differ a little do not drop every tick.
-    "task": "trading.prices_tick",
-    "schedule": timedelta(seconds=float(PRICE_TICK_SECONDS)),
-    "options": {"expires": float(PRICE_TICK_SECONDS * 5)},
+# Everything beat sends, in one place.
+CELERY_BEAT_SCHEDULE = {
+    # Proves beat and a worker are alive: beat sends it, a worker records the time it ran, and
+    # /healthz reports how long ago that was.
+    "heartbeat": {"task": "trading.heartbeat", "schedule": HEARTBEAT_INTERVAL},
+    # check_ledger every hour: a violation is logged as an error (trading/services/audits.py).
+    "ledger-check": {"task": "trading.ledger_check", "schedule": timedelta(hours=1)},
+    "funding": {
+        # Due exactly at each funding time (trading/schedules.py), not on a fixed beat: the task
+        # settles that time, and any a stopped beat or worker missed, once each.
+        "task": "trading.funding_settle",
+        "schedule": FundingSchedule(),
+    },
+    "prices-tick": {
+        # The next marks from PRICE_FEED, the 1-minute candles and the feed status; then the
+        # sweep (PRICE_TICK_THEN_SWEEP). A tick still queued five intervals later is dropped:
+        # after a worker outage a backlog would hammer the live exchange. Five, not one, so that
+        # two machines whose clocks differ a little do not drop every tick.
+        "task": "trading.prices_tick",
+        "schedule": timedelta(seconds=float(PRICE_TICK_SECONDS)),
+        "options": {"expires": float(PRICE_TICK_SECONDS * 5)},
+    },
 }
 
 # Paper money: what a new account starts with (and a reset returns to), in USDT.
-PAPER_STARTING_BALANCE = Decimal(env("PAPER_STARTING_BALANCE", default="10000"))
+PAPER_STARTING_BALANCE = _env_decimal("PAPER_STARTING_BALANCE", "10000")

@@ -1,6 +1,7 @@
 """Shared fixtures, and the rule for tests that need a real service.
 
-A test marked ``postgres``, ``redis``, ``browser`` or ``freqtrade`` is skipped when that service is
+The database is always PostgreSQL (`make test` starts the embedded server when DATABASE_URL is
+not set). A test marked ``redis``, ``browser`` or ``freqtrade`` is skipped when that service is
 not configured on a developer's machine, and fails when CI=true: CI must never pass by silently
 skipping them.
 """
@@ -17,10 +18,16 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 
-def _postgres_missing() -> str | None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
-    return None
+def database_url(name: str | None = None) -> str:
+    """A DATABASE_URL for a process the test starts: the suite's server (TCP, or the embedded
+    server's socket folder), and database ``name`` (the test database by default)."""
+    server = settings.DATABASES["default"]
+    credentials = f"{server['USER']}:{server['PASSWORD']}"
+    database = name or server["NAME"]
+    port = server["PORT"] or 5432
+    if server["HOST"].startswith("/"):
+        return f"postgres://{credentials}@/{database}?host={server['HOST']}&port={port}"
+    return f"postgres://{credentials}@{server['HOST']}:{port}/{database}"
 
 
 def _redis_missing() -> str | None:
@@ -53,7 +60,6 @@ def _freqtrade_missing() -> str | None:
 
 
 SERVICE_CHECKS = {
-    "postgres": _postgres_missing,
     "redis": _redis_missing,
     "browser": _browser_missing,
     "freqtrade": _freqtrade_missing,
@@ -93,3 +99,30 @@ def flat_book_market_seed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(instruments, "MARKET_SEED_FILE", flat)
         yield
+
+
+def pytest_configure(config):
+    # Django's default hasher takes 0.2 s a password by design; tests create users by the
+    # hundred. Servers the tests start in their own process keep the real one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        _worker_services_separate(worker)
+
+
+def _worker_services_separate(worker: str) -> None:
+    """Tests run in parallel (pytest-xdist), each worker on a test database of its own: its
+    cache keys and broker queues are its own too, so that one worker's rate limits, tasks and
+    Celery workers never meet another's."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": worker}}
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = settings.BROKER_DIR / worker
+        for sub_folder in ("messages", "control"):
+            (folder / sub_folder).mkdir(parents=True, exist_ok=True)
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+            "data_folder_in": str(folder / "messages"),
+            "data_folder_out": str(folder / "messages"),
+            "control_folder": str(folder / "control"),
+        }
+    else:
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{worker}:"}

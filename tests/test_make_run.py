@@ -4,7 +4,8 @@ beat from one Procfile; Ctrl-C stops all three.
 Each test runs the real command in its own session, waits until /healthz shows that a heartbeat
 sent by beat went through the broker and was run by the worker, then sends SIGINT to the whole
 process group, as a terminal does. Once with the embedded defaults (a machine with nothing running:
-SQLite and the filesystem broker in a fresh var folder), once against PostgreSQL and Redis.
+the embedded PostgreSQL server and the filesystem broker in a fresh var folder, all stopped by the
+Ctrl-C), once against PostgreSQL and Redis.
 """
 
 import json
@@ -26,6 +27,7 @@ import redis
 from django.conf import settings
 
 from tests.conftest import REPO_DIR
+from tests.conftest import database_url as suite_database_url
 
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
 
@@ -119,10 +121,11 @@ def run_make_run_until_healthy(tmp_path: Path, services: dict) -> tuple[dict, st
 def test_make_run_on_a_machine_with_nothing_running(tmp_path):
     health, _ = run_make_run_until_healthy(tmp_path, services={})
 
-    assert health["database"] == "sqlite"
+    assert health["database"] == "postgresql"
     assert health["cache"] == "ok"
     assert health["scheduler_heartbeat_age_seconds"] < 5
-    assert (tmp_path / "var" / "marginsite.sqlite3").exists()
+    assert (tmp_path / "var" / "postgres" / "PG_VERSION").read_text().startswith("18")
+    assert not (tmp_path / "var" / "postgres" / "postmaster.pid").exists()  # stopped
     assert (tmp_path / "var" / "broker" / "messages").is_dir()
 
 
@@ -130,7 +133,6 @@ def redis_url_with_database(url: str, database: int) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 def test_make_run_against_postgresql_and_redis(tmp_path):
     # its own database and Redis databases, so nothing it does touches the suite's
@@ -144,10 +146,7 @@ def test_make_run_against_postgresql_and_redis(tmp_path):
         "dbname": "postgres",
         "autocommit": True,
     }
-    database_url = (
-        f"postgres://{server['USER']}:{server['PASSWORD']}@{server['HOST']}:"
-        f"{server['PORT'] or 5432}/{database}"
-    )
+    database_url = suite_database_url(database)
     cache_url = redis_url_with_database(settings.REDIS_URL, 14)
     broker_url = redis_url_with_database(settings.REDIS_URL, 15)
     with psycopg.connect(**admin_connection) as connection:
@@ -170,4 +169,4 @@ def test_make_run_against_postgresql_and_redis(tmp_path):
     assert health["database"] == "postgresql"
     assert health["cache"] == "ok"
     assert health["scheduler_heartbeat_age_seconds"] < 5
-    assert not (tmp_path / "var" / "marginsite.sqlite3").exists()
+    assert not (tmp_path / "var" / "postgres").exists()

@@ -13,5 +13,7 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self):
+        from trading import checks  # noqa: F401  (registers the settings' system checks)
+
         # after the permissions of this (the last) app exist; the group is setup, not logic
         post_migrate.connect(_support_group_sync, sender=self)

@@ -1,4 +1,7 @@
-"""The trading refusals, each with its stable code (external clients match on it)."""
+"""The trading refusals, each with its stable code (external clients match on it) and, where the
+code stands for several conditions, the ``Reason`` each refusal names (marginsite/errors.py)."""
+
+from enum import StrEnum
 
 from marginsite.errors import ApplicationError, InvalidInput, NotFound
 
@@ -6,9 +9,33 @@ from marginsite.errors import ApplicationError, InvalidInput, NotFound
 class InvalidQuantity(InvalidInput):
     code = "INVALID_QUANTITY"
 
+    class Reason(StrEnum):
+        # the first three are trading.inputs.decimal_from_input's
+        NOT_A_NUMBER = "NOT_A_NUMBER"
+        TOO_LARGE = "TOO_LARGE"
+        TOO_PRECISE = "TOO_PRECISE"  # more decimal places than marginsite keeps
+        NOT_POSITIVE = "NOT_POSITIVE"
+        OFF_STEP = "OFF_STEP"  # not a whole number of the instrument's steps
+        BELOW_MIN_QUANTITY = "BELOW_MIN_QUANTITY"
+        BELOW_MIN_NOTIONAL = "BELOW_MIN_NOTIONAL"  # the order's value, quantity x price
+        NOT_ABOVE_FILLED = "NOT_ABOVE_FILLED"  # an edit to no more than the order has filled
+
 
 class InvalidPrice(InvalidInput):
     code = "INVALID_PRICE"
+
+    class Reason(StrEnum):
+        # the first three are trading.inputs.decimal_from_input's
+        NOT_A_NUMBER = "NOT_A_NUMBER"
+        TOO_LARGE = "TOO_LARGE"
+        TOO_PRECISE = "TOO_PRECISE"
+        NOT_POSITIVE = "NOT_POSITIVE"
+        OFF_TICK = "OFF_TICK"  # not a whole number of the instrument's ticks
+        BELOW_ONE_TICK = "BELOW_ONE_TICK"  # a mark price
+        MISSING = "MISSING"  # the order type needs this price
+        NOT_TAKEN = "NOT_TAKEN"  # the order type takes no such price
+        WOULD_TRIGGER_IMMEDIATELY = "WOULD_TRIGGER_IMMEDIATELY"  # a stop already through the mark
+        UNKNOWN_SOURCE = "UNKNOWN_SOURCE"  # a mark's source
 
 
 class InvalidLeverage(InvalidInput):
@@ -36,6 +63,10 @@ class NoMarkPrice(ApplicationError):
 class LeverageTooHigh(ApplicationError):
     code = "LEVERAGE_TOO_HIGH"
 
+    class Reason(StrEnum):
+        ABOVE_MAXIMUM = "ABOVE_MAXIMUM"  # the symbol's maximum leverage
+        POSITION_TOO_LARGE = "POSITION_TOO_LARGE"  # above the bracket cap at this leverage
+
 
 class LeverageReductionRefused(ApplicationError):
     code = "LEVERAGE_REDUCTION_NOT_SUPPORTED"
@@ -50,6 +81,10 @@ class MarginInsufficient(ApplicationError):
 class MarginModeLocked(ApplicationError):
     code = "MARGIN_MODE_LOCKED"
     status = 409
+
+    class Reason(StrEnum):
+        OPEN_POSITION = "OPEN_POSITION"
+        OPEN_ORDERS = "OPEN_ORDERS"
 
 
 class MarginModeUnchanged(ApplicationError):

@@ -13,30 +13,39 @@ LARGEST_INPUT = Decimal("1e15")
 DECIMAL_PLACES = 8
 ROW_ID = re.compile(r"[0-9]{1,18}")
 ROW_ID_LIMIT = 10**18
+# The reasons of a malformed number, by name: each Reason enum an ``error`` class has holds them.
+NOT_A_NUMBER, TOO_LARGE, TOO_PRECISE = "NOT_A_NUMBER", "TOO_LARGE", "TOO_PRECISE"
 
 
 def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
     """A finite Decimal with at most 8 decimals and below 10^15, from a Decimal, an int or a
-    numeric string; anything else raises ``error`` naming ``field``."""
+    numeric string; anything else raises ``error`` naming ``field`` (and, for a class that tells
+    its refusals apart, the reason NOT_A_NUMBER, TOO_LARGE or TOO_PRECISE of its Reason)."""
+
+    def refusal(message: str, reason: str) -> InvalidInput:
+        return error(
+            message, field=field, reason=None if error.Reason is None else error.Reason[reason]
+        )
+
     if isinstance(value, (bool, float)):
-        raise error(f"{field} must be a decimal number or string, not {value!r}.", field=field)
+        raise refusal(f"{field} must be a decimal number or string, not {value!r}.", NOT_A_NUMBER)
     if isinstance(value, int):
         value = Decimal(value)
     elif isinstance(value, str):
         if not value.isascii():  # Decimal() also reads the digits of other scripts
-            raise error(f"{field} must be a number, not {value!r}.", field=field)
+            raise refusal(f"{field} must be a number, not {value!r}.", NOT_A_NUMBER)
         try:
             value = Decimal(value.strip())
         except InvalidOperation:
-            raise error(f"{field} must be a number, not {value!r}.", field=field) from None
+            raise refusal(f"{field} must be a number, not {value!r}.", NOT_A_NUMBER) from None
     elif not isinstance(value, Decimal):
-        raise error(f"{field} must be a number.", field=field)
+        raise refusal(f"{field} must be a number.", NOT_A_NUMBER)
     if not value.is_finite():
-        raise error(f"{field} must be a finite number.", field=field)
+        raise refusal(f"{field} must be a finite number.", NOT_A_NUMBER)
     if value and value.adjusted() >= LARGEST_INPUT.adjusted():  # no arithmetic: 1e999999 too
-        raise error(f"{field} is too large.", field=field)
+        raise refusal(f"{field} is too large.", TOO_LARGE)
     if value != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN):
-        raise error(f"{field} has more than {DECIMAL_PLACES} decimal places.", field=field)
+        raise refusal(f"{field} has more than {DECIMAL_PLACES} decimal places.", TOO_PRECISE)
     return value
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trading.views import history, notifications, positions, trade
+from trading.views import history, notifications, positions, settings, trade
 
 urlpatterns = [
     path("trade/", trade.trade_default, name="trade_default"),
@@ -30,4 +30,15 @@ urlpatterns = [
         name="liquidation_detail",
     ),
     path("notifications/dismiss/", notifications.dismiss, name="notifications_dismiss"),
+    path("settings/", settings.settings_page, name="settings"),
+    path("settings/default-mode/", settings.default_mode_update, name="settings_default_mode"),
+    path("settings/symbol-mode/", settings.symbol_mode_update, name="settings_symbol_mode"),
+    path("settings/leverage/", settings.leverage_update, name="settings_leverage"),
+    path("settings/reset/", settings.account_reset, name="settings_reset"),
+    path("settings/api-keys/", settings.api_key_add, name="settings_api_key_add"),
+    path(
+        "settings/api-keys/<int:key_id>/revoke/",
+        settings.api_key_remove,
+        name="settings_api_key_revoke",
+    ),
 ]

@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.forms import PreferencesForm, SignUpForm
+from accounts.forms import SignUpForm
 from accounts.models import User
-from accounts.services import margin_mode_default_set, user_create
+from accounts.services import user_create
 
 pytestmark = pytest.mark.django_db
 
@@ -57,17 +57,3 @@ def test_sign_up_refuses_a_taken_username():
     assert not form.is_valid()
     assert "username" in form.errors
     assert User.objects.filter(username="erin").count() == 1
-
-
-def test_preferences_form_accepts_the_two_modes_and_nothing_else():
-    user = user_create(username="frank", password="a-long-passphrase-7")
-
-    valid = PreferencesForm(data={"default_margin_mode": "ISOLATED"})
-    invalid = PreferencesForm(data={"default_margin_mode": "HEDGE"})
-
-    assert valid.is_valid()
-    margin_mode_default_set(user=user, margin_mode=valid.cleaned_data["default_margin_mode"])
-    user.preferences.refresh_from_db()
-    assert user.preferences.default_margin_mode == "ISOLATED"
-    assert not invalid.is_valid()
-    assert "default_margin_mode" in invalid.errors

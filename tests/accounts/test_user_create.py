@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from accounts.errors import InvalidUsername, UsernameTaken
-from accounts.models import Preferences, User
+from accounts.models import User
 from accounts.services import margin_mode_default_set, superuser_create, user_create
 from marginsite.errors import InvalidInput
 from tests.trading.services.conftest import database_state
-from trading.models import LedgerEntry, Wallet
+from trading.models import LedgerEntry, Preferences, Wallet
 from trading.selectors import ledger_problems, system_account_balance
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from accounts.services import margin_mode_default_set, user_deactivate
+from accounts.services import margin_mode_default_set
 from trading.models import AuditEntry
 from trading.services.audit_log import audit_record
+from trading.services.backoffice_users import user_deactivate
 from trading.services.wallets import wallet_grant
 
 pytestmark = pytest.mark.django_db

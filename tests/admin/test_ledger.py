@@ -136,10 +136,9 @@ def test_the_page_lists_every_broken_invariant(operator_client, trader):
     content = operator_client.get(LEDGER).content.decode()
 
     assert "check_ledger: the books do not balance." in content
-    # (SQLite sums to "10000", PostgreSQL to "10000.00000000")
     assert (
         f"wallet of user {trader.pk} shows 10001.00000000 USDT but its ledger entries add up to "
-        "10000" in content
+        "10000.00000000 USDT" in content
     )
     assert "the books balance." not in content
 

@@ -149,9 +149,7 @@ def test_the_event_page_shows_the_isolated_receipt_exactly_as_the_user_sees_it(
     assert (
         "liquidation price = (3,000 + 50 - 1 x 60,000) / (1 x 0.005 - 1) = 57,236.18090452"
     ) in text
-    assert (
-        "insurance fund change = s·q·mark - s·q·BP = 1 x 57,200 - 1 x 57,000 = 200.00 USDT"
-    ) in text
+    assert "insurance fund change = isolated margin + uPnL = 3,000 - 2,800 = 200.00 USDT" in text
     assert "Your loss 3,000.00 USDT" in text
     # the receipt's styles, in the admin's colours
     content = response.content.decode()

@@ -13,13 +13,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from accounts.services import SUPPORT_GROUP, api_key_create, user_deactivate
+from accounts.services import SUPPORT_GROUP, api_key_create
 from tests.trading.api.conftest import SignedClient
 from tests.trading.binance.conftest import BinanceClient
 from trading.errors import NoWallet
 from trading.models import AuditEntry, LedgerAccount, LedgerEntry, Wallet
 from trading.selectors import account_summary
 from trading.services import mark_price_set, order_place, wallet_deposit
+from trading.services.backoffice_users import user_deactivate
 from trading.services.wallets import account_reset, wallet_grant
 from trading.templatetags.figures import ratio, usdt
 

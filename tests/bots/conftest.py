@@ -23,7 +23,7 @@ import redis
 from django.conf import settings
 
 from tests.bots.stock_freqtrade import FREQTRADE, STRATEGIES_DIR, VENV_DIR
-from tests.conftest import REPO_DIR
+from tests.conftest import REPO_DIR, database_url
 
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
 # Per request: method, path, status, server time in microseconds, and the API key (a bot's key
@@ -35,14 +35,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def database_url_of_test() -> str:
-    database = settings.DATABASES["default"]
-    return (
-        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
 
 
 def stop(process: subprocess.Popen, signum=signal.SIGTERM, seconds: float = 30) -> None:
@@ -91,8 +83,9 @@ def site_environment(tmp_path):
     """The environment of marginsite's processes: the test's database, Redis and keys, funding
     every minute, marks that move by small steps (no jumps, so no bot is liquidated by luck)."""
     environment = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    (tmp_path / "var").mkdir()  # the runtime folder, as `make run` makes it (beat's schedule)
     environment.update(
-        DATABASE_URL=database_url_of_test(),
+        DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         DJANGO_SECRET_KEY=settings.SECRET_KEY,

@@ -1,5 +1,5 @@
 """The stock freqtrade the bot tests and the benchmark run: the pinned version, in a virtualenv
-of its own, and its configuration for marginsite (the README's).
+of its own, and its configuration for marginsite (docs/bots.md's).
 
 freqtrade brings its own pins (pandas, numpy, SQLAlchemy, ccxt, ...) that must not leak into the
 project's dependencies, so it lives in ``var/freqtrade-venv`` (or FREQTRADE_VENV), made on first
@@ -65,7 +65,7 @@ def freqtrade_unavailable() -> str | None:
 
 
 def freqtrade_config(*, site_url: str, key: str, secret: str, margin_mode: str) -> dict:
-    """The README's freqtrade configuration: live futures on exchange "binance", every Binance
+    """docs/bots.md's freqtrade configuration: live futures on exchange "binance", every Binance
     URL ccxt could use pointed at marginsite, spot markets and wallet currencies not asked for,
     and no data downloads from Binance's public archive."""
     fapi = f"{site_url}/fapi"

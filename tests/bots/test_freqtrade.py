@@ -77,7 +77,6 @@ def position_of(trade: sqlite3.Row, positions: list[Position]) -> Position:
     return found[0]
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.freqtrade
 def test_stock_freqtrade_trades_live_futures_in_isolated_and_cross_margin(marginsite, freqtrade):
@@ -160,9 +159,9 @@ def test_stock_freqtrade_trades_live_futures_in_isolated_and_cross_margin(margin
         assert refused == []
 
 
-def test_the_readme_shows_the_configuration_this_test_runs():
-    readme = (REPO_DIR / "README.md").read_text()
-    section = readme[readme.index("### freqtrade: live futures") :]
+def test_the_bots_page_shows_the_configuration_this_test_runs():
+    page = (REPO_DIR / "docs" / "bots.md").read_text()
+    section = page[page.index("## freqtrade: live futures") :]
     block = section[section.index("```json") + len("```json") : section.index("```\n\n")]
 
     assert json.loads(block) == freqtrade_config(

@@ -5,7 +5,7 @@ Isolated; they switch to Cross with the keyboard and see the figures change; con
 an Isolated short on the same symbol, add margin to it and see its liquidation price move. The
 operator moves the mark; the sweep liquidates the Isolated short only, and its receipt is in the
 history while the Cross long survives. The run saves screenshots of the trade page, the
-confirmation and the portfolio (1280x800 and 390x844) to SCREENSHOTS (see the README).
+confirmation and the portfolio (1280x800 and 390x844) to SCREENSHOTS (see docs/traders.md).
 
 Figures (seeded BTCUSDT at 60,000, 20x both modes, taker fee 0.05 %, MMR 0.4 % below 50,000 of
 notional, 0.5 % and 50 from 50,000):

@@ -12,7 +12,7 @@ from trading.models import AuditEntry, Instrument, Order
 from trading.services import market_seed, order_place
 from trading.services.instruments import instrument_update
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_instrument_edits_racing_orders_on_it_all_complete():

@@ -9,7 +9,7 @@ from django.db import connection
 from trading.models import Instrument, LeverageBracket
 from trading.services import market_seed
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_concurrent_market_seeds_create_each_instrument_exactly_once():

@@ -29,7 +29,7 @@ from trading.services import (
 )
 from trading.services.sweeps import account_sweep
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
 TRADERS = 12

@@ -20,7 +20,7 @@ from trading.services import (
     order_place,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(*calls):

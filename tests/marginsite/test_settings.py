@@ -29,6 +29,18 @@ print(json.dumps({
 """
 
 
+def launch(var, *command) -> None:
+    """python -m marginsite.launch COMMAND with runtime folder ``var`` (and a DATABASE_URL, so
+    that no embedded server starts)."""
+    clean = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    subprocess.run(
+        [sys.executable, "-m", "marginsite.launch", *command],
+        cwd=REPO_DIR,
+        env={**clean, "MARGINSITE_VAR_DIR": str(var), "DATABASE_URL": "postgres://unused/x"},
+        check=True,
+    )
+
+
 def settings_with(environment: dict) -> dict:
     clean = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
     clean["DJANGO_SETTINGS_MODULE"] = "marginsite.settings"
@@ -43,34 +55,59 @@ def settings_with(environment: dict) -> dict:
     return json.loads(result.stdout)
 
 
-def test_defaults_need_no_running_service(tmp_path):
+def test_defaults_need_no_running_service_and_importing_them_creates_nothing(tmp_path):
     var = tmp_path / "var"
 
-    found = settings_with({"MARGINSITE_VAR_DIR": str(var)})
+    found = settings_with({"MARGINSITE_VAR_DIR": str(var), "DJANGO_SECRET_KEY": "k" * 50})
 
-    assert found["database_engine"] == "django.db.backends.sqlite3"
-    assert found["database_name"] == str(var / "marginsite.sqlite3")
+    assert found["database_engine"] == "django.db.backends.postgresql"
+    assert found["database_name"] == "marginsite"
+    assert found["database_host"] == str(var / "postgres")  # the embedded server's socket
     assert found["cache_backend"] == "django.core.cache.backends.locmem.LocMemCache"
     assert found["broker_url"] == "filesystem://"
     assert found["broker_options"]["data_folder_in"] == str(var / "broker" / "messages")
     assert found["broker_options"]["data_folder_out"] == str(var / "broker" / "messages")
-    assert (var / "broker" / "messages").is_dir()
-    assert (var / "broker" / "control").is_dir()
     assert found["debug"] is False
     assert found["allowed_hosts"] == ["127.0.0.1", "localhost"]
+    assert not var.exists()
 
 
-def test_default_secret_key_is_generated_once_and_kept_private(tmp_path):
+def test_the_launcher_makes_the_runtime_folder_and_a_private_secret_key_once(tmp_path):
     var = tmp_path / "var"
 
+    launch(var, "true")
     first = settings_with({"MARGINSITE_VAR_DIR": str(var)})["secret_key"]
+    launch(var, "true")
     second = settings_with({"MARGINSITE_VAR_DIR": str(var)})["secret_key"]
+    launch(tmp_path / "other", "true")
     elsewhere = settings_with({"MARGINSITE_VAR_DIR": str(tmp_path / "other")})["secret_key"]
 
-    assert first == second
+    assert first == second == (var / "secret_key").read_text()
     assert len(first) >= 50
     assert elsewhere != first
     assert (var / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (var / "broker" / "messages").is_dir()
+    assert (var / "broker" / "control").is_dir()
+
+
+def test_without_a_secret_key_the_settings_say_how_to_get_one(tmp_path):
+    clean = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=REPO_DIR,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "marginsite.settings",
+            "MARGINSITE_VAR_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "make run" in result.stderr
 
 
 def test_environment_points_every_service_at_postgresql_and_redis(tmp_path):
@@ -98,24 +135,22 @@ def test_environment_points_every_service_at_postgresql_and_redis(tmp_path):
     assert found["allowed_hosts"] == ["marginsite.example.org"]
 
 
-def test_processes_starting_at_once_all_get_the_same_secret_key(tmp_path):
-    # web, worker and beat start together on a fresh machine
-    var = tmp_path / "var"
+def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
     clean = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
-    environment = {**clean, "DJANGO_SETTINGS_MODULE": "marginsite.settings"}
-    environment["MARGINSITE_VAR_DIR"] = str(var)
-    starters = [
-        subprocess.Popen(
-            [sys.executable, "-c", PRINT_SETTINGS],
-            cwd=REPO_DIR,
-            env=environment,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(6)
-    ]
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=REPO_DIR,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "marginsite.settings",
+            "DJANGO_SECRET_KEY": "k" * 50,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
-    keys = {json.loads(starter.communicate(timeout=60)[0])["secret_key"] for starter in starters}
-
-    assert keys == {(var / "secret_key").read_text()}
-    assert sorted(path.name for path in var.iterdir() if "secret" in path.name) == ["secret_key"]
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at a PostgreSQL server" in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()

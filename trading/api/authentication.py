@@ -9,8 +9,7 @@ A bot signs each request with its API key (created on /settings):
 
 so a request cannot be replayed later or altered in transit, and the secret never travels. The
 browser uses its session instead (with Django's CSRF check on writes). A READ_ONLY key may only
-read. Every key (or signed-in user) has a budget of requests (API_THROTTLE_RATE) counted in the
-cache, which is Redis in production, so all web workers share it.
+read. Every key (or signed-in user) has a budget of requests (accounts/api_keys.py).
 """
 
 import hashlib
@@ -19,9 +18,10 @@ import re
 import time
 
 from django.conf import settings
-from rest_framework import exceptions, permissions, throttling
+from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication
 
+from accounts.api_keys import active_key
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
 from accounts.services import api_key_used
@@ -31,14 +31,6 @@ def request_signature(secret: str, *, timestamp: str, method: str, path: str, bo
     """What a client computes, and the server checks (see the module)."""
     message = f"{timestamp}{method.upper()}{path}".encode() + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def active_key(key: str) -> ApiKey | None:
-    return (
-        ApiKey.objects.select_related("user")
-        .filter(key=key, revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
 
 
 class ApiKeySignatureAuthentication(BaseAuthentication):
@@ -85,18 +77,3 @@ class KeyPermission(permissions.BasePermission):
         if api_key is None or request.method in permissions.SAFE_METHODS:
             return True
         return api_key.permission == ApiKey.Permission.TRADING
-
-
-class KeyRateThrottle(throttling.SimpleRateThrottle):
-    """One budget per API key, or per user on a session."""
-
-    scope = "key"
-
-    def get_cache_key(self, request, view):
-        if isinstance(request.auth, ApiKey):
-            ident = f"key-{request.auth.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            ident = self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -1,6 +1,8 @@
-"""One error shape for the whole API: ``{"code": ..., "message": ..., "field": ...}`` with a 4xx
-status. A service's refusal (ApplicationError) keeps its code and status; DRF's own (a malformed
-body, no credentials, a throttled client) get codes of the same kind."""
+"""One error shape for the whole API: ``{"code": ..., "message": ..., "field": ..., "reason": ...}``
+with a 4xx status. A service's refusal (ApplicationError) keeps its code, status and reason (which
+of the code's conditions, for a code that stands for several; else null); DRF's own (a malformed
+body, no credentials, a throttled client) get codes of the same kind. The code comes from the
+exception's class, never from its message."""
 
 from django.http import Http404
 from rest_framework import exceptions
@@ -23,8 +25,10 @@ DRF_CODES = {
 }
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict:
-    return {"code": code, "message": message, "field": field}
+def error_body(
+    code: str, message: str, field: str | None = None, reason: str | None = None
+) -> dict:
+    return {"code": code, "message": message, "field": field, "reason": reason}
 
 
 def _first_error(detail) -> tuple[str | None, str]:
@@ -40,7 +44,9 @@ def _first_error(detail) -> tuple[str | None, str]:
 
 def api_exception_handler(error, context):
     if isinstance(error, ApplicationError):
-        return Response(error_body(error.code, error.message, error.field), status=error.status)
+        return Response(
+            error_body(error.code, error.message, error.field, error.reason), status=error.status
+        )
     if isinstance(error, Http404):
         error = exceptions.NotFound()
     response = exception_handler(error, context)

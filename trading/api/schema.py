@@ -9,8 +9,9 @@ it registers the extensions below:
   view's serializer_class, a list, a DELETE that answers the canceled order, a query parameter
   read by hand, a CSV): VIEW_SCHEMAS;
 - native_api_only: only /api/v1/ is documented;
-- document_errors: the Error component ({"code", "message", "field"}, errors.py) and the error
-  responses each operation can give, so that clients and schemathesis know every status.
+- document_errors: the Error component ({"code", "message", "field", "reason"}, errors.py) and
+  the error responses each operation can give, so that clients and schemathesis know every
+  status.
 """
 
 from drf_spectacular.extensions import (
@@ -66,8 +67,18 @@ ERROR_SCHEMA = {
             "description": "The request field at fault, if the refusal concerns one.",
             "example": "quantity",
         },
+        "reason": {
+            "type": "string",
+            "nullable": True,
+            "description": (
+                "Stable, for programs: which of the code's conditions happened, for a code that "
+                "stands for several (INVALID_QUANTITY: NOT_POSITIVE, OFF_STEP, "
+                "BELOW_MIN_QUANTITY, BELOW_MIN_NOTIONAL, ...); null for the others."
+            ),
+            "example": "OFF_STEP",
+        },
     },
-    "required": ["code", "message", "field"],
+    "required": ["code", "message", "field", "reason"],
 }
 ERROR = {"$ref": "#/components/schemas/Error"}
 

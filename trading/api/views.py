@@ -7,7 +7,6 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Preferences
 from accounts.services import margin_mode_default_set
 from marginsite.errors import InvalidInput
 from trading.api.serializers import (
@@ -37,7 +36,7 @@ from trading.api.serializers import (
 )
 from trading.csv_download import csv_download
 from trading.errors import MarginModeUnchanged, NoMarkPrice, NoPosition
-from trading.models import MarkPrice, Order
+from trading.models import MarkPrice, Order, Preferences
 from trading.selectors import (
     account_summary,
     instrument_get,

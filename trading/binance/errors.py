@@ -3,11 +3,13 @@ HTTP statuses, so that a client written for Binance reacts to marginsite's refus
 to Binance's (ccxt turns the code, or for some the exact message, into a typed exception).
 
 A refusal of a marginsite service keeps its own explanation in a ``marginsite`` member of the
-body (code, message, field): Binance's clients ignore it, and a bot's log shows why.
+body (code, message, field, reason): Binance's clients ignore it, and a bot's log shows why.
 
-Where one marginsite code stands for several of Binance's (an invalid quantity: not on the step,
-below the minimum, below the minimum notional...), the rules below tell them apart by the
-service's message; tests/trading/binance/test_errors.py pins each rule.
+The Binance answer is chosen by the refusal's class and reason (BY_REFUSAL), and for a few by the
+field at fault or the endpoint, never by its message: a message can be reworded without changing
+what a bot receives. Where one marginsite class stands for several Binance codes (an invalid
+quantity: not on the step, below the minimum, below the minimum notional...), its reasons tell
+them apart. tests/trading/binance/test_errors.py walks every refusal class and reason.
 
 ccxt applies Binance's per-market error tables only to requests sent to Binance's own hosts; on
 any other host it uses its common table, where some codes are missing (-2019, -2021). Their
@@ -18,9 +20,31 @@ gets the exception it gets from Binance.
 """
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from marginsite.errors import ApplicationError
+from marginsite.errors import ApplicationError, InvalidInput
+from trading.errors import (
+    InvalidAmount,
+    InvalidLeverage,
+    InvalidPrice,
+    InvalidQuantity,
+    LeverageReductionRefused,
+    LeverageTooHigh,
+    MarginInsufficient,
+    MarginModeLocked,
+    MarginModeUnchanged,
+    NoMarkPrice,
+    NoPosition,
+    NotIsolated,
+    OrderNotCancelable,
+    OrderNotEditable,
+    OrderNotFound,
+    PostOnlyRejected,
+    ReduceOnlyRejected,
+    SymbolHalted,
+    UnknownSymbol,
+)
 
 UNKNOWN_ERROR = (-1000, "An unknown error occured while processing the request.")
 INVALID_SYMBOL = (-1121, "Invalid symbol.")
@@ -58,66 +82,114 @@ TOO_MANY_REQUESTS = (
     "Too many requests; please use the websocket for live updates to avoid polling the API.",
 )
 
-CONTEXT_FREE = {
-    "UNKNOWN_SYMBOL": INVALID_SYMBOL,
-    "SYMBOL_HALTED": (-4140, "Invalid symbol status for opening position."),
-    "NO_MARK_PRICE": (-1001, "Internal error; unable to process your request. Please try again."),
-    "LEVERAGE_REDUCTION_NOT_SUPPORTED": (
-        -4161,
-        "Leverage reduction is not supported in Isolated Margin Mode with open positions",
-    ),
-    "MARGIN_MODE_UNCHANGED": (-4046, "No need to change margin type."),
-    "NOT_ISOLATED": (-4049, "Add margin only support for isolated position."),
-    "NO_POSITION": (-4054, "Cannot add position margin: position is 0."),
-    "REDUCE_ONLY_REJECTED": (-2022, "ReduceOnly Order is rejected."),
-    "ORDER_NOT_FOUND": UNKNOWN_ORDER,
-    "ORDER_NOT_CANCELABLE": UNKNOWN_ORDER,
-    "INVALID_AMOUNT": (-4055, "Amount must be positive."),
-    "POST_ONLY_REJECTED": (
-        -5022,
-        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
-        "The order will not be recorded in the order history",
-    ),
-    "ORDER_NOT_EDITABLE": (-4000, "Invalid order status."),
+PRECISION_OVER_MAXIMUM = (-1111, "Precision is over the maximum defined for this asset.")
+MARGIN_INSUFFICIENT = (-2019, "Account has insufficient balance for requested action.")
+POSITION_TOO_LARGE = (-2027, "Exceeded the maximum allowable position at current leverage.")
+MARGIN_INSUFFICIENT_BY_ACTION = {
+    "margin_add": (-4050, "Cross balance insufficient."),
+    "margin_remove": (-4051, "Isolated balance insufficient."),
 }
-
-# (marginsite code, words of its message, Binance code, Binance message): the first match wins.
-MESSAGE_RULES = (
-    (
-        "MARGIN_MODE_LOCKED",
-        "open orders",
-        -4047,
-        "Margin type cannot be changed if there exists open orders.",
-    ),
-    ("MARGIN_MODE_LOCKED", "", -4048, "Margin type cannot be changed if there exists position."),
-    ("INVALID_PRICE", "immediately trigger", -2021, "Order would trigger immediately."),
-    ("INVALID_PRICE", "greater than 0", -4001, "Price less than 0."),
-    ("INVALID_PRICE", "tick size", -4014, "Price not increased by tick size."),
-    ("INVALID_PRICE", "", -1111, "Precision is over the maximum defined for this asset."),
-    (
-        "INVALID_QUANTITY",
-        "order's value",
-        -4164,
-        "Order's notional must be no smaller than {min_notional} (unless you choose reduce only).",
-    ),
-    ("INVALID_QUANTITY", "greater than 0", -4003, "Quantity less than or equal to zero."),
-    ("INVALID_QUANTITY", "below the minimum", -4004, "Quantity less than min quantity."),
-    ("INVALID_QUANTITY", "step size", -4023, "Qty not increased by step size."),
-    ("INVALID_QUANTITY", "", -1111, "Precision is over the maximum defined for this asset."),
-)
-
 INVALID_INPUT_BY_FIELD = {
     "side": INVALID_SIDE,
     "order_type": INVALID_ORDER_TYPE,
     "client_order_id": (-4015, "Client order id is not valid."),
 }
 
-MARGIN_INSUFFICIENT_BY_ACTION = {
-    "margin_add": (-4050, "Cross balance insufficient."),
-    "margin_remove": (-4051, "Isolated balance insufficient."),
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What a translation may need besides the refusal: the endpoint's action ("order",
+    "cancel", "leverage", "margin_type", "margin_add", "margin_remove", "read"), the instrument
+    and the leverage the request named."""
+
+    action: str
+    instrument: object = None
+    leverage: int | None = None
+
+
+def _leverage_not_valid(error: ApplicationError, context: ErrorContext) -> tuple[int, str]:
+    return -4028, f"Leverage {context.leverage} is not valid"
+
+
+def _notional_too_small(error: ApplicationError, context: ErrorContext) -> tuple[int, str]:
+    minimum = context.instrument.min_notional.normalize()
+    return (
+        -4164,
+        f"Order's notional must be no smaller than {minimum:f} (unless you choose reduce only).",
+    )
+
+
+def _margin_insufficient(error: ApplicationError, context: ErrorContext) -> tuple[int, str]:
+    """Binance names the balance by endpoint: adding margin spends the cross balance, removing
+    it spends the isolated position's; anything else, the account's."""
+    return MARGIN_INSUFFICIENT_BY_ACTION.get(context.action, MARGIN_INSUFFICIENT)
+
+
+def _invalid_input(error: ApplicationError, context: ErrorContext) -> tuple[int, str]:
+    """Binance's code for the parameter at fault, else its "not valid" naming the parameter."""
+    if error.field in INVALID_INPUT_BY_FIELD:
+        return INVALID_INPUT_BY_FIELD[error.field]
+    return -1130, f"Data sent for parameter '{error.field}' is not valid."
+
+
+Translation = tuple[int, str] | Callable[[ApplicationError, ErrorContext], tuple[int, str]]
+
+# A refusal class, or (class, reason), and Binance's (code, message): as they are, or from a
+# function of the refusal and its context. A class's own entry covers its reasons listed nowhere
+# else; a class with no entry takes its nearest base's; a refusal with none is UNKNOWN_ERROR.
+BY_REFUSAL: dict[type[ApplicationError] | tuple[type[ApplicationError], str], Translation] = {
+    UnknownSymbol: INVALID_SYMBOL,
+    SymbolHalted: (-4140, "Invalid symbol status for opening position."),
+    NoMarkPrice: (-1001, "Internal error; unable to process your request. Please try again."),
+    LeverageReductionRefused: (
+        -4161,
+        "Leverage reduction is not supported in Isolated Margin Mode with open positions",
+    ),
+    MarginModeUnchanged: (-4046, "No need to change margin type."),
+    (MarginModeLocked, MarginModeLocked.Reason.OPEN_ORDERS): (
+        -4047,
+        "Margin type cannot be changed if there exists open orders.",
+    ),
+    (MarginModeLocked, MarginModeLocked.Reason.OPEN_POSITION): (
+        -4048,
+        "Margin type cannot be changed if there exists position.",
+    ),
+    NotIsolated: (-4049, "Add margin only support for isolated position."),
+    NoPosition: (-4054, "Cannot add position margin: position is 0."),
+    ReduceOnlyRejected: (-2022, "ReduceOnly Order is rejected."),
+    OrderNotFound: UNKNOWN_ORDER,
+    OrderNotCancelable: UNKNOWN_ORDER,
+    OrderNotEditable: (-4000, "Invalid order status."),
+    PostOnlyRejected: (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+        "The order will not be recorded in the order history",
+    ),
+    InvalidAmount: (-4055, "Amount must be positive."),
+    MarginInsufficient: _margin_insufficient,
+    InvalidLeverage: _leverage_not_valid,
+    (LeverageTooHigh, LeverageTooHigh.Reason.ABOVE_MAXIMUM): _leverage_not_valid,
+    (LeverageTooHigh, LeverageTooHigh.Reason.POSITION_TOO_LARGE): POSITION_TOO_LARGE,
+    (InvalidPrice, InvalidPrice.Reason.WOULD_TRIGGER_IMMEDIATELY): (
+        -2021,
+        "Order would trigger immediately.",
+    ),
+    (InvalidPrice, InvalidPrice.Reason.NOT_POSITIVE): (-4001, "Price less than 0."),
+    (InvalidPrice, InvalidPrice.Reason.OFF_TICK): (-4014, "Price not increased by tick size."),
+    InvalidPrice: PRECISION_OVER_MAXIMUM,
+    (InvalidQuantity, InvalidQuantity.Reason.BELOW_MIN_NOTIONAL): _notional_too_small,
+    (InvalidQuantity, InvalidQuantity.Reason.NOT_POSITIVE): (
+        -4003,
+        "Quantity less than or equal to zero.",
+    ),
+    (InvalidQuantity, InvalidQuantity.Reason.BELOW_MIN_QUANTITY): (
+        -4004,
+        "Quantity less than min quantity.",
+    ),
+    (InvalidQuantity, InvalidQuantity.Reason.OFF_STEP): (-4023, "Qty not increased by step size."),
+    InvalidQuantity: PRECISION_OVER_MAXIMUM,
+    InvalidInput: _invalid_input,
 }
-MARGIN_INSUFFICIENT = (-2019, "Account has insufficient balance for requested action.")
-POSITION_TOO_LARGE = (-2027, "Exceeded the maximum allowable position at current leverage.")
 
 
 class BinanceError(Exception):
@@ -140,8 +212,13 @@ class BinanceError(Exception):
         return body
 
 
+def explanation(code: str, message: str, *, field: str | None, reason: str | None = None) -> dict:
+    """The ``marginsite`` member: the native API's error body (trading/api/errors.py)."""
+    return {"code": code, "message": message, "field": field, "reason": reason}
+
+
 def explanation_of(error: ApplicationError) -> dict:
-    return {"code": error.code, "message": error.message, "field": error.field}
+    return explanation(error.code, error.message, field=error.field, reason=error.reason)
 
 
 def path_invalid(path: str, method: str) -> BinanceError:
@@ -172,58 +249,18 @@ def illegal_characters(name: str, legal: str) -> BinanceError:
 
 def invalid_value(name: str, *, detail: str | None = None) -> BinanceError:
     """-1130; ``detail`` says what marginsite accepts instead (as a refusal's explanation)."""
-    explanation = None
-    if detail is not None:
-        explanation = {"code": "NOT_SUPPORTED", "message": detail, "field": name}
-    return BinanceError(
-        -1130, f"Data sent for parameter '{name}' is not valid.", explanation=explanation
-    )
-
-
-@dataclass(frozen=True)
-class ErrorContext:
-    """What a translation may need besides the refusal: the endpoint's action ("order",
-    "cancel", "leverage", "margin_type", "margin_add", "margin_remove", "read"), the instrument
-    and the leverage the request named."""
-
-    action: str
-    instrument: object = None
-    leverage: int | None = None
+    why = None if detail is None else explanation("NOT_SUPPORTED", detail, field=name)
+    return BinanceError(-1130, f"Data sent for parameter '{name}' is not valid.", explanation=why)
 
 
 def binance_error_from(error: ApplicationError, context: ErrorContext) -> BinanceError:
-    """The Binance refusal that stands for ``error`` in ``context``."""
-    code = error.code
-    if code in CONTEXT_FREE:
-        return BinanceError.of(CONTEXT_FREE[code], cause=error)
-    if code == "MARGIN_INSUFFICIENT":
-        found = MARGIN_INSUFFICIENT_BY_ACTION.get(context.action, MARGIN_INSUFFICIENT)
-        return BinanceError.of(found, cause=error)
-    if code in ("LEVERAGE_TOO_HIGH", "INVALID_LEVERAGE"):
-        above_maximum = (
-            context.action == "leverage"
-            and context.instrument is not None
-            and context.leverage is not None
-            and context.leverage > context.instrument.max_leverage
-        )
-        if code == "INVALID_LEVERAGE" or above_maximum:
-            return BinanceError.of(
-                (-4028, f"Leverage {context.leverage} is not valid"), cause=error
-            )
-        return BinanceError.of(POSITION_TOO_LARGE, cause=error)
-    if code == "INVALID_INPUT" and error.field in INVALID_INPUT_BY_FIELD:
-        return BinanceError.of(INVALID_INPUT_BY_FIELD[error.field], cause=error)
-    if code == "INVALID_INPUT":
-        return BinanceError.of(
-            (-1130, f"Data sent for parameter '{error.field}' is not valid."), cause=error
-        )
-    message = error.message.lower()
-    for rule_code, words, binance_code, binance_message in MESSAGE_RULES:
-        if rule_code == code and words in message:
-            if "{min_notional}" in binance_message:
-                minimum = context.instrument.min_notional.normalize()
-                binance_message = binance_message.format(min_notional=f"{minimum:f}")
-            return BinanceError.of((binance_code, binance_message), cause=error)
+    """The Binance refusal that stands for ``error`` in ``context`` (BY_REFUSAL)."""
+    for kind in type(error).__mro__:
+        translation = BY_REFUSAL.get((kind, error.reason)) or BY_REFUSAL.get(kind)
+        if translation is not None:
+            if callable(translation):
+                translation = translation(error, context)
+            return BinanceError.of(translation, cause=error)
     return BinanceError.of(UNKNOWN_ERROR, cause=error)
 
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from trading.binance.selectors import CONDITIONAL_TYPES
+from trading.domain.funding import CLAMP
 from trading.inputs import LARGEST_INPUT
 from trading.models import Fill, FundingSettlement, Instrument, MarginMode, Order, TimeInForce
-from trading.services.funding import CLAMP
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EIGHT_PLACES = Decimal("1e-8")

@@ -10,6 +10,9 @@ from decimal import Decimal
 from django.db.models import Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from trading.domain.funding import INTEREST
+from trading.domain.holdings import engine_brackets
+from trading.domain.orders import book_model
 from trading.engine import AccountFigures, Book, book_levels, max_notional_at_leverage
 from trading.models import (
     Fill,
@@ -23,11 +26,10 @@ from trading.models import (
     Position,
     PriceCandle,
 )
+from trading.schedules import funding_time_after
 from trading.selectors import PositionRow, holdings_load, margin_mode_default, position_list
-from trading.selectors.accounts import engine_brackets
+from trading.selectors.funding import funding_rate
 from trading.selectors.history import ledger_entry_list, ledger_lines_of
-from trading.selectors.market import book_model
-from trading.services.funding import INTEREST, funding_rate, funding_time_after
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")

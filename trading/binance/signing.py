@@ -17,10 +17,10 @@ import time
 
 from rest_framework.authentication import BaseAuthentication
 
+from accounts.api_keys import active_key
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
 from accounts.services import api_key_used
-from trading.api.authentication import active_key
 from trading.binance.errors import (
     API_KEY_FORMAT,
     API_KEY_INVALID,

@@ -18,8 +18,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_keys import KeyRateThrottle
 from marginsite.errors import ApplicationError
-from trading.api.authentication import KeyRateThrottle
 from trading.binance import mapping
 from trading.binance import selectors as reads
 from trading.binance.errors import (
@@ -42,6 +42,7 @@ from trading.binance.errors import (
     binance_error_from,
     binance_errors,
     either_missing,
+    explanation,
     invalid_value,
     mandatory_missing,
     path_invalid,
@@ -560,11 +561,9 @@ class MultiAssetsMargin(SignedView):
         if self.params.boolean("multiAssetsMargin"):
             raise BinanceError(
                 *MULTI_ASSETS_WITH_ISOLATED,
-                explanation={
-                    "code": "NOT_SUPPORTED",
-                    "message": SINGLE_ASSET_ONLY,
-                    "field": "multiAssetsMargin",
-                },
+                explanation=explanation(
+                    "NOT_SUPPORTED", SINGLE_ASSET_ONLY, field="multiAssetsMargin"
+                ),
             )
         raise BinanceError.of(ASSET_MODE_UNCHANGED)
 
@@ -697,11 +696,11 @@ def _order_edit(request, params) -> dict:
     if side != order.side:
         raise BinanceError(
             *INVALID_SIDE,
-            explanation={
-                "code": "INVALID_INPUT",
-                "message": f"Order {order.pk} is a {order.side}: an edit keeps the side.",
-                "field": "side",
-            },
+            explanation=explanation(
+                "INVALID_INPUT",
+                f"Order {order.pk} is a {order.side}: an edit keeps the side.",
+                field="side",
+            ),
         )
     unchanged = (Decimal(quantity), Decimal(price)) == (order.quantity, order.price)
     if unchanged and order.status == Order.Status.NEW:

@@ -24,9 +24,12 @@ from trading.engine.brackets import (
 )
 from trading.engine.display import liquidation_price_for_display
 from trading.engine.liquidation import (
+    LiquidationFigures,
     cross_bankruptcy_price,
+    cross_liquidation_figures,
     cross_liquidation_price,
     isolated_bankruptcy_price,
+    isolated_liquidation_figures,
     isolated_liquidation_price,
     max_removable_isolated_margin,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "FillResult",
     "IsolatedHolding",
     "LeverageTooHigh",
+    "LiquidationFigures",
     "OrderCost",
     "PositionFigures",
     "PositionState",
@@ -57,9 +61,11 @@ __all__ = [
     "brackets_from_rows",
     "brackets_validate",
     "cross_bankruptcy_price",
+    "cross_liquidation_figures",
     "cross_liquidation_price",
     "initial_margin",
     "isolated_bankruptcy_price",
+    "isolated_liquidation_figures",
     "isolated_liquidation_price",
     "leverage_check",
     "liquidation_price_for_display",

@@ -13,12 +13,13 @@ the candidate that lands inside the bracket it was computed with. No positive ro
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from trading.engine.brackets import bracket_for
 from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
 from trading.engine.margins import maintenance_margin, unrealized_pnl
-from trading.engine.positions import PositionState
+from trading.engine.positions import Bracket, PositionState
 
 
 def _price_where_margin_meets_maintenance(
@@ -98,3 +99,82 @@ def max_removable_isolated_margin(
     above_maintenance = isolated_margin - maintenance_margin(position)
     above_initial = isolated_margin + unrealized_pnl(position) - position.notional / leverage
     return max(ZERO, min(above_maintenance, above_initial))
+
+
+@dataclass(frozen=True)
+class LiquidationFigures:
+    """A position's figures at a liquidation's trigger, each one its receipt shows.
+
+    ``margin_balance`` is WB + UPNL1 + uPnL: the isolated margin + uPnL, or the account's cross
+    margin balance. ``maintenance_bracket`` is the bracket of q x MP (the maintenance margin's);
+    ``others_*`` are TMM1 and UPNL1, the other cross positions at their own marks (0 when
+    isolated); ``liquidation_bracket`` is the bracket of q x LP that the liquidation price was
+    solved in (None with no liquidation price).
+    """
+
+    unrealized_pnl: Decimal
+    margin_balance: Decimal
+    maintenance_bracket: Bracket
+    others_maintenance_margin: Decimal
+    others_unrealized_pnl: Decimal
+    liquidation_price: Decimal | None
+    liquidation_bracket: Bracket | None
+    bankruptcy_price: Decimal | None
+
+
+def _figures(
+    position: PositionState,
+    *,
+    collateral: Decimal,
+    others_mm: Decimal,
+    others_pnl: Decimal,
+    liquidation: Decimal | None,
+    bankruptcy: Decimal | None,
+) -> LiquidationFigures:
+    pnl = unrealized_pnl(position)
+    return LiquidationFigures(
+        unrealized_pnl=pnl,
+        margin_balance=collateral + others_pnl + pnl,
+        maintenance_bracket=bracket_for(position.brackets, position.notional),
+        others_maintenance_margin=others_mm,
+        others_unrealized_pnl=others_pnl,
+        liquidation_price=liquidation,
+        liquidation_bracket=None
+        if liquidation is None
+        else bracket_for(position.brackets, position.quantity * liquidation),
+        bankruptcy_price=bankruptcy,
+    )
+
+
+@exact
+def isolated_liquidation_figures(
+    position: PositionState, *, isolated_margin: Decimal
+) -> LiquidationFigures:
+    """The figures of an isolated position at its liquidation. Its margin balance, isolated
+    margin + uPnL, is what the position leaves at the mark once it is closed at its bankruptcy
+    price: s q (MP - BP), but exact, which s q (MP - BP) is not when BP does not terminate."""
+    return _figures(
+        position,
+        collateral=isolated_margin,
+        others_mm=ZERO,
+        others_pnl=ZERO,
+        liquidation=isolated_liquidation_price(position, isolated_margin=isolated_margin),
+        bankruptcy=isolated_bankruptcy_price(position, isolated_margin=isolated_margin),
+    )
+
+
+@exact
+def cross_liquidation_figures(
+    position: PositionState, *, wallet_balance: Decimal, others: Iterable[PositionState]
+) -> LiquidationFigures:
+    """The figures of one cross position at the account's liquidation, ``others`` being the
+    account's other cross positions at their own marks."""
+    others = tuple(others)
+    return _figures(
+        position,
+        collateral=wallet_balance,
+        others_mm=sum((maintenance_margin(other) for other in others), ZERO),
+        others_pnl=sum((unrealized_pnl(other) for other in others), ZERO),
+        liquidation=cross_liquidation_price(position, wallet_balance=wallet_balance, others=others),
+        bankruptcy=cross_bankruptcy_price(position, wallet_balance=wallet_balance, others=others),
+    )

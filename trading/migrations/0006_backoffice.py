@@ -4,49 +4,28 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-# The audit log is append-only in the database too, whatever code (or a console) asks. PostgreSQL
+# The audit log is append-only in the database too, whatever code (or a console) asks: PostgreSQL
 # refuses UPDATE and DELETE of a row (TRUNCATE, the wholesale flush of a test or scratch database,
-# stays possible); SQLite, the embedded default, refuses UPDATE (its flush deletes row by row).
-APPEND_ONLY = {
-    "postgresql": (
-        [
-            """
+# stays possible).
+APPEND_ONLY_INSTALL, APPEND_ONLY_REMOVE = (
+    [
+        """
             CREATE FUNCTION trading_auditentry_append_only() RETURNS trigger AS $$
             BEGIN
                 RAISE EXCEPTION 'the audit log is append-only';
             END;
             $$ LANGUAGE plpgsql
             """,
-            """
+        """
             CREATE TRIGGER trading_auditentry_append_only BEFORE UPDATE OR DELETE
             ON trading_auditentry FOR EACH ROW EXECUTE FUNCTION trading_auditentry_append_only()
             """,
-        ],
-        [
-            "DROP TRIGGER trading_auditentry_append_only ON trading_auditentry",
-            "DROP FUNCTION trading_auditentry_append_only()",
-        ],
-    ),
-    "sqlite": (
-        [
-            """
-            CREATE TRIGGER trading_auditentry_append_only BEFORE UPDATE ON trading_auditentry
-            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
-            """
-        ],
-        ["DROP TRIGGER trading_auditentry_append_only"],
-    ),
-}
-
-
-def append_only_install(apps, schema_editor):
-    for statement in APPEND_ONLY[schema_editor.connection.vendor][0]:
-        schema_editor.execute(statement)
-
-
-def append_only_remove(apps, schema_editor):
-    for statement in APPEND_ONLY[schema_editor.connection.vendor][1]:
-        schema_editor.execute(statement)
+    ],
+    [
+        "DROP TRIGGER trading_auditentry_append_only ON trading_auditentry",
+        "DROP FUNCTION trading_auditentry_append_only()",
+    ],
+)
 
 
 class Migration(migrations.Migration):
@@ -315,5 +294,5 @@ class Migration(migrations.Migration):
                 max_length=20,
             ),
         ),
-        migrations.RunPython(append_only_install, append_only_remove),
+        migrations.RunSQL(APPEND_ONLY_INSTALL, APPEND_ONLY_REMOVE),
     ]

@@ -14,6 +14,7 @@ from trading.models.leverage import LeverageSetting, SymbolMarginMode
 from trading.models.liquidations import LiquidationEvent, Notification
 from trading.models.orders import Fill, Order
 from trading.models.positions import Position
+from trading.models.preferences import Preferences
 from trading.models.prices import FeedStatus, MarkPrice, PriceCandle
 from trading.models.sweeps import SweepRun
 from trading.models.wallets import LedgerAccount, LedgerEntry, Wallet
@@ -39,6 +40,7 @@ __all__ = [
     "OrderType",
     "Position",
     "PositionSide",
+    "Preferences",
     "PriceCandle",
     "PriceDrill",
     "SweepRun",

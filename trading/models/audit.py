@@ -4,8 +4,8 @@ Append-only. Every operator action in the back office and every change a user ma
 default margin mode, a symbol's margin mode or a leverage writes one AuditEntry through
 ``audit_record`` (trading/services/audit_log.py), in the transaction of the change it records.
 Entries are never updated or deleted: the admin offers no way, the model refuses it, and so does
-the database, whatever code asks: PostgreSQL refuses UPDATE and DELETE of a row, SQLite (the
-embedded default) refuses UPDATE (triggers added by the migration that creates the table).
+the database, whatever code asks: PostgreSQL refuses UPDATE and DELETE of a row (a trigger added
+by the migration that creates the table).
 """
 
 from django.conf import settings

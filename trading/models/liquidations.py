@@ -1,6 +1,8 @@
 """Liquidations and what the user is told about them. A LiquidationEvent is the receipt: the mark
 at the trigger, the prices, the margin figures at the trigger, the loss and the insurance fund's
-change, so that anyone can check the liquidation was right."""
+change, so that anyone can check the liquidation was right. It is a record: every figure it shows
+and the bracket tables they came from are written at the trigger and never change, whatever an
+operator later does to the instrument."""
 
 from django.conf import settings
 from django.db import models
@@ -21,8 +23,15 @@ class LiquidationEvent(models.Model):
     loss = money_field(help_text="what the user lost (margin or cross balance)")
     insurance_fund_change = money_field(help_text="+ the fund took, - the fund paid")
     details = models.JSONField(
-        help_text="per position: symbol, side, quantity, entry, mark at the trigger, "
-        "liquidation and bankruptcy prices (decimals as strings)"
+        help_text="per position, at the trigger: symbol, side, quantity, entry, mark, uPnL, the "
+        "bracket of the notional at the mark, the other cross positions' maintenance margin and "
+        "uPnL, the liquidation price and the bracket it was solved in, the bankruptcy price, and "
+        "the instrument's tick and step (decimals as strings, brackets as rows of floor, cap, "
+        "max leverage, rate, amount)"
+    )
+    brackets = models.JSONField(
+        help_text="symbol -> the bracket table the positions were valued with at the trigger "
+        "(rows of floor, cap, max leverage, rate, amount)"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,7 +2,6 @@
 
 from trading.selectors.accounts import (
     AccountSummary,
-    Holdings,
     PositionRow,
     account_summary,
     holdings_load,
@@ -21,7 +20,6 @@ from trading.selectors.market import order_book
 
 __all__ = [
     "AccountSummary",
-    "Holdings",
     "PositionRow",
     "account_summary",
     "health_status",

@@ -1,45 +1,17 @@
 """Account figures from the database, computed by the engine on read (nothing is written on a
-mark change). ``Holdings`` is also what services use to ask "what if": replace one position,
-change the wallet, and compute the figures again."""
+mark change): the rows are loaded here and turned into the engine's values by the domain's
+adapter (trading/domain/holdings.py)."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Sum
 
-from trading.engine import (
-    AccountFigures,
-    Bracket,
-    CrossHolding,
-    IsolatedHolding,
-    PositionFigures,
-    PositionState,
-    Side,
-    account_figures,
-    liquidation_price_for_display,
-)
-from trading.models import Instrument, MarkPrice, Order, Position, PositionSide, Wallet
+from trading.domain.holdings import Holdings, engine_side, holdings_of
+from trading.engine import PositionFigures, liquidation_price_for_display
+from trading.models import MarkPrice, Order, Position, Wallet
 from trading.money import ZERO
-
-PositionKey = tuple[int, str]  # (instrument id, margin mode)
-
-
-def engine_brackets(instrument: Instrument) -> tuple[Bracket, ...]:
-    return tuple(
-        Bracket(
-            row.notional_floor,
-            row.notional_cap,
-            row.max_leverage,
-            row.maintenance_margin_rate,
-            row.maintenance_amount,
-        )
-        for row in instrument.brackets.all()
-    )
-
-
-def engine_side(side: str) -> Side:
-    return Side.LONG if side == PositionSide.LONG else Side.SHORT
 
 
 def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -48,51 +20,6 @@ def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
             "instrument_id", "price"
         )
     )
-
-
-@dataclass(frozen=True)
-class Holdings:
-    """An account as the engine sees it: wallet, open positions at their marks, margin held by
-    open orders. ``holdings`` maps (instrument id, mode) to a CrossHolding/IsolatedHolding."""
-
-    wallet_balance: Decimal
-    open_order_margin: Decimal
-    holdings: dict[PositionKey, CrossHolding | IsolatedHolding] = field(default_factory=dict)
-
-    def replaced(self, key: PositionKey, holding, **changes) -> "Holdings":
-        """The same account with ``key`` holding ``holding`` (None: flat), and ``changes``."""
-        holdings = {k: v for k, v in self.holdings.items() if k != key}
-        if holding is not None:
-            holdings[key] = holding
-        return replace(self, holdings=holdings, **changes)
-
-    def figures(self) -> AccountFigures:
-        return account_figures(
-            wallet_balance=self.wallet_balance,
-            cross_holdings=[h for h in self.holdings.values() if isinstance(h, CrossHolding)],
-            isolated_holdings=[h for h in self.holdings.values() if isinstance(h, IsolatedHolding)],
-            open_order_margin=self.open_order_margin,
-        )
-
-    def position_figures(self, key: PositionKey) -> PositionFigures | None:
-        """The live figures of the position at ``key`` (None if flat)."""
-        figures = self.figures()
-        cross = [k for k, h in self.holdings.items() if isinstance(h, CrossHolding)]
-        isolated = [k for k, h in self.holdings.items() if isinstance(h, IsolatedHolding)]
-        if key in cross:
-            return figures.cross_positions[cross.index(key)]
-        if key in isolated:
-            return figures.isolated_positions[isolated.index(key)]
-        return None
-
-
-def holding_for(position: Position, *, mark: Decimal, brackets) -> CrossHolding | IsolatedHolding:
-    state = PositionState(
-        engine_side(position.side), position.quantity, position.entry_price, mark, brackets
-    )
-    if position.margin_mode == "ISOLATED":
-        return IsolatedHolding(state, position.isolated_margin, position.leverage)
-    return CrossHolding(state, position.leverage)
 
 
 def holdings_load(
@@ -111,24 +38,7 @@ def holdings_load(
     held = Order.objects.filter(user=user, status=Order.Status.NEW).aggregate(
         total=Sum("margin_held")
     )["total"]
-    return Holdings(wallet.balance, held or ZERO, _holdings_of(positions, marks))
-
-
-def _holdings_of(positions: Iterable[Position], marks: dict[int, Decimal]) -> dict:
-    """(instrument id, mode) -> holding, for one account's open positions at ``marks`` (a
-    position whose instrument has no mark yet is valued at its entry price)."""
-    brackets = {}
-    holdings = {}
-    for position in positions:
-        instrument = position.instrument
-        if instrument.pk not in brackets:
-            brackets[instrument.pk] = engine_brackets(instrument)
-        holdings[(instrument.pk, position.margin_mode)] = holding_for(
-            position,
-            mark=marks.get(instrument.pk, position.entry_price),
-            brackets=brackets[instrument.pk],
-        )
-    return holdings
+    return Holdings(wallet.balance, held or ZERO, holdings_of(positions, marks))
 
 
 def holdings_load_many(
@@ -160,7 +70,7 @@ def holdings_load_many(
     )
     return {
         user_id: Holdings(
-            wallets.get(user_id, ZERO), held.get(user_id) or ZERO, _holdings_of(own, marks)
+            wallets.get(user_id, ZERO), held.get(user_id) or ZERO, holdings_of(own, marks)
         )
         for user_id, own in by_user.items()
     }

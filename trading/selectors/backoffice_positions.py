@@ -11,9 +11,10 @@ position's is its account's cross margin ratio.
 from collections.abc import Iterable
 from decimal import Decimal
 
+from trading.domain.holdings import engine_side
 from trading.engine import liquidation_price_for_display
 from trading.models import Position
-from trading.selectors.accounts import PositionRow, engine_side, holdings_load_many
+from trading.selectors.accounts import PositionRow, holdings_load_many
 
 AT_RISK_RATIO = Decimal("0.8")
 

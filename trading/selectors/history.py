@@ -2,7 +2,8 @@
 receipts.
 
 Every page costs a fixed number of queries whatever its length: its rows come with what they
-show joined in (select_related), and a receipt loads its instruments' brackets in one prefetch.
+show joined in (select_related), and a receipt is one row: it reads the figures, brackets, tick
+and step its event recorded at the trigger, never the instruments as they are now.
 A user's ledger is the entries that move money into or out of one of their own ledger accounts
 (their wallet, their isolated margins); entries between system accounts (the insurance fund and
 the house) are not their money and show on the liquidation receipts instead.
@@ -17,19 +18,17 @@ from django.db.models import Q, QuerySet
 
 from marginsite.errors import InvalidInput, NotFound
 from trading import engine
+from trading.domain.holdings import engine_side
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,
     FundingPayment,
-    Instrument,
     LedgerAccount,
     LedgerEntry,
     LiquidationEvent,
     MarginMode,
     Order,
 )
-from trading.money import ZERO, price_stored
-from trading.selectors.accounts import engine_brackets, engine_side
 
 PAGE_SIZE = 50
 PLUS, MINUS = "+", "\N{MINUS SIGN}"
@@ -257,11 +256,13 @@ def _term(sign: int, *factors: Decimal) -> Term:
 class PositionReceipt:
     """A liquidated position at the trigger, and how its prices follow from the formulas: its
     uPnL and the bracket of its notional at the mark (for the maintenance margin), the other
-    cross positions' maintenance margin and uPnL (TMM1, UPNL1; 0 when isolated), and the bracket
-    of its notional at the liquidation price (cum, MMR of that formula)."""
+    cross positions' maintenance margin and uPnL (TMM1, UPNL1; 0 when isolated), the bracket
+    of its notional at the liquidation price (cum, MMR of that formula), and the instrument's
+    tick and step it is shown on."""
 
     detail: PositionDetail
-    instrument: Instrument
+    tick_size: Decimal
+    step_size: Decimal
     unrealized_pnl: Decimal
     maintenance_rate: Decimal
     maintenance_amount: Decimal
@@ -291,52 +292,56 @@ class LiquidationReceipt:
         return self.event.margin_mode == MarginMode.ISOLATED
 
 
-def _position_receipt(detail, instrument, state, others, collateral, *, isolated):
-    """The figures of one position at the trigger. Its liquidation price solves margin balance =
-    maintenance margin with the bracket of q x LP; its bankruptcy price, margin balance = 0."""
-    side, quantity = state.side, state.quantity
-    mark_bracket = engine.bracket_for(state.brackets, state.notional)
-    others_mm = sum((engine.maintenance_margin(other) for other in others), ZERO)
-    others_pnl = sum((engine.unrealized_pnl(other) for other in others), ZERO)
+def _bracket(row: list | None) -> engine.Bracket | None:
+    return None if row is None else engine.brackets_from_rows([row])[0]
+
+
+def _position_receipt(row: dict, collateral: Decimal, *, isolated: bool) -> PositionReceipt:
+    """One position of the receipt, from the figures its row recorded at the trigger. Its
+    liquidation price solves margin balance = maintenance margin with the bracket of q x LP; its
+    bankruptcy price, margin balance = 0."""
+    detail = PositionDetail.from_row(row)
+    side, quantity = engine_side(detail.side), detail.quantity
+    mark_bracket = _bracket(row["maintenance_bracket"])
+    bracket = _bracket(row["liquidation_bracket"])
+    others_mm = Decimal(row["others_maintenance_margin"])
+    others_pnl = Decimal(row["others_unrealized_pnl"])
+    tick_size = Decimal(row["tick_size"])
     if isolated:
-        price = engine.isolated_liquidation_price(state, isolated_margin=collateral)
-        bankruptcy = engine.isolated_bankruptcy_price(state, isolated_margin=collateral)
         backing = (_term(1, collateral),)
         backing_lost = (_term(-side, collateral),)
     else:
-        price = engine.cross_liquidation_price(state, wallet_balance=collateral, others=others)
-        bankruptcy = engine.cross_bankruptcy_price(state, wallet_balance=collateral, others=others)
         backing = (_term(1, collateral), _term(-1, others_mm), _term(1, others_pnl))
         backing_lost = (_term(-side, collateral), _term(-side, others_pnl))
-    bracket = liquidation = None
-    if price is not None:
-        bracket = engine.bracket_for(state.brackets, quantity * price)
+    liquidation = None
+    if detail.liquidation_price is not None:
         liquidation = Expression(
             terms=(
                 *backing,
                 _term(1, bracket.maintenance_amount),
-                _term(-side, quantity, state.entry_price),
+                _term(-side, quantity, detail.entry_price),
             ),
             denominator=(
                 _term(1, quantity, bracket.maintenance_margin_rate),
                 _term(-side, quantity),
             ),
-            result=price_stored(price),
+            result=detail.liquidation_price,
         )
     # BP = EP - (WB + UPNL1) / (s q), written over q like the liquidation price
     bankruptcy_formula = Expression(
-        terms=(_term(1, quantity, state.entry_price), *backing_lost),
+        terms=(_term(1, quantity, detail.entry_price), *backing_lost),
         denominator=(_term(1, quantity),),
-        result=None if bankruptcy is None else price_stored(bankruptcy),
+        result=detail.bankruptcy_price,
     )
     return PositionReceipt(
         detail=detail,
-        instrument=instrument,
-        unrealized_pnl=engine.unrealized_pnl(state),
+        tick_size=tick_size,
+        step_size=Decimal(row["step_size"]),
+        unrealized_pnl=Decimal(row["unrealized_pnl"]),
         maintenance_rate=mark_bracket.maintenance_margin_rate,
         maintenance_amount=mark_bracket.maintenance_amount,
         liquidation_price_display=engine.liquidation_price_for_display(
-            detail.liquidation_price, side=side, tick_size=instrument.tick_size
+            detail.liquidation_price, side=side, tick_size=tick_size
         ),
         others_maintenance=others_mm,
         others_unrealized_pnl=others_pnl,
@@ -347,75 +352,45 @@ def _position_receipt(detail, instrument, state, others, collateral, *, isolated
 
 
 def liquidation_receipt(*, user, event_id) -> LiquidationReceipt:
-    """The receipt of one of the user's liquidations, its figures recomputed by the engine from
-    what the event recorded at the trigger (the instruments' current brackets). Another user's
-    event is not found, exactly like a missing one."""
+    """The receipt of one of the user's liquidations, from the figures the event recorded at the
+    trigger and nothing else: an operator's later change of an instrument's brackets or terms
+    leaves it as it was. Another user's event is not found, exactly like a missing one."""
     event = LiquidationEvent.objects.filter(user=user, pk=event_id).first()
     if event is None:
         raise NotFound("Liquidation not found.")
-    details = [PositionDetail.from_row(row) for row in event.details]
-    instruments = {
-        instrument.symbol: instrument
-        for instrument in Instrument.objects.filter(
-            symbol__in={detail.symbol for detail in details}
-        ).prefetch_related("brackets")
-    }
-    isolated = event.margin_mode == MarginMode.ISOLATED
     collateral = event.loss
+    # abs() of a term rounds to the context: the engine's keeps every digit that was recorded
     with localcontext(ENGINE_CONTEXT):
-        states = [
-            engine.PositionState(
-                engine_side(detail.side),
-                detail.quantity,
-                detail.entry_price,
-                detail.mark_price,
-                engine_brackets(instruments[detail.symbol]),
-            )
-            for detail in details
-        ]
         positions = [
-            _position_receipt(
-                detail,
-                instruments[detail.symbol],
-                state,
-                [other for other in states if other is not state],
-                collateral,
-                isolated=isolated,
-            )
-            for detail, state in zip(details, states, strict=True)
+            _position_receipt(row, collateral, isolated=event.margin_mode == MarginMode.ISOLATED)
+            for row in event.details
         ]
-        pnl_terms = tuple(_term(1, position.unrealized_pnl) for position in positions)
-        if isolated:
-            (position,) = positions
-            side, quantity = engine_side(position.detail.side), position.detail.quantity
-            fund = (
-                _term(side, quantity, position.detail.mark_price),
-                _term(-side, quantity, position.detail.bankruptcy_price),
+        # the margin balance at the mark: what tripped the liquidation, and what the fund took
+        # (or paid) when it closed the positions
+        margin_balance = (
+            _term(1, collateral),
+            *(_term(1, position.unrealized_pnl) for position in positions),
+        )
+        maintenance_margin = tuple(
+            term
+            for position in positions
+            for term in (
+                _term(
+                    1,
+                    position.detail.quantity,
+                    position.detail.mark_price,
+                    position.maintenance_rate,
+                ),
+                _term(-1, position.maintenance_amount),
             )
-        else:
-            fund = (_term(1, collateral), *pnl_terms)
+        )
     return LiquidationReceipt(
         event=event,
         collateral=collateral,
         positions=positions,
-        margin_balance=Expression((_term(1, collateral), *pnl_terms), event.margin_balance),
-        maintenance_margin=Expression(
-            tuple(
-                term
-                for position in positions
-                for term in (
-                    _term(
-                        1,
-                        position.detail.quantity,
-                        position.detail.mark_price,
-                        position.maintenance_rate,
-                    ),
-                    _term(-1, position.maintenance_amount),
-                )
-            ),
-            event.maintenance_margin,
-        ),
-        insurance_fund_change=Expression(fund, event.insurance_fund_change),
+        margin_balance=Expression(margin_balance, event.margin_balance),
+        maintenance_margin=Expression(maintenance_margin, event.maintenance_margin),
+        insurance_fund_change=Expression(margin_balance, event.insurance_fund_change),
     )
 
 

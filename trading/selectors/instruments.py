@@ -2,14 +2,15 @@ import re
 
 from django.db.models import Prefetch
 
-from accounts.models import Preferences
 from marginsite.errors import InvalidInput
+from trading.domain.margin_modes import margin_mode_resolved
 from trading.errors import UnknownSymbol
 from trading.models import (
     Instrument,
     LeverageBracket,
     LeverageSetting,
     MarginMode,
+    Preferences,
     SymbolMarginMode,
 )
 
@@ -44,22 +45,21 @@ def margin_mode_checked(margin_mode) -> str:
 
 
 def margin_mode_default(*, user, instrument: Instrument) -> str:
-    """The mode an order on ``instrument`` gets when it names none: the symbol's default if the
-    user set one, else the instrument's default if the operator set one, else the user's default
-    from /settings, else CROSS. (accounts.selectors.account_settings applies the same rule.)"""
-    symbol_mode = (
+    """The mode an order on ``instrument`` gets when it names none (trading/domain/margin_modes.py
+    has the rule)."""
+    symbol_default = (
         SymbolMarginMode.objects.filter(user=user, instrument=instrument)
         .values_list("margin_mode", flat=True)
         .first()
     )
-    if symbol_mode:
-        return symbol_mode
-    if instrument.default_margin_mode:
-        return instrument.default_margin_mode
-    preference = (
+    user_default = (
         Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
     )
-    return preference or MarginMode.CROSS
+    return margin_mode_resolved(
+        symbol_default=symbol_default,
+        instrument_default=instrument.default_margin_mode,
+        user_default=user_default,
+    )
 
 
 def leverage_for(*, user, instrument: Instrument, margin_mode: str) -> int:

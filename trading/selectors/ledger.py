@@ -1,20 +1,24 @@
 """The ledger's invariants, checked against the stored figures (``manage.py check_ledger``)."""
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from django.db.models import Q, Sum
 
+from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
 from trading.money import ZERO
 
 
 def _account_balances() -> dict[int, Decimal]:
-    """Balance of every ledger account: what came in minus what went out, summed in SQL."""
+    """Balance of every ledger account: what came in minus what went out, summed in SQL (and the
+    two sums subtracted with every digit: Python's default 28 would round above 10^20)."""
     balances: dict[int, Decimal] = {}
-    for row in LedgerEntry.objects.values("destination_id").annotate(total=Sum("amount")):
-        balances[row["destination_id"]] = balances.get(row["destination_id"], ZERO) + row["total"]
-    for row in LedgerEntry.objects.values("source_id").annotate(total=Sum("amount")):
-        balances[row["source_id"]] = balances.get(row["source_id"], ZERO) - row["total"]
+    with localcontext(ENGINE_CONTEXT):
+        for row in LedgerEntry.objects.values("destination_id").annotate(total=Sum("amount")):
+            received = balances.get(row["destination_id"], ZERO) + row["total"]
+            balances[row["destination_id"]] = received
+        for row in LedgerEntry.objects.values("source_id").annotate(total=Sum("amount")):
+            balances[row["source_id"]] = balances.get(row["source_id"], ZERO) - row["total"]
     return balances
 
 
@@ -29,8 +33,9 @@ def ledger_problems() -> list[str]:
     balances = _account_balances()
     accounts = {account.pk: account for account in LedgerAccount.objects.all()}
     deposits = [pk for pk, account in accounts.items() if account.kind == "DEPOSITS"]
-    issued = -sum((balances.get(pk, ZERO) for pk in deposits), ZERO)
-    held = sum((balance for pk, balance in balances.items() if pk not in deposits), ZERO)
+    with localcontext(ENGINE_CONTEXT):  # sums of balances, with every digit
+        issued = -sum((balances.get(pk, ZERO) for pk in deposits), ZERO)
+        held = sum((balance for pk, balance in balances.items() if pk not in deposits), ZERO)
     if held != issued:
         problems.append(f"accounts hold {held} USDT but {issued} USDT was deposited")
 
@@ -66,7 +71,8 @@ def ledger_problems() -> list[str]:
 def system_account_balance(kind: str) -> Decimal:
     """The balance of FEES, INSURANCE_FUND, HOUSE or DEPOSITS."""
     balances = _account_balances()
-    return sum(
-        (balances.get(account.pk, ZERO) for account in LedgerAccount.objects.filter(kind=kind)),
-        ZERO,
-    )
+    with localcontext(ENGINE_CONTEXT):
+        return sum(
+            (balances.get(account.pk, ZERO) for account in LedgerAccount.objects.filter(kind=kind)),
+            ZERO,
+        )

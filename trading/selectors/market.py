@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from trading import engine
+from trading.domain.holdings import engine_brackets
+from trading.domain.orders import book_model
 from trading.errors import NoMarkPrice
 from trading.models import Instrument, MarginMode, MarkPrice, Position, PriceCandle
-from trading.selectors.accounts import engine_brackets
 from trading.selectors.instruments import leverage_for
 
 CHART_MINUTES = 240
@@ -15,17 +16,6 @@ CHART_MINUTES = 240
 
 def mark_get(instrument: Instrument) -> MarkPrice | None:
     return MarkPrice.objects.filter(instrument=instrument).first()
-
-
-def book_model(instrument: Instrument) -> engine.BookModel:
-    """The instrument's liquidity model as the engine takes it."""
-    return engine.BookModel(
-        tick_size=instrument.tick_size,
-        half_spread_ticks=instrument.book_half_spread_ticks,
-        level_ticks=instrument.book_level_ticks,
-        level_quantity=instrument.book_level_quantity,
-        max_slippage_rate=instrument.book_max_slippage_rate,
-    )
 
 
 def order_book(*, instrument: Instrument, depth: int) -> engine.Book:

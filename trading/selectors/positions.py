@@ -11,15 +11,28 @@ from decimal import Decimal
 
 from marginsite.errors import InvalidInput
 from trading import engine
+from trading.domain.holdings import engine_side
+from trading.domain.orders import available_for_mode
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.inputs import decimal_from_input
 from trading.models import MarginMode, Position
-from trading.money import ZERO, usdt
-from trading.selectors.accounts import PositionRow, engine_side, holdings_load, position_list
-from trading.services.margins import isolated_margin_max_removable
-from trading.services.orders import available_for_mode
+from trading.money import ZERO, money_received, usdt
+from trading.selectors.accounts import PositionRow, holdings_load, position_list
 
 MARGIN_CHANGES = ("add", "remove")
+
+
+def isolated_margin_max_removable(*, user, position: Position, positions) -> Decimal:
+    """The engine's maximum, at the current mark, rounded down to the ledger's precision."""
+    holdings = holdings_load(user=user, positions=positions)
+    holding = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)]
+    return money_received(
+        engine.max_removable_isolated_margin(
+            holding.position,
+            isolated_margin=position.isolated_margin,
+            leverage=position.leverage,
+        )
+    )
 
 
 def position_rows(*, user, symbol: str | None = None) -> list[PositionRow]:

@@ -10,6 +10,8 @@ re-checked exactly by the engine.
 
 from django.db import connection
 
+from trading.domain.triggers import triggers_sql
+
 ACCOUNTS_DUE = """
     SELECT p.user_id FROM trading_position p
     JOIN trading_markprice mark ON mark.instrument_id = p.instrument_id
@@ -28,17 +30,11 @@ ACCOUNTS_DUE = """
     WHERE w.sweep_due AND w.user_id %% %(shards)s = %(shard)s
 """
 
-ORDERS_TRIGGERED = """
+ORDERS_TRIGGERED = f"""
     SELECT o.id, o.user_id FROM trading_order o
     JOIN trading_markprice mark ON mark.instrument_id = o.instrument_id
-    WHERE o.status = 'NEW' AND o.user_id %% %(shards)s = %(shard)s AND (
-        (o.order_type = 'LIMIT' AND o.side = 'BUY' AND mark.price <= o.price)
-        OR (o.order_type = 'LIMIT' AND o.side = 'SELL' AND mark.price >= o.price)
-        OR (o.order_type = 'STOP_MARKET' AND o.side = 'BUY' AND mark.price >= o.stop_price)
-        OR (o.order_type = 'STOP_MARKET' AND o.side = 'SELL' AND mark.price <= o.stop_price)
-        OR (o.order_type = 'TAKE_PROFIT_MARKET' AND o.side = 'BUY' AND mark.price <= o.stop_price)
-        OR (o.order_type = 'TAKE_PROFIT_MARKET' AND o.side = 'SELL' AND mark.price >= o.stop_price)
-    )
+    WHERE o.status = 'NEW' AND o.user_id %% %(shards)s = %(shard)s
+        AND {triggers_sql(order="o", mark="mark")}
 """
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from trading.domain.holdings import engine_side
 from trading.engine import liquidation_price_for_display
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
@@ -24,7 +25,7 @@ from trading.models import (
     Position,
     SweepRun,
 )
-from trading.selectors.accounts import PositionRow, engine_side, holdings_load_many
+from trading.selectors.accounts import PositionRow, holdings_load_many
 from trading.selectors.ledger import system_account_balance
 
 ROWS = 20

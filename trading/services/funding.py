@@ -46,8 +46,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Avg, Case, F, Max, Q, Sum, When
+from django.db.models import Case, F, Max, Q, Sum, When
 
+from trading.domain.holdings import engine_side
 from trading.models import (
     Fill,
     FundingPayment,
@@ -62,14 +63,12 @@ from trading.models import (
 from trading.money import ZERO, money_owed, money_received
 from trading.schedules import funding_time_after, funding_time_of
 from trading.selectors import holdings_load
-from trading.selectors.accounts import engine_side
+from trading.selectors.funding import funding_rate, funding_rate_simulated_at
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
 from trading.services.watch import account_watch_set
 
 HOUSE = LedgerAccount.Kind.HOUSE
-INTEREST = Decimal("0.0001")
-CLAMP = Decimal("0.0075")
 # A fill on the position's own side adds to it; one on the other side reduces or closes it.
 SIZE_CHANGE = Case(
     When(
@@ -78,29 +77,6 @@ SIZE_CHANGE = Case(
     ),
     default=-F("quantity"),
 )
-
-
-def funding_rate(
-    *, mark: MarkPrice, funding_time: datetime, price: Decimal | None = None
-) -> Decimal:
-    """The rate of ``funding_time``: the exchange's while the mark is live (the last one the feed
-    brought), else interest + premium of ``price`` (by default the current mark: the estimate of
-    a coming settlement) over the interval's average before it, clamped."""
-    if mark.source == MarkPrice.Source.LIVE and mark.funding_rate is not None:
-        return mark.funding_rate
-    return _simulated_rate(
-        mark.instrument_id, funding_time=funding_time, price=mark.price if price is None else price
-    )
-
-
-def _simulated_rate(instrument_id: int, *, funding_time: datetime, price: Decimal) -> Decimal:
-    average = PriceCandle.objects.filter(
-        instrument_id=instrument_id,
-        opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
-        opened_at__lt=funding_time,
-    ).aggregate(average=Avg("close"))["average"]
-    premium = (price - Decimal(average)) / Decimal(average) if average else ZERO
-    return max(-CLAMP, min(CLAMP, INTEREST + premium)).quantize(Decimal("1e-8"))
 
 
 def _mark_at(mark: MarkPrice, funding_time: datetime) -> Decimal | None:
@@ -146,10 +122,7 @@ def funding_settle(*, now: datetime) -> list[FundingSettlement]:
 def _trades_in_flight_wait() -> None:
     """Wait for the transactions writing fills now, then let trading go on at once. A fill is
     stamped before its transaction commits, so one stamped just before a funding time may be
-    committed just after it: after this, every fill stamped before now is visible. SQLite needs
-    no wait: its writers take the database in turn (immediate transactions)."""
-    if connection.vendor != "postgresql":
-        return
+    committed just after it: after this, every fill stamped before now is visible."""
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {Fill._meta.db_table} IN SHARE MODE")
 
@@ -186,7 +159,9 @@ def _settlement_get_or_create(
     if funding_time == latest:
         rate = funding_rate(mark=mark, funding_time=funding_time, price=price)
     else:
-        rate = _simulated_rate(mark.instrument_id, funding_time=funding_time, price=price)
+        rate = funding_rate_simulated_at(
+            instrument_id=mark.instrument_id, funding_time=funding_time, price=price
+        )
     try:
         with transaction.atomic(durable=True):
             created = FundingSettlement.objects.create(

@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Preferences
 from marginsite.errors import InvalidInput
+from trading.domain.holdings import engine_brackets
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
 from trading.errors import InstrumentStatusUnchanged, InvalidBrackets, UnknownSymbol
@@ -35,11 +35,11 @@ from trading.models import (
     MarkPrice,
     Order,
     Position,
+    Preferences,
     SymbolMarginMode,
     Wallet,
 )
 from trading.money import ZERO
-from trading.selectors.accounts import engine_brackets
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
 
 MARKET_SEED_FILE = Path(__file__).resolve().parent.parent / "seed" / "market.json"

@@ -5,6 +5,7 @@ import re
 
 from django.db import transaction
 
+from trading.domain.holdings import engine_brackets
 from trading.engine import max_notional_at_leverage
 from trading.errors import (
     InvalidLeverage,
@@ -31,7 +32,7 @@ from trading.selectors import (
     margin_mode_checked,
     margin_mode_default,
 )
-from trading.selectors.accounts import engine_brackets, mark_prices
+from trading.selectors.accounts import mark_prices
 from trading.services.audit_log import audit_record
 from trading.services.locks import open_positions_lock, wallet_lock
 
@@ -50,7 +51,9 @@ def leverage_checked(leverage, *, maximum: int) -> int:
         raise InvalidLeverage(f"Leverage must be at least 1, not {leverage}.", field="leverage")
     if leverage > maximum:
         raise LeverageTooHigh(
-            f"Leverage {leverage}x is above this symbol's maximum of {maximum}x.", field="leverage"
+            f"Leverage {leverage}x is above this symbol's maximum of {maximum}x.",
+            field="leverage",
+            reason=LeverageTooHigh.Reason.ABOVE_MAXIMUM,
         )
     return leverage
 
@@ -117,6 +120,7 @@ def _position_leverage_change(user, wallet, positions, position: Position, lever
             f"At {leverage}x the largest position is {usdt(cap)} USDT; your {instrument.symbol} "
             f"position is {usdt(notional)} USDT.",
             field="leverage",
+            reason=LeverageTooHigh.Reason.POSITION_TOO_LARGE,
         )
     lowering = leverage < position.leverage
     if lowering and position.margin_mode == MarginMode.ISOLATED:
@@ -154,12 +158,14 @@ def symbol_margin_mode_set(*, user, symbol, margin_mode) -> SymbolMarginMode:
                 "Margin type cannot be changed if there exists position. Close your "
                 f"{instrument.symbol} {current.title()} position first.",
                 field="margin_mode",
+                reason=MarginModeLocked.Reason.OPEN_POSITION,
             )
         if Order.objects.filter(status=Order.Status.NEW, **open_in_current).exists():
             raise MarginModeLocked(
                 "Margin type cannot be changed if there exists open orders. Cancel your "
                 f"{instrument.symbol} {current.title()} orders first.",
                 field="margin_mode",
+                reason=MarginModeLocked.Reason.OPEN_ORDERS,
             )
         setting, _ = SymbolMarginMode.objects.update_or_create(
             user=user, instrument=instrument, defaults={"margin_mode": margin_mode}
@@ -197,4 +203,5 @@ def position_margin_mode_change(*, user, symbol, margin_mode):
         f"The margin mode of an open position cannot be changed. Close your {instrument.symbol} "
         f"{other.title()} position and reopen it in {margin_mode.title()} mode.",
         field="margin_mode",
+        reason=MarginModeLocked.Reason.OPEN_POSITION,
     )

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from trading import engine
+from trading.domain.orders import available_for_mode
 from trading.errors import (
     InvalidAmount,
     MarginInsufficient,
@@ -15,11 +15,11 @@ from trading.errors import (
 )
 from trading.inputs import decimal_from_input
 from trading.models import LedgerEntry, MarginMode, Position
-from trading.money import money_received, usdt
+from trading.money import usdt
 from trading.selectors import holdings_load, instrument_get
+from trading.selectors.positions import isolated_margin_max_removable
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
-from trading.services.orders import available_for_mode
 
 
 def _amount_checked(amount) -> Decimal:
@@ -81,19 +81,6 @@ def isolated_margin_add(*, user, symbol, amount, expected_margin=None) -> Positi
             memo="margin added",
         )
     return position
-
-
-def isolated_margin_max_removable(*, user, position: Position, positions) -> Decimal:
-    """The engine's maximum, at the current mark, rounded down to the ledger's precision."""
-    holdings = holdings_load(user=user, positions=positions)
-    holding = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)]
-    return money_received(
-        engine.max_removable_isolated_margin(
-            holding.position,
-            isolated_margin=position.isolated_margin,
-            leverage=position.leverage,
-        )
-    )
 
 
 def isolated_margin_remove(*, user, symbol, amount, expected_margin=None) -> Position:

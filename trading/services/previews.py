@@ -13,18 +13,12 @@ from decimal import Decimal
 
 from marginsite.errors import ApplicationError
 from trading import engine
+from trading.domain.holdings import Holdings, engine_brackets
+from trading.domain.orders import OrderPlan, OrderRequest, order_plan, order_refusal
 from trading.models import MarginMode
-from trading.money import ZERO, money_owed, money_received
-from trading.selectors import Holdings, leverage_for
-from trading.selectors.accounts import engine_brackets, engine_side
-from trading.services.orders import (
-    OrderPlan,
-    OrderRequest,
-    order_account_state,
-    order_plan,
-    order_refusal,
-    order_request_checked,
-)
+from trading.money import ZERO, money_owed
+from trading.selectors import leverage_for
+from trading.services.orders import order_account_state, order_request_checked
 
 
 @dataclass(frozen=True)
@@ -114,7 +108,13 @@ def order_preview(
 def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, position, mark):
     request = replace(request, margin_mode=mode)
     leverage = leverage_for(user=user, instrument=request.instrument, margin_mode=mode)
-    plan = order_plan(request, leverage=leverage, mark=mark, position=position)
+    plan = order_plan(
+        request,
+        leverage=leverage,
+        mark=mark,
+        position=position,
+        wallet_balance=holdings.wallet_balance,
+    )
     refusal: ApplicationError | None = order_refusal(plan, holdings)
     after, position_margin = _filled(plan, holdings, position)
     key = (request.instrument.pk, mode)
@@ -153,41 +153,31 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
 
 
 def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, Decimal]:
-    """The account as if the order filled at its price, and the position's margin afterwards
-    (isolated margin, or the initial margin a cross position holds at the mark). A GTC rest
-    left on the book holds its margin and fee, as an open order."""
-    request, after = plan.request, plan.after
-    instrument = request.instrument
-    key = (instrument.pk, request.margin_mode)
-    isolated = request.margin_mode == MarginMode.ISOLATED
-    realized = money_received(after.realized_pnl)
-    margin = position.isolated_margin if (position and isolated) else ZERO
-    wallet = holdings.wallet_balance - plan.fee
+    """The account as the fill would leave it (its settlement, exactly what the fill books),
+    valued at the mark when it executes now, else at its price; and the position's margin
+    afterwards (isolated margin, or the initial margin a cross position holds at the mark). A
+    GTC rest left on the book holds its margin and fee, as an open order."""
+    request, settlement = plan.request, plan.settlement
+    key = (request.instrument.pk, request.margin_mode)
     if plan.rest_quantity:
         held = holdings.open_order_margin + plan.margin_held
         holdings = replace(holdings, open_order_margin=held)
-    if isolated and after.closed_quantity:
-        share = margin * after.closed_quantity / position.quantity
-        wallet += max(ZERO, share + realized)
-        margin = max(ZERO, margin - share - max(ZERO, -(share + realized)))
-    elif after.closed_quantity:
-        wallet += realized
-    if after.side is None:
+    wallet, after = settlement.wallet_balance, settlement.position
+    if after is None:
         return holdings.replaced(key, None, wallet_balance=wallet), ZERO
     valued_at = plan.mark if plan.executes_now else plan.price
     state = engine.PositionState(
-        after.side, after.quantity, after.entry_price, valued_at, engine_brackets(instrument)
+        after.side,
+        after.quantity,
+        after.entry_price,
+        valued_at,
+        engine_brackets(request.instrument),
     )
-    if not isolated:
-        holding = engine.CrossHolding(state, plan.leverage)
-        return (
-            holdings.replaced(key, holding, wallet_balance=wallet),
-            money_owed(state.notional / plan.leverage),
-        )
-    if position is not None and engine_side(position.side) != after.side:
-        margin = ZERO  # flipped: the old margin went back to the wallet above
-    opening_margin = money_owed(plan.cost.initial_margin)
-    margin += opening_margin
-    wallet -= opening_margin
-    holding = engine.IsolatedHolding(state, margin, plan.leverage)
-    return holdings.replaced(key, holding, wallet_balance=wallet), margin
+    if request.margin_mode == MarginMode.ISOLATED:
+        holding = engine.IsolatedHolding(state, after.isolated_margin, after.leverage)
+        return holdings.replaced(key, holding, wallet_balance=wallet), after.isolated_margin
+    holding = engine.CrossHolding(state, after.leverage)
+    return (
+        holdings.replaced(key, holding, wallet_balance=wallet),
+        money_owed(state.notional / after.leverage),
+    )

@@ -33,6 +33,7 @@ def mark_price_checked(instrument: Instrument, price) -> Decimal:
         raise InvalidPrice(
             f"A mark price must be at least one tick ({instrument.tick_size.normalize():f}).",
             field="price",
+            reason=InvalidPrice.Reason.BELOW_ONE_TICK,
         )
     return price
 
@@ -124,7 +125,11 @@ def mark_price_set(*, symbol, price, source: str = MarkPrice.Source.MANUAL) -> M
     instrument = instrument_get(symbol)
     price = mark_price_checked(instrument, price)
     if source not in MarkPrice.Source.values or source == MarkPrice.Source.DRILL:
-        raise InvalidPrice(f"Unknown price source {source!r}.", field="source")
+        raise InvalidPrice(
+            f"Unknown price source {source!r}.",
+            field="source",
+            reason=InvalidPrice.Reason.UNKNOWN_SOURCE,
+        )
     with transaction.atomic(durable=True):
         mark, _ = mark_price_put(instrument=instrument, price=price, source=source)
     return mark

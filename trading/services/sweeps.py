@@ -29,6 +29,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marginsite.errors import ApplicationError
+from trading.domain.orders import OrderRequest, order_plan, order_refusal
+from trading.domain.triggers import trigger_crossed
 from trading.models import (
     Fill,
     MarginMode,
@@ -45,7 +47,6 @@ from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.locks import open_orders_lock, open_positions_lock
-from trading.services.orders import OrderRequest, order_plan, order_refusal
 from trading.services.watch import account_watch_set
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,9 @@ def account_sweep(*, user_id: int) -> SweepReport:
         for position in [p for p in positions if p.margin_mode == MarginMode.ISOLATED]:
             figures = holdings.position_figures((position.instrument_id, MarginMode.ISOLATED))
             if figures.liquidatable:
-                isolated_liquidate(position=position, holdings=holdings, orders=orders)
+                isolated_liquidate(
+                    wallet=wallet, position=position, holdings=holdings, orders=orders
+                )
                 isolated += 1
         cross = 0
         if holdings.figures().cross_liquidatable:
@@ -178,22 +181,16 @@ def _watch_set(wallet: Wallet, positions: list[Position], holdings) -> None:
     )
 
 
-def _crossed(order: Order, mark) -> bool:
-    buying = order.side == "BUY"
-    if order.order_type == OrderType.LIMIT:
-        return mark <= order.price if buying else mark >= order.price
-    if order.order_type == OrderType.STOP_MARKET:
-        return mark >= order.stop_price if buying else mark <= order.stop_price
-    return mark <= order.stop_price if buying else mark >= order.stop_price
-
-
 def _orders_trigger(user, wallet) -> tuple[int, int]:
     filled = expired = 0
     orders = open_orders_lock(user)
     marks = mark_prices(order.instrument_id for order in orders)
     for order in orders:
         mark = marks.get(order.instrument_id)
-        if mark is None or not _crossed(order, mark):
+        if mark is None or not trigger_crossed(
+            order_type=order.order_type, side=order.side, price=order.price,
+            stop_price=order.stop_price, mark=mark,
+        ):  # fmt: skip
             continue
         order.refresh_from_db(fields=["status"])
         if order.status != Order.Status.NEW:
@@ -229,6 +226,7 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
             leverage=order.leverage,
             mark=mark,
             position=position,
+            wallet_balance=holdings.wallet_balance,
             execution=(order.price, True) if limit else None,
         )
         refusal = order_refusal(plan, holdings)

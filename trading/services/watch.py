@@ -5,9 +5,9 @@ account changes again (the maths and why it is safe: trading/engine/watch.py).""
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from trading import engine
+from trading.domain.holdings import Holdings
 from trading.models import MarginMode, Position, PositionSide, Wallet
 from trading.money import QUANTUM, ZERO
-from trading.selectors.accounts import Holdings
 
 # Above any mark a price column can hold: a short whose watch price is past it is never due.
 PRICE_CEILING = Decimal("9999999999999999")

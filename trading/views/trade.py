@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from marginsite.errors import ApplicationError, InvalidInput
+from trading.domain.orders import market_price
 from trading.errors import NoMarkPrice
 from trading.inputs import decimal_from_input, quantity_from_notional
 from trading.models import Instrument, OrderType, TimeInForce
@@ -35,7 +36,6 @@ from trading.selectors.market import (
 )
 from trading.selectors.positions import position_rows
 from trading.services import leverage_set, order_place, order_preview
-from trading.services.orders import market_price
 from trading.views.common import account_panel, refused
 
 FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)

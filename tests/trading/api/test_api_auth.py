@@ -6,9 +6,9 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.api_keys import KeyRateThrottle
 from accounts.models import ApiKey
 from accounts.services import api_key_revoke
-from trading.api.authentication import KeyRateThrottle
 from trading.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,7 @@ def test_no_credentials_is_a_401_in_the_error_shape(market):
         "code": "NOT_AUTHENTICATED",
         "message": "Authentication credentials were not provided.",
         "field": None,
+        "reason": None,
     }
 
 
@@ -84,7 +85,12 @@ def test_a_badly_signed_request_is_refused_and_changes_nothing(signed, unchanged
         )
 
     assert response.status_code == 401
-    assert response.json() == {"code": "AUTHENTICATION_FAILED", "message": message, "field": None}
+    assert response.json() == {
+        "code": "AUTHENTICATION_FAILED",
+        "message": message,
+        "field": None,
+        "reason": None,
+    }
 
 
 def test_a_revoked_key_is_refused(signed, trader):
@@ -108,6 +114,7 @@ def test_a_read_only_key_reads_but_cannot_trade(key_of, trader, unchanged):
         "code": "PERMISSION_DENIED",
         "message": "This API key is read-only: create a trading key on /settings to place orders.",
         "field": None,
+        "reason": None,
     }
 
 

@@ -14,8 +14,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.services import superuser_create
 from trading.services import funding_settle, mark_price_set, order_place, sweep_run
 from trading.services.funding import funding_time_of
+from trading.services.instruments import instrument_update
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +90,12 @@ def test_a_page_past_the_end_is_a_404_in_the_error_shape(signed, round_trip):
     response = signed.get("/api/v1/fills?page=3&page_size=1")
 
     assert response.status_code == 404
-    assert response.json() == {"code": "NOT_FOUND", "message": "Invalid page.", "field": None}
+    assert response.json() == {
+        "code": "NOT_FOUND",
+        "message": "Invalid page.",
+        "field": None,
+        "reason": None,
+    }
 
 
 def test_the_history_shows_only_the_users_own_rows(signed, make_trader):
@@ -141,6 +148,7 @@ def test_an_unknown_ledger_kind_is_refused_not_ignored(signed, round_trip):
         "code": "INVALID_INPUT",
         "message": f'Unknown ledger entry kind "fees". Choose one of: {LEDGER_KINDS}.',
         "field": "kind",
+        "reason": None,
     }
     assert (json_answer.status_code, csv_answer.status_code) == (400, 400)
     assert json_answer.json() == csv_answer.json() == expected
@@ -309,6 +317,32 @@ def test_a_cross_receipt_counts_the_other_cross_positions(signed, trader):
     assert sol["liquidation_bracket"]["maintenance_amount"] == "0.00000000"
 
 
+def test_a_receipt_reads_the_same_after_the_operator_changes_the_instrument(
+    signed, isolated_liquidation
+):
+    # given alice's receipt as it read at the liquidation
+    (event,) = signed.get("/api/v1/liquidations").json()["results"]
+    before = signed.get(f"/api/v1/liquidations/{event['id']}").json()
+    # when an operator changes BTCUSDT's bracket table and its tick
+    instrument_update(
+        operator=superuser_create(username="operator", password="a-long-passphrase-7"),
+        symbol="BTCUSDT",
+        tick_size="1",
+        brackets=[("0", "100000", 50, "0.01"), ("100000", "1000000", 20, "0.02")],
+    )
+
+    after = signed.get(f"/api/v1/liquidations/{event['id']}").json()
+
+    # then every figure is as it was: the brackets of the trigger, the display on its tick
+    assert after == before
+    (position,) = after["positions"]
+    assert (position["maintenance_margin_rate"], position["maintenance_amount"]) == (
+        "0.00500000",
+        "50.00000000",
+    )
+    assert position["liquidation_price_display"] == "57236.20000000"
+
+
 def test_someone_elses_liquidation_is_not_found(signed, make_trader, key_of):
     bob = make_trader("bob")
     open_market(bob, "BUY", "1")
@@ -323,6 +357,7 @@ def test_someone_elses_liquidation_is_not_found(signed, make_trader, key_of):
         "code": "NOT_FOUND",
         "message": "Liquidation not found.",
         "field": None,
+        "reason": None,
     }
     assert signed.get("/api/v1/liquidations").json()["count"] == 0
 

@@ -70,6 +70,7 @@ def test_an_unknown_symbol_has_no_mark(signed):
         "code": "UNKNOWN_SYMBOL",
         "message": "Unknown symbol 'DOGEUSDT'.",
         "field": "symbol",
+        "reason": None,
     }
 
 
@@ -83,6 +84,7 @@ def test_an_instrument_the_feed_has_not_priced_yet_says_so(signed):
         "code": "NO_MARK_PRICE",
         "message": "SOLUSDT has no mark price yet.",
         "field": "symbol",
+        "reason": None,
     }
     assert [m["symbol"] for m in signed.get("/api/v1/marks").json()] == ["BTCUSDT", "ETHUSDT"]
 
@@ -142,7 +144,12 @@ def test_a_bad_candle_limit_is_a_400(signed, limit, message):
     response = signed.get(f"/api/v1/candles/BTCUSDT?limit={limit}")
 
     assert response.status_code == 400
-    assert response.json() == {"code": "INVALID_INPUT", "message": message, "field": "limit"}
+    assert response.json() == {
+        "code": "INVALID_INPUT",
+        "message": message,
+        "field": "limit",
+        "reason": None,
+    }
 
 
 def test_candles_of_an_unknown_symbol_are_a_404(signed):

@@ -47,29 +47,34 @@ def test_the_preview_shows_both_modes_and_places_nothing(signed):
 
 
 @pytest.mark.parametrize(
-    ("changes", "status", "code", "field"),
+    ("changes", "status", "code", "field", "reason"),
     [
-        ({"quantity": 0.1}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"quantity": "-1"}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"quantity": "0"}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"quantity": "NaN"}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"quantity": "1e30"}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"quantity": "0.0001"}, 400, "INVALID_QUANTITY", "quantity"),
-        ({"symbol": "DOGEUSDT"}, 404, "UNKNOWN_SYMBOL", "symbol"),
-        ({"side": "HOLD"}, 400, "INVALID_INPUT", "side"),
-        ({"order_type": "LIMIT", "price": "60000.05"}, 400, "INVALID_PRICE", "price"),
-        ({"quantity": "10"}, 409, "MARGIN_INSUFFICIENT", "quantity"),
+        ({"quantity": 0.1}, 400, "INVALID_QUANTITY", "quantity", "NOT_A_NUMBER"),
+        ({"quantity": "-1"}, 400, "INVALID_QUANTITY", "quantity", "NOT_POSITIVE"),
+        ({"quantity": "0"}, 400, "INVALID_QUANTITY", "quantity", "NOT_POSITIVE"),
+        ({"quantity": "NaN"}, 400, "INVALID_QUANTITY", "quantity", "NOT_A_NUMBER"),
+        ({"quantity": "1e30"}, 400, "INVALID_QUANTITY", "quantity", "TOO_LARGE"),
+        ({"quantity": "0.000000001"}, 400, "INVALID_QUANTITY", "quantity", "TOO_PRECISE"),
+        ({"quantity": "0.0001"}, 400, "INVALID_QUANTITY", "quantity", "OFF_STEP"),
+        ({"quantity": "0.001"}, 400, "INVALID_QUANTITY", "quantity", "BELOW_MIN_NOTIONAL"),
+        ({"symbol": "DOGEUSDT"}, 404, "UNKNOWN_SYMBOL", "symbol", None),
+        ({"side": "HOLD"}, 400, "INVALID_INPUT", "side", None),
+        ({"order_type": "LIMIT", "price": "60000.05"}, 400, "INVALID_PRICE", "price", "OFF_TICK"),
+        ({"order_type": "LIMIT", "price": "0"}, 400, "INVALID_PRICE", "price", "NOT_POSITIVE"),
+        ({"order_type": "LIMIT"}, 400, "INVALID_PRICE", "price", "MISSING"),
+        ({"price": "60000"}, 400, "INVALID_PRICE", "price", "NOT_TAKEN"),
+        ({"quantity": "10"}, 409, "MARGIN_INSUFFICIENT", "quantity", None),
     ],
 )
 def test_a_bad_order_is_refused_in_the_error_shape_and_changes_nothing(
-    signed, unchanged, changes, status, code, field
+    signed, unchanged, changes, status, code, field, reason
 ):
     with unchanged():
         response = signed.post("/api/v1/orders", {**ORDER, **changes})
 
     assert response.status_code == status
     body = response.json()
-    assert (body["code"], body["field"]) == (code, field)
+    assert (body["code"], body["field"], body["reason"]) == (code, field, reason)
     assert body["message"]
 
 

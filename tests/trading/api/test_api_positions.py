@@ -71,6 +71,7 @@ def test_someone_elses_position_is_not_found_like_an_unknown_one(signed, make_tr
         "code": "NO_POSITION",
         "message": "Position not found: none of your positions has that number.",
         "field": "position",
+        "reason": None,
     }
     assert [answer.status_code for answer in answers] == [404, 404, 404, 404]
     assert all(answer.json() == expected for answer in answers)
@@ -126,6 +127,7 @@ def test_a_closed_position_cannot_be_closed_again(signed, isolated, unchanged):
         "code": "NO_POSITION",
         "message": "This BTCUSDT position is no longer open (closed).",
         "field": "position",
+        "reason": None,
     }
     assert signed.get(f"/api/v1/positions/{isolated}").status_code == 404
 
@@ -206,7 +208,7 @@ def test_a_bad_margin_change_is_refused_and_changes_nothing(
         )
 
     assert response.status_code == status
-    assert response.json() == {"code": code, "message": message, "field": field}
+    assert response.json() == {"code": code, "message": message, "field": field, "reason": None}
 
 
 def test_a_cross_position_has_no_margin_to_change_even_beside_an_isolated_one(
@@ -249,6 +251,7 @@ def test_changing_the_mode_of_an_open_position_is_refused_with_what_to_do_instea
         "message": "The margin mode of an open position cannot be changed. Close your BTCUSDT "
         "Isolated position and reopen it in Cross mode.",
         "field": "margin_mode",
+        "reason": "OPEN_POSITION",
     }
 
 
@@ -268,6 +271,7 @@ def test_asking_a_position_for_its_own_mode_says_it_has_it_already(
         "code": "MARGIN_MODE_UNCHANGED",
         "message": "This BTCUSDT position is already Isolated.",
         "field": "margin_mode",
+        "reason": None,
     }
 
 

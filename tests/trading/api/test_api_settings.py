@@ -64,7 +64,7 @@ def test_a_bad_default_margin_mode_is_refused_and_changes_nothing(
             response = signed.put("/api/v1/preferences", body)
 
     assert response.status_code == 400
-    assert response.json() == {"code": code, "message": message, "field": field}
+    assert response.json() == {"code": code, "message": message, "field": field, "reason": None}
 
 
 def test_a_read_only_key_cannot_change_settings(key_of, trader, unchanged):
@@ -113,6 +113,7 @@ def test_a_symbols_mode_is_locked_by_an_open_position_of_the_current_mode(
         "message": "Margin type cannot be changed if there exists position. Close your BTCUSDT "
         "Cross position first.",
         "field": "margin_mode",
+        "reason": "OPEN_POSITION",
     }
 
 
@@ -196,6 +197,7 @@ def test_an_open_isolated_positions_leverage_may_be_raised_not_lowered(signed, t
         "message": "Leverage reduction is not supported in Isolated Margin Mode with open "
         "positions.",
         "field": "leverage",
+        "reason": None,
     }
     assert raised.json() == leverages(isolated=100, isolated_cap="600000")
     (position,) = signed.get("/api/v1/positions").json()
@@ -218,6 +220,7 @@ def test_a_leverage_whose_cap_the_open_position_exceeds_is_refused(signed, trade
         "message": "At 125x the largest position is 50,000 USDT; your BTCUSDT position is "
         "60,000 USDT.",
         "field": "leverage",
+        "reason": "POSITION_TOO_LARGE",
     }
 
 

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from accounts.api_keys import KeyRateThrottle
 from trading.api import urls as api_urls
-from trading.api.authentication import KeyRateThrottle, request_signature
+from trading.api.authentication import request_signature
 from trading.models import Position
 from trading.services import order_place
 
@@ -104,7 +105,7 @@ def test_decimals_are_strings_of_format_decimal(openapi):
 
 def test_every_refusal_is_the_error_shape(openapi):
     components = openapi["components"]
-    assert components["schemas"]["Error"]["required"] == ["code", "message", "field"]
+    assert components["schemas"]["Error"]["required"] == ["code", "message", "field", "reason"]
     for path, operations in openapi["paths"].items():
         for method, operation in operations.items():
             refusals = {
@@ -292,4 +293,5 @@ def test_a_path_no_route_matches_is_a_404_in_the_error_shape(db):
         "code": "NOT_FOUND",
         "message": "No such endpoint: see /api/docs/.",
         "field": None,
+        "reason": None,
     }

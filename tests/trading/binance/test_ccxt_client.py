@@ -1,6 +1,6 @@
 """Acceptance: a stock ccxt ``binanceusdm`` client, with only its URLs pointed at a live marginsite
 server, trades cross and isolated margin and gets ccxt's typed exceptions for refusals: every
-unified method that maps to a USD-M REST endpoint marginsite serves (the README lists them).
+unified method that maps to a USD-M REST endpoint marginsite serves (docs/bots.md lists them).
 
 Only the six fapi URLs and fapiData are set (ccxt refuses any other API it has no URL for, so no
 request can leave 127.0.0.1; every URL it fetched is checked too). Seeded market: BTCUSDT mark
@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.services import api_key_create, user_create
 from trading.binance.mapping import ms as mapping_ms
+from trading.domain.holdings import engine_brackets
 from trading.engine import PositionState, Side, isolated_liquidation_price
 from trading.models import Fill, FundingSettlement, Instrument, Position, PriceCandle
-from trading.selectors.accounts import engine_brackets
 from trading.services import mark_price_set, market_seed, order_place, sweep_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +37,7 @@ def liquidation_price(isolated_margin: str) -> float:
 
 
 def binanceusdm(base_url: str, *, key: str, secret: str) -> ccxt.binanceusdm:
-    """What the README tells a bot author to write. fetchCurrencies is a Binance wallet (sapi)
+    """What docs/bots.md tells a bot author to write. fetchCurrencies is a Binance wallet (sapi)
     call, which marginsite has no URL for; everything else binanceusdm reads is under /fapi
     (and /futures/data, the statistics, which marginsite refuses in Binance's shape)."""
     exchange = ccxt.binanceusdm(
@@ -400,7 +400,7 @@ def test_funding_history_intervals_fees_and_account_modes(exchange):
     fee = exchange.fetch_trading_fee(BTC)
     assert (fee["symbol"], fee["maker"], fee["taker"]) == (BTC, 0.0002, 0.0005)
     # ccxt reads accountConfig's fee tier (0) and takes the rates from its own table of
-    # Binance's tiers, not from the exchange: the README points bot authors to fetch_trading_fee
+    # Binance's tiers, not from the exchange: docs/bots.md points bot authors to fetch_trading_fee
     fees = exchange.fetch_trading_fees()
     assert fees[BTC]["info"] == {"feeTier": 0}
     assert (fees[BTC]["maker"], fees[BTC]["taker"]) == (0.0002, 0.0004)

@@ -1,5 +1,6 @@
 """Every refusal the facade maps, answered with Binance's code, message and status, and marginsite's
-own explanation beside them; a refusal changes nothing.
+own explanation beside them; a refusal changes nothing. The answer follows the refusal's class and
+reason, never its message: every class and reason is walked below, under two wordings.
 
 Seeded market: BTCUSDT mark 60,000 (tick 0.1, step and minimum 0.001, minimum notional 100,
 at most 125x, 20x by default), SOLUSDT 150 (step 1, at most 75x); alice has 10,000 USDT. TESTUSDT
@@ -10,10 +11,49 @@ from decimal import Decimal
 
 import pytest
 
-from trading.api.authentication import KeyRateThrottle
-from trading.binance.errors import ErrorContext, binance_error_from
+from accounts.api_keys import KeyRateThrottle
+from accounts.errors import (
+    ApiKeyLimit,
+    ApiKeyNotFound,
+    DeactivationRefused,
+    InvalidUsername,
+    UserAlreadyInactive,
+    UsernameTaken,
+)
+from marginsite.errors import ApplicationError, InvalidInput, NotFound
+from trading.binance.errors import BinanceError, ErrorContext, binance_error_from, binance_errors
+from trading.binance.views import binance_exception_handler
 from trading.engine import brackets_from_rows
-from trading.errors import ReviewOutdated
+from trading.errors import (
+    AlreadySubmitted,
+    DrillRunning,
+    InstrumentStatusUnchanged,
+    InvalidAmount,
+    InvalidBrackets,
+    InvalidLeverage,
+    InvalidPrice,
+    InvalidQuantity,
+    LeverageReductionRefused,
+    LeverageTooHigh,
+    MarginInsufficient,
+    MarginModeLocked,
+    MarginModeUnchanged,
+    MarkNotHeld,
+    NoMarkPrice,
+    NoPosition,
+    NotIsolated,
+    NoWallet,
+    OperatorNotPermitted,
+    OrderNotCancelable,
+    OrderNotEditable,
+    OrderNotFound,
+    PostOnlyRejected,
+    ReduceOnlyRejected,
+    ReviewOutdated,
+    SymbolHalted,
+    UnknownSymbol,
+    WalletResetRefused,
+)
 from trading.models import Instrument, Order
 from trading.services import (
     instrument_create,
@@ -183,6 +223,22 @@ def test_a_service_refusal_carries_marginsites_explanation(binance):
         "message": "Insufficient margin: this order needs 30,300 USDT (initial margin 30,000 + "
         "fee 300); you have 10,000 USDT available.",
         "field": "quantity",
+        "reason": None,
+    }
+
+
+def test_the_explanation_names_the_reason_of_a_code_that_stands_for_several(binance):
+    body = binance.post("/fapi/v1/order", {**ORDER, "quantity": "0.0005"}).json()
+
+    assert body == {
+        "code": -4023,
+        "msg": "Qty not increased by step size.",
+        "marginsite": {
+            "code": "INVALID_QUANTITY",
+            "message": "quantity 0.0005 is not a multiple of the step size 0.001.",
+            "field": "quantity",
+            "reason": "OFF_STEP",
+        },
     }
 
 
@@ -383,35 +439,216 @@ def test_an_unmapped_refusal_is_the_unknown_error_with_its_explanation():
     assert error.body() == {
         "code": -1000,
         "msg": "An unknown error occured while processing the request.",
-        "marginsite": {"code": "REVIEW_OUTDATED", "message": "Review again.", "field": "leverage"},
+        "marginsite": {
+            "code": "REVIEW_OUTDATED",
+            "message": "Review again.",
+            "field": "leverage",
+            "reason": None,
+        },
+    }
+
+
+# --- Every refusal class and reason, whatever its message --------------------------------------
+
+UNKNOWN = (-1000, "An unknown error occured while processing the request.")
+PRECISION = (-1111, "Precision is over the maximum defined for this asset.")
+NOT_VALID = (-1130, "Data sent for parameter 'quantity' is not valid.")
+LEVERAGE_NOT_VALID = (-4028, "Leverage 126 is not valid")
+QUANTITY, PRICE = InvalidQuantity.Reason, InvalidPrice.Reason
+
+# What the facade answers each refusal of marginsite, trading and accounts with, by class and
+# reason, raised by POST /fapi/v1/leverage (BTCUSDT: minimum notional 100; leverage 126) and
+# concerning the quantity. By endpoint and by field: the tests after this one.
+FACADE_ANSWERS = {
+    (ApplicationError, None): UNKNOWN,
+    (InvalidInput, None): NOT_VALID,
+    (NotFound, None): UNKNOWN,
+    (InvalidQuantity, QUANTITY.NOT_A_NUMBER): PRECISION,
+    (InvalidQuantity, QUANTITY.TOO_LARGE): PRECISION,
+    (InvalidQuantity, QUANTITY.TOO_PRECISE): PRECISION,
+    (InvalidQuantity, QUANTITY.NOT_POSITIVE): (-4003, "Quantity less than or equal to zero."),
+    (InvalidQuantity, QUANTITY.OFF_STEP): (-4023, "Qty not increased by step size."),
+    (InvalidQuantity, QUANTITY.BELOW_MIN_QUANTITY): (-4004, "Quantity less than min quantity."),
+    (InvalidQuantity, QUANTITY.BELOW_MIN_NOTIONAL): (
+        -4164,
+        "Order's notional must be no smaller than 100 (unless you choose reduce only).",
+    ),
+    (InvalidQuantity, QUANTITY.NOT_ABOVE_FILLED): PRECISION,
+    (InvalidPrice, PRICE.NOT_A_NUMBER): PRECISION,
+    (InvalidPrice, PRICE.TOO_LARGE): PRECISION,
+    (InvalidPrice, PRICE.TOO_PRECISE): PRECISION,
+    (InvalidPrice, PRICE.NOT_POSITIVE): (-4001, "Price less than 0."),
+    (InvalidPrice, PRICE.OFF_TICK): (-4014, "Price not increased by tick size."),
+    (InvalidPrice, PRICE.BELOW_ONE_TICK): PRECISION,
+    (InvalidPrice, PRICE.MISSING): PRECISION,
+    (InvalidPrice, PRICE.NOT_TAKEN): PRECISION,
+    (InvalidPrice, PRICE.WOULD_TRIGGER_IMMEDIATELY): (-2021, "Order would trigger immediately."),
+    (InvalidPrice, PRICE.UNKNOWN_SOURCE): PRECISION,
+    (InvalidLeverage, None): LEVERAGE_NOT_VALID,
+    (InvalidAmount, None): (-4055, "Amount must be positive."),
+    (UnknownSymbol, None): (-1121, "Invalid symbol."),
+    (SymbolHalted, None): (-4140, "Invalid symbol status for opening position."),
+    (NoMarkPrice, None): (
+        -1001,
+        "Internal error; unable to process your request. Please try again.",
+    ),
+    (LeverageTooHigh, LeverageTooHigh.Reason.ABOVE_MAXIMUM): LEVERAGE_NOT_VALID,
+    (LeverageTooHigh, LeverageTooHigh.Reason.POSITION_TOO_LARGE): (
+        -2027,
+        "Exceeded the maximum allowable position at current leverage.",
+    ),
+    (LeverageReductionRefused, None): (
+        -4161,
+        "Leverage reduction is not supported in Isolated Margin Mode with open positions",
+    ),
+    (MarginInsufficient, None): (
+        -2019,
+        "Account has insufficient balance for requested action.",
+    ),
+    (MarginModeLocked, MarginModeLocked.Reason.OPEN_POSITION): (
+        -4048,
+        "Margin type cannot be changed if there exists position.",
+    ),
+    (MarginModeLocked, MarginModeLocked.Reason.OPEN_ORDERS): (
+        -4047,
+        "Margin type cannot be changed if there exists open orders.",
+    ),
+    (MarginModeUnchanged, None): (-4046, "No need to change margin type."),
+    (NotIsolated, None): (-4049, "Add margin only support for isolated position."),
+    (NoPosition, None): (-4054, "Cannot add position margin: position is 0."),
+    (ReduceOnlyRejected, None): (-2022, "ReduceOnly Order is rejected."),
+    (OrderNotFound, None): (-2011, "Unknown order sent."),
+    (OrderNotCancelable, None): (-2011, "Unknown order sent."),
+    (OrderNotEditable, None): (-4000, "Invalid order status."),
+    (PostOnlyRejected, None): (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+        "The order will not be recorded in the order history",
+    ),
+    (AlreadySubmitted, None): UNKNOWN,
+    (NoWallet, None): UNKNOWN,
+    (WalletResetRefused, None): UNKNOWN,
+    (ReviewOutdated, None): UNKNOWN,
+    (MarkNotHeld, None): UNKNOWN,
+    (DrillRunning, None): UNKNOWN,
+    (InvalidBrackets, None): NOT_VALID,
+    (InstrumentStatusUnchanged, None): UNKNOWN,
+    (OperatorNotPermitted, None): UNKNOWN,
+    (InvalidUsername, None): NOT_VALID,
+    (UsernameTaken, None): UNKNOWN,
+    (ApiKeyLimit, None): UNKNOWN,
+    (ApiKeyNotFound, None): UNKNOWN,
+    (DeactivationRefused, None): UNKNOWN,
+    (UserAlreadyInactive, None): UNKNOWN,
+}
+# Every word the facade once matched in messages to pick a code, in one sentence.
+MISLEADING = (
+    "Reworded: the order's value is below the minimum, not greater than 0, off the step size "
+    "and the tick size; it would immediately trigger, with open orders."
+)
+BTCUSDT = Instrument(symbol="BTCUSDT", min_notional=D("100"))
+
+
+def refusals() -> list[tuple[type[ApplicationError], object]]:
+    """Every refusal class that marginsite, trading and accounts define, with each reason of its
+    Reason enum (None for a class without one)."""
+    found, pending = [], [ApplicationError]
+    while pending:
+        kind = pending.pop()
+        pending.extend(kind.__subclasses__())
+        if kind.__module__.partition(".")[0] in ("marginsite", "trading", "accounts"):
+            reasons = list(kind.Reason) if kind.Reason else [None]
+            found.extend((kind, reason) for reason in reasons)
+    return found
+
+
+def refusal_of(kind, reason, message: str, *, field: str = "quantity") -> ApplicationError:
+    details = {"tier": 1} if kind is InvalidBrackets else {}
+    if reason is not None:
+        details["reason"] = reason
+    return kind(message, field=field, **details)
+
+
+def facade_answer(refusal: ApplicationError, action: str = "leverage"):
+    """The response the facade sends for ``refusal`` raised by the service of ``action``."""
+    with (
+        pytest.raises(BinanceError) as translated,
+        binance_errors(action, instrument=BTCUSDT, leverage=126),
+    ):
+        raise refusal
+    return binance_exception_handler(translated.value, {})
+
+
+def test_the_table_below_names_every_refusal_class_and_reason():
+    assert sorted(FACADE_ANSWERS, key=repr) == sorted(refusals(), key=repr)
+
+
+@pytest.mark.parametrize("message", ["Refused.", MISLEADING], ids=["plain", "misleading"])
+@pytest.mark.parametrize(
+    ("kind", "reason", "answer"),
+    [
+        pytest.param(kind, reason, answer, id=f"{kind.__name__}-{reason}")
+        for (kind, reason), answer in FACADE_ANSWERS.items()
+    ],
+)
+def test_every_refusal_is_answered_by_its_class_and_reason_whatever_its_message(
+    kind, reason, answer, message
+):
+    response = facade_answer(refusal_of(kind, reason, message))
+
+    assert response.status_code == 400
+    assert response.data == {
+        "code": answer[0],
+        "msg": answer[1],
+        "marginsite": {
+            "code": kind.code,
+            "message": message,
+            "field": "quantity",
+            "reason": reason,
+        },
     }
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("action", "code", "msg"),
     [
-        ("GET", "/fapi/v1/noSuchThing"),
-        ("POST", "/fapi/v2/order"),
-        ("GET", "/fapi/"),
-        ("PUT", "/fapi/v1/time"),
-        ("DELETE", "/fapi/v1/leverage"),
-        ("OPTIONS", "/fapi/v1/exchangeInfo"),
+        ("order", -2019, "Account has insufficient balance for requested action."),
+        ("leverage", -2019, "Account has insufficient balance for requested action."),
+        ("margin_add", -4050, "Cross balance insufficient."),
+        ("margin_remove", -4051, "Isolated balance insufficient."),
     ],
 )
-def test_an_unknown_path_or_method_answers_binances_json_404(binance, unchanged, method, path):
-    with unchanged():
-        response = binance.request(method, path, {"symbol": "BTCUSDT"})
+def test_insufficient_margin_names_the_balance_of_the_endpoint(action, code, msg):
+    response = facade_answer(refusal_of(MarginInsufficient, None, MISLEADING), action)
 
-    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
-    assert response.json() == {"code": -5000, "msg": f"Path {path}, Method {method} is invalid"}
+    assert (response.status_code, response.data["code"], response.data["msg"]) == (400, code, msg)
 
 
-def test_an_unknown_income_type_is_minus_1130(binance):
-    response = binance.get("/fapi/v1/income", {"incomeType": "FUNDING"})
+@pytest.mark.parametrize(
+    ("field", "code", "msg"),
+    [
+        ("side", -1117, "Invalid side."),
+        ("order_type", -1116, "Invalid orderType."),
+        ("client_order_id", -4015, "Client order id is not valid."),
+        ("time_in_force", -1130, "Data sent for parameter 'time_in_force' is not valid."),
+    ],
+)
+def test_an_invalid_input_is_answered_by_its_field(field, code, msg):
+    response = facade_answer(InvalidInput(MISLEADING, field=field))
 
-    assert (response.status_code, response.json()) == (
-        400,
-        {"code": -1130, "msg": "Data sent for parameter 'incomeType' is not valid."},
-    )
-    known_but_never_booked = binance.get("/fapi/v1/income", {"incomeType": "WELCOME_BONUS"})
-    assert (known_but_never_booked.status_code, known_but_never_booked.json()) == (200, [])
+    assert (response.status_code, response.data["code"], response.data["msg"]) == (400, code, msg)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (InvalidQuantity, None),
+        (MarginModeLocked, None),
+        (InvalidQuantity, InvalidPrice.Reason.OFF_TICK),
+        (InvalidPrice, "OFF_TICK"),
+        (ReviewOutdated, LeverageTooHigh.Reason.ABOVE_MAXIMUM),
+    ],
+)
+def test_a_refusal_names_a_reason_of_its_class_exactly_when_the_class_has_several(kind, reason):
+    with pytest.raises(TypeError):
+        kind("Refused.", reason=reason)

@@ -1,5 +1,6 @@
-"""The worked examples of the README's "How margin is computed", figure by figure, so the page a
-user reads can never drift from what the engine computes."""
+"""The worked examples of docs/margin.md ("How margin is computed"), figure by figure, so the page
+a user reads can never drift from what the engine computes; the last test checks that the page
+still shows the figures computed here."""
 
 import json
 from decimal import Decimal
@@ -20,6 +21,7 @@ from trading.engine import (
     unrealized_pnl,
 )
 
+MARGIN_PAGE = REPO_DIR / "docs" / "margin.md"
 SEED = json.loads((REPO_DIR / "trading" / "seed" / "market.json").read_text())
 BRACKETS = {spec["symbol"]: brackets_from_rows(spec["brackets"]) for spec in SEED["instruments"]}
 BTC_TICK = Decimal("0.10")
@@ -106,3 +108,14 @@ def test_cross_bankruptcy_price_is_where_the_whole_cross_balance_is_gone():
     assert backed == Decimal(46000)
     assert cross_bankruptcy_price(short, wallet_balance=Decimal(20000), others=[]) == 70000
     assert cross_bankruptcy_price(position, wallet_balance=Decimal(200000), others=[]) is None
+
+
+def test_the_margin_page_shows_the_figures_these_examples_compute():
+    page = MARGIN_PAGE.read_text()
+
+    # isolated: the margin and the liquidation price; cross: the ratio, then the BTC liquidation
+    # price alone, beside a winning ETH short and beside a losing one
+    for figure in ("3,000 USDT", "57,236.18", "3.31 %", "50,226.13", "46,462.31", "54,972.36"):
+        assert f"**{figure}**" in page, figure
+    assert "(shown as 57,236.20)" in page
+    assert "(shown as 50,226.20)" in page

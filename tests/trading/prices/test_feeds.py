@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from tests.conftest import REPO_DIR
@@ -49,18 +50,19 @@ def test_an_unknown_feed_is_a_configuration_error(settings):
 
 
 @pytest.fixture
-def settings_load(tmp_path):
-    """settings_load({"PRICE_FEED": ...}): Django set up in a fresh interpreter with that
-    environment (and a var folder of its own)."""
+def settings_load():
+    """settings_load({"PRICE_FEED": ...}): the settings loaded and checked (`manage.py check`, as
+    every management command does, `make run`'s migrate first) in a fresh interpreter with that
+    environment."""
 
     def load(environment: dict) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-c", "import django; django.setup()"],
+            [sys.executable, "manage.py", "check"],
             cwd=REPO_DIR,
             env={
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "marginsite.settings",
-                "MARGINSITE_VAR_DIR": str(tmp_path / "var"),
+                "DJANGO_SECRET_KEY": settings.SECRET_KEY,
                 **environment,
             },
             capture_output=True,

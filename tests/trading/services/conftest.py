@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import Preferences
 from accounts.services import user_create
 from trading.models import (
     Fill,
@@ -16,6 +15,7 @@ from trading.models import (
     MarkPrice,
     Order,
     Position,
+    Preferences,
     SymbolMarginMode,
     Wallet,
 )

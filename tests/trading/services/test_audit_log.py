@@ -108,7 +108,6 @@ def test_the_database_refuses_an_update_of_an_entry(trader):
     assert AuditEntry.objects.get().reason == ""
 
 
-@pytest.mark.postgres
 def test_postgres_refuses_a_delete_of_an_entry(trader):
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=5)
 

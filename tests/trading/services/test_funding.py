@@ -490,7 +490,6 @@ def test_funding_times_restart_at_midnight_when_the_interval_does_not_divide_a_d
     assert funding_time_after(day.replace(hour=8)) == day.replace(hour=14)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_workers_settling_the_same_time_at_once_pay_once(make_trader):
     # given five traders holding 1 BTC across T

@@ -10,11 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.selectors import account_settings
 from accounts.services import margin_mode_default_set, superuser_create
 from trading.errors import MarginModeLocked, MarginModeUnchanged
 from trading.models import AuditEntry, Instrument, Position, SymbolMarginMode
 from trading.selectors import margin_mode_default
+from trading.selectors.settings_page import account_settings
 from trading.services import order_place, symbol_margin_mode_set
 from trading.services.instruments import instrument_update
 

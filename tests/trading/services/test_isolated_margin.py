@@ -12,19 +12,19 @@ from decimal import Context, Decimal, localcontext
 import pytest
 
 from tests.trading.services.conftest import wallet_balance
+from trading.domain.holdings import engine_brackets
 from trading.engine import PositionState, Side, isolated_liquidation_price
 from trading.engine import max_removable_isolated_margin as engine_max_removable
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.models import LedgerEntry, Position
 from trading.selectors import account_summary, position_list
-from trading.selectors.accounts import engine_brackets
+from trading.selectors.positions import isolated_margin_max_removable
 from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
     mark_price_set,
     order_place,
 )
-from trading.services.margins import isolated_margin_max_removable
 
 pytestmark = pytest.mark.django_db
 

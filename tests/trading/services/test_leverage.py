@@ -18,8 +18,8 @@ from trading.errors import (
 )
 from trading.models import Instrument, LedgerEntry, LeverageSetting, Position
 from trading.selectors import account_summary, leverage_for
+from trading.selectors.positions import isolated_margin_max_removable
 from trading.services import leverage_set, mark_price_set, order_place, wallet_deposit
-from trading.services.margins import isolated_margin_max_removable
 
 pytestmark = pytest.mark.django_db
 

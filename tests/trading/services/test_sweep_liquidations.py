@@ -19,8 +19,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from tests.trading.services.conftest import wallet_balance
+from trading.domain.holdings import engine_brackets
+from trading.engine import brackets_from_rows
 from trading.models import (
     Fill,
+    Instrument,
     LedgerEntry,
     LiquidationEvent,
     Notification,
@@ -56,6 +59,10 @@ def isolated_btc_long_at_20x(user):
     """1 BTC isolated long at 60,000, 20x: margin 60000 / 20 = 3000, fee 60000 x 0.0005 = 30."""
     leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
     return open_market(user, "BUY", "1")
+
+
+def seeded_brackets(symbol: str):
+    return engine_brackets(Instrument.objects.get(symbol=symbol))
 
 
 def last_ledger_pk() -> int:
@@ -131,13 +138,14 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     assert (report.ran, report.isolated_liquidations, report.cross_liquidations) == (True, 1, 0)
     # the user loses exactly 3000: the wallet is not touched by the sweep
     assert wallet_balance(trader) == D("6967")
-    # bankruptcy price: 60000 - 3000 / 1 = 57000. The user's margin goes to the house at it;
-    # closing at the mark instead is 1 x (57200 - 57000) = 200 better: the fund gets it
+    # bankruptcy price: 60000 - 3000 / 1 = 57000. Settled at the mark, the position's loss
+    # 1 x (60000 - 57200) = 2800 goes to the house from its margin, and the margin left at the
+    # mark, 200, to the fund: the user loses the margin, 3000
     assert ledger_rows_after(since) == [
-        ("LIQUIDATION", D("3000"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
-         "isolated margin lost at the bankruptcy price"),
-        ("LIQUIDATION", D("200"), "HOUSE", "INSURANCE_FUND", isolated.pk,
-         "closed at the mark above bankruptcy"),
+        ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", isolated.pk,
+         "margin left at the liquidation"),
     ]  # fmt: skip
     assert fund() - fund_before == D("200")
     # the house, the counterparty at the mark, gains the position's loss there: 3000 - 200
@@ -170,8 +178,19 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
             "mark_price": "57200.00000000",
             "liquidation_price": "57236.18090452",  # to 8 decimals, half even
             "bankruptcy_price": "57000.00000000",
+            # every other figure the receipt shows, exact, as it was at the trigger
+            "unrealized_pnl": "-2800",
+            "maintenance_bracket": ["50000", "600000", 100, "0.005", "50"],  # of 57,200
+            "others_maintenance_margin": "0",
+            "others_unrealized_pnl": "0",
+            "liquidation_bracket": ["50000", "600000", 100, "0.005", "50"],  # of 57,236.18
+            "tick_size": "0.10000000",
+            "step_size": "0.00100000",
         }
     ]
+    # with the bracket table the position was valued with
+    assert brackets_from_rows(event.brackets["BTCUSDT"]) == seeded_brackets("BTCUSDT")
+    assert list(event.brackets) == ["BTCUSDT"]
     # and the user is told
     notification = Notification.objects.get(user=trader)
     assert (notification.kind, notification.liquidation) == ("LIQUIDATION", event)
@@ -204,9 +223,9 @@ def test_isolated_liquidation_past_bankruptcy_costs_the_user_the_margin_and_the_
     # and the fund pays the gap between the bankruptcy price and the mark: 1 x (57000 - 56000)
     assert ledger_rows_after(since) == [
         ("LIQUIDATION", D("3000"), "ISOLATED_MARGIN", "HOUSE", position.pk,
-         "isolated margin lost at the bankruptcy price"),
+         "closed by the liquidation at the mark"),
         ("INSURANCE", D("1000"), "INSURANCE_FUND", "HOUSE", position.pk,
-         "closed at the mark past bankruptcy"),
+         "loss beyond the isolated margin"),
     ]  # fmt: skip
     assert fund() - fund_before == D("-1000")
     # the house gains the whole loss at the mark: 1 x (60000 - 56000) = 3000 + 1000
@@ -217,6 +236,45 @@ def test_isolated_liquidation_past_bankruptcy_costs_the_user_the_margin_and_the_
     assert event.details[0]["mark_price"] == "56000.00000000"
     assert event.details[0]["liquidation_price"] == "57236.18090452"
     assert event.details[0]["bankruptcy_price"] == "57000.00000000"
+
+
+def test_the_funds_share_of_an_isolated_liquidation_is_exact_when_bankruptcy_never_terminates(
+    trader, balanced_ledger
+):
+    # given 0.003 BTC isolated long at 60,000, 7x: margin 180 / 7 = 25.714285714... charged up
+    # to 25.71428572, fee 0.09; bankruptcy 60000 - 25.71428572 / 0.003 = 51428.5714266666...
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=7)
+    position = open_market(trader, "BUY", "0.003")
+    assert position.isolated_margin == D("25.71428572")
+    assert wallet_balance(trader) == D("9974.19571428")
+    # when the mark falls to 51,438.9 (liquidation price 51,635.11...):
+    #   margin balance = 25.71428572 + 0.003 x (51438.9 - 60000) = 0.03098572
+    #   maintenance    = 154.3167 x 0.004 = 0.6172668
+    mark_price_set(symbol="BTCUSDT", price="51438.9")
+    fund_before, house_before, since = fund(), house(), last_ledger_pk()
+
+    sweep_run()
+
+    # then the fund takes the margin balance left at the mark, 0.03098572 exactly: not
+    # 0.003 x (51438.9 - 51428.57142666...67) rounded down, 0.03098571, one 1e-8 short
+    (position,) = refreshed(position)
+    assert (position.status, position.realized_pnl) == ("LIQUIDATED", D("-25.71428572"))
+    assert ledger_rows_after(since) == [
+        ("LIQUIDATION", D("25.6833"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION", D("0.03098572"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "margin left at the liquidation"),
+    ]  # fmt: skip
+    assert fund() - fund_before == D("0.03098572")
+    # the house keeps exactly the position's loss at the mark: 0.003 x (60000 - 51438.9)
+    assert house() - house_before == D("25.6833")
+    assert wallet_balance(trader) == D("9974.19571428")
+    event = LiquidationEvent.objects.get(user=trader)
+    assert (event.margin_balance, event.insurance_fund_change) == (
+        D("0.03098572"), D("0.03098572")
+    )  # fmt: skip
+    assert event.details[0]["bankruptcy_price"] == "51428.57142667"
+    assert event.details[0]["unrealized_pnl"] == "-25.6833"
 
 
 def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_entry(
@@ -243,10 +301,10 @@ def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_ent
     )  # fmt: skip
     assert wallet_balance(trader) == D("6970")
     assert ledger_rows_after(since) == [
-        ("LIQUIDATION", D("3000"), "ISOLATED_MARGIN", "HOUSE", position.pk,
-         "isolated margin lost at the bankruptcy price"),
-        ("LIQUIDATION", D("200"), "HOUSE", "INSURANCE_FUND", position.pk,
-         "closed at the mark above bankruptcy"),
+        ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "margin left at the liquidation"),
     ]  # fmt: skip
     assert fund() - fund_before == D("200")
     closing = Fill.objects.get(position=position, order__reduce_only=True)
@@ -350,7 +408,8 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
     # the wallet pays the ETH loss (9500), then the fund takes the 120.5 that remains
     assert wallet_balance(user) == D(0)
     assert ledger_rows_after(since) == [
-        ("LIQUIDATION", D("9500"), "WALLET", "HOUSE", eth.pk, "cross position closed at the mark"),
+        ("LIQUIDATION", D("9500"), "WALLET", "HOUSE", eth.pk,
+         "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("120.5"), "WALLET", "INSURANCE_FUND", None,
          "cross margin balance taken by the liquidation"),
     ]  # fmt: skip
@@ -385,6 +444,13 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
             "mark_price": "2810.00000000",
             "liquidation_price": "2820.99497487",
             "bankruptcy_price": "2807.59000000",
+            "unrealized_pnl": "-9500",
+            "maintenance_bracket": ["50000", "600000", 100, "0.005", "50"],  # of 140,500
+            "others_maintenance_margin": "15",
+            "others_unrealized_pnl": "0",
+            "liquidation_bracket": ["50000", "600000", 100, "0.005", "50"],  # of 141,049.75
+            "tick_size": "0.01000000",
+            "step_size": "0.00100000",
         },
         {
             "position": sol.pk,
@@ -395,8 +461,19 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
             "mark_price": "150.00000000",
             "liquidation_price": "177.48743719",
             "bankruptcy_price": "143.97500000",
+            "unrealized_pnl": "0",
+            "maintenance_bracket": ["0", "5000", 75, "0.005", "0"],  # of 3,000
+            "others_maintenance_margin": "652.5",
+            "others_unrealized_pnl": "-9500",
+            "liquidation_bracket": ["0", "5000", 75, "0.005", "0"],  # of 3,549.75
+            "tick_size": "0.01000000",
+            "step_size": "1.00000000",
         },
     ]
+    assert {symbol: brackets_from_rows(rows) for symbol, rows in event.brackets.items()} == {
+        "ETHUSDT": seeded_brackets("ETHUSDT"),
+        "SOLUSDT": seeded_brackets("SOLUSDT"),
+    }
     notification = Notification.objects.get(user=user)
     assert (notification.kind, notification.liquidation) == ("LIQUIDATION", event)
     assert notification.message == (
@@ -424,9 +501,9 @@ def test_cross_liquidation_after_a_gap_down_has_the_fund_cover_the_shortfall(
     # the fund covers the 10500 - 9620.5 = 879.5 shortfall; the house gets the whole 10500 loss
     assert ledger_rows_after(since) == [
         ("LIQUIDATION", D("9620.5"), "WALLET", "HOUSE", eth.pk,
-         "cross position closed at the mark"),
+         "closed by the liquidation at the mark"),
         ("INSURANCE", D("879.5"), "INSURANCE_FUND", "HOUSE", eth.pk,
-         "cross loss beyond the wallet"),
+         "loss beyond the cross wallet"),
     ]  # fmt: skip
     assert fund() - fund_before == D("-879.5")
     assert house() - house_before == D("10500")
@@ -466,10 +543,11 @@ def test_cross_liquidation_lets_the_profitable_positions_pay_before_the_fund_doe
     # then the BTC profit reaches the wallet first (9910 + 500 = 10410), the wallet pays the ETH
     # loss with all of that, and the fund covers only 10500 - 10410 = 90
     assert ledger_rows_after(since) == [
-        ("LIQUIDATION", D("500"), "HOUSE", "WALLET", btc.pk, "cross position closed at the mark"),
+        ("LIQUIDATION", D("500"), "HOUSE", "WALLET", btc.pk,
+         "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("10410"), "WALLET", "HOUSE", eth.pk,
-         "cross position closed at the mark"),
-        ("INSURANCE", D("90"), "INSURANCE_FUND", "HOUSE", eth.pk, "cross loss beyond the wallet"),
+         "closed by the liquidation at the mark"),
+        ("INSURANCE", D("90"), "INSURANCE_FUND", "HOUSE", eth.pk, "loss beyond the cross wallet"),
     ]  # fmt: skip
     assert wallet_balance(trader) == D(0)
     assert fund() - fund_before == D("-90")

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from accounts.services import superuser_create
 from tests.trading.services.conftest import wallet_balance
 from trading.models import LedgerEntry, LiquidationEvent, Notification
 from trading.selectors.history import open_orders
@@ -32,6 +33,7 @@ from trading.services import (
     order_place,
     sweep_run,
 )
+from trading.services.instruments import instrument_update
 
 pytestmark = pytest.mark.django_db
 
@@ -488,8 +490,9 @@ def ledger_story(trader, make_trader):
     - a cross ETH long of 1 at 3,000: fee 1.5;
     - funding at 0.01 %: the BTC long pays 6 from its isolated margin, the ETH long 0.3 from the
       wallet;
-    - the BTC mark falls to 57,200 and the sweep liquidates it: its 2994 margin goes to the
-      house (and, between the house and the insurance fund, 57200 - 57006 = 194: not hers).
+    - the BTC mark falls to 57,200 and the sweep liquidates it at the mark: of its 2994 margin,
+      its loss there, 1 x (60000 - 57200) = 2800, goes to the house, and the 194 left to the
+      insurance fund.
     Bob's own entries are not hers."""
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
     market_order(trader, "BUY", "1", margin_mode="ISOLATED")
@@ -509,8 +512,10 @@ def test_the_ledger_shows_every_move_of_the_users_money_signed_from_their_side(
     assert response.status_code == 200
     rows = table_rows(response, "entry")
     assert [cells[1:] for _, cells in rows] == [
-        ["Liquidation", "BTCUSDT", "-2,994.00", "BTCUSDT isolated margin", "House",
-         "isolated margin lost at the bankruptcy price"],
+        ["Liquidation", "BTCUSDT", "-194.00", "BTCUSDT isolated margin", "Insurance fund",
+         "margin left at the liquidation"],
+        ["Liquidation", "BTCUSDT", "-2,800.00", "BTCUSDT isolated margin", "House",
+         "closed by the liquidation at the mark"],
         ["Funding payment", "ETHUSDT", "-0.30", "Wallet", "House",
          "1 held x mark 3000 x rate 0.0001"],
         ["Funding payment", "BTCUSDT", "-6.00", "BTCUSDT isolated margin", "House",
@@ -521,15 +526,12 @@ def test_the_ledger_shows_every_move_of_the_users_money_signed_from_their_side(
          "initial margin"],
         ["Paper funds granted", "", "+10,000.00", "Paper deposits", "Wallet", "starting balance"],
     ]  # fmt: skip
-    shown_entries = {int(key) for key, _ in rows}
-    # the insurance fund's share of the liquidation is recorded for her, but is not her money
-    (fund_entry,) = [entry for entry in ledger_story if entry.pk not in shown_entries]
-    assert (fund_entry.kind, fund_entry.amount) == ("LIQUIDATION", D("194"))
+    assert [int(key) for key, _ in rows] == [entry.pk for entry in ledger_story]
     # the wallet rows add up to the wallet: 10000 - 3000 - 30 - 1.5 - 0.3
     assert wallet_balance(trader) == D("6968.2")
-    assert rows[0][1][0] == shown(ledger_story[1].created_at)
+    assert rows[0][1][0] == shown(ledger_story[0].created_at)
     content = response.content.decode()
-    assert '<td class="num loss">-2,994.00</td>' in content
+    assert '<td class="num loss">-2,800.00</td>' in content
     assert '<td class="num profit">+10,000.00</td>' in content
     assert '<a class="button" href="/history/ledger.csv" download>Download CSV</a>' in content
 
@@ -579,7 +581,7 @@ def test_the_ledger_costs_the_same_queries_for_few_or_many_entries(
     signed_in, trader, ledger_story, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(BASE_QUERIES + PAGE_QUERIES):
-        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 7
+        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 8
 
     leverage_set(user=trader, symbol="SOLUSDT", margin_mode="ISOLATED", leverage=10)
     for _ in range(6):
@@ -587,7 +589,7 @@ def test_the_ledger_costs_the_same_queries_for_few_or_many_entries(
         market_order(trader, "BUY", "0.01", symbol="ETHUSDT")
     # + 1: the account figures load the brackets of each instrument held, a second one now
     with django_assert_max_num_queries(BASE_QUERIES + 1 + PAGE_QUERIES):
-        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 25
+        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 26
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -606,13 +608,14 @@ def test_the_ledger_csv_has_the_same_rows_with_exact_decimals(
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="ledger.csv"'
     assert rows[0] == ["id", "time_utc", "kind", "symbol", "amount_usdt", "from", "to", "memo"]
-    mine = [entry for entry in ledger_story if entry.amount != D("194")]
     assert [row[:3] for row in rows[1:]] == [
-        [str(entry.pk), entry.created_at.isoformat(), entry.kind] for entry in mine
+        [str(entry.pk), entry.created_at.isoformat(), entry.kind] for entry in ledger_story
     ]
     assert [row[3:] for row in rows[1:]] == [
-        ["BTCUSDT", "-2994.00000000", "BTCUSDT isolated margin", "House",
-         "isolated margin lost at the bankruptcy price"],
+        ["BTCUSDT", "-194.00000000", "BTCUSDT isolated margin", "Insurance fund",
+         "margin left at the liquidation"],
+        ["BTCUSDT", "-2800.00000000", "BTCUSDT isolated margin", "House",
+         "closed by the liquidation at the mark"],
         ["ETHUSDT", "-0.30000000", "Wallet", "House", "1 held x mark 3000 x rate 0.0001"],
         ["BTCUSDT", "-6.00000000", "BTCUSDT isolated margin", "House",
          "1 held x mark 60000 x rate 0.0001"],
@@ -699,7 +702,8 @@ def test_the_isolated_receipt_shows_the_figures_and_formulas_of_the_trigger(
     # given a 1 BTC isolated long at 60,000, 20x (margin 3000), liquidated at mark 57,200
     event = isolated_btc_long_liquidated(trader)
 
-    with django_assert_max_num_queries(BASE_QUERIES - 1 + 3):
+    # the event's row is the whole receipt: no instrument, no bracket is read
+    with django_assert_max_num_queries(BASE_QUERIES - 1 + 1):
         response = signed_in.get(reverse("liquidation_detail", args=[event.pk]))
 
     assert response.status_code == 200
@@ -723,10 +727,10 @@ def test_the_isolated_receipt_shows_the_figures_and_formulas_of_the_trigger(
     ) in response.content.decode()
     # the bankruptcy price: 60000 - 3000 / 1
     assert "bankruptcy price = (q·EP - s·WB) / q = (1 x 60,000 - 3,000) / 1 = 57,000" in text
-    # the fund took the 200 between the mark and the bankruptcy price
-    assert (
-        "insurance fund change = s·q·mark - s·q·BP = 1 x 57,200 - 1 x 57,000 = 200.00 USDT"
-    ) in text
+    # the fund took the margin balance left at the mark: 1 x (57,200 - 57,000), the 200
+    # between the mark and the bankruptcy price
+    assert "What its margin balance still held at the mark, s·q·(mark - BP), went to" in text
+    assert "insurance fund change = isolated margin + uPnL = 3,000 - 2,800 = 200.00 USDT" in text
     assert "Insurance fund +200.00 USDT (the fund took it)" in text
     assert "Your loss 3,000.00 USDT" in text
     assert "Isolated margin at the trigger 3,000.00 USDT" in text
@@ -753,9 +757,8 @@ def test_the_receipt_of_an_isolated_short_has_the_signs_of_a_short(signed_in, tr
     ) in text
     assert "s = -1 (short)" in text
     assert "bankruptcy price = (q·EP - s·WB) / q = (1 x 60,000 + 3,000) / 1 = 63,000" in text
-    assert (
-        "insurance fund change = s·q·mark - s·q·BP = -1 x 62,800 + 1 x 63,000 = 200.00 USDT"
-    ) in text
+    # -1 x (62,800 - 63,000)
+    assert "insurance fund change = isolated margin + uPnL = 3,000 - 2,800 = 200.00 USDT" in text
     # a short's liquidation price is rounded down to the tick
     assert table_rows(response, "symbol")[0][1][6] == "62,736.3"
 
@@ -845,3 +848,36 @@ def test_a_cross_position_that_cannot_go_bankrupt_shows_no_bankruptcy_price(sign
         "bankruptcy price: none (the margin balance stays above 0 at every positive mark)" in text
     )
     assert table_rows(response, "symbol")[1][1][7] == "—"
+
+
+def test_a_receipt_reads_the_same_after_the_operator_changes_the_instrument(signed_in, trader):
+    # given alice's isolated BTC long liquidated at 57,200, and her receipt as it read then
+    event = isolated_btc_long_liquidated(trader)
+    url = reverse("liquidation_detail", args=[event.pk])
+    before = signed_in.get(url)
+    # when an operator changes BTCUSDT's bracket table (every rate, so every cum) and its tick
+    # and step
+    instrument_update(
+        operator=superuser_create(username="operator", password="a-long-passphrase-7"),
+        symbol="BTCUSDT",
+        tick_size="1",
+        step_size="0.01",
+        brackets=[("0", "100000", 50, "0.01"), ("100000", "1000000", 20, "0.02")],
+    )
+
+    after = signed_in.get(url)
+
+    # then the receipt reads exactly as before: the brackets and figures of the trigger
+    assert after.status_code == 200
+    assert page_text(after) == page_text(before)
+    text = page_text(after)
+    assert "maintenance margin = (q x mark x MMR - cum) = 1 x 57,200 x 0.005 - 50" in text
+    assert (
+        "liquidation price = (3,000 + 50 - 1 x 60,000) / (1 x 0.005 - 1) = 57,236.18090452"
+    ) in text
+    assert table_rows(after, "symbol") == [
+        ("BTCUSDT", [
+            "BTCUSDT", "Long", "1.000", "60,000.0", "57,200.0", "-2,800.00", "57,236.2",
+            "57,000.0",
+        ]),
+    ]  # fmt: skip

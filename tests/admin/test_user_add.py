@@ -1,3 +1,6 @@
+"""A user added on the back office's Users page (trading/admin/users.py) gets what a user who signs
+up gets: preferences (Cross) and a wallet funded through the ledger."""
+
 from decimal import Decimal
 
 import pytest

@@ -2,7 +2,9 @@
 positions, cross margin ratio, computed by the engine for the whole page at once) and the
 operator's actions on it: grant paper funds, reset the paper account, deactivate. Each action asks
 for its input (an amount, a reason), calls one service, which checks it, writes the ledger and the
-audit log, and refuses bad input with a message; nothing financial is edited in a form."""
+audit log, and refuses bad input with a message; nothing financial is edited in a form. Django's
+user, password and group forms are audited too. (The models are the accounts app's, which holds
+identity only; the back office that acts on them is here, with its other pages.)"""
 
 from django import forms
 from django.contrib import admin
@@ -12,11 +14,12 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import account_open, admin_form_audit, user_deactivate
 from trading.admin.actions import ReasonForm, action_run, field_checked
 from trading.admin.base import InvalidFormsAnswer400, RefusesUnofferedActions
 from trading.money import usdt
 from trading.selectors.backoffice_users import user_figures
+from trading.services.backoffice_users import admin_form_audit, user_deactivate
+from trading.services.paper_accounts import paper_account_open
 from trading.services.wallets import account_reset, deposit_amount_checked, wallet_grant
 from trading.templatetags.figures import ratio
 from trading.templatetags.figures import usdt as usdt_cents
@@ -65,7 +68,7 @@ class MarginsiteUserAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, UserAd
         """A user added here gets preferences and a funded wallet, like one who signs up."""
         super().save_model(request, obj, form, change)
         if not change:
-            account_open(user=obj)
+            paper_account_open(user=obj)
 
     def save_related(self, request, form, formsets, change):
         """The form saved (the user's groups and permissions too): its audit entry, in the admin's

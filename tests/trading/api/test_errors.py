@@ -1,0 +1,44 @@
+"""The native API answers every refusal with its class's code and status and its reason, whatever
+its message: programs tell refusals apart by ``code`` and ``reason``, never by the wording."""
+
+import pytest
+
+import accounts.errors  # noqa: F401 (its refusal classes are walked below)
+from marginsite.errors import ApplicationError
+from trading.api.errors import api_exception_handler
+from trading.errors import InvalidBrackets
+
+MESSAGES = ["Refused.", "Reworded: off the step size, below the minimum, with open orders."]
+
+
+def refusals() -> list[tuple[type[ApplicationError], object]]:
+    """Every refusal class that marginsite, trading and accounts define, with each reason of its
+    Reason enum (None for a class without one)."""
+    found, pending = [], [ApplicationError]
+    while pending:
+        kind = pending.pop()
+        pending.extend(kind.__subclasses__())
+        if kind.__module__.partition(".")[0] in ("marginsite", "trading", "accounts"):
+            reasons = list(kind.Reason) if kind.Reason else [None]
+            found.extend((kind, reason) for reason in reasons)
+    return found
+
+
+@pytest.mark.parametrize("message", MESSAGES, ids=["plain", "reworded"])
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [pytest.param(kind, reason, id=f"{kind.__name__}-{reason}") for kind, reason in refusals()],
+)
+def test_every_refusal_is_answered_with_its_class_code_status_and_reason(kind, reason, message):
+    details = {"tier": 1} if kind is InvalidBrackets else {}
+    if reason is not None:
+        details["reason"] = reason
+    refusal = kind(message, field="quantity", **details)
+
+    response = api_exception_handler(refusal, {})
+
+    assert (response.status_code, response.data) == (
+        kind.status,
+        {"code": kind.code, "message": message, "field": "quantity", "reason": reason},
+    )
+    assert kind.status in (400, 403, 404, 409)
