@@ -53,7 +53,8 @@ def fill(accounts: int, positions: int, at_risk: float) -> None:
     measures the sweep)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE trading_fill, trading_order, trading_ledgerentry, trading_ledgeraccount, "
+            "TRUNCATE trading_fill, trading_order, trading_ledgerentry, trading_journal, "
+            "trading_ledgeraccount, "
             "trading_liquidationevent_positions, trading_liquidationevent, trading_notification, "
             "trading_fundingpayment, trading_position, trading_wallet, trading_sweeprun, "
             "accounts_preferences, accounts_user CASCADE"

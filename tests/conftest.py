@@ -4,6 +4,10 @@ The database is always PostgreSQL (`make test` starts the embedded server when D
 not set). A test marked ``redis``, ``browser`` or ``freqtrade`` is skipped when that service is
 not configured on a developer's machine, and fails when CI=true: CI must never pass by silently
 skipping them.
+
+The demo market is seeded once, when the test database is created: each test rolls back to it.
+The fixtures every folder shares are in tests/fixtures.py, and what tests build the same way
+everywhere in tests/builders.py.
 """
 
 import json
@@ -12,6 +16,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models.signals import post_migrate
+
+pytest_plugins = ["tests.fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"true", "1", "yes"}
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -101,12 +108,49 @@ def flat_book_market_seed(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, flat_book_market_seed):
+    """The test database with the demo market seeded, once a session (seeding costs a test about
+    20 ms). A transactional test ends with a flush that empties every table and then sends
+    post_migrate, as migrate does (which is how the "support" group comes back): the market is
+    seeded again then, so whatever runs next finds it."""
+    from trading.services import market_seed
+
+    with django_db_blocker.unblock():
+        market_seed()
+    post_migrate.connect(_market_reseed, dispatch_uid=_market_reseed.__qualname__)
+    yield
+    post_migrate.disconnect(dispatch_uid=_market_reseed.__qualname__)
+
+
+def _market_reseed(sender, **kwargs):
+    if sender.name == "trading":
+        from trading.services import market_seed
+
+        market_seed()
+
+
 def pytest_configure(config):
     # Django's default hasher takes 0.2 s a password by design; tests create users by the
     # hundred. Servers the tests start in their own process keep the real one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if worker := os.environ.get("PYTEST_XDIST_WORKER"):
         _worker_services_separate(worker)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def throttle_budgets_fresh():
+    """Request budgets are counted in the cache by key or user id, and ids start again with each
+    test database: a budget left in Redis by an earlier run (in the last minute) is dropped."""
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    stale = list(client.scan_iter(f"{prefix}:*:throttle_*"))
+    if stale:
+        client.delete(*stale)
 
 
 def _worker_services_separate(worker: str) -> None:

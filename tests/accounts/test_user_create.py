@@ -1,7 +1,6 @@
 """Creating accounts: every user gets preferences (Cross by default) and a wallet funded with the
 paper starting balance through one ledger entry; and the default margin mode on /settings."""
 
-import contextlib
 from decimal import Decimal
 
 import pytest
@@ -10,45 +9,13 @@ from accounts.errors import InvalidUsername, UsernameTaken
 from accounts.models import User
 from accounts.services import margin_mode_default_set, superuser_create, user_create
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import database_state
+from tests.builders import ledger_rows
 from trading.models import LedgerEntry, Preferences, Wallet
-from trading.selectors import ledger_problems, system_account_balance
+from trading.selectors import system_account_balance
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-0123456789"
-
-
-@pytest.fixture
-def unchanged():
-    """The trading services' guard (tests/trading/services/conftest.py is not visible here):
-    the database is exactly as before the block."""
-
-    @contextlib.contextmanager
-    def guard():
-        before = database_state()
-        try:
-            yield
-        finally:
-            assert database_state() == before, "a refused call changed the database"
-
-    return guard
-
-
-@pytest.fixture
-def balanced_ledger():
-    yield
-    assert ledger_problems() == []
-
-
-def ledger_rows(user) -> list[tuple]:
-    """The user's ledger entries as (kind, amount, source kind, destination kind)."""
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
-        for entry in LedgerEntry.objects.filter(user=user)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
 
 
 # user_create
@@ -68,7 +35,7 @@ def test_user_create_gives_cross_preferences_and_a_wallet_of_ten_thousand(balanc
     assert Preferences.objects.get(user=user).default_margin_mode == "CROSS"
     # and a wallet of 10,000 USDT funded by one DEPOSIT entry DEPOSITS -> WALLET
     assert Wallet.objects.get(user=user).balance == Decimal("10000")
-    assert ledger_rows(user) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
+    assert ledger_rows(user=user) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
     entry = LedgerEntry.objects.get(user=user)
     assert entry.destination.user == user
     assert entry.memo == "starting balance"
@@ -83,8 +50,8 @@ def test_every_user_gets_a_wallet_of_their_own(balanced_ledger):
     # then each has 10,000 in their own wallet, and 20,000 was issued in all
     assert Wallet.objects.get(user=alice).balance == Decimal("10000")
     assert Wallet.objects.get(user=bob).balance == Decimal("10000")
-    assert ledger_rows(alice) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
-    assert ledger_rows(bob) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
+    assert ledger_rows(user=alice) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
+    assert ledger_rows(user=bob) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
     alice_entry, bob_entry = LedgerEntry.objects.order_by("pk")
     assert alice_entry.destination != bob_entry.destination
     assert alice_entry.source == bob_entry.source
@@ -100,7 +67,7 @@ def test_paper_starting_balance_setting_changes_the_starting_amount(settings, ba
 
     # then their wallet holds 2,500.5, from one DEPOSIT entry of that amount
     assert Wallet.objects.get(user=user).balance == Decimal("2500.5")
-    assert ledger_rows(user) == [("DEPOSIT", Decimal("2500.5"), "DEPOSITS", "WALLET")]
+    assert ledger_rows(user=user) == [("DEPOSIT", Decimal("2500.5"), "DEPOSITS", "WALLET")]
 
 
 def test_user_create_with_a_taken_username_creates_nothing(unchanged):
@@ -136,7 +103,7 @@ def test_superuser_create_gives_an_operator_who_can_also_paper_trade(balanced_le
     assert (admin.is_staff, admin.is_superuser) == (True, True)
     assert Preferences.objects.get(user=admin).default_margin_mode == "CROSS"
     assert Wallet.objects.get(user=admin).balance == Decimal("10000")
-    assert ledger_rows(admin) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
+    assert ledger_rows(user=admin) == [("DEPOSIT", Decimal("10000"), "DEPOSITS", "WALLET")]
 
 
 # margin_mode_default_set

@@ -12,7 +12,7 @@ from pytest_django.asserts import assertInHTML, assertRedirects
 
 from accounts.errors import UsernameTaken
 from accounts.models import User
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import wallet_balance
 from trading.models import Preferences
 
 pytestmark = pytest.mark.django_db

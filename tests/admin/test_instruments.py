@@ -16,6 +16,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from tests.builders import bracket_rows
 from trading.models import AuditEntry, Instrument, LeverageBracket, Position, Wallet
 from trading.services import order_place
 
@@ -54,21 +55,6 @@ THREE_TIERS = [
 def change_url(symbol="BTCUSDT") -> str:
     return reverse(
         "admin:trading_instrument_change", args=[Instrument.objects.get(symbol=symbol).pk]
-    )
-
-
-def table(symbol="BTCUSDT") -> list[tuple]:
-    return list(
-        LeverageBracket.objects.filter(instrument__symbol=symbol)
-        .order_by("tier")
-        .values_list(
-            "tier",
-            "notional_floor",
-            "notional_cap",
-            "max_leverage",
-            "maintenance_margin_rate",
-            "maintenance_amount",
-        )
     )
 
 
@@ -263,14 +249,14 @@ def test_the_symbol_and_assets_cannot_be_changed(operator_client):
 
 
 def test_a_bracket_table_edit_stores_the_computed_maintenance_amounts(operator_client):
-    old = table("SOLUSDT")
+    old = bracket_rows("SOLUSDT")
 
     response = operator_client.post(
         change_url("SOLUSDT"), form_data("SOLUSDT", brackets=THREE_TIERS)
     )
 
     assert response.status_code == 302, shown_errors(response)
-    assert table("SOLUSDT") == [
+    assert bracket_rows("SOLUSDT") == [
         (1, D(0), D(50000), 125, D("0.004"), D(0)),
         (2, D(50000), D(250000), 100, D("0.005"), D(50)),
         (3, D(250000), D(1000000), 50, D("0.01"), D(1300)),
@@ -322,7 +308,7 @@ def test_the_max_leverage_follows_the_first_tier(operator_client):
     assert response.status_code == 302, shown_errors(response)
     btc = Instrument.objects.get(symbol="BTCUSDT")
     assert btc.max_leverage == 50
-    assert table() == [
+    assert bracket_rows("BTCUSDT") == [
         (1, D(0), D(50000), 50, D("0.004"), D(0)),
         (2, D(50000), D(600000), 40, D("0.005"), D(50)),
     ]
@@ -337,7 +323,7 @@ def test_a_new_tier_added_below_the_table_is_appended(operator_client):
 
     assert response.status_code == 302, shown_errors(response)
     # 1300 + 1,000,000 x (0.025 - 0.01) = 16300
-    assert table("SOLUSDT")[-1] == (4, D(1000000), D(5000000), 20, D("0.025"), D(16300))
+    assert bracket_rows("SOLUSDT")[-1] == (4, D(1000000), D(5000000), 20, D("0.025"), D(16300))
 
 
 BAD_TABLES = {
@@ -548,7 +534,7 @@ def test_the_operator_adds_an_instrument_with_its_table_and_an_audit_entry(
         125,
         "ISOLATED",
     )
-    assert [row[5] for row in table("XRPUSDT")] == [D(0), D(50), D(1300)]
+    assert [row[5] for row in bracket_rows("XRPUSDT")] == [D(0), D(50), D(1300)]
     # no depth given: 1000 minimum quantities of 0.1 a level
     assert xrp.book_level_quantity == D("100")
     entry = AuditEntry.objects.get(action=AuditEntry.Action.INSTRUMENT_CREATED)

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.builders import changelist_rows, isolated_btc_long_liquidated
 from trading.models import LiquidationEvent
 from trading.services import leverage_set, mark_price_set, order_place, sweep_run
 
@@ -22,17 +23,6 @@ CHANGELIST = reverse("admin:trading_liquidationevent_changelist")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def isolated_btc_long_liquidated(user, *, quantity="1") -> LiquidationEvent:
-    """1 BTC isolated long at 60,000, 20x (margin 3000), liquidated by the sweep at 57,200:
-    margin balance 3000 - 2800 = 200 <= MM 57200 x 0.005 - 50 = 236."""
-    mark_price_set(symbol="BTCUSDT", price="60000")
-    leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    order_place(user=user, symbol="BTCUSDT", side="BUY", quantity=quantity, margin_mode="ISOLATED")
-    mark_price_set(symbol="BTCUSDT", price="57200")
-    sweep_run()
-    return LiquidationEvent.objects.filter(user=user).first()
 
 
 def cross_eth_and_sol_liquidated(user) -> LiquidationEvent:
@@ -59,21 +49,6 @@ def page_text(fragment: str) -> str:
     return text.replace("\N{MINUS SIGN}", "-").replace("\N{MULTIPLICATION SIGN}", "x")
 
 
-def listed(response) -> dict[int, dict[str, str]]:
-    """The change list's rows: id -> {column: text as shown}."""
-    rows = {}
-    for body in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S):
-        cells = {
-            name: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-            for _, name, cell in re.findall(
-                r'<(td|th) class="field-([a-z_]+)[^"]*"[^>]*>(.*?)</\1>', body, re.S
-            )
-        }
-        if "id" in cells:
-            rows[int(cells["id"])] = cells
-    return rows
-
-
 def users_receipt(user, event) -> str:
     client = Client()
     client.force_login(user)
@@ -89,7 +64,7 @@ def test_the_list_shows_each_liquidation_with_its_loss_and_the_funds_change(
     isolated = isolated_btc_long_liquidated(trader)
     cross = cross_eth_and_sol_liquidated(make_trader("bob"))
 
-    rows = listed(operator_client.get(CHANGELIST))
+    rows = changelist_rows(operator_client.get(CHANGELIST))
 
     drop = {"created_at"}
     assert {k: v for k, v in rows[isolated.pk].items() if k not in drop} == {
@@ -112,7 +87,7 @@ def test_the_list_shows_each_liquidation_with_its_loss_and_the_funds_change(
         "loss_shown": "9,923.50",
         "insurance_fund_shown": "+423.50",
     }
-    only_cross = listed(operator_client.get(CHANGELIST, {"margin_mode__exact": "CROSS"}))
+    only_cross = changelist_rows(operator_client.get(CHANGELIST, {"margin_mode__exact": "CROSS"}))
     assert list(only_cross) == [cross.pk]
 
 
@@ -121,12 +96,12 @@ def test_the_list_costs_the_same_queries_for_one_or_many_liquidations(
 ):
     isolated_btc_long_liquidated(make_trader(), quantity="0.1")
     with django_assert_max_num_queries(7):
-        assert len(listed(operator_client.get(CHANGELIST))) == 1
+        assert len(changelist_rows(operator_client.get(CHANGELIST))) == 1
 
     for _ in range(4):
         isolated_btc_long_liquidated(make_trader(), quantity="0.1")
     with django_assert_max_num_queries(7):
-        assert len(listed(operator_client.get(CHANGELIST))) == 5
+        assert len(changelist_rows(operator_client.get(CHANGELIST))) == 5
 
 
 # --- the receipt ---------------------------------------------------------------------------
@@ -206,7 +181,7 @@ def test_nothing_about_a_liquidation_can_be_changed_here(operator_client, trader
 def test_support_sees_the_liquidations_and_their_receipts(support_client, trader):
     event = isolated_btc_long_liquidated(trader)
 
-    assert event.pk in listed(support_client.get(CHANGELIST))
+    assert event.pk in changelist_rows(support_client.get(CHANGELIST))
     response = support_client.get(reverse("admin:trading_liquidationevent_change", args=[event.pk]))
     assert response.status_code == 200
     assert receipt_html(response) == users_receipt(trader, event)

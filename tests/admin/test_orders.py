@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from tests.builders import changelist_rows, market_order
 from trading.errors import OperatorNotPermitted, OrderNotFound
 from trading.models import AuditEntry, Fill, Order
 from trading.selectors import account_summary
@@ -39,32 +40,6 @@ def resting_limit_buy(user, *, price="50000", quantity="1", symbol="BTCUSDT"):
     )  # fmt: skip
 
 
-def market_order(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED"):
-    return order_place(
-        user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode
-    )
-
-
-def listed(response) -> dict[int, dict[str, str]]:
-    """The change list's rows: id -> {column: text as shown}."""
-    rows = {}
-    for body in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S):
-        cells = {
-            name: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", _icons_read(cell))).split())
-            for _, name, cell in re.findall(
-                r'<(td|th) class="field-([a-z_]+)[^"]*"[^>]*>(.*?)</\1>', body, re.S
-            )
-        }
-        if "id" in cells:
-            rows[int(cells["id"])] = cells
-    return rows
-
-
-def _icons_read(cell: str) -> str:
-    """A yes/no icon read as its alt text ("True"/"False")."""
-    return re.sub(r'<img [^>]*alt="([^"]*)"[^>]*>', r"\1", cell)
-
-
 def cancel(client, order_ids, reason="Stale order left by a departed student"):
     selected = order_ids if isinstance(order_ids, list) else [order_ids]
     return client.post(
@@ -78,9 +53,9 @@ def cancel(client, order_ids, reason="Stale order left by a departed student"):
 
 def test_the_order_list_shows_each_order_with_its_figures(operator_client, trader):
     resting = resting_limit_buy(trader)
-    filled = market_order(trader, "SELL", "2", symbol="ETHUSDT")
+    filled = market_order(trader, "SELL", "2", symbol="ETHUSDT", margin_mode="ISOLATED")
 
-    rows = listed(operator_client.get(ORDERS))
+    rows = changelist_rows(operator_client.get(ORDERS))
 
     assert {k: rows[resting.pk][k] for k in rows[resting.pk] if k != "created_at"} == {
         "id": str(resting.pk),
@@ -103,10 +78,10 @@ def test_the_order_list_shows_each_order_with_its_figures(operator_client, trade
 
 def test_the_order_list_filters_by_status_type_mode_and_symbol(operator_client, trader):
     resting = resting_limit_buy(trader)
-    filled = market_order(trader, "SELL", "2", symbol="ETHUSDT")
+    filled = market_order(trader, "SELL", "2", symbol="ETHUSDT", margin_mode="ISOLATED")
 
     def ids(**query):
-        return list(listed(operator_client.get(ORDERS, query)))
+        return list(changelist_rows(operator_client.get(ORDERS, query)))
 
     assert ids(status__exact="NEW") == [resting.pk]
     assert ids(order_type__exact="MARKET") == [filled.pk]
@@ -115,7 +90,7 @@ def test_the_order_list_filters_by_status_type_mode_and_symbol(operator_client, 
 
 
 def test_the_order_page_is_read_only_and_shows_its_fills(operator_client, trader, unchanged):
-    order = market_order(trader, "BUY", "1")
+    order = market_order(trader, "BUY", "1", margin_mode="ISOLATED")
     url = reverse("admin:trading_order_change", args=[order.pk])
 
     response = operator_client.get(url)
@@ -142,11 +117,11 @@ def test_the_order_page_is_read_only_and_shows_its_fills(operator_client, trader
 
 
 def test_the_fill_list_shows_each_fill_with_its_fee_and_realized_pnl(operator_client, trader):
-    opening = market_order(trader, "BUY", "1")
-    closing = market_order(trader, "SELL", "1")
+    opening = market_order(trader, "BUY", "1", margin_mode="ISOLATED")
+    closing = market_order(trader, "SELL", "1", margin_mode="ISOLATED")
     close_fill = Fill.objects.get(order=closing)
 
-    rows = listed(operator_client.get(FILLS))
+    rows = changelist_rows(operator_client.get(FILLS))
 
     assert {k: rows[close_fill.pk][k] for k in rows[close_fill.pk] if k != "created_at"} == {
         "id": str(close_fill.pk),
@@ -162,27 +137,29 @@ def test_the_fill_list_shows_each_fill_with_its_fee_and_realized_pnl(operator_cl
         "liquidity": "Taker",
     }
     assert sorted(rows) == sorted([close_fill.pk, Fill.objects.get(order=opening).pk])
-    only_cross = listed(operator_client.get(FILLS, {"position__margin_mode__exact": "CROSS"}))
+    only_cross = changelist_rows(
+        operator_client.get(FILLS, {"position__margin_mode__exact": "CROSS"})
+    )
     assert only_cross == {}
 
 
 def test_the_lists_cost_the_same_queries_for_few_or_many_orders(
     operator_client, make_trader, django_assert_max_num_queries
 ):
-    market_order(make_trader(), "BUY", "0.1")
+    market_order(make_trader(), "BUY", "0.1", margin_mode="ISOLATED")
     with django_assert_max_num_queries(10):
-        assert len(listed(operator_client.get(ORDERS))) == 1
+        assert len(changelist_rows(operator_client.get(ORDERS))) == 1
     with django_assert_max_num_queries(10):
-        assert len(listed(operator_client.get(FILLS))) == 1
+        assert len(changelist_rows(operator_client.get(FILLS))) == 1
 
     for _ in range(5):
         user = make_trader()
-        market_order(user, "BUY", "0.1")
+        market_order(user, "BUY", "0.1", margin_mode="ISOLATED")
         resting_limit_buy(user, quantity="0.1")
     with django_assert_max_num_queries(10):
-        assert len(listed(operator_client.get(ORDERS))) == 11
+        assert len(changelist_rows(operator_client.get(ORDERS))) == 11
     with django_assert_max_num_queries(10):
-        assert len(listed(operator_client.get(FILLS))) == 6
+        assert len(changelist_rows(operator_client.get(FILLS))) == 6
 
 
 # --- cancel --------------------------------------------------------------------------------
@@ -230,7 +207,7 @@ def test_a_cancel_without_a_valid_reason_is_refused_and_changes_nothing(
 def test_cancelling_an_order_that_is_not_open_is_refused_with_its_status(
     operator_client, trader, unchanged
 ):
-    order = market_order(trader, "BUY", "1")
+    order = market_order(trader, "BUY", "1", margin_mode="ISOLATED")
 
     with unchanged():
         response = cancel(operator_client, order.pk)
@@ -273,7 +250,7 @@ def test_support_sees_orders_and_fills_but_cannot_cancel(
 
     page = support_client.get(ORDERS)
     assert page.status_code == 200
-    assert order.pk in listed(page)
+    assert order.pk in changelist_rows(page)
     assert 'value="cancel_order"' not in page.content.decode()
     assert support_client.get(FILLS).status_code == 200
     with unchanged():

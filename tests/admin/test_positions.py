@@ -9,17 +9,22 @@ slippage. BTCUSDT and ETHUSDT brackets: notional below 50,000 -> MMR 0.004, cum 
 """
 
 import html
-import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import (
+    changelist_rows,
+    last_ledger_pk,
+    ledger_rows,
+    open_position,
+    wallet_balance,
+)
 from trading.errors import MarginInsufficient, NoPosition, OperatorNotPermitted
-from trading.models import AuditEntry, LedgerEntry, Notification, Order, Position
+from trading.models import AuditEntry, Notification, Order, Position
 from trading.selectors import position_list
-from trading.services import leverage_set, mark_price_set, order_place, position_close
+from trading.services import mark_price_set, position_close
 from trading.services.interventions import position_force_close
 from trading.templatetags.figures import ratio, to_tick, usdt
 
@@ -30,29 +35,6 @@ CHANGELIST = reverse("admin:trading_position_changelist")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def open_position(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20):
-    leverage_set(user=user, symbol=symbol, margin_mode=margin_mode, leverage=leverage)
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
-
-
-def listed(response) -> dict[int, dict[str, str]]:
-    """The change list's rows: position id -> {column: text as shown}."""
-    rows = {}
-    for body in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S):
-        cells = {
-            name: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-            for _, name, cell in re.findall(
-                r'<(td|th) class="field-([a-z_]+)[^"]*"[^>]*>(.*?)</\1>', body, re.S
-            )
-        }
-        if "id" in cells:
-            rows[int(cells["id"])] = cells
-    return rows
 
 
 def force_close(client, position_ids, reason="Runaway position during the class drill"):
@@ -84,7 +66,7 @@ def test_the_list_shows_each_position_with_the_figures_its_user_sees(
     response = operator_client.get(CHANGELIST)
 
     assert response.status_code == 200
-    rows = listed(response)
+    rows = changelist_rows(response)
     # alice: uPnL 1 x (58000 - 60000) = -2000; MM 58000 x 0.005 - 50 = 240;
     # ratio 240 / (3000 - 2000) = 24 %; LP (3000 + 50 - 60000) / (0.005 - 1) = 57,236.18 -> up
     assert rows[isolated.pk] == {
@@ -125,7 +107,7 @@ def test_a_closed_position_is_listed_without_live_figures(operator_client, trade
     position = open_position(trader, "BUY", "1")
     position_close(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
 
-    row = listed(operator_client.get(CHANGELIST))[position.pk]
+    row = changelist_rows(operator_client.get(CHANGELIST))[position.pk]
 
     assert (row["status"], row["size"], row["mark"], row["margin_ratio"]) == (
         "Closed",
@@ -145,8 +127,8 @@ def test_the_at_risk_filter_lists_only_positions_at_or_past_80_percent(
     # alice 236.4 / (3000 - 2720) = 84.43 %, bob 236.4 / (6000 - 2720) = 7.21 %
     mark_price_set(symbol="BTCUSDT", price="57280")
 
-    everything = listed(operator_client.get(CHANGELIST))
-    at_risk = listed(operator_client.get(CHANGELIST, {"risk": "at_risk"}))
+    everything = changelist_rows(operator_client.get(CHANGELIST))
+    at_risk = changelist_rows(operator_client.get(CHANGELIST, {"risk": "at_risk"}))
 
     assert everything[risky.pk]["margin_ratio"] == "84.43 %"
     assert everything[safe.pk]["margin_ratio"] == "7.21 %"
@@ -161,7 +143,7 @@ def test_a_cross_position_is_at_risk_by_its_accounts_ratio(operator_client, make
     # ratio 805 / 910 = 88.46 %
     mark_price_set(symbol="BTCUSDT", price="57000")
 
-    at_risk = listed(operator_client.get(CHANGELIST, {"risk": "at_risk"}))
+    at_risk = changelist_rows(operator_client.get(CHANGELIST, {"risk": "at_risk"}))
 
     assert list(at_risk) == [position.pk]
     assert at_risk[position.pk]["margin_ratio"] == "88.46 %"
@@ -172,9 +154,11 @@ def test_the_list_filters_by_mode_and_by_symbol(operator_client, trader, make_tr
     cross = open_position(make_trader("bob"), "SELL", "2", symbol="ETHUSDT", margin_mode="CROSS")
     eth = cross.instrument
 
-    by_mode = listed(operator_client.get(CHANGELIST, {"margin_mode__exact": "CROSS"}))
-    by_symbol = listed(operator_client.get(CHANGELIST, {"instrument__id__exact": eth.pk}))
-    isolated_only = listed(operator_client.get(CHANGELIST, {"margin_mode__exact": "ISOLATED"}))
+    by_mode = changelist_rows(operator_client.get(CHANGELIST, {"margin_mode__exact": "CROSS"}))
+    by_symbol = changelist_rows(operator_client.get(CHANGELIST, {"instrument__id__exact": eth.pk}))
+    isolated_only = changelist_rows(
+        operator_client.get(CHANGELIST, {"margin_mode__exact": "ISOLATED"})
+    )
 
     assert list(by_mode) == [cross.pk]
     assert list(by_symbol) == [cross.pk]
@@ -189,16 +173,16 @@ def test_the_list_costs_the_same_queries_for_few_or_many_accounts(
     page, at_risk = 13, 13 + 6  # the filter values every open position: the same 6 again
     open_position(make_trader(), "BUY", "0.1")
     with django_assert_max_num_queries(page):
-        assert len(listed(operator_client.get(CHANGELIST))) == 1
+        assert len(changelist_rows(operator_client.get(CHANGELIST))) == 1
 
     for _ in range(6):
         user = make_trader()
         open_position(user, "BUY", "0.1")
         open_position(user, "SELL", "1", symbol="ETHUSDT", margin_mode="CROSS")
     with django_assert_max_num_queries(page):
-        assert len(listed(operator_client.get(CHANGELIST))) == 13
+        assert len(changelist_rows(operator_client.get(CHANGELIST))) == 13
     with django_assert_max_num_queries(at_risk):
-        assert len(listed(operator_client.get(CHANGELIST, {"risk": "at_risk"}))) == 0
+        assert len(changelist_rows(operator_client.get(CHANGELIST, {"risk": "at_risk"}))) == 0
 
 
 def test_the_position_page_shows_live_figures_and_nothing_is_editable(
@@ -230,7 +214,7 @@ def test_the_operator_force_closes_a_position_at_market_with_a_reason(
     # given alice's 1 BTC isolated long at 60,000, 20x: wallet 10000 - 3000 - 30 = 6970
     position = open_position(trader, "BUY", "1")
     mark_price_set(symbol="BTCUSDT", price="58000")
-    last_entry = LedgerEntry.objects.order_by("pk").last().pk
+    last_entry = last_ledger_pk()
 
     response = force_close(operator_client, position.pk)
 
@@ -247,8 +231,7 @@ def test_the_operator_force_closes_a_position_at_market_with_a_reason(
         D("58000"),
     )
     # the loss of 2000 from the position's margin, the other 1000 back, the fee 58000 x 0.0005
-    entries = LedgerEntry.objects.filter(pk__gt=last_entry).select_related("source", "destination")
-    assert [(e.kind, e.amount, e.source.kind, e.destination.kind) for e in entries] == [
+    assert ledger_rows(after=last_entry) == [
         ("REALIZED_PNL", D("2000"), "ISOLATED_MARGIN", "HOUSE"),
         ("ISOLATED_MARGIN", D("1000"), "ISOLATED_MARGIN", "WALLET"),
         ("FEE", D("29"), "WALLET", "FEES"),
@@ -400,7 +383,7 @@ def test_support_sees_the_positions_but_cannot_force_close(
 
     page = support_client.get(CHANGELIST)
     assert page.status_code == 200
-    assert position.pk in listed(page)
+    assert position.pk in changelist_rows(page)
     assert 'value="force_close"' not in page.content.decode()
     with unchanged():
         forged = force_close(support_client, position.pk)

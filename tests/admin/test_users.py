@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.services import SUPPORT_GROUP, api_key_create
-from tests.trading.api.conftest import SignedClient
-from tests.trading.binance.conftest import BinanceClient
+from tests.builders import last_ledger_pk, ledger_rows, wallet_balance
+from tests.clients import BinanceClient, SignedClient
 from trading.errors import NoWallet
-from trading.models import AuditEntry, LedgerAccount, LedgerEntry, Wallet
+from trading.models import AuditEntry, LedgerAccount, LedgerEntry
 from trading.selectors import account_summary
 from trading.services import mark_price_set, order_place, wallet_deposit
 from trading.services.backoffice_users import user_deactivate
@@ -35,10 +35,6 @@ def act(client, action: str, users, **data):
     return client.post(
         USERS, {"action": action, "_selected_action": selected, "apply": "Apply", **data}
     )
-
-
-def balance(user) -> Decimal:
-    return Wallet.objects.get(user=user).balance
 
 
 def row_of(content: str, username: str) -> str:
@@ -151,7 +147,7 @@ def test_the_operator_grants_paper_funds_with_a_ledger_deposit_and_an_audit_entr
     response = act(operator_client, "grant_funds", [trader], amount="250.5", reason="contest prize")
 
     assert response.status_code == 302
-    assert balance(trader) == Decimal("10250.5")
+    assert wallet_balance(trader) == Decimal("10250.5")
     entry = LedgerEntry.objects.select_related("source", "destination").latest("pk")
     assert (entry.kind, entry.amount, entry.user, entry.memo) == (
         "DEPOSIT",
@@ -183,7 +179,7 @@ def test_a_grant_to_several_users_gives_each_the_amount(
     response = act(operator_client, "grant_funds", [trader, bob], amount="100", reason="term start")
 
     assert response.status_code == 302
-    assert (balance(trader), balance(bob)) == (Decimal("10100"), Decimal("10100"))
+    assert (wallet_balance(trader), wallet_balance(bob)) == (Decimal("10100"), Decimal("10100"))
     assert AuditEntry.objects.filter(action="FUNDS_GRANTED").count() == 2
 
 
@@ -237,16 +233,13 @@ def test_the_operator_resets_a_paper_account_with_reset_entries_and_an_audit_ent
     operator_client, operator, trader, balanced_ledger
 ):
     wallet_deposit(user=trader, amount="500.25")
-    last = LedgerEntry.objects.latest("pk").pk
+    last = last_ledger_pk()
 
     response = act(operator_client, "reset_account", [trader], reason="new term")
 
     assert response.status_code == 302
-    assert balance(trader) == Decimal("10000")
-    rows = [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind, entry.memo)
-        for entry in LedgerEntry.objects.filter(pk__gt=last).select_related("source", "destination")
-    ]
+    assert wallet_balance(trader) == Decimal("10000")
+    rows = ledger_rows("memo", after=last)
     memo = "paper account reset by the operator"
     assert rows == [
         ("RESET", Decimal("10500.25"), "WALLET", "DEPOSITS", memo),
@@ -314,7 +307,7 @@ def test_a_reset_of_several_users_stops_at_the_first_refusal_and_says_what_was_d
     content = response.content.decode()
     assert "Reset alice&#x27;s paper account to 10,000 USDT." in content
     assert "Cannot reset bob&#x27;s paper account" in content
-    assert balance(trader) == Decimal("10000")
+    assert wallet_balance(trader) == Decimal("10000")
     assert [entry.target_id for entry in AuditEntry.objects.all()] == [str(trader.pk)]
 
 
@@ -625,7 +618,7 @@ def test_a_grant_page_sent_twice_grants_once(operator_client, trader):
 
     assert (first.status_code, second.status_code) == (302, 409)
     assert "already submitted" in second.content.decode()
-    assert balance(trader) == Decimal("10100")
+    assert wallet_balance(trader) == Decimal("10100")
     assert AuditEntry.objects.filter(action="FUNDS_GRANTED").count() == 1
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from accounts.services import superuser_create, user_create
 from trading.models import MarkPrice, PriceDrill
-from trading.services import leverage_set, market_seed, order_place, prices_tick, sweep_run
+from trading.services import leverage_set, order_place, prices_tick, sweep_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +33,6 @@ def ratio_of(page, selector: str) -> str:
 
 
 def test_the_risk_dashboard_during_a_price_drill(live_server, page, settings):
-    market_seed()
     settings.PRICE_FEED = "manual"  # only the operator and the drill move prices
     prices_tick()
     alice, bob, dave = (

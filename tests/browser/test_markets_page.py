@@ -1,16 +1,12 @@
 import pytest
 
-from trading.services import market_seed
-
 EN_DASH = "\N{EN DASH}"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_markets_page_lists_the_seeded_instruments_with_their_brackets(live_server, page):
-    # given the demo market
-    market_seed()
-
+    # given the demo market (seeded for the session)
     # when a trader opens the home page in Chromium
     page.goto(live_server.url)
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from trading.models import Position
-from trading.services import market_seed, prices_tick, sweep_run
+from trading.services import prices_tick, sweep_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,7 +52,6 @@ def figure(row, name: str) -> str:
 
 
 def test_from_sign_up_to_a_liquidation_receipt(live_server, page, settings):
-    market_seed()
     settings.PRICE_FEED = "manual"  # a tick writes the seed marks' first candles, moving nothing
     prices_tick()
     page.set_viewport_size(DESKTOP)

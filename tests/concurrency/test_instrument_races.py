@@ -7,16 +7,15 @@ from decimal import Decimal
 import pytest
 
 from accounts.services import superuser_create, user_create
-from tests.concurrency.test_trading_races import race
+from tests.builders import race
 from trading.models import AuditEntry, Instrument, Order
-from trading.services import market_seed, order_place
+from trading.services import order_place
 from trading.services.instruments import instrument_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_instrument_edits_racing_orders_on_it_all_complete():
-    market_seed()
     operator = superuser_create(username="operator", password="a-long-passphrase-7")
     traders = [user_create(username=f"racer{n}", password="pw-0123456789") for n in range(6)]
     for trader in traders:  # each holds BTCUSDT, so every edit marks their wallet

@@ -8,14 +8,13 @@ balance is 3000 - 2800 = 200 <= maintenance 57200 x 0.005 - 50 = 236: liquidatab
 bankruptcy 57,000, the fund taking 1 x (57200 - 57000) = 200.
 """
 
-import threading
 import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.services import user_create
+from tests.builders import race
 from trading.errors import NoPosition
 from trading.models import LiquidationEvent, Position, Wallet
 from trading.selectors import ledger_problems, system_account_balance
@@ -23,7 +22,6 @@ from trading.services import (
     isolated_margin_add,
     leverage_set,
     mark_price_set,
-    market_seed,
     order_place,
     sweep_run,
 )
@@ -33,29 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 D = Decimal
 TRADERS = 12
-
-
-def race(*calls):
-    """Run each call in its own thread, all released at once; return (results, errors)."""
-    start = threading.Barrier(len(calls))
-    results, errors = [], []
-
-    def run(call):
-        try:
-            start.wait()
-            results.append(call())
-        except Exception as error:  # collected for the assertions
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results, errors
 
 
 def isolated_long_opened(username):
@@ -69,7 +44,6 @@ def isolated_long_opened(username):
 @pytest.fixture
 def accounts_at_risk():
     """TRADERS traders, each with the isolated long, and the mark moved to 57,200."""
-    market_seed()
     users = [isolated_long_opened(f"racer{n}") for n in range(TRADERS)]
     mark_price_set(symbol="BTCUSDT", price="57200")
     return users
@@ -137,7 +111,6 @@ def test_adding_margin_racing_a_liquidation_ends_in_one_consistent_story():
     # given, round after round, a fresh account below its liquidation price, and its owner adding
     # 1000 USDT of margin while the sweep runs. With the 1000 added the position survives:
     # margin balance 4000 - 2800 = 1200 > 236.
-    market_seed()
     outcomes = []
     for round_, (add_delay, sweep_delay) in enumerate(START_OFFSETS):
         mark_price_set(symbol="BTCUSDT", price="60000")

@@ -1,14 +1,13 @@
 """Real concurrency on PostgreSQL: several threads, each with its own connection and transaction,
 hit one account at once. Row locks (wallet first) must keep every rule that holds one at a time."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.services import user_create
 from marginsite.errors import ApplicationError
+from tests.builders import race
 from trading.errors import MarginInsufficient
 from trading.models import Order, Position, Wallet
 from trading.selectors import ledger_problems, system_account_balance
@@ -16,38 +15,14 @@ from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
     leverage_set,
-    market_seed,
     order_place,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def race(*calls):
-    """Run each call in its own thread, all released at once; return (results, errors)."""
-    start = threading.Barrier(len(calls))
-    results, errors = [], []
-
-    def run(call):
-        try:
-            start.wait()
-            results.append(call())
-        except Exception as error:  # collected for the assertions
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
-
-
 @pytest.fixture
 def trader():
-    market_seed()
     user = user_create(username="racer", password="pw-0123456789")
     leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
     return user

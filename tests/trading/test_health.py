@@ -71,6 +71,7 @@ def test_healthz_refuses_anything_but_get(client):
     assert not Heartbeat.objects.exists()
 
 
+@pytest.mark.usefixtures("no_market")
 def test_home_page_lists_no_instruments_before_the_market_is_seeded(client):
     response = client.get("/")
 

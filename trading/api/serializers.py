@@ -243,6 +243,10 @@ class ModePreviewSerializer(serializers.Serializer):
     fee = serializers.DecimalField(max_digits=40, decimal_places=8)
     accepted = serializers.BooleanField()
     rejection_code = serializers.CharField(allow_null=True)
+    rejection_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Where the code stands for several conditions, which one (as an error's reason).",
+    )
     rejection_message = serializers.CharField(allow_null=True)
     liquidation_price = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
     position_margin = serializers.DecimalField(max_digits=40, decimal_places=8)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from trading.domain.settlement import PositionHeld
+from trading.domain.sides import engine_side
 from trading.engine import (
     AccountFigures,
     Bracket,
@@ -17,10 +18,9 @@ from trading.engine import (
     IsolatedHolding,
     PositionFigures,
     PositionState,
-    Side,
     account_figures,
 )
-from trading.models import Instrument, Position, PositionSide
+from trading.models import Instrument, Position
 
 PositionKey = tuple[int, str]  # (instrument id, margin mode)
 
@@ -36,10 +36,6 @@ def engine_brackets(instrument: Instrument) -> tuple[Bracket, ...]:
         )
         for row in instrument.brackets.all()
     )
-
-
-def engine_side(side: str) -> Side:
-    return Side.LONG if side == PositionSide.LONG else Side.SHORT
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from marginsite.errors import ApplicationError
 from trading import engine
-from trading.domain.holdings import Holdings, engine_brackets, engine_side, position_held
+from trading.domain.holdings import Holdings, engine_brackets, position_held
 from trading.domain.settlement import Settlement, fill_settlement
+from trading.domain.sides import engine_side, order_sign
 from trading.domain.triggers import trigger_crossed
 from trading.errors import (
     InvalidPrice,
@@ -163,7 +164,7 @@ def order_plan(
     instrument = request.instrument
     if mark is None:
         raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
-    order_side = 1 if request.side == "BUY" else -1
+    order_side = order_sign(request.side)
     position_side = engine_side(position.side) if position else None
     order_quantity = request.quantity
     if request.reduce_only:

@@ -17,7 +17,7 @@ from trading.models.positions import Position
 from trading.models.preferences import Preferences
 from trading.models.prices import FeedStatus, MarkPrice, PriceCandle
 from trading.models.sweeps import SweepRun
-from trading.models.wallets import LedgerAccount, LedgerEntry, Wallet
+from trading.models.wallets import Journal, LedgerAccount, LedgerEntry, Wallet
 
 __all__ = [
     "AuditEntry",
@@ -27,6 +27,7 @@ __all__ = [
     "FundingSettlement",
     "Heartbeat",
     "Instrument",
+    "Journal",
     "LedgerAccount",
     "LedgerEntry",
     "LeverageBracket",

@@ -82,6 +82,10 @@ class Fill(models.Model):
     fee = money_field()
     realized_pnl = money_field(default=0)
     liquidity = models.CharField(max_length=5, choices=Liquidity.choices)
+    # the ledger entries of the fill (or of the liquidation it closed in); none before journals
+    journal = models.ForeignKey(
+        "trading.Journal", null=True, on_delete=models.PROTECT, related_name="fills"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

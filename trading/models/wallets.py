@@ -99,6 +99,28 @@ class LedgerAccount(models.Model):
         return f"{self.kind} {owner}".strip()
 
 
+class Journal(models.Model):
+    """One event's ledger entries, grouped: a fill (its closing and opening parts), a liquidation
+    (every position it closes), a funding payment, or a single movement (a deposit, margin
+    added...). check_ledger checks that the entries of a fill or a liquidation add up to what its
+    fills record (trading/selectors/ledger.py)."""
+
+    class Kind(models.TextChoices):
+        FILL = "FILL", "Fill"
+        LIQUIDATION = "LIQUIDATION", "Liquidation"
+        FUNDING = "FUNDING", "Funding payment"
+        TRANSFER = "TRANSFER", "Single movement"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.kind} {self.pk}"
+
+
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         DEPOSIT = "DEPOSIT", "Paper funds granted"
@@ -114,6 +136,7 @@ class LedgerEntry(models.Model):
     source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="debits")
     destination = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="credits")
     amount = money_field()
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )

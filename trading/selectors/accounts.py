@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from trading.domain.holdings import Holdings, engine_side, holdings_of
+from trading.domain.holdings import Holdings, holdings_of
+from trading.domain.sides import engine_side
 from trading.engine import PositionFigures, liquidation_price_for_display
 from trading.models import MarkPrice, Order, Position, Wallet
 from trading.money import ZERO

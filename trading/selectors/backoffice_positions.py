@@ -11,7 +11,7 @@ position's is its account's cross margin ratio.
 from collections.abc import Iterable
 from decimal import Decimal
 
-from trading.domain.holdings import engine_side
+from trading.domain.sides import engine_side
 from trading.engine import liquidation_price_for_display
 from trading.models import Position
 from trading.selectors.accounts import PositionRow, holdings_load_many

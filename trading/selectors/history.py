@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 
 from marginsite.errors import InvalidInput, NotFound
 from trading import engine
-from trading.domain.holdings import engine_side
+from trading.domain.sides import engine_side
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,

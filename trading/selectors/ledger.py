@@ -2,10 +2,10 @@
 
 from decimal import Decimal, localcontext
 
-from django.db.models import Q, Sum
+from django.db.models import Case, F, Q, Sum, When
 
 from trading.engine.decimals import ENGINE_CONTEXT
-from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
+from trading.models import Fill, Journal, LedgerAccount, LedgerEntry, Position, Wallet
 from trading.money import ZERO
 
 
@@ -27,7 +27,8 @@ def ledger_problems() -> list[str]:
 
     - the accounts other than DEPOSITS hold exactly what DEPOSITS issued;
     - every wallet's balance equals its ledger account, and none is below 0;
-    - every isolated position's margin equals its ledger account (0 once it is closed).
+    - every isolated position's margin equals its ledger account (0 once it is closed);
+    - every fill's or liquidation's journal moves exactly the user's money its fills record.
     """
     problems = []
     balances = _account_balances()
@@ -65,7 +66,39 @@ def ledger_problems() -> list[str]:
                 f"position {position.pk} shows an isolated margin of {position.isolated_margin} "
                 f"USDT but its ledger entries add up to {recorded} USDT"
             )
-    return problems
+    return problems + _journal_problems()
+
+
+def _journal_problems() -> list[str]:
+    """A fill's or a liquidation's journal balances against its fills: the user's money its
+    entries move (into and out of the user's wallet and isolated margins, the entries of its
+    positions: a cross liquidation's taking of the wallet names none) is the fills' realized
+    PnL less their fees. Money moved between the user's own accounts (an isolated margin)
+    nets to 0."""
+    users_money = Sum(
+        Case(When(destination__user__isnull=False, then=F("amount")), default=ZERO)
+    ) - Sum(Case(When(source__user__isnull=False, then=F("amount")), default=ZERO))
+    moved = dict(
+        LedgerEntry.objects.filter(
+            journal__kind__in=(Journal.Kind.FILL, Journal.Kind.LIQUIDATION),
+            position__isnull=False,
+        )
+        .values("journal_id")
+        .annotate(total=users_money)
+        .values_list("journal_id", "total")
+    )
+    recorded = dict(
+        Fill.objects.filter(journal__isnull=False)
+        .values("journal_id")
+        .annotate(total=Sum(F("realized_pnl") - F("fee")))
+        .values_list("journal_id", "total")
+    )
+    return [
+        f"journal {journal_id} moves {moved.get(journal_id, ZERO)} USDT of its user's money but "
+        f"its fills record {recorded.get(journal_id, ZERO)} USDT (realized PnL less fees)"
+        for journal_id in sorted(moved.keys() | recorded.keys())
+        if moved.get(journal_id, ZERO) != recorded.get(journal_id, ZERO)
+    ]
 
 
 def system_account_balance(kind: str) -> Decimal:

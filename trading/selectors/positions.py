@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from marginsite.errors import InvalidInput
 from trading import engine
-from trading.domain.holdings import engine_side
 from trading.domain.orders import available_for_mode
+from trading.domain.sides import engine_side
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.inputs import decimal_from_input
 from trading.models import MarginMode, Position

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from trading.domain.holdings import engine_side
+from trading.domain.sides import engine_side
 from trading.engine import liquidation_price_for_display
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (

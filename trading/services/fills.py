@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from trading.domain.holdings import position_held
 from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
-from trading.models import Fill, LedgerEntry, MarginMode, Order, Position, Wallet
+from trading.domain.sides import order_sign, position_side
+from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.ledger import ledger_post
+from trading.services.ledger import journal_open, ledger_post
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def order_execute(
         position=position_held(position) if position else None,
         isolated=order.margin_mode == MarginMode.ISOLATED,
         wallet_balance=wallet.balance,
-        side=1 if order.side == "BUY" else -1,
+        side=order_sign(order.side),
         quantity=quantity,
         price=price,
         fee_rate=(
@@ -81,10 +82,13 @@ def settlement_book(
     price: Decimal,
     liquidity: Fill.Liquidity,
     closed_status: Position.Status = Position.Status.CLOSED,
+    journal: Journal | None = None,
 ) -> Execution:
     """Write ``settlement`` of a fill of ``order`` against ``position``: the closed position's
     row (``closed_status`` once flat), the opened or grown one, a fill at ``price`` per part and
-    each transfer, in the settlement's order. The caller holds the locks."""
+    each transfer, in the settlement's order, all in one journal (the fill's own, or the
+    liquidation's). The caller holds the locks."""
+    journal = journal or journal_open(Journal.Kind.FILL)
     fills = []
     positions = {Leg.CLOSING: position, Leg.OPENING: position}
     if settlement.closing:
@@ -96,7 +100,7 @@ def settlement_book(
             position.status, position.closed_at = closed_status, timezone.now()
             fields += ["status", "closed_at"]
         position.save(update_fields=fields)
-        fills.append(_fill(order, position, part, price, liquidity))
+        fills.append(_fill(order, position, part, price, liquidity, journal))
     held = settlement.position
     if settlement.opening:
         if settlement.position_closed or position is None:
@@ -104,7 +108,7 @@ def settlement_book(
                 user=order.user,
                 instrument=order.instrument,
                 margin_mode=order.margin_mode,
-                side="LONG" if held.side == 1 else "SHORT",
+                side=position_side(held.side),
                 quantity=held.quantity,
                 entry_price=held.entry_price,
                 leverage=held.leverage,
@@ -112,7 +116,8 @@ def settlement_book(
         else:
             position.quantity, position.entry_price = held.quantity, held.entry_price
             position.save(update_fields=["quantity", "entry_price", "updated_at"])
-        fills.append(_fill(order, positions[Leg.OPENING], settlement.opening, price, liquidity))
+        opened = positions[Leg.OPENING]
+        fills.append(_fill(order, opened, settlement.opening, price, liquidity, journal))
     for transfer in settlement.transfers:
         holders = {Account.WALLET: wallet, Account.POSITION: positions[transfer.leg]}
         ledger_post(
@@ -124,13 +129,15 @@ def settlement_book(
             position=positions[transfer.leg],
             order=order,
             memo=transfer.memo,
+            journal=journal,
         )
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))
 
 
-def _fill(order, position, part, price, liquidity) -> Fill:
+def _fill(order, position, part, price, liquidity, journal) -> Fill:
     return Fill.objects.create(
+        journal=journal,
         order=order,
         position=position,
         price=price_stored(price),

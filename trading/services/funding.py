@@ -48,7 +48,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Max, Q, Sum, When
 
-from trading.domain.holdings import engine_side
+from trading.domain.sides import engine_side
 from trading.models import (
     Fill,
     FundingPayment,

@@ -7,9 +7,11 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from trading.models import LedgerAccount, LedgerEntry, Position, Wallet
+from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
 
 Kind = LedgerAccount.Kind
+# The journal of an entry posted alone: a funding payment is one entry, and its own event.
+_ALONE = {LedgerEntry.Kind.FUNDING: Journal.Kind.FUNDING}
 
 
 def _ledger_account(holder) -> LedgerAccount:
@@ -48,6 +50,12 @@ def _apply(holder, change: Decimal) -> None:
         holder.save(update_fields=["isolated_margin", "updated_at"])
 
 
+def journal_open(kind: Journal.Kind, *, at: datetime | None = None) -> Journal:
+    """A journal for the entries of one event (a fill, a liquidation, a funding payment), to
+    pass to each of its ``ledger_post`` calls."""
+    return Journal.objects.create(kind=kind, created_at=timezone.now() if at is None else at)
+
+
 def ledger_post(
     *,
     kind: LedgerEntry.Kind,
@@ -59,12 +67,14 @@ def ledger_post(
     order=None,
     memo: str = "",
     at: datetime | None = None,
+    journal: Journal | None = None,
 ) -> LedgerEntry | None:
     """Move ``amount`` from ``source`` to ``destination``: each a locked Wallet, a locked isolated
     Position (its margin) or a system account kind (FEES, INSURANCE_FUND, HOUSE, DEPOSITS).
     Nothing is written for 0. Must run inside the caller's transaction. ``at`` is the entry's
     time when the money is owed for an earlier moment than now (a funding payment: its funding
-    time); by default, now."""
+    time); by default, now. ``journal`` groups it with the other entries of its event; without
+    one, it is an event of its own (a single movement, or a funding payment)."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     if amount < 0:
@@ -72,6 +82,7 @@ def ledger_post(
     if amount == 0:
         return None
     entry = LedgerEntry.objects.create(
+        journal=journal or journal_open(_ALONE.get(kind, Journal.Kind.TRANSFER), at=at),
         kind=kind,
         amount=amount,
         source=_ledger_account(source),

@@ -26,11 +26,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from trading import engine
-from trading.domain.holdings import Holdings, engine_side, position_held
+from trading.domain.holdings import Holdings, position_held
 from trading.domain.settlement import Account, fill_settlement
+from trading.domain.sides import closing_side, engine_side
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,
+    Journal,
     LedgerAccount,
     LedgerEntry,
     LiquidationEvent,
@@ -41,7 +43,7 @@ from trading.models import (
 )
 from trading.money import ZERO, price_stored, usdt
 from trading.services.fills import settlement_book
-from trading.services.ledger import ledger_post
+from trading.services.ledger import journal_open, ledger_post
 
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
 
@@ -55,11 +57,12 @@ def isolated_liquidate(
     figures = engine.isolated_liquidation_figures(state, isolated_margin=margin)
     _orders_cancel(o for o in orders if _same_key(o, position))
     receipt = _receipt_row(position, state, figures)
+    journal = journal_open(Journal.Kind.LIQUIDATION)
     # settled at the mark (the margin balance left there is the fund's, exactly: never from a
     # bankruptcy price, which need not terminate); the trade shows the bankruptcy price, where
     # the user's loss is exactly the margin
     settlement = _liquidation_book(
-        position, wallet, mark=state.mark_price, shown_at=figures.bankruptcy_price
+        position, wallet, journal, mark=state.mark_price, shown_at=figures.bankruptcy_price
     )
     event = _event_record(
         position.user,
@@ -100,12 +103,13 @@ def cross_liquidate(
     receipts = [_receipt_row(p, states[p.pk], at_trigger[p.pk]) for p in cross]
     wallet_before = wallet.balance
     fund_change = ZERO
+    journal = journal_open(Journal.Kind.LIQUIDATION)
     # each position realizes its uPnL at the mark, rounded like any realized PnL, profits first
     # so that they pay the losses before the insurance fund does; the fund then takes what the
     # wallet holds: in all, the cross margin balance at the mark
     for position in sorted(cross, key=lambda p: -at_trigger[p.pk].unrealized_pnl):
         mark = states[position.pk].mark_price
-        settlement = _liquidation_book(position, wallet, mark=mark, shown_at=mark)
+        settlement = _liquidation_book(position, wallet, journal, mark=mark, shown_at=mark)
         fund_change += settlement.net(Account.INSURANCE_FUND)
     remaining = wallet.balance
     ledger_post(
@@ -115,6 +119,7 @@ def cross_liquidate(
         destination=INSURANCE_FUND,
         user=wallet.user,
         memo="cross margin balance taken by the liquidation",
+        journal=journal,
     )
     event = _event_record(
         wallet.user,
@@ -137,7 +142,7 @@ def cross_liquidate(
     return event
 
 
-def _liquidation_book(position: Position, wallet, *, mark: Decimal, shown_at: Decimal):
+def _liquidation_book(position: Position, wallet, journal, *, mark: Decimal, shown_at: Decimal):
     """Close the whole position at ``mark`` as a liquidation: its settlement, booked through a
     filled reduce-only market order whose fill (the trade history's) shows ``shown_at``."""
     shown_at = price_stored(shown_at)
@@ -155,7 +160,7 @@ def _liquidation_book(position: Position, wallet, *, mark: Decimal, shown_at: De
     order = Order.objects.create(
         user=position.user,
         instrument=position.instrument,
-        side="SELL" if position.side == "LONG" else "BUY",
+        side=closing_side(position.side),
         order_type="MARKET",
         margin_mode=position.margin_mode,
         quantity=position.quantity,
@@ -173,6 +178,7 @@ def _liquidation_book(position: Position, wallet, *, mark: Decimal, shown_at: De
         price=shown_at,
         liquidity=Fill.Liquidity.TAKER,
         closed_status=Position.Status.LIQUIDATED,
+        journal=journal,
     )
     return settlement
 

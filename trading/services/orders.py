@@ -31,6 +31,7 @@ from trading.domain.orders import (
     order_plan,
     order_refusal,
 )
+from trading.domain.sides import closing_side
 from trading.errors import (
     InvalidPrice,
     InvalidQuantity,
@@ -424,7 +425,7 @@ def position_close_locked(*, user, wallet, instrument: Instrument, margin_mode: 
             field="symbol",
         )
     request = order_request_checked(
-        user=user, symbol=instrument.symbol, side="SELL" if position.side == "LONG" else "BUY",
+        user=user, symbol=instrument.symbol, side=closing_side(position.side),
         quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
         margin_mode=margin_mode, reduce_only=True, client_order_id=None, whole_position=True,
     )  # fmt: skip

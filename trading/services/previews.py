@@ -41,6 +41,7 @@ class ModePreview:
     fee: Decimal
     accepted: bool
     rejection_code: str | None
+    rejection_reason: str | None
     rejection_message: str | None
     liquidation_price: Decimal | None
     liquidation_price_display: Decimal | None
@@ -138,6 +139,7 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
         fee=plan.fee + plan.rest_fee,
         accepted=refusal is None,
         rejection_code=refusal.code if refusal else None,
+        rejection_reason=refusal.reason if refusal else None,
         rejection_message=refusal.message if refusal else None,
         liquidation_price=liquidation_price,
         liquidation_price_display=engine.liquidation_price_for_display(

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marginsite.errors import ApplicationError, InvalidInput
 from trading import services
-from trading.models import Order, Position, PositionSide
+from trading.domain.sides import closing_side
+from trading.models import Order, Position
 from trading.selectors.positions import (
     isolated_margin_change_preview,
     isolated_margin_state,
@@ -106,7 +107,7 @@ def position_close_limit(request, position_id):
         order = services.order_place(
             user=request.user,
             symbol=position.instrument.symbol,
-            side="SELL" if position.side == PositionSide.LONG else "BUY",
+            side=closing_side(position.side),
             quantity=position.quantity,
             order_type="LIMIT",
             price=price,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import superuser_create
+from tests.builders import open_position
 from trading.services import funding_settle, mark_price_set, order_place, sweep_run
 from trading.services.funding import funding_time_of
 from trading.services.instruments import instrument_update
@@ -37,10 +38,6 @@ def round_trip(trader, signed):
     (position,) = signed.get("/api/v1/positions").json()
     signed.post(f"/api/v1/positions/{position['id']}/close")
     return position["id"]
-
-
-def open_market(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED"):
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
 
 
 # --- fills ---------------------------------------------------------------------------------
@@ -100,7 +97,7 @@ def test_a_page_past_the_end_is_a_404_in_the_error_shape(signed, round_trip):
 
 def test_the_history_shows_only_the_users_own_rows(signed, make_trader):
     bob = make_trader("bob")
-    open_market(bob, "BUY", "0.1")
+    open_position(bob, "BUY", "0.1")
 
     assert signed.get("/api/v1/fills").json()["count"] == 0
     assert [line["kind"] for line in signed.get("/api/v1/ledger").json()["results"]] == ["DEPOSIT"]
@@ -197,7 +194,7 @@ def test_the_ledger_csv_of_one_kind_is_named_after_it(signed, round_trip):
 def isolated_liquidation(trader):
     """alice's isolated long of 1 BTC at 60,000, 20x (margin 3,000), liquidated at a mark of
     57,200: margin balance 3,000 - 2,800 = 200 <= maintenance 57,200 x 0.005 - 50 = 236."""
-    open_market(trader, "BUY", "1")
+    open_position(trader, "BUY", "1")
     mark_price_set(symbol="BTCUSDT", price="57200")
     sweep_run()
 
@@ -275,8 +272,8 @@ def test_an_isolated_receipt_shows_the_figures_its_prices_follow_from(signed, is
 
 def test_a_cross_receipt_counts_the_other_cross_positions(signed, trader):
     # given cross longs of 50 ETH at 3,000 (fee 75) and 20 SOL at 150 (fee 1.5): wallet 9,923.5
-    open_market(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
-    open_market(trader, "BUY", "20", symbol="SOLUSDT", margin_mode="CROSS")
+    open_position(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
+    open_position(trader, "BUY", "20", symbol="SOLUSDT", margin_mode="CROSS")
     # when ETH falls to 2,810: margin balance 9,923.5 - 9,500 = 423.5
     #   <= maintenance (140,500 x 0.005 - 50) + 3,000 x 0.005 = 652.5 + 15 = 667.5
     mark_price_set(symbol="ETHUSDT", price="2810")
@@ -345,7 +342,7 @@ def test_a_receipt_reads_the_same_after_the_operator_changes_the_instrument(
 
 def test_someone_elses_liquidation_is_not_found(signed, make_trader, key_of):
     bob = make_trader("bob")
-    open_market(bob, "BUY", "1")
+    open_position(bob, "BUY", "1")
     mark_price_set(symbol="BTCUSDT", price="57200")
     sweep_run()
     (bobs,) = key_of(bob).get("/api/v1/liquidations").json()["results"]
@@ -367,8 +364,8 @@ def test_someone_elses_liquidation_is_not_found(signed, make_trader, key_of):
 
 def test_funding_payments_show_what_each_position_paid_or_received(signed, trader):
     # given a cross BTC long of 1 and an isolated ETH short of 10 at 3,000
-    open_market(trader, "BUY", "1", margin_mode="CROSS")
-    open_market(trader, "SELL", "10", symbol="ETHUSDT")
+    open_position(trader, "BUY", "1", margin_mode="CROSS")
+    open_position(trader, "SELL", "10", symbol="ETHUSDT")
     funding_time = funding_time_of(timezone.now()) + settings.FUNDING_INTERVAL
 
     # when funding settles with no price history: rate = interest 0.01 %

@@ -8,21 +8,16 @@ on the tick rounded up (a long's): 57,229."""
 
 import pytest
 
-from trading.models import Position
-from trading.services import mark_price_set, order_place
+from tests.builders import open_position
+from trading.services import mark_price_set
 
 pytestmark = pytest.mark.django_db
-
-
-def open_position(user, margin_mode="ISOLATED", *, quantity="0.1") -> int:
-    order_place(user=user, symbol="BTCUSDT", side="BUY", quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(user=user, margin_mode=margin_mode, status="OPEN").pk
 
 
 @pytest.fixture
 def isolated(trader) -> int:
     """The id of alice's isolated long of 0.1 BTC at 60,000 (20x)."""
-    return open_position(trader)
+    return open_position(trader, "BUY", "0.1").pk
 
 
 # --- one position --------------------------------------------------------------------------
@@ -56,7 +51,7 @@ def test_a_position_is_read_with_its_live_figures(signed, isolated):
 
 
 def test_someone_elses_position_is_not_found_like_an_unknown_one(signed, make_trader, unchanged):
-    bobs = open_position(make_trader("bob"))
+    bobs = open_position(make_trader("bob"), "BUY", "0.1").pk
 
     with unchanged():
         answers = [
@@ -133,7 +128,7 @@ def test_a_closed_position_cannot_be_closed_again(signed, isolated, unchanged):
 
 
 def test_closing_one_mode_leaves_the_other_modes_position_open(signed, trader, isolated):
-    cross = open_position(trader, "CROSS", quantity="0.2")
+    cross = open_position(trader, "BUY", "0.2", margin_mode="CROSS").pk
 
     signed.post(f"/api/v1/positions/{cross}/close")
 
@@ -214,7 +209,7 @@ def test_a_bad_margin_change_is_refused_and_changes_nothing(
 def test_a_cross_position_has_no_margin_to_change_even_beside_an_isolated_one(
     signed, trader, isolated, unchanged
 ):
-    cross = open_position(trader, "CROSS")
+    cross = open_position(trader, "BUY", "0.1", margin_mode="CROSS").pk
 
     with unchanged():
         response = signed.post(
@@ -259,7 +254,7 @@ def test_asking_a_position_for_its_own_mode_says_it_has_it_already(
     signed, trader, isolated, unchanged
 ):
     # even beside a cross position on the same symbol
-    open_position(trader, "CROSS")
+    open_position(trader, "BUY", "0.1", margin_mode="CROSS")
 
     with unchanged():
         response = signed.put(

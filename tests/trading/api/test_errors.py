@@ -4,24 +4,11 @@ its message: programs tell refusals apart by ``code`` and ``reason``, never by t
 import pytest
 
 import accounts.errors  # noqa: F401 (its refusal classes are walked below)
-from marginsite.errors import ApplicationError
+from tests.builders import refusals
 from trading.api.errors import api_exception_handler
 from trading.errors import InvalidBrackets
 
 MESSAGES = ["Refused.", "Reworded: off the step size, below the minimum, with open orders."]
-
-
-def refusals() -> list[tuple[type[ApplicationError], object]]:
-    """Every refusal class that marginsite, trading and accounts define, with each reason of its
-    Reason enum (None for a class without one)."""
-    found, pending = [], [ApplicationError]
-    while pending:
-        kind = pending.pop()
-        pending.extend(kind.__subclasses__())
-        if kind.__module__.partition(".")[0] in ("marginsite", "trading", "accounts"):
-            reasons = list(kind.Reason) if kind.Reason else [None]
-            found.extend((kind, reason) for reason in reasons)
-    return found
 
 
 @pytest.mark.parametrize("message", MESSAGES, ids=["plain", "reworded"])

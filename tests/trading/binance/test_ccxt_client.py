@@ -20,7 +20,7 @@ from trading.binance.mapping import ms as mapping_ms
 from trading.domain.holdings import engine_brackets
 from trading.engine import PositionState, Side, isolated_liquidation_price
 from trading.models import Fill, FundingSettlement, Instrument, Position, PriceCandle
-from trading.services import mark_price_set, market_seed, order_place, sweep_run
+from trading.services import mark_price_set, order_place, sweep_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,6 @@ def binanceusdm(base_url: str, *, key: str, secret: str) -> ccxt.binanceusdm:
 
 @pytest.fixture
 def alice():
-    market_seed()
     return user_create(username="alice", password="pw-0123456789")
 
 

@@ -7,6 +7,7 @@ at most 125x, 20x by default), SOLUSDT 150 (step 1, at most 75x); alice has 10,0
 (minimum quantity 0.01 on a 0.001 step, no mark yet) is created where a scenario needs it.
 """
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from accounts.errors import (
     UsernameTaken,
 )
 from marginsite.errors import ApplicationError, InvalidInput, NotFound
+from tests.builders import refusals
 from trading.binance.errors import BinanceError, ErrorContext, binance_error_from, binance_errors
 from trading.binance.views import binance_exception_handler
 from trading.engine import brackets_from_rows
@@ -425,6 +427,9 @@ def test_hedge_mode_is_refused_and_one_way_needs_no_change(binance):
 
 def test_too_many_requests_is_minus_1003(client, market, monkeypatch):
     monkeypatch.setattr(KeyRateThrottle, "rate", "2/min", raising=False)
+    # a budget of its own: anonymous requests are counted by address, shared with other tests
+    budget = f"test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(KeyRateThrottle, "get_ident", lambda self, request: budget)
     answers = [client.get("/fapi/v1/time") for _ in range(3)]
 
     assert [answer.status_code for answer in answers] == [200, 200, 429]
@@ -547,19 +552,6 @@ MISLEADING = (
     "and the tick size; it would immediately trigger, with open orders."
 )
 BTCUSDT = Instrument(symbol="BTCUSDT", min_notional=D("100"))
-
-
-def refusals() -> list[tuple[type[ApplicationError], object]]:
-    """Every refusal class that marginsite, trading and accounts define, with each reason of its
-    Reason enum (None for a class without one)."""
-    found, pending = [], [ApplicationError]
-    while pending:
-        kind = pending.pop()
-        pending.extend(kind.__subclasses__())
-        if kind.__module__.partition(".")[0] in ("marginsite", "trading", "accounts"):
-            reasons = list(kind.Reason) if kind.Reason else [None]
-            found.extend((kind, reason) for reason in reasons)
-    return found
 
 
 def refusal_of(kind, reason, message: str, *, field: str = "quantity") -> ApplicationError:

@@ -1,6 +1,6 @@
-"""Fixtures for the price feeds: the demo market, and ``binance``, a local stand-in for Binance
-USD-M's public API (http.server on 127.0.0.1, in a thread) that serves a recorded premiumIndex
-answer. PRICE_LIVE_URL points at it, so no test reaches the internet."""
+"""Fixtures for the price feeds: ``binance``, a local stand-in for Binance USD-M's public API
+(http.server on 127.0.0.1, in a thread) that serves a recorded premiumIndex answer.
+PRICE_LIVE_URL points at it, so no test reaches the internet."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -8,17 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trading.models import MarkPrice
-from trading.services import market_seed
-
 RECORDED_PREMIUM_INDEX = (Path(__file__).parent / "recorded" / "premium_index.json").read_bytes()
-
-
-@pytest.fixture
-def market(db):
-    """The demo market with its seed marks: BTCUSDT 60000, ETHUSDT 3000, SOLUSDT 150."""
-    market_seed()
-    return {mark.instrument.symbol: mark.price for mark in MarkPrice.objects.all()}
 
 
 class BinanceStandIn:

@@ -15,11 +15,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from marginsite.errors import ApplicationError
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import DATABASE_PROPERTY, wallet_balance
 from trading.domain.holdings import engine_brackets
 from trading.engine import max_notional_at_leverage
 from trading.models import Instrument, LiquidationEvent, Position
@@ -37,14 +37,6 @@ from trading.services import (
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-# examples share the test's database transaction (each is a new trader), and a few dozen of
-# them keep the test under 30 s
-PROPERTY = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 TAKER_FEE = D("0.0005")
 
 
@@ -103,7 +95,7 @@ def assert_the_ledger_balances() -> None:
     assert out.getvalue().strip() == "The ledger balances."
 
 
-@PROPERTY
+@DATABASE_PROPERTY
 # the regression: 0.003 BTC isolated at 60,000, 7x (margin 25.71428572, bankruptcy price
 # 51,428.5714266...), liquidated at 51,438.8, where s q (mark - bankruptcy) rounded down left the
 # fund 0.03068571 of the 0.03068572 the margin balance holds

@@ -7,10 +7,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from tests.concurrency.test_trading_races import race
-from tests.trading.api.conftest import SignedClient
-from tests.trading.binance.conftest import BinanceClient
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import race, wallet_balance
+from tests.clients import BinanceClient, SignedClient
 from trading.binance.mapping import ms
 from trading.models import (
     Fill,

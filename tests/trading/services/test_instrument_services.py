@@ -11,9 +11,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 
-from accounts.services import SUPPORT_GROUP, superuser_create, user_create
 from marginsite.errors import InvalidInput
 from trading.engine import Bracket
 from trading.errors import (
@@ -46,20 +44,6 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 REASON = "Exchange maintenance drill"
-
-
-@pytest.fixture
-def operator(market):
-    return superuser_create(username="operator", password="a-long-passphrase-7")
-
-
-@pytest.fixture
-def support(market):
-    user = user_create(username="helpdesk", password="a-long-passphrase-8")
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get(name=SUPPORT_GROUP))
-    return user
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from decimal import Context, Decimal, localcontext
 
 import pytest
 
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import ledger_rows, open_position, wallet_balance
 from trading.domain.holdings import engine_brackets
 from trading.engine import PositionState, Side, isolated_liquidation_price
 from trading.engine import max_removable_isolated_margin as engine_max_removable
@@ -35,16 +35,8 @@ PRECISE = Context(prec=50)
 # --- helpers -------------------------------------------------------------------------------
 
 
-def open_market(user, side, quantity, *, margin_mode="ISOLATED", symbol="BTCUSDT"):
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
-
-
 def last_entry_row():
-    entry = LedgerEntry.objects.select_related("source", "destination").order_by("pk").last()
-    return (entry.kind, entry.amount, entry.source.kind, entry.destination.kind, entry.memo)
+    return ledger_rows("memo")[-1]
 
 
 def row_of(user, position):
@@ -75,7 +67,7 @@ def test_adding_margin_moves_it_from_the_wallet_and_the_long_liquidation_price_d
     trader, balanced_ledger
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, fee 3, wallet 9,697
-    position = open_market(trader, "BUY", "0.1")
+    position = open_position(trader, "BUY", "0.1")
     assert (position.isolated_margin, wallet_balance(trader)) == (D("300"), D("9697"))
     # its liquidation price, bracket 1 (MMR 0.004, amount 0), s = +1:
     # LP = (300 - 0.1 x 60,000) / (0.1 x 0.004 - 0.1) = -5,700 / -0.0996
@@ -121,7 +113,7 @@ def test_adding_margin_moves_it_from_the_wallet_and_the_long_liquidation_price_d
 def test_adding_margin_to_an_isolated_short_moves_its_liquidation_price_up(trader, balanced_ledger):
     # given an isolated short of 0.1 BTC at 60,000, 20x: margin 300; s = -1:
     # LP = (300 + 0.1 x 60,000) / (0.1 x 0.004 + 0.1) = 6,300 / 0.1004
-    position = open_market(trader, "SELL", "0.1")
+    position = open_position(trader, "SELL", "0.1")
     with localcontext(PRECISE):
         before = D("6300") / D("0.1004")
         after = D("6550.5") / D("0.1004")
@@ -147,8 +139,8 @@ def test_adding_exactly_the_available_balance_is_accepted_one_unit_more_is_refus
 ):
     # given an isolated BTC long (margin 300, fee 3) and a cross long of 1 ETH at 3,000 (fee
     # 1.5): wallet 10,000 - 300 - 3 - 1.5 = 9,695.5
-    open_market(trader, "BUY", "0.1")
-    open_market(trader, "BUY", "1", margin_mode="CROSS", symbol="ETHUSDT")
+    open_position(trader, "BUY", "0.1")
+    open_position(trader, "BUY", "1", margin_mode="CROSS", symbol="ETHUSDT")
     assert wallet_balance(trader) == D("9695.5")
     # and ETH marked at 3,100: cross uPnL +100, cross initial margin 3,100 / 20 = 155
     mark_price_set(symbol="ETHUSDT", price="3100")
@@ -175,7 +167,7 @@ def test_adding_exactly_the_available_balance_is_accepted_one_unit_more_is_refus
 
 def test_adding_more_than_the_available_balance_is_refused(trader, unchanged, balanced_ledger):
     # given an isolated long: wallet 9,697, nothing else open, so 9,697 available
-    open_market(trader, "BUY", "0.1")
+    open_position(trader, "BUY", "0.1")
 
     # when the trader adds 20,000; then MarginInsufficient, nothing changes
     with (
@@ -190,8 +182,8 @@ def test_adding_more_than_the_available_balance_is_refused(trader, unchanged, ba
 def test_adding_margin_touches_only_the_isolated_position_of_the_symbol(trader, balanced_ledger):
     # given on BTCUSDT a cross short of 0.2 (fee 6) and an isolated long of 0.1 (margin 300,
     # fee 3): wallet 9,691
-    cross = open_market(trader, "SELL", "0.2", margin_mode="CROSS")
-    isolated = open_market(trader, "BUY", "0.1")
+    cross = open_position(trader, "SELL", "0.2", margin_mode="CROSS")
+    isolated = open_position(trader, "BUY", "0.1")
     assert wallet_balance(trader) == D("9691")
     cross_before = Position.objects.filter(pk=cross.pk).values().get()
     entries_before = LedgerEntry.objects.count()
@@ -238,7 +230,7 @@ def test_removing_margin_is_allowed_up_to_the_engines_maximum_and_refused_one_un
     trader, unchanged, balanced_ledger, mark, maximum, comment
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, wallet 9,697
-    position = open_market(trader, "BUY", "0.1")
+    position = open_position(trader, "BUY", "0.1")
     mark_price_set(symbol="BTCUSDT", price=mark)
 
     # the service's maximum is the engine's, at the mark
@@ -290,7 +282,7 @@ def test_removing_margin_is_allowed_up_to_the_engines_maximum_and_refused_one_un
 
 def test_removing_margin_moves_the_liquidation_price_toward_the_mark(trader, balanced_ledger):
     # given an isolated long of 0.1 BTC at 60,000 with 400 of margin (300 + 100 added)
-    position = open_market(trader, "BUY", "0.1")
+    position = open_position(trader, "BUY", "0.1")
     isolated_margin_add(user=trader, symbol="BTCUSDT", amount="100")
     position.refresh_from_db()
     # at the mark 60,000: max removable = min(400 - 24, 400 + 0 - 300) = 100
@@ -317,7 +309,7 @@ def test_removing_margin_moves_the_liquidation_price_toward_the_mark(trader, bal
 def test_a_losing_isolated_position_has_nothing_removable(trader, unchanged, balanced_ledger):
     # given an isolated long of 0.1 BTC at 60,000 (margin 300) with the mark at 59,000:
     # min(300 - 23.6, 300 - 100 - 295 = -95) -> 0
-    position = open_market(trader, "BUY", "0.1")
+    position = open_position(trader, "BUY", "0.1")
     mark_price_set(symbol="BTCUSDT", price="59000")
     assert (
         isolated_margin_max_removable(
@@ -346,7 +338,7 @@ BOTH_SERVICES = [
 @pytest.mark.parametrize("service", BOTH_SERVICES)
 def test_a_cross_position_is_refused_as_not_isolated(trader, unchanged, service, balanced_ledger):
     # given only a cross position on BTCUSDT
-    open_market(trader, "BUY", "0.1", margin_mode="CROSS")
+    open_position(trader, "BUY", "0.1", margin_mode="CROSS")
 
     # when the trader adds or removes margin; then NotIsolated with the exchange's wording
     with (
@@ -359,7 +351,7 @@ def test_a_cross_position_is_refused_as_not_isolated(trader, unchanged, service,
 @pytest.mark.parametrize("service", BOTH_SERVICES)
 def test_without_a_position_is_refused_as_no_position(trader, unchanged, service, balanced_ledger):
     # given an isolated ETH position but nothing on BTCUSDT
-    open_market(trader, "BUY", "1", symbol="ETHUSDT")
+    open_position(trader, "BUY", "1", symbol="ETHUSDT")
 
     with (
         pytest.raises(NoPosition, match=r"You have no open BTCUSDT Isolated position\."),
@@ -373,7 +365,7 @@ def test_a_closed_isolated_position_is_refused_as_no_position(
     trader, unchanged, service, balanced_ledger
 ):
     # given an isolated position that was closed
-    open_market(trader, "BUY", "0.1")
+    open_position(trader, "BUY", "0.1")
     order_place(user=trader, symbol="BTCUSDT", side="SELL", quantity="0.1", margin_mode="ISOLATED")
 
     with pytest.raises(NoPosition, match="You have no open BTCUSDT Isolated"), unchanged():
@@ -399,7 +391,7 @@ def test_a_closed_isolated_position_is_refused_as_no_position(
 )
 def test_an_invalid_amount_is_refused(trader, unchanged, service, amount, message, balanced_ledger):
     # given an isolated long with margin to spare (so only the amount can be wrong)
-    open_market(trader, "BUY", "0.1")
+    open_position(trader, "BUY", "0.1")
     isolated_margin_add(user=trader, symbol="BTCUSDT", amount="100")
 
     with pytest.raises(InvalidAmount, match=message), unchanged():

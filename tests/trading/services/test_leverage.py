@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import last_ledger_pk, ledger_rows, position_of, wallet_balance
 from trading.errors import (
     InvalidLeverage,
     LeverageReductionRefused,
@@ -16,32 +16,12 @@ from trading.errors import (
     MarginInsufficient,
     UnknownSymbol,
 )
-from trading.models import Instrument, LedgerEntry, LeverageSetting, Position
+from trading.models import Instrument, LeverageSetting, Position
 from trading.selectors import account_summary, leverage_for
 from trading.selectors.positions import isolated_margin_max_removable
 from trading.services import leverage_set, mark_price_set, order_place, wallet_deposit
 
 pytestmark = pytest.mark.django_db
-
-
-def ledger_rows(user, *, after: int = 0) -> list[tuple]:
-    """The user's ledger entries as (kind, amount, source kind, destination kind)."""
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
-        for entry in LedgerEntry.objects.filter(user=user, pk__gt=after)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
-
-
-def last_entry_pk() -> int:
-    return LedgerEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
-def open_position(user, symbol: str, margin_mode: str) -> Position:
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
 
 
 def max_removable(user, position: Position) -> Decimal:
@@ -119,7 +99,7 @@ def test_orders_use_the_leverage_of_their_symbol_and_mode(trader, balanced_ledge
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=10)
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
     leverage_set(user=trader, symbol="ETHUSDT", margin_mode="ISOLATED", leverage=5)
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the trader buys 0.1 BTC in each mode and 1 ETH isolated, at the marks
     btc_cross = order_place(
@@ -134,15 +114,15 @@ def test_orders_use_the_leverage_of_their_symbol_and_mode(trader, balanced_ledge
 
     # then each order and position carries the leverage of its key
     assert (btc_cross.leverage, btc_isolated.leverage, eth_isolated.leverage) == (10, 20, 5)
-    cross = open_position(trader, "BTCUSDT", "CROSS")
-    isolated = open_position(trader, "BTCUSDT", "ISOLATED")
-    eth = open_position(trader, "ETHUSDT", "ISOLATED")
+    cross = position_of(trader, "CROSS")
+    isolated = position_of(trader, "ISOLATED")
+    eth = position_of(trader, "ISOLATED", symbol="ETHUSDT")
     assert (cross.leverage, cross.isolated_margin) == (10, Decimal("0"))
     # isolated initial margin = notional / leverage: 6,000 / 20 = 300 and 3,000 / 5 = 600
     assert (isolated.leverage, isolated.isolated_margin) == (20, Decimal("300"))
     assert (eth.leverage, eth.isolated_margin) == (5, Decimal("600"))
     # cross holds its margin implicitly; fees are 0.05 % of each notional
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("FEE", Decimal("3"), "WALLET", "FEES"),
         ("ISOLATED_MARGIN", Decimal("300"), "WALLET", "ISOLATED_MARGIN"),
         ("FEE", Decimal("3"), "WALLET", "FEES"),
@@ -167,7 +147,7 @@ def test_default_leverage_is_twenty_when_never_set(trader):
         user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED"
     )
     assert order.leverage == 20
-    assert open_position(trader, "BTCUSDT", "ISOLATED").isolated_margin == Decimal("300")
+    assert position_of(trader, "ISOLATED").isolated_margin == Decimal("300")
     assert LeverageSetting.objects.filter(user=trader).count() == 0
 
 
@@ -257,7 +237,7 @@ def test_lowering_isolated_leverage_with_an_open_position_is_refused(trader, unc
     ):
         leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=10)
     assert refusal.value.code == "LEVERAGE_REDUCTION_NOT_SUPPORTED"
-    position = open_position(trader, "BTCUSDT", "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     assert (position.leverage, position.isolated_margin) == (20, Decimal("300"))
 
 
@@ -266,9 +246,9 @@ def test_raising_isolated_leverage_keeps_the_margin_and_makes_more_removable(
 ):
     # given an open 0.1 BTC isolated long at 20x: 300 of margin, all of it needed at 20x
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
-    position = open_position(trader, "BTCUSDT", "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     assert max_removable(trader, position) == Decimal("0")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the isolated leverage is raised to 50x
     setting = leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=50)
@@ -279,7 +259,7 @@ def test_raising_isolated_leverage_keeps_the_margin_and_makes_more_removable(
     assert setting.leverage == 50
     assert (position.leverage, position.isolated_margin) == (50, Decimal("300"))
     assert wallet_balance(trader) == Decimal("9697")
-    assert ledger_rows(trader, after=before) == []
+    assert ledger_rows(user=trader, after=before) == []
     assert max_removable(trader, position) == Decimal("180")
 
 
@@ -291,7 +271,7 @@ def test_after_raising_isolated_leverage_going_back_down_is_refused(trader, unch
     # when it is set back to 20x, then it is refused: 20x is a reduction now
     with pytest.raises(LeverageReductionRefused), unchanged():
         leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    assert open_position(trader, "BTCUSDT", "ISOLATED").leverage == 50
+    assert position_of(trader, "ISOLATED").leverage == 50
 
 
 def test_cross_leverage_can_be_lowered_while_only_an_isolated_position_is_open(trader):
@@ -302,7 +282,7 @@ def test_cross_leverage_can_be_lowered_while_only_an_isolated_position_is_open(t
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=5)
 
     # then the isolated position keeps its leverage and margin
-    position = open_position(trader, "BTCUSDT", "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     assert (position.leverage, position.isolated_margin) == (20, Decimal("300"))
     assert stored_leverage(trader) == [("BTCUSDT", "CROSS", 5)]
 
@@ -318,16 +298,16 @@ def test_lowering_cross_leverage_is_allowed_while_the_available_balance_stays_po
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.8", margin_mode="CROSS")
     assert wallet_balance(trader) == Decimal("9976")
     assert account_summary(user=trader).available_balance == Decimal("9592")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the cross leverage is lowered to 10x
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=10)
 
     # then the position is at 10x and holds 4,800: available 9,976 - 4,800; no money moved
-    assert open_position(trader, "BTCUSDT", "CROSS").leverage == 10
+    assert position_of(trader, "CROSS").leverage == 10
     assert account_summary(user=trader).available_balance == Decimal("5176")
     assert wallet_balance(trader) == Decimal("9976")
-    assert ledger_rows(trader, after=before) == []
+    assert ledger_rows(user=trader, after=before) == []
 
 
 def test_lowering_cross_leverage_is_refused_when_the_available_balance_would_go_negative(
@@ -349,7 +329,7 @@ def test_lowering_cross_leverage_is_refused_when_the_available_balance_would_go_
     ):
         leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=4)
     assert refusal.value.code == "MARGIN_INSUFFICIENT"
-    assert open_position(trader, "BTCUSDT", "CROSS").leverage == 125
+    assert position_of(trader, "CROSS").leverage == 125
     assert stored_leverage(trader) == [("BTCUSDT", "CROSS", 125)]
 
 
@@ -363,7 +343,7 @@ def test_lowering_cross_leverage_to_exactly_zero_available_is_allowed(trader, ba
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=4)
 
     # then it is allowed and the available balance is exactly 0
-    assert open_position(trader, "BTCUSDT", "CROSS").leverage == 4
+    assert position_of(trader, "CROSS").leverage == 4
     assert account_summary(user=trader).available_balance == Decimal("0")
     assert stored_leverage(trader) == [("BTCUSDT", "CROSS", 4)]
 
@@ -390,7 +370,7 @@ def test_raising_leverage_above_the_bracket_cap_of_the_open_position_is_refused(
     ):
         leverage_set(user=trader, symbol="BTCUSDT", margin_mode=margin_mode, leverage=125)
     assert refusal.value.code == "LEVERAGE_TOO_HIGH"
-    assert open_position(trader, "BTCUSDT", margin_mode).leverage == 20
+    assert position_of(trader, margin_mode).leverage == 20
 
 
 def test_raising_leverage_within_the_bracket_cap_of_the_open_position_is_allowed(trader):
@@ -401,7 +381,7 @@ def test_raising_leverage_within_the_bracket_cap_of_the_open_position_is_allowed
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=100)
 
     # then the position is at 100x: its margin is 600, available 9,970 - 600
-    assert open_position(trader, "BTCUSDT", "CROSS").leverage == 100
+    assert position_of(trader, "CROSS").leverage == 100
     assert account_summary(user=trader).available_balance == Decimal("9370")
 
 
@@ -414,7 +394,7 @@ def test_a_position_exactly_at_the_bracket_cap_may_use_that_leverage(trader):
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=125)
 
     # then the position is at 125x
-    assert open_position(trader, "BTCUSDT", "CROSS").leverage == 125
+    assert position_of(trader, "CROSS").leverage == 125
 
 
 def test_the_bracket_cap_is_checked_at_the_mark_not_at_the_entry(trader, unchanged):

@@ -8,9 +8,9 @@ import pytest
 
 from accounts.services import margin_mode_default_set
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import last_ledger_pk, ledger_rows, wallet_balance
 from trading.errors import MarginModeLocked, MarginModeUnchanged, NoPosition, UnknownSymbol
-from trading.models import Instrument, LedgerEntry, Position, SymbolMarginMode
+from trading.models import Instrument, Position, SymbolMarginMode
 from trading.selectors import margin_mode_default
 from trading.services import (
     order_cancel,
@@ -25,20 +25,6 @@ pytestmark = pytest.mark.django_db
 POSITION_EXISTS = "Margin type cannot be changed if there exists position."
 ORDERS_EXIST = "Margin type cannot be changed if there exists open orders."
 NO_NEED = r"^No need to change margin type\.$"
-
-
-def ledger_rows(user, *, after: int = 0) -> list[tuple]:
-    """The user's ledger entries as (kind, amount, source kind, destination kind)."""
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
-        for entry in LedgerEntry.objects.filter(user=user, pk__gt=after)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
-
-
-def last_entry_pk() -> int:
-    return LedgerEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def symbol_modes(user) -> list[tuple]:
@@ -266,7 +252,7 @@ def test_symbol_mode_with_a_bad_mode_or_symbol_is_refused(
 
 def test_order_without_a_mode_is_cross_when_nothing_is_set(trader, balanced_ledger):
     # given a trader who never chose a mode
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when they buy 0.1 BTC naming no mode
     order = order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
@@ -274,14 +260,14 @@ def test_order_without_a_mode_is_cross_when_nothing_is_set(trader, balanced_ledg
     # then it is a Cross order and position: only the 3 USDT fee left the wallet
     assert order.margin_mode == "CROSS"
     assert open_positions(trader) == [("BTCUSDT", "CROSS", "LONG", Decimal("0.1"), Decimal("0"))]
-    assert ledger_rows(trader, after=before) == [("FEE", Decimal("3"), "WALLET", "FEES")]
+    assert ledger_rows(user=trader, after=before) == [("FEE", Decimal("3"), "WALLET", "FEES")]
     assert wallet_balance(trader) == Decimal("9997")
 
 
 def test_order_without_a_mode_uses_the_user_default(trader, balanced_ledger):
     # given a user default of Isolated on /settings
     margin_mode_default_set(user=trader, margin_mode="ISOLATED")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when they buy 0.1 BTC naming no mode
     order = order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
@@ -291,7 +277,7 @@ def test_order_without_a_mode_uses_the_user_default(trader, balanced_ledger):
     assert open_positions(trader) == [
         ("BTCUSDT", "ISOLATED", "LONG", Decimal("0.1"), Decimal("300"))
     ]
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("ISOLATED_MARGIN", Decimal("300"), "WALLET", "ISOLATED_MARGIN"),
         ("FEE", Decimal("3"), "WALLET", "FEES"),
     ]
@@ -335,7 +321,7 @@ def test_explicit_mode_on_the_order_overrides_symbol_and_user_defaults(trader, b
     # given the user default Isolated (so BTCUSDT's too) and ETHUSDT's own default Cross
     margin_mode_default_set(user=trader, margin_mode="ISOLATED")
     symbol_margin_mode_set(user=trader, symbol="ETHUSDT", margin_mode="CROSS")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when they buy 0.1 BTC explicitly Cross and 1 ETH explicitly Isolated
     btc = order_place(
@@ -351,7 +337,7 @@ def test_explicit_mode_on_the_order_overrides_symbol_and_user_defaults(trader, b
         ("BTCUSDT", "CROSS", "LONG", Decimal("0.1"), Decimal("0")),
         ("ETHUSDT", "ISOLATED", "LONG", Decimal("1"), Decimal("150")),
     ]
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("FEE", Decimal("3"), "WALLET", "FEES"),
         ("ISOLATED_MARGIN", Decimal("150"), "WALLET", "ISOLATED_MARGIN"),
         ("FEE", Decimal("1.5"), "WALLET", "FEES"),

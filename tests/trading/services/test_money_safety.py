@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import wallet_balance
 from trading.errors import (
     InvalidAmount,
     InvalidPrice,

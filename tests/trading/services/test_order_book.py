@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import ledger_rows, wallet_balance
 from trading.errors import (
     InvalidPrice,
     MarginInsufficient,
@@ -19,7 +19,7 @@ from trading.errors import (
     OrderNotFound,
     PostOnlyRejected,
 )
-from trading.models import Fill, Instrument, LedgerEntry, Order
+from trading.models import Fill, Instrument, Order
 from trading.selectors import account_summary, order_book
 from trading.services import (
     mark_price_set,
@@ -63,15 +63,6 @@ def fill_rows(order):
     ]
 
 
-def ledger_rows(order):
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
-        for entry in LedgerEntry.objects.filter(order=order)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
-
-
 def order_figures(order):
     order.refresh_from_db()
     return (
@@ -106,7 +97,7 @@ def test_a_large_market_buy_costs_more_than_a_small_one(make_trader, thin_book, 
     assert fill_rows(small) == [(D("60000.1"), D("0.1"), D("3.000005"), "TAKER")]
     assert fill_rows(large) == [(D("60000.18"), D("0.5"), D("15.000045"), "TAKER")]
     assert order_figures(large) == ("FILLED", "GTC", D("0.5"), D("0.5"), D("60000.18"), D("0"))
-    assert ledger_rows(large) == [("FEE", D("15.000045"), "WALLET", "FEES")]
+    assert ledger_rows(order=large) == [("FEE", D("15.000045"), "WALLET", "FEES")]
     assert wallet_balance(large_buyer) == D("9984.999955")
 
 
@@ -176,7 +167,7 @@ def test_a_crossing_gtc_limit_takes_what_the_book_holds_within_its_price_and_res
         D("301.201004"),
     )
     assert fill_rows(order) == [(D("60000.15"), D("0.4"), D("12.00003"), "TAKER")]
-    assert ledger_rows(order) == [("FEE", D("12.00003"), "WALLET", "FEES")]
+    assert ledger_rows(order=order) == [("FEE", D("12.00003"), "WALLET", "FEES")]
     assert wallet_balance(trader) == D("9987.99997")
     summary = account_summary(user=trader)
     assert summary.open_order_margin == D("301.201004")
@@ -306,7 +297,7 @@ def test_an_ioc_fills_what_the_book_gives_within_its_price_and_expires_the_rest(
     # 0.2 at 59999.9 + 0.2 at 59999.8 = 23999.94, average 59999.85; fee 11.99997
     assert order_figures(order) == ("EXPIRED", "IOC", D("0.5"), D("0.4"), D("59999.85"), D("0"))
     assert fill_rows(order) == [(D("59999.85"), D("0.4"), D("11.99997"), "TAKER")]
-    assert ledger_rows(order) == [("FEE", D("11.99997"), "WALLET", "FEES")]
+    assert ledger_rows(order=order) == [("FEE", D("11.99997"), "WALLET", "FEES")]
     assert wallet_balance(trader) == D("9988.00003")
 
 
@@ -317,7 +308,7 @@ def test_an_ioc_that_does_not_cross_expires_with_nothing_filled_and_nothing_held
 
     assert order_figures(order) == ("EXPIRED", "IOC", D("0.1"), D("0"), None, D("0"))
     assert fill_rows(order) == []
-    assert ledger_rows(order) == []
+    assert ledger_rows(order=order) == []
     assert wallet_balance(trader) == D("10000")
     assert account_summary(user=trader).open_order_margin == D("0")
 
@@ -458,7 +449,7 @@ def test_editing_a_resting_order_keeps_its_id_and_holds_the_new_margin(
     assert order_figures(edited) == ("NEW", "GTC", D(quantity), D("0"), None, held)
     assert edited.price == D(price)
     # a hold, not a ledger movement: the wallet is untouched, what is available shrinks
-    assert ledger_rows(edited) == []
+    assert ledger_rows(order=edited) == []
     assert wallet_balance(trader) == D("10000")
     assert account_summary(user=trader).open_order_margin == held
     assert Order.objects.filter(user=trader).count() == 1

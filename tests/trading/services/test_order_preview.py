@@ -6,14 +6,12 @@ Taker fee 0.05 %, maker fee 0.02 %. Liquidation price, one-way form:
 LP = (WB - TMM1 + UPNL1 + cum - s q EP) / (q MMR - s q).
 """
 
-import json
 from decimal import Context, Decimal
 
 import pytest
 
 from accounts.services import margin_mode_default_set
-from tests.conftest import REPO_DIR
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import position_state, wallet_balance
 from trading import engine
 from trading.errors import InvalidQuantity
 from trading.services import (
@@ -26,17 +24,11 @@ from trading.services import (
 
 pytestmark = pytest.mark.django_db
 
-SEED = json.loads((REPO_DIR / "trading" / "seed" / "market.json").read_text())
-BRACKETS = {
-    spec["symbol"]: engine.brackets_from_rows(spec["brackets"]) for spec in SEED["instruments"]
-}
 D50 = Context(prec=50)
 
 
 def btc_long(quantity, entry, mark="60000"):
-    return engine.PositionState(
-        engine.Side.LONG, Decimal(quantity), Decimal(entry), Decimal(mark), BRACKETS["BTCUSDT"]
-    )
+    return position_state("BTCUSDT", engine.Side.LONG, quantity, entry, mark)
 
 
 def test_a_market_buy_is_previewed_in_both_modes_side_by_side_with_exact_figures(trader):
@@ -72,6 +64,7 @@ def test_a_market_buy_is_previewed_in_both_modes_side_by_side_with_exact_figures
         fee=Decimal("3"),
         accepted=True,
         rejection_code=None,
+        rejection_reason=None,
         rejection_message=None,
         liquidation_price=None,
         liquidation_price_display=None,
@@ -99,6 +92,7 @@ def test_a_market_buy_is_previewed_in_both_modes_side_by_side_with_exact_figures
         fee=Decimal("3"),
         accepted=True,
         rejection_code=None,
+        rejection_reason=None,
         rejection_message=None,
         liquidation_price=isolated_lp,
         liquidation_price_display=Decimal("54216.9"),

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from marginsite.errors import InvalidInput
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import ledger_rows, market_order, position_of, wallet_balance
 from trading.errors import (
     InvalidPrice,
     InvalidQuantity,
@@ -44,27 +44,6 @@ D = Decimal
 # --- helpers -------------------------------------------------------------------------------
 
 
-def market_order(user, side, quantity, *, margin_mode="CROSS", symbol="BTCUSDT", **options):
-    return order_place(
-        user=user,
-        symbol=symbol,
-        side=side,
-        quantity=quantity,
-        margin_mode=margin_mode,
-        **options,
-    )
-
-
-def ledger_rows(**filters):
-    """(kind, amount, source kind, destination kind, memo) of the matching entries, in order."""
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind, entry.memo)
-        for entry in LedgerEntry.objects.filter(**filters)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
-
-
 def fill_rows(order):
     """(price, quantity, fee, realized_pnl, liquidity) of the order's fills, in order."""
     return [
@@ -83,12 +62,6 @@ def position_figures(position):
         position.isolated_margin,
         position.realized_pnl,
         position.status,
-    )
-
-
-def open_position(user, margin_mode="CROSS", symbol="BTCUSDT") -> Position:
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
     )
 
 
@@ -113,10 +86,10 @@ def test_market_buy_cross_fills_at_the_mark_as_taker_and_pays_the_fee_from_the_w
     assert order.margin_held == D("0")
     # fee = 0.1 x 60,000 x 0.0005 = 3
     assert fill_rows(order) == [(D("60000"), D("0.1"), D("3"), D("0"), "TAKER")]
-    assert ledger_rows(order=order) == [("FEE", D("3"), "WALLET", "FEES", "")]
+    assert ledger_rows("memo", order=order) == [("FEE", D("3"), "WALLET", "FEES", "")]
     # a cross position holds its margin implicitly: only the fee leaves the wallet
     assert wallet_balance(trader) == D("9997")
-    position = open_position(trader)
+    position = position_of(trader)
     assert position.leverage == 20
     assert position_figures(position) == ("LONG", D("0.1"), D("60000"), D("0"), D("0"), "OPEN")
     assert position.closed_at is None
@@ -130,9 +103,9 @@ def test_market_sell_cross_opens_a_short_at_the_mark(trader, balanced_ledger):
 
     # then a short opens at 60,000; fee = 0.2 x 60,000 x 0.0005 = 6
     assert fill_rows(order) == [(D("60000"), D("0.2"), D("6"), D("0"), "TAKER")]
-    assert ledger_rows(order=order) == [("FEE", D("6"), "WALLET", "FEES", "")]
+    assert ledger_rows("memo", order=order) == [("FEE", D("6"), "WALLET", "FEES", "")]
     assert wallet_balance(trader) == D("9994")
-    assert position_figures(open_position(trader)) == (
+    assert position_figures(position_of(trader)) == (
         "SHORT", D("0.2"), D("60000"), D("0"), D("0"), "OPEN",
     )  # fmt: skip
 
@@ -148,8 +121,8 @@ def test_market_buy_isolated_moves_the_initial_margin_out_of_the_wallet_into_the
 
     # then initial margin = 0.1 x 60,000 / 10 = 600 moves WALLET -> ISOLATED_MARGIN, and the
     # fee 0.1 x 60,000 x 0.0005 = 3 goes WALLET -> FEES
-    position = open_position(trader, "ISOLATED")
-    assert ledger_rows(order=order) == [
+    position = position_of(trader, "ISOLATED")
+    assert ledger_rows("memo", order=order) == [
         ("ISOLATED_MARGIN", D("600"), "WALLET", "ISOLATED_MARGIN", "initial margin"),
         ("FEE", D("3"), "WALLET", "FEES", ""),
     ]
@@ -178,12 +151,12 @@ def test_increasing_a_position_sets_the_quantity_weighted_entry(trader, balanced
     order = market_order(trader, "BUY", "0.3")
 
     # then entry = (0.1 x 60,000 + 0.3 x 62,000) / 0.4 = 24,600 / 0.4 = 61,500
-    assert position_figures(open_position(trader)) == (
+    assert position_figures(position_of(trader)) == (
         "LONG", D("0.4"), D("61500"), D("0"), D("0"), "OPEN",
     )  # fmt: skip
     # fee = 0.3 x 62,000 x 0.0005 = 9.3; wallet = 10,000 - 3 - 9.3
     assert fill_rows(order) == [(D("62000"), D("0.3"), D("9.3"), D("0"), "TAKER")]
-    assert ledger_rows(order=order) == [("FEE", D("9.3"), "WALLET", "FEES", "")]
+    assert ledger_rows("memo", order=order) == [("FEE", D("9.3"), "WALLET", "FEES", "")]
     assert wallet_balance(trader) == D("9987.7")
     assert Position.objects.filter(user=trader).count() == 1
 
@@ -199,11 +172,11 @@ def test_increasing_an_isolated_position_adds_the_initial_margin_of_the_added_pa
     order = market_order(trader, "BUY", "0.3", margin_mode="ISOLATED")
 
     # then margin += 0.3 x 62,000 / 20 = 930 (total 1,230); fee 9.3
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("ISOLATED_MARGIN", D("930"), "WALLET", "ISOLATED_MARGIN", "initial margin"),
         ("FEE", D("9.3"), "WALLET", "FEES", ""),
     ]
-    assert position_figures(open_position(trader, "ISOLATED")) == (
+    assert position_figures(position_of(trader, "ISOLATED")) == (
         "LONG", D("0.4"), D("61500"), D("1230"), D("0"), "OPEN",
     )  # fmt: skip
     # wallet = 10,000 - 300 - 3 - 930 - 9.3
@@ -221,7 +194,7 @@ def test_a_weighted_entry_that_does_not_terminate_is_stored_to_eight_decimals(
     market_order(trader, "BUY", "0.2")
 
     # then entry = (6,000 + 12,000.02) / 0.3 = 60,000.0666... -> 60,000.06666667 (half even)
-    position = open_position(trader)
+    position = position_of(trader)
     assert position.entry_price == D("60000.06666667")
     assert position.quantity == D("0.3")
     # fees 3 + 0.2 x 60,000.1 x 0.0005 = 3 + 6.00001
@@ -231,7 +204,7 @@ def test_a_weighted_entry_that_does_not_terminate_is_stored_to_eight_decimals(
     # rounded down (a loss away from 0) to -0.02000001; fee 0.3 x 60,000 x 0.0005 = 9
     mark_price_set(symbol="BTCUSDT", price="60000")
     close = position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
-    assert ledger_rows(order=close) == [
+    assert ledger_rows("memo", order=close) == [
         ("REALIZED_PNL", D("0.02000001"), "WALLET", "HOUSE", ""),
         ("FEE", D("9"), "WALLET", "FEES", ""),
     ]
@@ -267,7 +240,7 @@ def test_a_fee_with_more_than_eight_decimals_is_rounded_up(trader, balanced_ledg
 
     # then fee = 21.00007 x 0.0005 = 0.010500035, rounded up to 0.01050004
     assert fill_rows(order) == [(D("3000.01"), D("0.007"), D("0.01050004"), D("0"), "TAKER")]
-    assert ledger_rows(order=order) == [("FEE", D("0.01050004"), "WALLET", "FEES", "")]
+    assert ledger_rows("memo", order=order) == [("FEE", D("0.01050004"), "WALLET", "FEES", "")]
     assert wallet_balance(trader) == D("9999.98949996")
 
 
@@ -279,14 +252,14 @@ def test_partial_reduce_cross_in_profit_pays_the_pnl_from_the_house_and_keeps_th
 ):
     # given a cross long of 0.3 BTC at 60,000 (fee 9, wallet 9,991)
     market_order(trader, "BUY", "0.3")
-    position = open_position(trader)
+    position = position_of(trader)
     mark_price_set(symbol="BTCUSDT", price="62000")
 
     # when the trader sells 0.1 at 62,000
     order = market_order(trader, "SELL", "0.1")
 
     # then PnL = +1 x 0.1 x (62,000 - 60,000) = 200, HOUSE -> WALLET; fee 0.1 x 62,000 x 0.0005
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("200"), "HOUSE", "WALLET", ""),
         ("FEE", D("3.1"), "WALLET", "FEES", ""),
     ]
@@ -300,7 +273,7 @@ def test_partial_reduce_cross_in_profit_pays_the_pnl_from_the_house_and_keeps_th
     second = market_order(trader, "SELL", "0.1")
 
     # then PnL 0.1 x 3,000 = 300 accumulates: realized 500; fee 3.15
-    assert ledger_rows(order=second) == [
+    assert ledger_rows("memo", order=second) == [
         ("REALIZED_PNL", D("300"), "HOUSE", "WALLET", ""),
         ("FEE", D("3.15"), "WALLET", "FEES", ""),
     ]
@@ -312,14 +285,14 @@ def test_partial_reduce_cross_in_profit_pays_the_pnl_from_the_house_and_keeps_th
 def test_partial_reduce_cross_at_a_loss_pays_the_house_from_the_wallet(trader, balanced_ledger):
     # given a cross long of 0.3 BTC at 60,000 (fee 9, wallet 9,991)
     market_order(trader, "BUY", "0.3")
-    position = open_position(trader)
+    position = position_of(trader)
     mark_price_set(symbol="BTCUSDT", price="58500")
 
     # when the trader sells 0.1 at 58,500
     order = market_order(trader, "SELL", "0.1")
 
     # then PnL = 0.1 x (58,500 - 60,000) = -150, WALLET -> HOUSE; fee 0.1 x 58,500 x 0.0005
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("150"), "WALLET", "HOUSE", ""),
         ("FEE", D("2.925"), "WALLET", "FEES", ""),
     ]
@@ -345,11 +318,11 @@ def test_reducing_a_short_realizes_a_profit_when_the_mark_has_fallen(trader, bal
     order = market_order(trader, "BUY", "0.1")
 
     # then PnL = -1 x 0.1 x (57,000 - 60,000) = +300; fee 0.1 x 57,000 x 0.0005 = 2.85
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("300"), "HOUSE", "WALLET", ""),
         ("FEE", D("2.85"), "WALLET", "FEES", ""),
     ]
-    assert position_figures(open_position(trader)) == (
+    assert position_figures(position_of(trader)) == (
         "SHORT", D("0.1"), D("60000"), D("0"), D("300"), "OPEN",
     )  # fmt: skip
     assert wallet_balance(trader) == D("10291.15")
@@ -363,7 +336,7 @@ def test_partial_reduce_isolated_in_profit_releases_the_closed_share_of_the_marg
 ):
     # given an isolated long of 0.3 BTC at 60,000, 20x: margin 900, fee 9, wallet 9,091
     market_order(trader, "BUY", "0.3", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     assert wallet_balance(trader) == D("9091")
     mark_price_set(symbol="BTCUSDT", price="62000")
 
@@ -372,7 +345,7 @@ def test_partial_reduce_isolated_in_profit_releases_the_closed_share_of_the_marg
 
     # then PnL 0.1 x 2,000 = 200 comes from the house, and the closed share of the margin,
     # 900 x 0.1 / 0.3 = 300, returns to the wallet; fee 3.1
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("200"), "HOUSE", "WALLET", ""),
         ("ISOLATED_MARGIN", D("300"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("3.1"), "WALLET", "FEES", ""),
@@ -390,7 +363,7 @@ def test_partial_reduce_isolated_at_a_loss_settles_it_with_the_closed_share_of_t
 ):
     # given an isolated long of 0.3 BTC at 60,000, 20x: margin 900, wallet 9,091
     market_order(trader, "BUY", "0.3", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     mark_price_set(symbol="BTCUSDT", price="58500")
 
     # when the trader sells 0.1 at 58,500
@@ -398,7 +371,7 @@ def test_partial_reduce_isolated_at_a_loss_settles_it_with_the_closed_share_of_t
 
     # then the loss 0.1 x 1,500 = 150 is paid from the closed share (300) of the margin to the
     # house, and the rest of that share, 150, returns to the wallet; fee 2.925
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("150"), "ISOLATED_MARGIN", "HOUSE", ""),
         ("ISOLATED_MARGIN", D("150"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("2.925"), "WALLET", "FEES", ""),
@@ -418,7 +391,7 @@ def test_the_released_isolated_share_rounds_down_and_the_last_close_returns_the_
     # rounded up against the user to 2,571.42857143; fee 9
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=7)
     market_order(trader, "BUY", "0.3", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     assert position.isolated_margin == D("2571.42857143")
     assert wallet_balance(trader) == D("7419.57142857")
 
@@ -426,7 +399,7 @@ def test_the_released_isolated_share_rounds_down_and_the_last_close_returns_the_
     order = market_order(trader, "SELL", "0.1", margin_mode="ISOLATED")
 
     # then the share 2,571.42857143 x 0.1 / 0.3 = 857.142857143333... rounds down
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("ISOLATED_MARGIN", D("857.14285714"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("3"), "WALLET", "FEES", ""),
     ]
@@ -435,7 +408,7 @@ def test_the_released_isolated_share_rounds_down_and_the_last_close_returns_the_
 
     # when the rest is closed, the whole remaining margin returns: only the fees are gone
     close = position_close(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
-    assert ledger_rows(order=close) == [
+    assert ledger_rows("memo", order=close) == [
         ("ISOLATED_MARGIN", D("1714.28571429"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("6"), "WALLET", "FEES", ""),
     ]
@@ -449,7 +422,7 @@ def test_the_released_isolated_share_rounds_down_and_the_last_close_returns_the_
 def test_an_opposite_order_of_the_whole_size_closes_the_position(trader, balanced_ledger):
     # given a cross long of 0.1 BTC at 60,000 (wallet 9,997)
     market_order(trader, "BUY", "0.1")
-    position = open_position(trader)
+    position = position_of(trader)
     mark_price_set(symbol="BTCUSDT", price="61000")
 
     # when the trader sells 0.1
@@ -469,7 +442,7 @@ def test_position_close_of_an_isolated_position_returns_the_whole_margin_and_the
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, wallet 9,697
     market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     mark_price_set(symbol="BTCUSDT", price="61000")
 
     # when the trader closes it
@@ -482,7 +455,7 @@ def test_position_close_of_an_isolated_position_returns_the_whole_margin_and_the
     )  # fmt: skip
     assert (order.margin_mode, order.average_fill_price) == ("ISOLATED", D("61000"))
     # PnL 100 from the house, the whole margin 300 back, fee 0.1 x 61,000 x 0.0005 = 3.05
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("100"), "HOUSE", "WALLET", ""),
         ("ISOLATED_MARGIN", D("300"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("3.05"), "WALLET", "FEES", ""),
@@ -496,7 +469,7 @@ def test_position_close_of_an_isolated_position_returns_the_whole_margin_and_the
 def test_position_close_of_a_cross_short_buys_back_the_whole_size(trader, balanced_ledger):
     # given a cross short of 0.25 BTC at 60,000 (fee 7.5, wallet 9,992.5)
     market_order(trader, "SELL", "0.25")
-    position = open_position(trader)
+    position = position_of(trader)
     mark_price_set(symbol="BTCUSDT", price="60400")
 
     # when the trader closes it
@@ -504,7 +477,7 @@ def test_position_close_of_a_cross_short_buys_back_the_whole_size(trader, balanc
 
     # then a reduce-only BUY of 0.25 realizes -0.25 x 400 = -100; fee 0.25 x 60,400 x 0.0005
     assert (order.side, order.quantity, order.reduce_only) == ("BUY", D("0.25"), True)
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("100"), "WALLET", "HOUSE", ""),
         ("FEE", D("7.55"), "WALLET", "FEES", ""),
     ]
@@ -556,7 +529,7 @@ def test_an_order_larger_than_the_opposite_position_closes_it_and_opens_the_rest
 ):
     # given a cross long of 0.1 BTC at 60,000 (wallet 9,997)
     market_order(trader, "BUY", "0.1")
-    long = open_position(trader)
+    long = position_of(trader)
     mark_price_set(symbol="BTCUSDT", price="61000")
 
     # when the trader sells 0.3 at 61,000
@@ -564,7 +537,7 @@ def test_an_order_larger_than_the_opposite_position_closes_it_and_opens_the_rest
 
     # then the long closes (PnL 0.1 x 1,000 = 100) and a new short of 0.2 opens at 61,000
     assert position_figures(long) == ("LONG", D("0"), D("60000"), D("0"), D("100"), "CLOSED")
-    short = open_position(trader)
+    short = position_of(trader)
     assert short.pk != long.pk
     assert position_figures(short) == ("SHORT", D("0.2"), D("61000"), D("0"), D("0"), "OPEN")
     # two fills, each with its share of the fee: 0.1 x 61,000 x 0.0005 and 0.2 x 61,000 x 0.0005
@@ -576,7 +549,7 @@ def test_an_order_larger_than_the_opposite_position_closes_it_and_opens_the_rest
         long.pk,
         short.pk,
     ]
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("100"), "HOUSE", "WALLET", ""),
         ("FEE", D("3.05"), "WALLET", "FEES", ""),
         ("FEE", D("6.1"), "WALLET", "FEES", ""),
@@ -594,7 +567,7 @@ def test_an_isolated_flip_releases_the_old_margin_and_funds_the_new_position(
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, wallet 9,697
     market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
-    long = open_position(trader, "ISOLATED")
+    long = position_of(trader, "ISOLATED")
     mark_price_set(symbol="BTCUSDT", price="61000")
 
     # when the trader sells 0.3 isolated
@@ -602,8 +575,8 @@ def test_an_isolated_flip_releases_the_old_margin_and_funds_the_new_position(
 
     # then: PnL 100 and the old margin 300 back; new margin 0.2 x 61,000 / 20 = 610; fees
     # 3.05 and 6.1
-    short = open_position(trader, "ISOLATED")
-    assert ledger_rows(order=order) == [
+    short = position_of(trader, "ISOLATED")
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("100"), "HOUSE", "WALLET", ""),
         ("ISOLATED_MARGIN", D("300"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("ISOLATED_MARGIN", D("610"), "WALLET", "ISOLATED_MARGIN", "initial margin"),
@@ -622,7 +595,7 @@ def test_an_isolated_flip_releases_the_old_margin_and_funds_the_new_position(
 def test_reduce_only_caps_the_order_at_the_position_size(trader, balanced_ledger):
     # given a cross long of 0.1 BTC (wallet 9,997)
     market_order(trader, "BUY", "0.1")
-    position = open_position(trader)
+    position = position_of(trader)
 
     # when the trader sells 0.5 reduce-only
     order = market_order(trader, "SELL", "0.5", reduce_only=True)
@@ -689,7 +662,7 @@ def test_a_limit_buy_below_the_mark_rests_and_holds_its_margin_and_maker_fee(
     assert order.margin_held == D("296.18")
     # nothing moved: no fill, no ledger entry, no position; the wallet is as it was
     assert fill_rows(order) == []
-    assert ledger_rows(order=order) == []
+    assert ledger_rows("memo", order=order) == []
     assert not Position.objects.filter(user=trader).exists()
     assert wallet_balance(trader) == D("10000")
     # and the available balance falls by what it holds
@@ -727,7 +700,7 @@ def test_order_cancel_releases_the_margin_a_resting_limit_held(trader, balanced_
     assert (order.status, order.margin_held) == ("CANCELED", D("0"))
     assert account_summary(user=trader).available_balance == D("10000")
     assert wallet_balance(trader) == D("10000")
-    assert ledger_rows(order=order) == []
+    assert ledger_rows("memo", order=order) == []
 
 
 def test_a_resting_stop_order_can_be_canceled(trader, balanced_ledger):
@@ -832,8 +805,8 @@ def test_a_limit_buy_through_the_mark_fills_at_once_at_the_mark_as_taker(trader,
         "FILLED", D("61000"), D("60000"), D("0"),
     )  # fmt: skip
     assert fill_rows(order) == [(D("60000"), D("0.1"), D("3"), D("0"), "TAKER")]
-    assert ledger_rows(order=order) == [("FEE", D("3"), "WALLET", "FEES", "")]
-    assert position_figures(open_position(trader)) == (
+    assert ledger_rows("memo", order=order) == [("FEE", D("3"), "WALLET", "FEES", "")]
+    assert position_figures(position_of(trader)) == (
         "LONG", D("0.1"), D("60000"), D("0"), D("0"), "OPEN",
     )  # fmt: skip
     assert wallet_balance(trader) == D("9997")
@@ -848,7 +821,7 @@ def test_a_limit_sell_through_the_mark_fills_at_once_at_the_mark_as_taker(trader
 
     # then it fills at 60,000 as taker
     assert fill_rows(order) == [(D("60000"), D("0.1"), D("3"), D("0"), "TAKER")]
-    assert position_figures(open_position(trader))[:3] == ("SHORT", D("0.1"), D("60000"))
+    assert position_figures(position_of(trader))[:3] == ("SHORT", D("0.1"), D("60000"))
     assert wallet_balance(trader) == D("9997")
 
 
@@ -923,7 +896,7 @@ def test_a_replayed_client_order_id_returns_the_first_order_and_changes_nothing(
     assert other.pk == first.pk
     assert (other.side, other.quantity) == ("BUY", D("0.1"))
     assert Order.objects.filter(user=trader).count() == 1
-    assert position_figures(open_position(trader))[:2] == ("LONG", D("0.1"))
+    assert position_figures(position_of(trader))[:2] == ("LONG", D("0.1"))
 
 
 def test_different_users_may_use_the_same_client_order_id(make_trader, balanced_ledger):
@@ -1227,7 +1200,7 @@ def test_a_halted_symbol_refuses_opening_orders_but_still_closes_positions(
 ):
     # given a cross long of 1 ETH at 3,000 (fee 1.5), then ETHUSDT halted
     market_order(trader, "BUY", "1", symbol="ETHUSDT")
-    position = open_position(trader, symbol="ETHUSDT")
+    position = position_of(trader, symbol="ETHUSDT")
     Instrument.objects.filter(symbol="ETHUSDT").update(status="HALTED")
 
     # when the trader tries to increase, or to open an isolated one; then SymbolHalted
@@ -1254,7 +1227,7 @@ def test_a_cross_close_at_a_loss_beyond_the_wallet_empties_it_and_the_insurance_
 ):
     # given a cross long of 3 BTC at 60,000, 20x: margin 9,000 + fee 90; wallet 9,910
     market_order(trader, "BUY", "3")
-    position = open_position(trader)
+    position = position_of(trader)
     assert wallet_balance(trader) == D("9910")
     # and the mark falls to 56,000 (no sweep runs here): loss 3 x 4,000 = 12,000 > 9,910
     mark_price_set(symbol="BTCUSDT", price="56000")
@@ -1264,7 +1237,7 @@ def test_a_cross_close_at_a_loss_beyond_the_wallet_empties_it_and_the_insurance_
 
     # then the wallet pays all it has, 9,910, and the insurance fund the other 2,090; the fee
     # (3 x 56,000 x 0.0005 = 84) finds an empty wallet and is waived: no FEE entry
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("9910"), "WALLET", "HOUSE", ""),
         ("INSURANCE", D("2090"), "INSURANCE_FUND", "HOUSE", "loss beyond the cross wallet"),
     ]
@@ -1281,7 +1254,7 @@ def test_an_isolated_close_past_bankruptcy_costs_the_user_exactly_the_margin(
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, fee 3; wallet 9,697
     market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     # and the mark falls to 56,000, past the bankruptcy price 60,000 - 300 / 0.1 = 57,000
     mark_price_set(symbol="BTCUSDT", price="56000")
 
@@ -1290,7 +1263,7 @@ def test_an_isolated_close_past_bankruptcy_costs_the_user_exactly_the_margin(
 
     # then the whole margin 300 goes to the house, the insurance fund pays the other 100, and
     # nothing returns; the wallet pays only the fee 0.1 x 56,000 x 0.0005 = 2.8
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("300"), "ISOLATED_MARGIN", "HOUSE", ""),
         ("INSURANCE", D("100"), "INSURANCE_FUND", "HOUSE", "loss beyond the isolated margin"),
         ("FEE", D("2.8"), "WALLET", "FEES", ""),
@@ -1309,7 +1282,7 @@ def test_a_partial_isolated_close_past_bankruptcy_takes_the_loss_from_the_rest_o
 ):
     # given an isolated long of 0.2 BTC at 60,000, 20x: margin 600, fee 6; wallet 9,394
     market_order(trader, "BUY", "0.2", margin_mode="ISOLATED")
-    position = open_position(trader, "ISOLATED")
+    position = position_of(trader, "ISOLATED")
     mark_price_set(symbol="BTCUSDT", price="56000")
 
     # when half is sold at 56,000: loss 0.1 x 4,000 = 400, the closed share is 300
@@ -1317,7 +1290,7 @@ def test_a_partial_isolated_close_past_bankruptcy_takes_the_loss_from_the_rest_o
 
     # then the share pays 300, the rest of the position's margin the other 100; no insurance,
     # nothing released; fee 2.8 from the wallet
-    assert ledger_rows(order=order) == [
+    assert ledger_rows("memo", order=order) == [
         ("REALIZED_PNL", D("300"), "ISOLATED_MARGIN", "HOUSE", ""),
         ("REALIZED_PNL", D("100"), "ISOLATED_MARGIN", "HOUSE", ""),
         ("FEE", D("2.8"), "WALLET", "FEES", ""),

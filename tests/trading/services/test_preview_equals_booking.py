@@ -12,11 +12,11 @@ import contextlib
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from marginsite.errors import ApplicationError
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import DATABASE_PROPERTY, wallet_balance
 from trading.models import Fill, MarginMode, Position
 from trading.selectors import account_summary, position_list
 from trading.services import leverage_set, order_place, order_preview, wallet_deposit
@@ -24,12 +24,6 @@ from trading.services import leverage_set, order_place, order_preview, wallet_de
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-PROPERTY = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 MODES = st.sampled_from([MarginMode.CROSS, MarginMode.ISOLATED])
 SIDES = st.sampled_from(["BUY", "SELL"])
 QUANTITIES = st.integers(1, 400).map(lambda n: D(n).scaleb(-3))  # 0.001 .. 0.4 BTC
@@ -43,7 +37,7 @@ QUANTITIES = st.integers(1, 400).map(lambda n: D(n).scaleb(-3))  # 0.001 .. 0.4 
     mode=MODES,
     leverage=st.integers(1, 125),
 )
-@PROPERTY
+@DATABASE_PROPERTY
 def test_the_preview_equals_what_order_place_books(
     make_trader, deposit, held, side, quantity, mode, leverage
 ):
@@ -70,7 +64,9 @@ def test_the_preview_equals_what_order_place_books(
         refusal = error
     event("refused" if refusal else "placed")
     if refusal is not None:
-        assert (preview.accepted, preview.rejection_code) == (False, refusal.code)
+        assert (preview.accepted, preview.rejection_code, preview.rejection_reason) == (
+            False, refusal.code, refusal.reason
+        )  # fmt: skip
         return
 
     assert preview.accepted

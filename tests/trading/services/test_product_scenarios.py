@@ -11,14 +11,12 @@ MMR 0.004, cum 0; 50000 up to 600000 -> MMR 0.005, cum 50; 600000 up to 3000000 
 MMR 0.0065, cum 950. Taker fee 0.05 % of the notional.
 """
 
-import json
 from decimal import Context, Decimal
 
 import pytest
 
 from accounts.services import margin_mode_default_set
-from tests.conftest import REPO_DIR
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import SEED_BRACKETS, position_rows_by_key, position_state, wallet_balance
 from trading import engine
 from trading.errors import LeverageTooHigh
 from trading.models import LedgerEntry, LeverageSetting, Order, Position
@@ -33,22 +31,7 @@ from trading.services import (
 
 pytestmark = pytest.mark.django_db
 
-SEED = json.loads((REPO_DIR / "trading" / "seed" / "market.json").read_text())
-BRACKETS = {
-    spec["symbol"]: engine.brackets_from_rows(spec["brackets"]) for spec in SEED["instruments"]
-}
 D50 = Context(prec=50)  # the engine's precision: a hand division lands on the same digits
-
-
-def state(symbol, side, quantity, entry, mark):
-    return engine.PositionState(
-        side, Decimal(quantity), Decimal(entry), Decimal(mark), BRACKETS[symbol]
-    )
-
-
-def rows_by_key(user):
-    rows = position_list(user=user)
-    return {(row.position.instrument.symbol, row.position.margin_mode): row for row in rows}
 
 
 # --- both modes at once, on one symbol ---------------------------------------------------------
@@ -71,7 +54,7 @@ def test_a_cross_and_an_isolated_position_on_one_symbol_in_opposite_directions_e
     ]
     # the isolated margin left the wallet: 10000 - 15 - 150 - 1.5 = 9833.5
     assert wallet_balance(trader) == Decimal("9833.5")
-    rows = rows_by_key(trader)
+    rows = position_rows_by_key(trader)
     cross, isolated = rows[("ETHUSDT", "CROSS")], rows[("ETHUSDT", "ISOLATED")]
     assert cross.figures.margin == Decimal("1500")
     assert isolated.figures.margin == Decimal("150")
@@ -82,14 +65,16 @@ def test_a_cross_and_an_isolated_position_on_one_symbol_in_opposite_directions_e
     cross_lp = D50.divide(Decimal("20166.5"), Decimal("9.96"))
     assert cross.figures.liquidation_price == cross_lp
     assert cross_lp == engine.cross_liquidation_price(
-        state("ETHUSDT", 1, "10", "3000", "3000"), wallet_balance=Decimal("9833.5"), others=()
+        position_state("ETHUSDT", 1, "10", "3000", "3000"),
+        wallet_balance=Decimal("9833.5"),
+        others=(),
     )
     assert cross.liquidation_price_display == Decimal("2024.75")  # a long's rounds up
     # isolated short, backed by its 150 only: (150 + 1 x 3000) / (0.004 + 1) = 3137.4501...
     isolated_lp = D50.divide(Decimal("3150"), Decimal("1.004"))
     assert isolated.figures.liquidation_price == isolated_lp
     assert isolated_lp == engine.isolated_liquidation_price(
-        state("ETHUSDT", -1, "1", "3000", "3000"), isolated_margin=Decimal("150")
+        position_state("ETHUSDT", -1, "1", "3000", "3000"), isolated_margin=Decimal("150")
     )
     assert isolated.liquidation_price_display == Decimal("3137.45")  # a short's rounds down
 
@@ -124,7 +109,7 @@ def test_btc_cross_10x_btc_isolated_20x_and_eth_isolated_5x_are_set_independentl
     ) == [("BTCUSDT", "CROSS", 10), ("BTCUSDT", "ISOLATED", 20), ("ETHUSDT", "ISOLATED", 5)]
     # each order and its position carry the leverage of its (symbol, mode)
     assert (btc_cross.leverage, btc_isolated.leverage, eth_isolated.leverage) == (10, 20, 5)
-    rows = rows_by_key(trader)
+    rows = position_rows_by_key(trader)
     assert rows[("BTCUSDT", "CROSS")].position.leverage == 10
     assert rows[("BTCUSDT", "ISOLATED")].position.leverage == 20
     assert rows[("ETHUSDT", "ISOLATED")].position.leverage == 5
@@ -161,7 +146,7 @@ def test_ten_btc_at_100x_costs_a_hundredth_of_the_notional_in_margin(
 ):
     # given 100x; 10 BTC at 60000 is 600000 USDT, exactly the cap of the 100x tier (allowed).
     # No deposit is needed: margin 6000 + fee 300 fits in the starting 10000.
-    assert engine.max_notional_at_leverage(BRACKETS["BTCUSDT"], 100) == Decimal("600000")
+    assert engine.max_notional_at_leverage(SEED_BRACKETS["BTCUSDT"], 100) == Decimal("600000")
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode=margin_mode, leverage=100)
 
     # when the trader buys 10 BTC
@@ -225,7 +210,7 @@ def test_a_long_worth_1000_usd_at_10x_isolated_with_a_2000_balance_risks_100_and
     assert wallet_balance(alice) == Decimal("1899.5")  # 2000 - 100 - 0.5
     # ... BTC crashes far below the bankruptcy price 50000 - 100 / 0.02 = 45000 ...
     assert engine.isolated_bankruptcy_price(
-        state("BTCUSDT", 1, "0.02", "50000", "50000"), isolated_margin=Decimal("100")
+        position_state("BTCUSDT", 1, "0.02", "50000", "50000"), isolated_margin=Decimal("100")
     ) == Decimal("45000")
     mark_price_set(symbol="BTCUSDT", price="30000")
     # ... and she closes it: a loss of 0.02 x (30000 - 50000) = -400, fee 0.02 x 30000 x 0.0005
@@ -259,22 +244,22 @@ def test_profit_on_one_cross_position_supports_a_losing_one(make_trader, balance
     mark_price_set(symbol="ETHUSDT", price="2500")
 
     # then Bob's BTC long is liquidated further from the mark than Alice's
-    alice_lp = rows_by_key(alice)[("BTCUSDT", "CROSS")].figures.liquidation_price
-    bob_lp = rows_by_key(bob)[("BTCUSDT", "CROSS")].figures.liquidation_price
+    alice_lp = position_rows_by_key(alice)[("BTCUSDT", "CROSS")].figures.liquidation_price
+    bob_lp = position_rows_by_key(bob)[("BTCUSDT", "CROSS")].figures.liquidation_price
     # Alice: WB 9970, no others; tier 2: (9970 + 50 - 60000) / (0.005 - 1) = 49980 / 0.995
     assert alice_lp == D50.divide(Decimal("49980"), Decimal("0.995"))  # 50231.1557...
     # Bob: WB 9968.5, ETH short MM 2500 x 0.004 = 10, uPnL +500: collateral 10458.5;
     #   tier 2 gives (10458.5 + 50 - 60000) / -0.995 = 49740.19 (N below 50000: not its tier);
     #   tier 1: (10458.5 - 60000) / (0.004 - 1) = 49541.5 / 0.996
     assert bob_lp == D50.divide(Decimal("49541.5"), Decimal("0.996"))  # 49740.4618...
-    btc_long = state("BTCUSDT", 1, "1", "60000", "60000")
+    btc_long = position_state("BTCUSDT", 1, "1", "60000", "60000")
     assert alice_lp == engine.cross_liquidation_price(
         btc_long, wallet_balance=Decimal("9970"), others=()
     )
     assert bob_lp == engine.cross_liquidation_price(
         btc_long,
         wallet_balance=Decimal("9968.5"),
-        others=[state("ETHUSDT", -1, "1", "3000", "2500")],
+        others=[position_state("ETHUSDT", -1, "1", "3000", "2500")],
     )
     assert bob_lp < alice_lp
 
@@ -364,10 +349,10 @@ def test_closing_an_isolated_position_at_its_bankruptcy_price_or_worse_costs_exa
     isolated = Position.objects.get(user=trader, margin_mode="ISOLATED")
     assert isolated.isolated_margin == Decimal("300")
     assert engine.isolated_bankruptcy_price(
-        state("BTCUSDT", 1, "0.1", "60000", "60000"), isolated_margin=Decimal("300")
+        position_state("BTCUSDT", 1, "0.1", "60000", "60000"), isolated_margin=Decimal("300")
     ) == Decimal("57000")  # 60000 - 300 / 0.1
     assert wallet_balance(trader) == Decimal("9695.5")
-    cross_before = rows_by_key(trader)[("ETHUSDT", "CROSS")]
+    cross_before = position_rows_by_key(trader)[("ETHUSDT", "CROSS")]
 
     # when BTC falls to the bankruptcy price or below, and the isolated position is closed
     mark_price_set(symbol="BTCUSDT", price=close_mark)

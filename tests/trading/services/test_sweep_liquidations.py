@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import last_ledger_pk, ledger_rows, open_position, wallet_balance
 from trading.domain.holdings import engine_brackets
 from trading.engine import brackets_from_rows
 from trading.models import (
@@ -48,33 +48,13 @@ D = Decimal
 # --- helpers -------------------------------------------------------------------------------
 
 
-def open_market(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED"):
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
-
-
 def isolated_btc_long_at_20x(user):
     """1 BTC isolated long at 60,000, 20x: margin 60000 / 20 = 3000, fee 60000 x 0.0005 = 30."""
-    leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    return open_market(user, "BUY", "1")
+    return open_position(user, "BUY", "1", leverage=20)
 
 
 def seeded_brackets(symbol: str):
     return engine_brackets(Instrument.objects.get(symbol=symbol))
-
-
-def last_ledger_pk() -> int:
-    return LedgerEntry.objects.order_by("pk").values_list("pk", flat=True).last() or 0
-
-
-def ledger_rows_after(pk: int) -> list[tuple]:
-    entries = LedgerEntry.objects.filter(pk__gt=pk).select_related("source", "destination")
-    return [
-        (e.kind, e.amount, e.source.kind, e.destination.kind, e.position_id, e.memo)
-        for e in entries.order_by("pk")
-    ]
 
 
 def fund() -> Decimal:
@@ -107,7 +87,7 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     )  # fmt: skip
     # and, on the same symbol, a cross long of 0.1 BTC (fee 6000 x 0.0005 = 3)
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=10)
-    cross = open_market(trader, "BUY", "0.1", margin_mode="CROSS")
+    cross = open_position(trader, "BUY", "0.1", margin_mode="CROSS")
     # with a cross take-profit of its own
     cross_take_profit = order_place(
         user=trader, symbol="BTCUSDT", side="SELL", quantity="0.1",
@@ -141,7 +121,7 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     # bankruptcy price: 60000 - 3000 / 1 = 57000. Settled at the mark, the position's loss
     # 1 x (60000 - 57200) = 2800 goes to the house from its margin, and the margin left at the
     # mark, 200, to the fund: the user loses the margin, 3000
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
          "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", isolated.pk,
@@ -221,7 +201,7 @@ def test_isolated_liquidation_past_bankruptcy_costs_the_user_the_margin_and_the_
     )  # fmt: skip
     assert wallet_balance(trader) == D("6970")
     # and the fund pays the gap between the bankruptcy price and the mark: 1 x (57000 - 56000)
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("3000"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
         ("INSURANCE", D("1000"), "INSURANCE_FUND", "HOUSE", position.pk,
@@ -244,7 +224,7 @@ def test_the_funds_share_of_an_isolated_liquidation_is_exact_when_bankruptcy_nev
     # given 0.003 BTC isolated long at 60,000, 7x: margin 180 / 7 = 25.714285714... charged up
     # to 25.71428572, fee 0.09; bankruptcy 60000 - 25.71428572 / 0.003 = 51428.5714266666...
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=7)
-    position = open_market(trader, "BUY", "0.003")
+    position = open_position(trader, "BUY", "0.003")
     assert position.isolated_margin == D("25.71428572")
     assert wallet_balance(trader) == D("9974.19571428")
     # when the mark falls to 51,438.9 (liquidation price 51,635.11...):
@@ -259,7 +239,7 @@ def test_the_funds_share_of_an_isolated_liquidation_is_exact_when_bankruptcy_nev
     # 0.003 x (51438.9 - 51428.57142666...67) rounded down, 0.03098571, one 1e-8 short
     (position,) = refreshed(position)
     assert (position.status, position.realized_pnl) == ("LIQUIDATED", D("-25.71428572"))
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("25.6833"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("0.03098572"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
@@ -282,7 +262,7 @@ def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_ent
 ):
     # given a 1 BTC isolated short at 60,000, 20x: margin 3000, fee 30; wallet 6970
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    position = open_market(trader, "SELL", "1")
+    position = open_position(trader, "SELL", "1")
     # liquidation price, s = -1: (3000 + 50 + 60000) / (0.005 + 1) = 63050 / 1.005
     #   = 62736.31840796019900497512...
     # when the mark rises to 62,800, above it:
@@ -300,7 +280,7 @@ def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_ent
         "LIQUIDATED", D(0), D("-3000")
     )  # fmt: skip
     assert wallet_balance(trader) == D("6970")
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
@@ -355,14 +335,14 @@ def cross_account(trader):
     Wallet: 10000 - 300 - 3 - 75 - 1.5 = 9620.5."""
     for symbol, mode in (("BTCUSDT", "ISOLATED"), ("ETHUSDT", "CROSS"), ("SOLUSDT", "CROSS")):
         leverage_set(user=trader, symbol=symbol, margin_mode=mode, leverage=20)
-    isolated = open_market(trader, "BUY", "0.1")
+    isolated = open_position(trader, "BUY", "0.1")
     isolated_order = order_place(
         user=trader, symbol="BTCUSDT", side="SELL", quantity="0.1",
         order_type="TAKE_PROFIT_MARKET", stop_price="65000", margin_mode="ISOLATED",
         reduce_only=True,
     )  # fmt: skip
-    eth = open_market(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
-    sol = open_market(trader, "BUY", "20", symbol="SOLUSDT", margin_mode="CROSS")
+    eth = open_position(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
+    sol = open_position(trader, "BUY", "20", symbol="SOLUSDT", margin_mode="CROSS")
     cross_order = order_place(
         user=trader, symbol="ETHUSDT", side="BUY", quantity="1", order_type="LIMIT",
         price="2000", margin_mode="CROSS",
@@ -407,7 +387,7 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
     assert (sol.status, sol.quantity, sol.realized_pnl) == ("LIQUIDATED", D(0), D(0))
     # the wallet pays the ETH loss (9500), then the fund takes the 120.5 that remains
     assert wallet_balance(user) == D(0)
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("9500"), "WALLET", "HOUSE", eth.pk,
          "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("120.5"), "WALLET", "INSURANCE_FUND", None,
@@ -499,7 +479,7 @@ def test_cross_liquidation_after_a_gap_down_has_the_fund_cover_the_shortfall(
     # then the wallet pays all it has, 9620.5, and never goes below 0
     assert wallet_balance(user) == D(0)
     # the fund covers the 10500 - 9620.5 = 879.5 shortfall; the house gets the whole 10500 loss
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("9620.5"), "WALLET", "HOUSE", eth.pk,
          "closed by the liquidation at the mark"),
         ("INSURANCE", D("879.5"), "INSURANCE_FUND", "HOUSE", eth.pk,
@@ -529,8 +509,8 @@ def test_cross_liquidation_lets_the_profitable_positions_pay_before_the_fund_doe
     # 60,000, 20x (fee 15): wallet 10000 - 75 - 15 = 9910
     leverage_set(user=trader, symbol="ETHUSDT", margin_mode="CROSS", leverage=20)
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
-    eth = open_market(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
-    btc = open_market(trader, "SELL", "0.5", margin_mode="CROSS")
+    eth = open_position(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
+    btc = open_position(trader, "SELL", "0.5", margin_mode="CROSS")
     # when ETH gaps to 2790 (50 x -210 = -10500) and BTC eases to 59,000 (0.5 x 1000 = +500):
     #   cross margin balance = 9910 - 10500 + 500 = -90
     #   cross maintenance    = (139500 x 0.005 - 50) + 29500 x 0.004 = 647.5 + 118 = 765.5
@@ -542,7 +522,7 @@ def test_cross_liquidation_lets_the_profitable_positions_pay_before_the_fund_doe
 
     # then the BTC profit reaches the wallet first (9910 + 500 = 10410), the wallet pays the ETH
     # loss with all of that, and the fund covers only 10500 - 10410 = 90
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("500"), "HOUSE", "WALLET", btc.pk,
          "closed by the liquidation at the mark"),
         ("LIQUIDATION", D("10410"), "WALLET", "HOUSE", eth.pk,
@@ -566,8 +546,8 @@ def test_profit_on_another_cross_position_keeps_the_account_alive(
     # and a cross BTC short of 0.5 at 60,000, 20x (fee 30000 x 0.0005 = 15)
     leverage_set(user=trader, symbol="ETHUSDT", margin_mode="CROSS", leverage=20)
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
-    eth = open_market(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
-    btc = open_market(trader, "SELL", "0.5", margin_mode="CROSS")
+    eth = open_position(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
+    btc = open_position(trader, "SELL", "0.5", margin_mode="CROSS")
     assert wallet_balance(trader) == D("9910")  # 10000 - 75 - 15
     # when ETH falls to 2810 (alone, with a wallet of 9925, that is liquidation:
     # 9925 - 9500 = 425 <= 652.5) but BTC falls to 58,000 and the short gains 0.5 x 2000 = 1000:
@@ -609,7 +589,7 @@ def test_a_second_sweep_changes_nothing(trader, unchanged, balanced_ledger):
 def test_each_sweep_records_one_done_run_with_its_counts(trader, balanced_ledger):
     # given an isolated BTC long below its liquidation price and a cross ETH long that is safe
     isolated_btc_long_at_20x(trader)
-    open_market(trader, "BUY", "1", symbol="ETHUSDT", margin_mode="CROSS")
+    open_position(trader, "BUY", "1", symbol="ETHUSDT", margin_mode="CROSS")
     mark_price_set(symbol="BTCUSDT", price="57200")
 
     # when the sweep runs twice
@@ -699,7 +679,7 @@ def test_a_shard_finds_cross_accounts_at_risk_in_it_only(make_trader, balanced_l
     first, second = make_trader("first"), make_trader("second")
     for user in (first, second):
         leverage_set(user=user, symbol="ETHUSDT", margin_mode="CROSS", leverage=20)
-        open_market(user, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
+        open_position(user, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
     mark_price_set(symbol="ETHUSDT", price="2810")
 
     # when the shard of the second trader is swept

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.trading.services.conftest import wallet_balance
-from trading.models import Fill, LedgerEntry, LiquidationEvent, Notification, Position
+from tests.builders import last_ledger_pk, ledger_rows, open_position, wallet_balance
+from trading.models import Fill, LiquidationEvent, Notification, Position
 from trading.selectors import system_account_balance
 from trading.services import (
     leverage_set,
@@ -24,25 +24,6 @@ from trading.services import (
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def open_market(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED"):
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
-
-
-def last_ledger_pk() -> int:
-    return LedgerEntry.objects.order_by("pk").values_list("pk", flat=True).last() or 0
-
-
-def ledger_rows_after(pk: int) -> list[tuple]:
-    entries = LedgerEntry.objects.filter(pk__gt=pk).select_related("source", "destination")
-    return [
-        (e.kind, e.amount, e.source.kind, e.destination.kind, e.memo)
-        for e in entries.order_by("pk")
-    ]
 
 
 def stop_order(user, side, order_type, stop_price, quantity="0.1", **options):
@@ -112,7 +93,7 @@ def test_a_resting_limit_buy_fills_at_its_price_as_maker_when_the_mark_crosses_i
         "ISOLATED", "LONG", D("0.1"), D("59000")
     )  # fmt: skip
     assert (position.leverage, position.isolated_margin) == (20, D("295"))
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("memo", after=since) == [
         ("ISOLATED_MARGIN", D("295"), "WALLET", "ISOLATED_MARGIN", "initial margin"),
         ("FEE", D("1.18"), "WALLET", "FEES", ""),
     ]
@@ -130,7 +111,7 @@ def test_a_resting_limit_buy_fills_at_its_price_as_maker_when_the_mark_crosses_i
 def cross_long_with_stop_loss(trader):
     """A cross long of 0.1 BTC at 60,000 (fee 6000 x 0.0005 = 3; wallet 9997) and a reduce-only
     STOP_MARKET sell of 0.1 with its stop at 58,000."""
-    position = open_market(trader, "BUY", "0.1", margin_mode="CROSS")
+    position = open_position(trader, "BUY", "0.1", margin_mode="CROSS")
     stop = stop_order(trader, "SELL", "STOP_MARKET", "58000", margin_mode="CROSS", reduce_only=True)
     assert wallet_balance(trader) == D("9997")
     return position, stop
@@ -174,7 +155,7 @@ def test_a_stop_loss_executes_at_the_mark_as_taker_when_the_mark_falls_through_i
     assert (position.status, position.quantity, position.realized_pnl) == (
         "CLOSED", D(0), D("-205")
     )  # fmt: skip
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("memo", after=since) == [
         ("REALIZED_PNL", D("205"), "WALLET", "HOUSE", ""),
         ("FEE", D("2.8975"), "WALLET", "FEES", ""),
     ]
@@ -190,7 +171,7 @@ def isolated_long_with_take_profit(trader):
     """An isolated long of 0.1 BTC at 60,000, 20x (margin 300, fee 3; wallet 9697) and a
     reduce-only TAKE_PROFIT_MARKET sell of 0.1 with its stop at 62,000."""
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    position = open_market(trader, "BUY", "0.1")
+    position = open_position(trader, "BUY", "0.1")
     order = stop_order(
         trader, "SELL", "TAKE_PROFIT_MARKET", "62000", margin_mode="ISOLATED", reduce_only=True
     )
@@ -232,7 +213,7 @@ def test_a_take_profit_executes_at_the_mark_when_the_mark_rises_to_its_stop(
         "CLOSED", D(0), D("200")
     )  # fmt: skip
     # the profit from the house, the whole margin back to the wallet, then the fee
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("memo", after=since) == [
         ("REALIZED_PNL", D("200"), "HOUSE", "WALLET", ""),
         ("ISOLATED_MARGIN", D("300"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("3.1"), "WALLET", "FEES", ""),
@@ -277,7 +258,7 @@ def test_an_opening_stop_the_account_can_no_longer_afford_expires_when_it_trigge
     leverage_set(user=trader, symbol="ETHUSDT", margin_mode="ISOLATED", leverage=20)
     stop = stop_order(trader, "BUY", "STOP_MARKET", "61000", quantity="1", margin_mode="ISOLATED")
     # and then an isolated ETH long of 50 at 3000, 20x: margin 7500, fee 75; wallet 2425
-    open_market(trader, "BUY", "50", symbol="ETHUSDT")
+    open_position(trader, "BUY", "50", symbol="ETHUSDT")
     assert wallet_balance(trader) == D("2425")
     since = last_ledger_pk()
     # when BTC rises to the stop
@@ -290,7 +271,7 @@ def test_an_opening_stop_the_account_can_no_longer_afford_expires_when_it_trigge
     stop.refresh_from_db()
     assert stop.status == "EXPIRED"
     assert not Position.objects.filter(user=trader, instrument__symbol="BTCUSDT").exists()
-    assert ledger_rows_after(since) == []
+    assert ledger_rows("memo", after=since) == []
     assert wallet_balance(trader) == D("2425")
     notification = Notification.objects.get(user=trader)
     assert notification.kind == "ORDER_EXPIRED"
@@ -311,7 +292,7 @@ def test_a_stop_loss_triggered_in_the_same_sweep_closes_the_position_before_liqu
     # price (3000 + 50 - 60000) / (0.005 - 1) = 57236.18..., with a reduce-only stop-loss at
     # 57,300, above it
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    position = open_market(trader, "BUY", "1")
+    position = open_position(trader, "BUY", "1")
     stop = stop_order(
         trader, "SELL", "STOP_MARKET", "57300", quantity="1", margin_mode="ISOLATED",
         reduce_only=True,
@@ -333,7 +314,7 @@ def test_a_stop_loss_triggered_in_the_same_sweep_closes_the_position_before_liqu
     assert (position.status, position.realized_pnl, position.isolated_margin) == (
         "CLOSED", D("-2800"), D(0)
     )  # fmt: skip
-    assert ledger_rows_after(since) == [
+    assert ledger_rows("memo", after=since) == [
         ("REALIZED_PNL", D("2800"), "ISOLATED_MARGIN", "HOUSE", ""),
         ("ISOLATED_MARGIN", D("200"), "ISOLATED_MARGIN", "WALLET", "margin released"),
         ("FEE", D("28.6"), "WALLET", "FEES", ""),

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import last_ledger_pk, ledger_rows, wallet_balance
 from trading.errors import InvalidAmount, WalletResetRefused
 from trading.models import LedgerAccount, LedgerEntry, Order, Position, Wallet
 from trading.selectors import system_account_balance
@@ -24,37 +24,23 @@ from trading.services.ledger import ledger_post
 pytestmark = pytest.mark.django_db
 
 
-def ledger_rows(user, *, after: int = 0) -> list[tuple]:
-    """The user's ledger entries as (kind, amount, source kind, destination kind)."""
-    return [
-        (entry.kind, entry.amount, entry.source.kind, entry.destination.kind)
-        for entry in LedgerEntry.objects.filter(user=user, pk__gt=after)
-        .select_related("source", "destination")
-        .order_by("pk")
-    ]
-
-
-def last_entry_pk() -> int:
-    return LedgerEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
 # wallet_deposit
 
 
 def test_deposit_credits_the_wallet_through_one_deposit_entry(trader, balanced_ledger):
     # given a trader with the starting 10,000 USDT
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the operator grants 250.5 USDT
     entry = wallet_deposit(user=trader, amount="250.5")
 
     # then the wallet holds 10,250.5, moved DEPOSITS -> WALLET by the entry returned
     assert wallet_balance(trader) == Decimal("10250.5")
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("DEPOSIT", Decimal("250.5"), "DEPOSITS", "WALLET")
     ]
     assert isinstance(entry, LedgerEntry)
-    assert entry.pk == last_entry_pk()
+    assert entry.pk == last_ledger_pk()
     assert (entry.kind, entry.amount, entry.user) == ("DEPOSIT", Decimal("250.5"), trader)
     assert entry.destination.user == trader
     assert entry.memo == "paper funds granted"
@@ -69,7 +55,7 @@ def test_deposit_accepts_a_decimal_an_int_and_eight_decimals(trader, balanced_le
 
     # then each is one entry and the wallet holds their exact sum
     assert wallet_balance(trader) == Decimal("10019.34567891")
-    assert ledger_rows(trader)[1:] == [
+    assert ledger_rows(user=trader)[1:] == [
         ("DEPOSIT", Decimal("0.00000001"), "DEPOSITS", "WALLET"),
         ("DEPOSIT", Decimal("7"), "DEPOSITS", "WALLET"),
         ("DEPOSIT", Decimal("12.3456789"), "DEPOSITS", "WALLET"),
@@ -109,7 +95,7 @@ def test_deposit_of_a_bad_amount_is_refused_and_changes_nothing(trader, unchange
 def test_reset_after_a_deposit_returns_the_wallet_to_the_starting_balance(trader, balanced_ledger):
     # given a trader who was granted 500 USDT on top of the 10,000
     wallet_deposit(user=trader, amount="500")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the account is reset
     wallet = wallet_reset(user=trader)
@@ -117,7 +103,7 @@ def test_reset_after_a_deposit_returns_the_wallet_to_the_starting_balance(trader
     # then the whole balance went back to DEPOSITS and 10,000 came out again, both RESET entries
     assert wallet.balance == Decimal("10000")
     assert wallet_balance(trader) == Decimal("10000")
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("RESET", Decimal("10500"), "WALLET", "DEPOSITS"),
         ("RESET", Decimal("10000"), "DEPOSITS", "WALLET"),
     ]
@@ -132,14 +118,14 @@ def test_reset_after_a_closed_trade_clears_the_fees_and_pnl_from_the_wallet(
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
     position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
     assert wallet_balance(trader) == Decimal("9994")
-    before = last_entry_pk()
+    before = last_ledger_pk()
 
     # when the account is reset
     wallet_reset(user=trader)
 
     # then the 9,994 left went back and 10,000 came out
     assert wallet_balance(trader) == Decimal("10000")
-    assert ledger_rows(trader, after=before) == [
+    assert ledger_rows(user=trader, after=before) == [
         ("RESET", Decimal("9994"), "WALLET", "DEPOSITS"),
         ("RESET", Decimal("10000"), "DEPOSITS", "WALLET"),
     ]

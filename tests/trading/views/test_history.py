@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from accounts.services import superuser_create
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import isolated_btc_long_liquidated, market_order, wallet_balance
 from trading.models import LedgerEntry, LiquidationEvent, Notification
 from trading.selectors.history import open_orders
 from trading.services import (
@@ -81,25 +81,6 @@ def limit_order(user, side, quantity, price, *, symbol="BTCUSDT", margin_mode="C
         user=user, symbol=symbol, side=side, quantity=quantity, order_type="LIMIT",
         price=price, margin_mode=margin_mode, **more,
     )  # fmt: skip
-
-
-def market_order(user, side, quantity, *, symbol="BTCUSDT", margin_mode="CROSS", **more):
-    return order_place(
-        user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode, **more
-    )
-
-
-def isolated_btc_long_liquidated(
-    user, *, side="BUY", mark="57200", quantity="1"
-) -> LiquidationEvent:
-    """An isolated BTC position opened at 60,000, 20x (1 BTC: margin 3000, fee 30), liquidated
-    by the sweep at ``mark``; the user's latest liquidation."""
-    mark_price_set(symbol="BTCUSDT", price="60000")
-    leverage_set(user=user, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
-    market_order(user, side, quantity, margin_mode="ISOLATED")
-    mark_price_set(symbol="BTCUSDT", price=mark)
-    sweep_run()
-    return LiquidationEvent.objects.filter(user=user).first()
 
 
 def cancel(client, order_id, **data):

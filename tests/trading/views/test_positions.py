@@ -17,7 +17,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from trading.models import LedgerEntry, Order, Position, Wallet
+from tests.builders import open_position, wallet_balance
+from trading.models import LedgerEntry, Order, Position
 from trading.selectors.positions import position_rows
 from trading.services import leverage_set, mark_price_set, order_place
 
@@ -28,14 +29,6 @@ PORTFOLIO = "/portfolio/"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def open_position(user, side, quantity, *, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20):
-    leverage_set(user=user, symbol=symbol, margin_mode=margin_mode, leverage=leverage)
-    order_place(user=user, symbol=symbol, side=side, quantity=quantity, margin_mode=margin_mode)
-    return Position.objects.get(
-        user=user, instrument__symbol=symbol, margin_mode=margin_mode, status="OPEN"
-    )
 
 
 def row_html(html: str, position) -> str:
@@ -60,10 +53,6 @@ def error_shown(html: str) -> str:
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def wallet_balance(user) -> Decimal:
-    return Wallet.objects.get(user=user).balance
 
 
 def margin_url(position, **query) -> str:

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertInHTML, assertRedirects
 
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import wallet_balance
 from trading.engine import Bracket
 from trading.models import Instrument, LeverageSetting, Preferences, SymbolMarginMode, Wallet
 from trading.selectors import instrument_list, leverage_for, margin_mode_default

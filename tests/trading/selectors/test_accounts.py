@@ -6,35 +6,18 @@ cum 50. SOLUSDT (illustrative): below 5000 -> MMR 0.005, cum 0. Taker fee 0.05 %
 Liquidation price, one-way form: LP = (WB - TMM1 + UPNL1 + cum - s q EP) / (q MMR - s q).
 """
 
-import json
 from decimal import Context, Decimal
 
 import pytest
 
-from tests.conftest import REPO_DIR
-from tests.trading.services.conftest import wallet_balance
+from tests.builders import position_rows_by_key, position_state, wallet_balance
 from trading import engine
 from trading.selectors import AccountSummary, account_summary, position_list
 from trading.services import mark_price_set, order_cancel, order_place
 
 pytestmark = pytest.mark.django_db
 
-SEED = json.loads((REPO_DIR / "trading" / "seed" / "market.json").read_text())
-BRACKETS = {
-    spec["symbol"]: engine.brackets_from_rows(spec["brackets"]) for spec in SEED["instruments"]
-}
 D50 = Context(prec=50)
-
-
-def state(symbol, side, quantity, entry, mark):
-    return engine.PositionState(
-        side, Decimal(quantity), Decimal(entry), Decimal(mark), BRACKETS[symbol]
-    )
-
-
-def rows_by_key(user):
-    rows = position_list(user=user)
-    return {(row.position.instrument.symbol, row.position.margin_mode): row for row in rows}
 
 
 def test_a_fresh_traders_summary_is_the_wallet_and_nothing_else(trader):
@@ -119,7 +102,7 @@ def test_each_position_row_has_its_live_figures(trader, balanced_ledger):
 
     # then the rows come newest first
     assert [row.position.instrument.symbol for row in rows] == ["SOLUSDT", "ETHUSDT", "BTCUSDT"]
-    by_key = rows_by_key(trader)
+    by_key = position_rows_by_key(trader)
     btc, eth, sol = (
         by_key[("BTCUSDT", "CROSS")],
         by_key[("ETHUSDT", "CROSS")],
@@ -167,11 +150,11 @@ def test_a_cross_positions_liquidation_price_takes_the_other_cross_positions_int
     assert wallet == Decimal("9967")  # 10000 - 30 - 3
 
     # when the positions are listed
-    rows = rows_by_key(trader)
+    rows = position_rows_by_key(trader)
 
     # then each cross position's liquidation price is the engine's with the other as `others`
-    btc_state = state("BTCUSDT", 1, "1", "60000", "60000")
-    eth_state = state("ETHUSDT", -1, "2", "3000", "2900")
+    btc_state = position_state("BTCUSDT", 1, "1", "60000", "60000")
+    eth_state = position_state("ETHUSDT", -1, "2", "3000", "2900")
     with_eth = engine.cross_liquidation_price(btc_state, wallet_balance=wallet, others=[eth_state])
     with_btc = engine.cross_liquidation_price(eth_state, wallet_balance=wallet, others=[btc_state])
     assert rows[("BTCUSDT", "CROSS")].figures.liquidation_price == with_eth
@@ -194,7 +177,7 @@ def test_an_isolated_position_is_left_out_of_the_cross_liquidation_price(trader,
 
     # then the BTC long is priced with the wallet (9667) alone; the isolated profit does not help
     #   (9667 + 50 - 60000) / -0.995 = 50283 / 0.995 = 50535.67...
-    rows = rows_by_key(trader)
+    rows = position_rows_by_key(trader)
     assert rows[("BTCUSDT", "CROSS")].figures.liquidation_price == D50.divide(
         Decimal("50283"), Decimal("0.995")
     )

@@ -1,3 +1,5 @@
+"""The shared fixtures (tests/fixtures.py) give what they promise."""
+
 from decimal import Decimal
 
 import pytest

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from tests.builders import bracket_rows
 from tests.conftest import REPO_DIR
 from trading.engine import Bracket
 from trading.errors import InvalidBrackets
@@ -16,19 +17,7 @@ pytestmark = pytest.mark.django_db
 SHARED_BRACKETS = REPO_DIR.parent / "shared" / "vectors" / "brackets_binance_2024.json"
 
 
-def bracket_rows(symbol):
-    return list(
-        LeverageBracket.objects.filter(instrument__symbol=symbol).values_list(
-            "tier",
-            "notional_floor",
-            "notional_cap",
-            "max_leverage",
-            "maintenance_margin_rate",
-            "maintenance_amount",
-        )
-    )
-
-
+@pytest.mark.usefixtures("no_market")
 def test_the_demo_market_seeds_books_that_look_like_majors():
     market_seed(seed_file=REPO_DIR / "trading" / "seed" / "market.json")
 
@@ -46,6 +35,7 @@ def test_the_demo_market_seeds_books_that_look_like_majors():
     ]
 
 
+@pytest.mark.usefixtures("no_market")
 def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
     call_command("seed_market")
 
@@ -80,6 +70,7 @@ def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
     assert LeverageBracket.objects.count() == 12 + 12 + 10
 
 
+@pytest.mark.usefixtures("no_market")
 def test_seed_market_run_twice_changes_nothing(capsys):
     call_command("seed_market")
     before = list(Instrument.objects.values()), list(LeverageBracket.objects.values())
@@ -123,6 +114,7 @@ def test_project_copy_of_the_btc_and_eth_brackets_equals_the_reference_file():
     assert seed["ETHUSDT"] == reference["ETHUSDT_2024"]
 
 
+@pytest.mark.usefixtures("no_market")
 def test_instrument_create_refuses_a_bracket_table_with_a_gap_and_writes_nothing():
     brackets = [
         Bracket(Decimal(0), Decimal(50000), 125, Decimal("0.004"), Decimal(0)),
