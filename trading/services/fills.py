@@ -17,7 +17,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.ledger import journal_open, ledger_post
+from trading.services.ledger import Posting, journal_open, ledger_post_all
 
 
 @dataclass(frozen=True)
@@ -91,18 +91,20 @@ def settlement_book(
     journal = journal or journal_open(Journal.Kind.FILL)
     fills = []
     positions = {Leg.CLOSING: position, Leg.OPENING: position}
+    unsaved = {}  # the position rows changed here: written with their margin, once each
     if settlement.closing:
         part = settlement.closing
         position.quantity -= part.quantity
         position.realized_pnl += part.realized_pnl
-        fields = ["quantity", "realized_pnl", "updated_at"]
+        unsaved[id(position)] = ["quantity", "realized_pnl"]
         if settlement.position_closed:
             position.status, position.closed_at = closed_status, timezone.now()
-            fields += ["status", "closed_at"]
-        position.save(update_fields=fields)
+            unsaved[id(position)] += ["status", "closed_at"]
         fills.append(_fill(order, position, part, price, liquidity, journal))
     held = settlement.position
     if settlement.opening:
+        if settlement.position_closed:  # reversed: closed before its key's next one opens
+            position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
         if settlement.position_closed or position is None:
             positions[Leg.OPENING] = Position.objects.create(
                 user=order.user,
@@ -115,28 +117,45 @@ def settlement_book(
             )
         else:
             position.quantity, position.entry_price = held.quantity, held.entry_price
-            position.save(update_fields=["quantity", "entry_price", "updated_at"])
+            unsaved[id(position)] = ["quantity", "entry_price"]
         opened = positions[Leg.OPENING]
         fills.append(_fill(order, opened, settlement.opening, price, liquidity, journal))
-    for transfer in settlement.transfers:
-        holders = {Account.WALLET: wallet, Account.POSITION: positions[transfer.leg]}
-        ledger_post(
-            kind=LedgerEntry.Kind(transfer.kind),
-            amount=transfer.amount,
-            source=holders.get(transfer.source, transfer.source),
-            destination=holders.get(transfer.destination, transfer.destination),
-            user=order.user,
-            position=positions[transfer.leg],
-            order=order,
-            memo=transfer.memo,
-            journal=journal,
-        )
+    ledger_post_all(
+        [
+            Posting(
+                kind=LedgerEntry.Kind(transfer.kind),
+                amount=transfer.amount,
+                source=_holder(transfer.source, wallet, positions[transfer.leg]),
+                destination=_holder(transfer.destination, wallet, positions[transfer.leg]),
+                user=order.user,
+                position=positions[transfer.leg],
+                order=order,
+                memo=transfer.memo,
+            )
+            for transfer in settlement.transfers
+        ],
+        journal=journal,
+        unsaved=unsaved,
+    )
+    if unsaved:  # a position no transfer touched (a cross one)
+        position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
+    Fill.objects.bulk_create(fills)
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))
 
 
+def _holder(account: Account, wallet: Wallet, position: Position):
+    """What ledger_post moves money from or to for a settlement's account: the wallet, the leg's
+    position (its isolated margin), or a system account."""
+    if account == Account.WALLET:
+        return wallet
+    if account == Account.POSITION:
+        return position
+    return account
+
+
 def _fill(order, position, part, price, liquidity, journal) -> Fill:
-    return Fill.objects.create(
+    return Fill(
         journal=journal,
         order=order,
         position=position,

@@ -1,6 +1,7 @@
-"""``ledger_post``: the one function that moves money. See trading/models/wallets.py for the
-invariants it keeps."""
+"""``ledger_post`` and ``ledger_post_all``: the one writer of money. See trading/models/wallets.py
+for the invariants it keeps."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,20 +35,40 @@ def _ledger_account(holder) -> LedgerAccount:
     return account
 
 
-def _apply(holder, change: Decimal) -> None:
-    """Keep the cached balance of a wallet or an isolated position's margin equal to its ledger
-    account. The caller holds the row lock; a balance below 0 is a bug, refused here and by the
-    database constraint."""
-    if isinstance(holder, Wallet):
-        holder.balance += change
-        if holder.balance < 0:
-            raise ValueError(f"wallet {holder.pk} would go below 0")
-        holder.save(update_fields=["balance", "updated_at"])
-    elif isinstance(holder, Position):
-        holder.isolated_margin += change
-        if holder.isolated_margin < 0:
-            raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
-        holder.save(update_fields=["isolated_margin", "updated_at"])
+def _apply(changes: dict[int, tuple[object, Decimal]], unsaved: dict[int, list[str]]) -> None:
+    """Keep the cached balance of each wallet or isolated position's margin that ``changes``
+    (id of the holder -> (holder, change)) touch equal to its ledger account: one write each,
+    with the ``unsaved`` fields the caller changed on it (taken out of ``unsaved``). The caller
+    holds the row locks; a balance below 0 is a bug, refused here and by the database
+    constraint."""
+    for key, (holder, change) in changes.items():
+        fields = [*unsaved.pop(key, ()), "updated_at"]
+        if isinstance(holder, Wallet):
+            holder.balance += change
+            if holder.balance < 0:
+                raise ValueError(f"wallet {holder.pk} would go below 0")
+            holder.save(update_fields=["balance", *fields])
+        else:
+            holder.isolated_margin += change
+            if holder.isolated_margin < 0:
+                raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
+            holder.save(update_fields=["isolated_margin", *fields])
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One movement of ``amount`` from ``source`` to ``destination``: each a locked Wallet, a
+    locked isolated Position (its margin) or a system account kind (FEES, INSURANCE_FUND, HOUSE,
+    DEPOSITS)."""
+
+    kind: LedgerEntry.Kind
+    amount: Decimal
+    source: object
+    destination: object
+    user: object = None
+    position: Position | None = None
+    order: object = None
+    memo: str = ""
 
 
 def journal_open(kind: Journal.Kind, *, at: datetime | None = None) -> Journal:
@@ -69,30 +90,61 @@ def ledger_post(
     at: datetime | None = None,
     journal: Journal | None = None,
 ) -> LedgerEntry | None:
-    """Move ``amount`` from ``source`` to ``destination``: each a locked Wallet, a locked isolated
-    Position (its margin) or a system account kind (FEES, INSURANCE_FUND, HOUSE, DEPOSITS).
-    Nothing is written for 0. Must run inside the caller's transaction. ``at`` is the entry's
-    time when the money is owed for an earlier moment than now (a funding payment: its funding
-    time); by default, now. ``journal`` groups it with the other entries of its event; without
-    one, it is an event of its own (a single movement, or a funding payment)."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("ledger_post must run inside the transaction of the change it records")
-    if amount < 0:
-        raise ValueError(f"a ledger amount is never negative: {amount}")
+    """Move ``amount`` from ``source`` to ``destination`` (see ``Posting``); nothing is written
+    for 0. ``at`` is the entry's time when the money is owed for an earlier moment than now (a
+    funding payment: its funding time); by default, now. ``journal`` groups it with the other
+    entries of its event; without one, it is an event of its own (a single movement, or a
+    funding payment)."""
+    posting = Posting(kind, amount, source, destination, user, position, order, memo)
     if amount == 0:
         return None
-    entry = LedgerEntry.objects.create(
-        journal=journal or journal_open(_ALONE.get(kind, Journal.Kind.TRANSFER), at=at),
-        kind=kind,
-        amount=amount,
-        source=_ledger_account(source),
-        destination=_ledger_account(destination),
-        user=user,
-        position=position,
-        order=order,
-        memo=memo,
-        created_at=timezone.now() if at is None else at,
-    )
-    _apply(source, -amount)
-    _apply(destination, amount)
+    journal = journal or journal_open(_ALONE.get(kind, Journal.Kind.TRANSFER), at=at)
+    (entry,) = ledger_post_all([posting], journal=journal, at=at)
     return entry
+
+
+def ledger_post_all(
+    postings,
+    *,
+    journal: Journal,
+    at: datetime | None = None,
+    unsaved: dict[int, list[str]] | None = None,
+) -> list[LedgerEntry]:
+    """Post the movements of one event, in order, in ``journal``: the entries in one insert, and
+    each wallet's or margin's cached balance written once, for what they all change, with the
+    fields the caller changed on that row and has not saved (``unsaved``: id of the row -> its
+    fields; those written are taken out). Must run inside the caller's transaction (the one of
+    the change the entries record)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_post must run inside the transaction of the change it records")
+    created_at = timezone.now() if at is None else at
+    entries, changes = [], {}
+    for posting in postings:
+        if posting.amount < 0:
+            raise ValueError(f"a ledger amount is never negative: {posting.amount}")
+        if posting.amount == 0:
+            continue
+        entries.append(
+            LedgerEntry(
+                journal=journal,
+                kind=posting.kind,
+                amount=posting.amount,
+                source=_ledger_account(posting.source),
+                destination=_ledger_account(posting.destination),
+                user=posting.user,
+                position=posting.position,
+                order=posting.order,
+                memo=posting.memo,
+                created_at=created_at,
+            )
+        )
+        for holder, change in (
+            (posting.source, -posting.amount),
+            (posting.destination, posting.amount),
+        ):
+            if isinstance(holder, Wallet | Position):
+                _, before = changes.get(id(holder), (holder, Decimal(0)))
+                changes[id(holder)] = (holder, before + change)
+    LedgerEntry.objects.bulk_create(entries)
+    _apply(changes, {} if unsaved is None else unsaved)
+    return entries
