@@ -3,9 +3,16 @@ names, if it is live, and the budget of requests each key (or signed-in user) ha
 (API_THROTTLE_RATE), counted in the cache, which is Redis in production, so that all web
 workers share it."""
 
+import logging
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import throttling
 
+from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.models import ApiKey
+
+logger = logging.getLogger(__name__)
 
 
 def active_key(key: str) -> ApiKey | None:
@@ -17,9 +24,18 @@ def active_key(key: str) -> ApiKey | None:
 
 
 class KeyRateThrottle(throttling.SimpleRateThrottle):
-    """One budget per API key, or per user on a session."""
+    """One budget per API key, or per user on a session. With Redis down, the budget is
+    counted in this process's memory (accounts/cache_fallback.py), so bots keep trading."""
 
     scope = "key"
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except (RedisConnectionError, RedisTimeoutError):
+            logger.warning("request budgets: Redis does not answer; counting in this process")
+            self.cache = LOCAL_COUNTERS
+            return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiKey):

@@ -55,6 +55,56 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# Production security (docs/operations.md#production). DJANGO_HTTPS=true, where the site is
+# served over HTTPS: every plain-HTTP request is redirected to HTTPS, browsers are told to use
+# HTTPS only (HSTS), and the session and CSRF cookies are sent over HTTPS only. `make run` leaves
+# it off and serves plain HTTP on 127.0.0.1. With it on, `manage.py check --deploy` is clean
+# (tests/marginsite/test_production.py).
+HTTPS = env.bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+# A year, as the HSTS preload list asks; subdomains and preload can be turned off for a domain
+# that still serves plain HTTP elsewhere (check --deploy then warns of them).
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=True)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """DJANGO_SECURE_PROXY_SSL_HEADER, "HTTP_X_FORWARDED_PROTO,https": behind a proxy that ends
+    TLS, the header (and value) by which it says the request came over HTTPS. Set it only when
+    the proxy always sets (or strips) that header: a client could otherwise claim HTTPS."""
+    value = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])
+    if not value:
+        return None
+    if len(value) != 2 or not all(value):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must be a header and its value, such as "
+            "HTTP_X_FORWARDED_PROTO,https."
+        )
+    return value[0], value[1]
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+# The Content-Security-Policy of every page (marginsite/security.py): scripts, styles, images,
+# fonts and requests from this site only, so no injected script runs. Pages have no inline
+# script or <style>. Allowed besides: the one <style> the vendored chart adds (its attribution
+# logo's, by the hash of its text in lightweight-charts 5.2.1), inline style attributes (the
+# margin ratio meter's width, set by the server), and data: images (Swagger UI's icons).
+LIGHTWEIGHT_CHARTS_STYLE = "'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY='"
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", LIGHTWEIGHT_CHARTS_STYLE],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
 INSTALLED_APPS = [
     "marginsite.apps.BackOfficeAdminConfig",
     "django.contrib.auth",
@@ -71,6 +121,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "marginsite.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +216,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "trading.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "trading.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -250,9 +306,6 @@ HEARTBEAT_INTERVAL = timedelta(seconds=env.float("HEARTBEAT_INTERVAL_SECONDS", d
 # Funding: settled every FUNDING_INTERVAL_MINUTES from midnight UTC (480: 00:00, 08:00, 16:00).
 FUNDING_INTERVAL = timedelta(minutes=env.int("FUNDING_INTERVAL_MINUTES", default=480))
 
-# A sweep still RUNNING after this long is taken for dead (its worker was killed), so the next
-# beat can start a new one.
-SWEEP_STALE_SECONDS = env.int("SWEEP_STALE_SECONDS", default=300)
 # Shards of a sweep, each a Celery task of its own (accounts split by user id): more workers, on
 # this machine or others sharing the database and broker, then sweep faster.
 SWEEP_SHARDS = env.int("SWEEP_SHARDS", default=1)
@@ -320,3 +373,14 @@ CELERY_BEAT_SCHEDULE = {
 
 # Paper money: what a new account starts with (and a reset returns to), in USDT.
 PAPER_STARTING_BALANCE = _env_decimal("PAPER_STARTING_BALANCE", "10000")
+
+# Signed API requests (accounts/signature_guards.py): a key whose signature checks fail this
+# many times within this many seconds is answered 429 before its secret is decrypted again.
+API_SIGNATURE_FAILURE_LIMIT = env.int("API_SIGNATURE_FAILURE_LIMIT", default=20)
+API_SIGNATURE_FAILURE_SECONDS = env.int("API_SIGNATURE_FAILURE_SECONDS", default=300)
+
+# Log-in (the trader's and the back office's, accounts/login_limits.py): this many wrong
+# passwords for one username, or from one address, within this many seconds lock it for as long.
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=5)
+LOGIN_FAILURE_LIMIT_PER_IP = env.int("LOGIN_FAILURE_LIMIT_PER_IP", default=20)
+LOGIN_FAILURE_SECONDS = env.int("LOGIN_FAILURE_SECONDS", default=900)

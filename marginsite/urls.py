@@ -17,3 +17,6 @@ urlpatterns = [
     path("futures/data/", include("trading.binance.data_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# a dependency that is down answers 503 (marginsite/unavailable.py), anything else 500
+handler500 = "marginsite.unavailable.server_error"

@@ -13,15 +13,28 @@ from trading.api.authentication import request_signature
 from trading.binance.signing import payload_signature
 
 
+class Clock:
+    """Milliseconds since the epoch, never the same twice: a signature is accepted once, and two
+    identical requests within one millisecond would otherwise be signed alike."""
+
+    def __init__(self):
+        self.last = 0
+
+    def now_ms(self) -> int:
+        self.last = max(int(time.time() * 1000), self.last + 1)
+        return self.last
+
+
 class SignedClient:
     """Requests signed with ``key``/``secret``: X-API-KEY, X-API-TIMESTAMP, X-API-SIGNATURE."""
 
     def __init__(self, key: str, secret: str):
         self.key, self.secret = key, secret
         self.client = APIClient()
+        self.clock = Clock()
 
     def headers(self, method: str, path: str, body: bytes, *, timestamp=None) -> dict:
-        timestamp = str(timestamp if timestamp is not None else int(time.time() * 1000))
+        timestamp = str(timestamp if timestamp is not None else self.clock.now_ms())
         return {
             "X-API-KEY": self.key,
             "X-API-TIMESTAMP": timestamp,
@@ -60,9 +73,10 @@ class BinanceClient:
     def __init__(self, key: str, secret: str):
         self.key, self.secret = key, secret
         self.client = Client()
+        self.clock = Clock()
 
     def query(self, params: dict, *, timestamp=None, signature=None) -> str:
-        params = {**params, "timestamp": timestamp or int(time.time() * 1000)}
+        params = {**params, "timestamp": timestamp or self.clock.now_ms()}
         payload = urlencode(params)
         signature = signature or payload_signature(self.secret, payload)
         return f"{payload}&signature={signature}"

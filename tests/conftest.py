@@ -138,19 +138,31 @@ def pytest_configure(config):
         _worker_services_separate(worker)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def throttle_budgets_fresh():
-    """Request budgets are counted in the cache by key or user id, and ids start again with each
-    test database: a budget left in Redis by an earlier run (in the last minute) is dropped."""
+@pytest.fixture(scope="session")
+def cache_redis():
+    """A client of the cache's Redis (None on the in-memory cache)."""
     if not settings.REDIS_URL:
-        return
+        return None
     import redis
 
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def cache_fresh(cache_redis):
+    """Each test starts with an empty cache: full request budgets (counted by key or user id, and
+    ids start again with each test database), no wrong passwords counted (the tests log in as
+    the same users from the same address), no signature seen. Only this worker's keys are
+    deleted: ``cache.clear()`` would empty the other workers' mid-test."""
+    if cache_redis is None:
+        from django.core.cache import cache
+
+        cache.clear()  # this process's memory
+        return
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    stale = list(client.scan_iter(f"{prefix}:*:throttle_*"))
+    stale = list(cache_redis.scan_iter(f"{prefix}:*"))
     if stale:
-        client.delete(*stale)
+        cache_redis.delete(*stale)
 
 
 def _worker_services_separate(worker: str) -> None:

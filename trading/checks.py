@@ -35,7 +35,6 @@ def _rules() -> tuple[tuple[str, bool, str], ...]:
         ("PRICE_REPLAY_SPEED", settings.PRICE_REPLAY_SPEED > 0, "above 0"),
         ("PRICE_LIVE_TIMEOUT_SECONDS", settings.PRICE_LIVE_TIMEOUT_SECONDS > 0, "above 0"),
         ("SWEEP_SHARDS", settings.SWEEP_SHARDS >= 1, "at least 1"),
-        ("SWEEP_STALE_SECONDS", settings.SWEEP_STALE_SECONDS > 0, "above 0"),
         ("HEARTBEAT_INTERVAL_SECONDS", settings.HEARTBEAT_INTERVAL.total_seconds() > 0, "above 0"),
         ("FUNDING_INTERVAL_MINUTES", settings.FUNDING_INTERVAL.total_seconds() > 0, "above 0"),
         ("PAPER_STARTING_BALANCE", settings.PAPER_STARTING_BALANCE >= 0, "at least 0"),

@@ -11,7 +11,12 @@ from marginsite.errors import InvalidInput
 # units is no paper trade, and it keeps every product of two inputs well inside 28 digits.
 LARGEST_INPUT = Decimal("1e15")
 DECIMAL_PLACES = 8
+# No number a client may send needs more characters (20 digits, a point and 8 decimals, a sign):
+# every parser counts them before it converts, so a 5,000-digit figure is a refusal, not a 500
+# (Python's int() gives up above 4,300 digits) nor seconds of arithmetic.
+LONGEST_NUMBER = 64
 ROW_ID = re.compile(r"[0-9]{1,18}")
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")  # a leverage, a count of ticks: never a billion
 ROW_ID_LIMIT = 10**18
 # The reasons of a malformed number, by name: each Reason enum an ``error`` class has holds them.
 NOT_A_NUMBER, TOO_LARGE, TOO_PRECISE = "NOT_A_NUMBER", "TOO_LARGE", "TOO_PRECISE"
@@ -32,6 +37,11 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
     if isinstance(value, int):
         value = Decimal(value)
     elif isinstance(value, str):
+        if len(value) > LONGEST_NUMBER:
+            raise refusal(
+                f"{field} has more than {LONGEST_NUMBER} characters: no number needs so many.",
+                TOO_LARGE,
+            )
         if not value.isascii():  # Decimal() also reads the digits of other scripts
             raise refusal(f"{field} must be a number, not {value!r}.", NOT_A_NUMBER)
         try:
@@ -46,6 +56,15 @@ def decimal_from_input(value, *, field: str, error=InvalidInput) -> Decimal:
         raise refusal(f"{field} is too large.", TOO_LARGE)
     if value != value.quantize(Decimal(1).scaleb(-DECIMAL_PLACES), rounding=ROUND_DOWN):
         raise refusal(f"{field} has more than {DECIMAL_PLACES} decimal places.", TOO_PRECISE)
+    return value
+
+
+def digits_as_int(value):
+    """``value`` as an int when it is a string of at most 9 ASCII digits (a form's "50"), else
+    unchanged, for the caller to accept as an int or refuse: the digits are counted before int(),
+    which raises on more than 4,300 of them."""
+    if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
+        return int(value)
     return value
 
 

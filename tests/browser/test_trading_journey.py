@@ -73,9 +73,7 @@ def test_from_sign_up_to_a_liquidation_receipt(live_server, page, settings):
 
     # open BTCUSDT: a market buy of 1 BTC, reviewed
     page.goto(f"{live_server.url}/trade/BTCUSDT/")
-    page.wait_for_function(
-        "document.querySelector('#chart canvas') !== null"
-    )  # the vendored chart drew
+    page.locator("#chart canvas").first.wait_for()  # the vendored chart drew
     assert page.locator("#order-form input[name='margin_mode'][value='ISOLATED']").is_checked()
     page.get_by_label("Quantity", exact=True).fill("1")
     snap(page, "trade")
@@ -138,9 +136,7 @@ def test_from_sign_up_to_a_liquidation_receipt(live_server, page, settings):
     # the operator moves the mark: the open trade page shows it without a reload
     page.goto(f"{live_server.url}/trade/BTCUSDT/")
     call_command("set_mark_price", "BTCUSDT", "64000")
-    page.wait_for_function(
-        "document.querySelector('[data-live=\"mark\"]').textContent === '64,000.0'"
-    )
+    page.locator('[data-live="mark"]:text-is("64,000.0")').wait_for()
     assert page.locator('[data-live="source"]').inner_text() == "Manual"
     # and the sweep runs
     report = sweep_run()

@@ -10,8 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from marginsite.errors import ApplicationError
+from trading.api.authentication import SignatureReplayed
 
+# The first class a refusal is an instance of gives its code: a subclass before its base.
 DRF_CODES = {
+    SignatureReplayed: "SIGNATURE_REPLAYED",
     exceptions.ParseError: "MALFORMED_REQUEST",
     exceptions.AuthenticationFailed: "AUTHENTICATION_FAILED",
     exceptions.NotAuthenticated: "NOT_AUTHENTICATED",

@@ -44,6 +44,26 @@ class AsSent(serializers.Field):
         return str(value)
 
 
+class TextAsSent(serializers.CharField):
+    """A string exactly as sent: a JSON number is not taken as its text, and surrounding spaces
+    are refused, not trimmed (an id trimmed here would not be the id the bot looks up)."""
+
+    default_error_messages = {
+        "not_a_string": "Must be a JSON string.",
+        "padded": "Must not begin or end with spaces.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        if data != data.strip():
+            self.fail("padded")
+        return super().to_internal_value(data)
+
+
 class BracketSerializer(serializers.ModelSerializer):
     class Meta:
         model = LeverageBracket
@@ -136,9 +156,7 @@ class OrderRequestSerializer(serializers.Serializer):
         choices=["CROSS", "ISOLATED"], required=False, allow_null=True, default=None
     )
     reduce_only = serializers.BooleanField(default=False)
-    client_order_id = serializers.CharField(
-        max_length=36, required=False, allow_null=True, default=None
-    )
+    client_order_id = TextAsSent(max_length=36, required=False, allow_null=True, default=None)
     time_in_force = serializers.ChoiceField(
         choices=TimeInForce.values,
         default=TimeInForce.GTC,

@@ -6,6 +6,11 @@
     timestamp:    milliseconds since the epoch; refused if more than 1000 ms ahead of the server,
                   or older than recvWindow (default 5000 ms, at most 60000)
 
+Each signature is accepted once: a copy of an accepted request, inside its window, is answered
+-1021 (ccxt's InvalidNonce: the nonce was used) with SIGNATURE_REPLAYED in its ``marginsite``
+member. A key whose signature checks keep failing is answered 429, -1003, before its secret is
+decrypted again (accounts/signature_guards.py).
+
 The signature covers the raw text the client sent, not a re-encoding of the parsed values, so
 any client that signs as Binance documents is accepted. A READ_ONLY key may only read (GET).
 """
@@ -21,6 +26,11 @@ from accounts.api_keys import active_key
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
 from accounts.services import api_key_used
+from accounts.signature_guards import (
+    signature_failure_count,
+    signature_failures_exhausted,
+    signature_first_use,
+)
 from trading.binance.errors import (
     API_KEY_FORMAT,
     API_KEY_INVALID,
@@ -29,7 +39,9 @@ from trading.binance.errors import (
     SIGNATURE_INVALID,
     TIMESTAMP_AHEAD,
     TIMESTAMP_OUTSIDE_WINDOW,
+    TOO_MANY_REQUESTS,
     BinanceError,
+    explanation,
     mandatory_missing,
 )
 from trading.binance.params import request_params
@@ -65,8 +77,9 @@ def signed_payload(query: str, body: str) -> tuple[str, str | None]:
     return "".join(parts), signature
 
 
-def timestamp_checked(params, *, now_ms: int) -> None:
-    """-1021 unless ``timestamp`` lies within recvWindow before now (and at most 1 s ahead)."""
+def timestamp_checked(params, *, now_ms: int) -> int:
+    """-1021 unless ``timestamp`` lies within recvWindow before now (and at most 1 s ahead);
+    else how many more milliseconds it will be accepted."""
     timestamp = params.integer("timestamp", required=True)
     window = params.integer("recvWindow")
     window = RECV_WINDOW_DEFAULT_MS if window is None else window
@@ -76,6 +89,7 @@ def timestamp_checked(params, *, now_ms: int) -> None:
         raise BinanceError.of(TIMESTAMP_AHEAD)
     if now_ms - timestamp > window:
         raise BinanceError.of(TIMESTAMP_OUTSIDE_WINDOW)
+    return timestamp + window - now_ms
 
 
 def request_verified(request) -> ApiKey:
@@ -96,12 +110,25 @@ def request_verified(request) -> ApiKey:
         raise mandatory_missing("timestamp")
     if not re.fullmatch(r"[0-9a-fA-F]{64}", signature):
         raise BinanceError.of(SIGNATURE_INVALID)
+    if signature_failures_exhausted(api_key):
+        raise BinanceError.of(TOO_MANY_REQUESTS, status=429)
     expected = payload_signature(secret_decrypt(api_key.secret_encrypted), payload)
     if not hmac.compare_digest(expected, signature.lower()):
+        signature_failure_count(api_key)
         raise BinanceError.of(SIGNATURE_INVALID)
-    timestamp_checked(params, now_ms=int(time.time() * 1000))
+    valid_for_ms = timestamp_checked(params, now_ms=int(time.time() * 1000))
     if request.method != "GET" and api_key.permission != ApiKey.Permission.TRADING:
         raise BinanceError.of(API_KEY_INVALID, status=401)
+    if not signature_first_use(api_key, signature, valid_for_ms=valid_for_ms):
+        raise BinanceError(
+            *TIMESTAMP_OUTSIDE_WINDOW,
+            explanation=explanation(
+                "SIGNATURE_REPLAYED",
+                "This signature was already used: sign each request afresh, with its own "
+                "timestamp.",
+                field="signature",
+            ),
+        )
     api_key_used(api_key)
     return api_key
 

@@ -1,6 +1,8 @@
-"""Each run of the sweep: its health for the operator, and the guard that keeps two sweeps of the
-same shard from running at once (at most one RUNNING row per shard: a unique partial index),
-while the shards of one tick run side by side on several workers."""
+"""Each run of the sweep: its health for the operator. Two live sweeps of one shard are kept apart
+by the shard's advisory lock (trading/services/sweeps.py), which dies with its worker; the row
+only records the run, and the unique partial index (at most one RUNNING row per shard) backs
+that up. A RUNNING row whose lock nobody holds is a dead run's: the next sweep of its shard marks
+it ABANDONED. The shards of one tick run side by side on several workers."""
 
 from django.db import models
 from django.db.models import Q

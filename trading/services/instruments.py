@@ -25,7 +25,7 @@ from trading.domain.holdings import engine_brackets
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
 from trading.errors import InstrumentStatusUnchanged, InvalidBrackets, UnknownSymbol
-from trading.inputs import DECIMAL_PLACES, decimal_from_input, on_step
+from trading.inputs import DECIMAL_PLACES, decimal_from_input, digits_as_int, on_step
 from trading.models import (
     AuditEntry,
     Instrument,
@@ -100,8 +100,7 @@ def _decimal(value, *, field: str, label: str, error=InvalidInput, **details) ->
 
 
 def _whole_number(value, *, field: str, label: str, error=InvalidInput, **details) -> int:
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
+    value = digits_as_int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise error(f"{label} must be a whole number.", field=field, **details)
     if not 1 <= value <= MAX_LEVERAGE:
@@ -147,8 +146,7 @@ def instrument_term_checked(name: str, value):
 
 def _book_ticks(value, *, field: str, label: str) -> int:
     """A number of ticks: a level spacing of at least 1, a half spread of at least 0."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
+    value = digits_as_int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{label} must be a whole number of ticks.", field=field)
     least = 1 if field == "book_level_ticks" else 0

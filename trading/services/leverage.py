@@ -1,8 +1,6 @@
 """Leverage per (symbol, margin mode), the symbol's default margin mode, and the refusal to change
 the mode of an open position."""
 
-import re
-
 from django.db import transaction
 
 from trading.domain.holdings import engine_brackets
@@ -16,6 +14,7 @@ from trading.errors import (
     MarginModeUnchanged,
     NoPosition,
 )
+from trading.inputs import digits_as_int
 from trading.models import (
     AuditEntry,
     LeverageSetting,
@@ -36,13 +35,10 @@ from trading.selectors.accounts import mark_prices
 from trading.services.audit_log import audit_record
 from trading.services.locks import open_positions_lock, wallet_lock
 
-ASCII_DIGITS = re.compile(r"[0-9]+")
-
 
 def leverage_checked(leverage, *, maximum: int) -> int:
     """A whole number from 1 to ``maximum`` (an int, or a string of digits from a form)."""
-    if isinstance(leverage, str) and ASCII_DIGITS.fullmatch(leverage.strip()):
-        leverage = int(leverage.strip())
+    leverage = digits_as_int(leverage)
     if isinstance(leverage, bool) or not isinstance(leverage, int):
         raise InvalidLeverage(
             f"Leverage must be a whole number from 1 to {maximum}.", field="leverage"

@@ -14,18 +14,20 @@ its own transaction: its wallet is locked with SKIP LOCKED (an account busy with
 order is taken on the next tick, and parallel sweeps share the work), everything is re-checked
 exactly with the engine, and only then changed; what is left open gets new watch prices
 (trading/services/watch.py). A crash leaves no half-done account; running the
-same sweep twice changes nothing the second time. At most one full sweep runs at once: a second
-one of the same shard, started while the first still runs, returns at once (SweepRun's unique
-RUNNING row per shard). An account that fails is logged and retried on the next tick; the
-others are still swept.
+same sweep twice changes nothing the second time. At most one live sweep of a shard runs at once:
+each holds the shard's PostgreSQL advisory lock on its own connection for its whole run, and a
+second one, started while the first still runs, returns at once. The lock dies with its worker
+(PostgreSQL releases it when the connection drops), so a sweep killed mid-run blocks nothing: the
+next tick takes the lock, marks the dead run's RUNNING row ABANDONED and sweeps what it left. An
+account that fails is logged and retried on the next tick; the others are still swept.
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from marginsite.errors import ApplicationError
@@ -51,6 +53,10 @@ from trading.services.watch import account_watch_set
 
 logger = logging.getLogger(__name__)
 
+# The first key of the sweep's advisory locks: PostgreSQL's advisory keys are shared by the whole
+# database, and this one is the sweep's alone ("SWEE"). The second key is the shard.
+SWEEP_LOCK_NAMESPACE = 0x53574545
+
 
 @dataclass(frozen=True)
 class SweepReport:
@@ -69,27 +75,54 @@ class SweepReport:
 
 def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
     """Sweep the accounts of one shard (all of them by default)."""
-    run = _sweep_start(shard, shards)
-    if run is None:
-        return SweepReport(ran=False)
-    report = SweepReport(ran=True)
+    with _shard_lock(shard, shards) as held:
+        if not held:
+            return SweepReport(ran=False)
+        run = _sweep_start(shard, shards)
+        report = SweepReport(ran=True)
+        try:
+            users = sorted(
+                {user for _, user in orders_triggered(shard=shard, shards=shards)}
+                | set(accounts_due(shard=shard, shards=shards))
+            )
+            report = replace(report, accounts=len(users))
+            for user_id in users:
+                try:
+                    report = _add(report, account_sweep(user_id=user_id))
+                except Exception:  # one broken account must not stop the others' liquidations
+                    logger.exception(
+                        "sweep: account of user %s failed; it is retried next tick", user_id
+                    )
+                    report = replace(report, errors=report.errors + 1)
+        finally:
+            _sweep_finish(run, report)
+        return report
+
+
+def sweep_lock_keys(shard: int, shards: int) -> tuple[int, int]:
+    """The two int4 keys of the shard's advisory lock: ``pg_locks`` shows a live sweep as an
+    advisory lock with these as ``classid`` and ``objid``."""
+    return SWEEP_LOCK_NAMESPACE, shards << 16 | shard  # shard < shards < 2**15: one int4
+
+
+@contextmanager
+def _shard_lock(shard: int, shards: int) -> Iterator[bool]:
+    """Take the shard's session-level advisory lock without waiting; yield whether it is held.
+
+    It lives on this worker's own connection, not in a row: the kernel closes the connection of
+    a worker that dies (kill -9, out of memory), and PostgreSQL then releases the lock at once,
+    so liveness never waits on a timeout. Session-level, so the per-account transactions do not
+    release it."""
+    keys = sweep_lock_keys(shard, shards)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s::integer, %s::integer)", keys)
+        (held,) = cursor.fetchone()
     try:
-        users = sorted(
-            {user for _, user in orders_triggered(shard=shard, shards=shards)}
-            | set(accounts_due(shard=shard, shards=shards))
-        )
-        report = replace(report, accounts=len(users))
-        for user_id in users:
-            try:
-                report = _add(report, account_sweep(user_id=user_id))
-            except Exception:  # one broken account must not stop the others' liquidations
-                logger.exception(
-                    "sweep: account of user %s failed; it is retried next tick", user_id
-                )
-                report = replace(report, errors=report.errors + 1)
+        yield held
     finally:
-        _sweep_finish(run, report)
-    return report
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s::integer, %s::integer)", keys)
 
 
 def _add(report: SweepReport, account: SweepReport) -> SweepReport:
@@ -106,16 +139,13 @@ def _add(report: SweepReport, account: SweepReport) -> SweepReport:
     )
 
 
-def _sweep_start(shard: int, shards: int) -> SweepRun | None:
-    stale = timezone.now() - timedelta(seconds=settings.SWEEP_STALE_SECONDS)
-    SweepRun.objects.filter(status=SweepRun.Status.RUNNING, started_at__lt=stale).update(
-        status=SweepRun.Status.ABANDONED
-    )
-    try:
-        with transaction.atomic(durable=True):
-            return SweepRun.objects.create(shard=shard, shards=shards)
-    except IntegrityError:
-        return None
+def _sweep_start(shard: int, shards: int) -> SweepRun:
+    """The run's row, under the shard's lock: a RUNNING row of the shard is then a dead run's."""
+    with transaction.atomic(durable=True):
+        SweepRun.objects.filter(shard=shard, shards=shards, status=SweepRun.Status.RUNNING).update(
+            status=SweepRun.Status.ABANDONED
+        )
+        return SweepRun.objects.create(shard=shard, shards=shards)
 
 
 def _sweep_finish(run: SweepRun, report: SweepReport) -> None:
@@ -125,7 +155,12 @@ def _sweep_finish(run: SweepRun, report: SweepReport) -> None:
     run.orders_triggered = report.orders_filled + report.orders_expired
     run.liquidations = report.isolated_liquidations + report.cross_liquidations
     run.errors = report.errors
-    run.save()
+    run.save(
+        update_fields=[
+            "status", "finished_at", "positions_checked", "orders_triggered", "liquidations",
+            "errors",
+        ]
+    )  # fmt: skip
 
 
 def account_sweep(*, user_id: int) -> SweepReport:

@@ -16,7 +16,11 @@ from trading.services import notifications_read
 def dismiss(request):
     kind = request.POST.get("kind", Notification.Kind.LIQUIDATION)
     if kind not in BANNER_KINDS:
-        return HttpResponseBadRequest(f"Unknown kind of notice: {kind!r}.")
+        # the kind sent is not echoed: this answer is HTML, and the kinds are few
+        return HttpResponseBadRequest(
+            f"Unknown kind of notice: send one of {', '.join(BANNER_KINDS)}.",
+            content_type="text/plain; charset=utf-8",
+        )
     notifications_read(user=request.user, kind=kind)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):

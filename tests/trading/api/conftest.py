@@ -2,17 +2,10 @@
 way a bot does."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from tests.clients import SignedClient
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Request budgets live in the cache: each test starts with full ones."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -143,11 +143,13 @@ def test_the_docs_page_serves_the_vendored_swagger_ui(client):
     assert "http://" not in page  # nothing from a CDN
     assert "https://" not in page
     assets = re.findall(r'(?:src|href)="/static/([^"]+)"', page)
-    assert {"vendor/swagger-ui/swagger-ui-bundle.js", "vendor/swagger-ui/swagger-ui.css"} <= set(
-        assets
-    )
+    assert {
+        "vendor/swagger-ui/swagger-ui-bundle.js",
+        "vendor/swagger-ui/swagger-ui.css",
+        "js/api_docs.js",
+    } <= set(assets)
     assert all(finders.find(asset) for asset in assets)
-    assert f'url: "{SCHEMA_URL}?format=json"' in page
+    assert f'data-schema-url="{SCHEMA_URL}?format=json"' in page
     assert finders.find("vendor/swagger-ui/LICENSE")
 
 

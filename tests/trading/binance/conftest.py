@@ -2,16 +2,9 @@
 Binance's clients do (HMAC-SHA256 of the query string and form body, X-MBX-APIKEY)."""
 
 import pytest
-from django.core.cache import cache
 
 from accounts.services import api_key_create
 from tests.clients import BinanceClient
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Request budgets live in the cache: each test starts with full ones."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -155,6 +155,13 @@ def test_update_of_the_table_computes_the_amounts_and_the_max_leverage(operator)
         ({"maker_fee_rate": "0.2"}, InvalidInput, "Maker fee rate must be at most 0.1."),
         ({"default_leverage": True}, InvalidInput, "Default leverage must be a whole number."),
         ({"default_leverage": 126}, InvalidInput, "Default leverage must be from 1 to 125"),
+        # int() of more than 4,300 digits raises: the digits are counted before it
+        (
+            {"default_leverage": "9" * 5000},
+            InvalidInput,
+            "Default leverage must be a whole number.",
+        ),
+        ({"book_level_ticks": "9" * 5000}, InvalidInput, "must be a whole number of ticks."),
         ({"default_margin_mode": "cross"}, InvalidInput, "must be CROSS, ISOLATED or empty"),
         ({"symbol": "DOGEUSDT"}, UnknownSymbol, "Unknown symbol 'DOGEUSDT'."),
         (

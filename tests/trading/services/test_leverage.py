@@ -183,6 +183,10 @@ NOT_WHOLE = "Leverage must be a whole number from 1 to %d."
         pytest.param("BTCUSDT", "CROSS", True, InvalidLeverage, NOT_WHOLE % 125, id="bool"),
         pytest.param("BTCUSDT", "CROSS", None, InvalidLeverage, NOT_WHOLE % 125, id="none"),
         pytest.param("SOLUSDT", "CROSS", "-5", InvalidLeverage, NOT_WHOLE % 75, id="minus-text"),
+        # int() of more than 4,300 digits raises: the digits are counted before it
+        pytest.param(
+            "BTCUSDT", "CROSS", "9" * 5000, InvalidLeverage, NOT_WHOLE % 125, id="5000-digits"
+        ),
         pytest.param(
             "DOGEUSDT", "CROSS", 10, UnknownSymbol, "Unknown symbol 'DOGEUSDT'.", id="unknown"
         ),

@@ -11,12 +11,11 @@ Liquidation price (one-way): LP = (WB - TMM1 + UPNL1 + cum - s q EP) / (q MMR - 
 in the receipt to 8 decimals (half even).
 """
 
-from datetime import timedelta
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from tests.builders import last_ledger_pk, ledger_rows, open_position, wallet_balance
 from trading.domain.holdings import engine_brackets
@@ -39,6 +38,7 @@ from trading.services import (
     order_place,
     sweep_run,
 )
+from trading.services.sweeps import sweep_lock_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -605,14 +605,29 @@ def test_each_sweep_records_one_done_run_with_its_counts(trader, balanced_ledger
     assert all(run.finished_at is not None for run in SweepRun.objects.all())
 
 
+@contextmanager
+def shard_lock_held_elsewhere(shard=0, shards=1):
+    """The shard's advisory lock held by another connection: a live sweep on another worker."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_lock(%s::integer, %s::integer)", sweep_lock_keys(shard, shards)
+            )
+        yield
+    finally:
+        other.close()
+
+
 def test_a_sweep_started_while_another_runs_does_nothing(trader, unchanged, balanced_ledger):
-    # given a liquidatable isolated position and a sweep that is still running
+    # given a liquidatable isolated position and a live sweep: its RUNNING row, and the shard's
+    # advisory lock held on its worker's connection
     position = isolated_btc_long_at_20x(trader)
     mark_price_set(symbol="BTCUSDT", price="57200")
     running = SweepRun.objects.create()
 
     # when another sweep starts
-    with unchanged():
+    with shard_lock_held_elsewhere(), unchanged():
         report = sweep_run()
 
     # then it returns at once without sweeping
@@ -623,23 +638,29 @@ def test_a_sweep_started_while_another_runs_does_nothing(trader, unchanged, bala
     assert list(SweepRun.objects.values_list("pk", "status")) == [(running.pk, "RUNNING")]
 
 
-def test_a_sweep_left_running_too_long_is_abandoned_and_a_new_one_runs(trader, balanced_ledger):
-    # given a liquidatable isolated position and a RUNNING sweep older than SWEEP_STALE_SECONDS
+def test_a_dead_sweeps_running_row_does_not_block_the_next_sweep(trader, balanced_ledger):
+    # given a liquidatable isolated position and the RUNNING row of a sweep whose worker died a
+    # second ago (nobody holds the shard's lock), and one of another shard's live sweep
     position = isolated_btc_long_at_20x(trader)
     mark_price_set(symbol="BTCUSDT", price="57200")
-    stale = SweepRun.objects.create()
-    SweepRun.objects.filter(pk=stale.pk).update(
-        started_at=timezone.now() - timedelta(seconds=settings.SWEEP_STALE_SECONDS + 1)
-    )
+    dead = SweepRun.objects.create()
+    other_shard = SweepRun.objects.create(shard=1, shards=2)
 
-    # when a sweep starts
-    report = sweep_run()
+    # when a sweep starts, without waiting for anything
+    with shard_lock_held_elsewhere(shard=1, shards=2):
+        report = sweep_run()
 
-    # then the stale run is marked ABANDONED and the new one runs and liquidates
+    # then the dead run is marked ABANDONED, the other shard's run is left alone, and the new
+    # run sweeps and liquidates
     assert (report.ran, report.isolated_liquidations) == (True, 1)
-    (stale,) = refreshed(stale)
-    assert stale.status == "ABANDONED"
-    assert SweepRun.objects.exclude(pk=stale.pk).get().status == "DONE"
+    (dead, other_shard) = refreshed(dead, other_shard)
+    assert (dead.status, dead.finished_at) == ("ABANDONED", None)
+    assert other_shard.status == "RUNNING"
+    assert list(
+        SweepRun.objects.exclude(pk__in=[dead.pk, other_shard.pk]).values_list(
+            "status", "liquidations"
+        )
+    ) == [("DONE", 1)]
     (position,) = refreshed(position)
     assert position.status == "LIQUIDATED"
 
@@ -718,7 +739,7 @@ def test_a_second_sweep_of_the_same_shard_does_not_start_while_the_first_runs(
     mark_price_set(symbol="BTCUSDT", price="57200")
     SweepRun.objects.create(shard=user.pk % 2, shards=2)
 
-    with unchanged():
+    with shard_lock_held_elsewhere(shard=user.pk % 2, shards=2), unchanged():
         report = sweep_run(shard=user.pk % 2, shards=2)
 
     assert report.ran is False

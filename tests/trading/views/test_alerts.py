@@ -69,6 +69,20 @@ def test_dismiss_never_redirects_off_site(signed_in, trader):
     assert response.url == "/trade/"
 
 
+def test_dismissing_an_unknown_kind_is_refused_without_echoing_it(signed_in, trader, unchanged):
+    isolated_long_liquidated(trader)
+
+    with unchanged():
+        response = signed_in.post("/notifications/dismiss/", {"kind": "<script>alert(1)</script>"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == (
+        "Unknown kind of notice: send one of LIQUIDATION, OPERATOR."
+    )
+    assert Notification.objects.get(user=trader).read_at is None
+
+
 def test_another_users_liquidation_shows_no_banner(signed_in, make_trader):
     isolated_long_liquidated(make_trader("bob"))
 

@@ -239,6 +239,9 @@ def test_leverage_is_set_per_symbol_and_mode(signed_in, trader):
         ("0", "Leverage must be at least 1"),
         ("ten", "Leverage must be a whole number from 1 to 125."),
         ("", "Leverage must be a whole number from 1 to 125."),
+        pytest.param(
+            "9" * 5000, "Leverage must be a whole number from 1 to 125.", id="5000-digits"
+        ),
     ],
 )
 def test_a_bad_leverage_is_refused_and_changes_nothing(signed_in, unchanged, leverage, message):

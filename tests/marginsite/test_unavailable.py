@@ -1,0 +1,164 @@
+"""A dependency that is down answers 503 with Retry-After in the caller's shape, never a 500, and
+everything recovers on its own once it is back.
+
+Redis: a private redis-server this test starts, kills and starts again (never the machine's).
+The database: the test's own connection sent to a port where nothing listens (a real failed
+connection, as when the server is down), then back to the test database.
+"""
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.contrib.auth import SESSION_KEY
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.cache_fallback import LOCAL_COUNTERS
+from accounts.services import api_key_create
+from tests.clients import SignedClient
+from tests.conftest import IN_CI
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+def signed_client(user) -> SignedClient:
+    new = api_key_create(user=user, name="bot", permission="TRADING")
+    return SignedClient(new.api_key.key, new.secret)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(settings):
+    """The cache on a Redis of this test's own: ``stop()`` and ``start()`` it."""
+    if REDIS_SERVER is None:
+        if IN_CI:
+            pytest.fail("needs redis-server (CI=true: a missing service fails the run)")
+        pytest.skip("needs redis-server")
+    port = free_port()
+    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    server = {}
+
+    def start():
+        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=port, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the private Redis did not start"
+                time.sleep(0.05)
+
+    def stop():
+        server["process"].kill()
+        server["process"].wait()
+
+    start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield type("PrivateRedis", (), {"start": staticmethod(start), "stop": staticmethod(stop)})
+    stop()
+
+
+def test_with_redis_down_bots_keep_trading_and_health_says_why(private_redis, trader):
+    signed = signed_client(trader)
+    assert signed.get("/api/v1/account").status_code == 200
+
+    private_redis.stop()
+
+    # the request budget is counted in the web process meanwhile
+    assert signed.get("/api/v1/account").status_code == 200
+    assert signed.post("/api/v1/orders", {
+        "symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01",
+    }).status_code == 201  # fmt: skip
+    assert Client().get("/fapi/v1/time").status_code == 200
+    health = Client().get("/healthz")
+    assert (health.status_code, health.json()["cache"]) == (503, "failing")
+
+    private_redis.start()
+
+    assert signed.get("/api/v1/account").status_code == 200
+    assert Client().get("/healthz").json()["cache"] == "ok"
+
+
+@pytest.fixture
+def database_down():
+    """``with database_down():`` the connection goes to a port where nothing listens."""
+
+    @contextlib.contextmanager
+    def down():
+        port = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = str(free_port())
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+
+    return down
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_down_every_caller_gets_a_503_in_its_own_shape(trader, database_down):
+    signed = signed_client(trader)
+    signed.client = APIClient(raise_request_exception=False)
+    browser = Client(raise_request_exception=False)
+
+    with database_down():
+        page = browser.get("/")
+        api = signed.get("/api/v1/account")
+        facade = browser.get("/fapi/v1/exchangeInfo")
+        health = browser.get("/healthz")
+
+    assert (page.status_code, page["Retry-After"]) == (503, "5")
+    assert "The database is not answering" in page.content.decode()
+    assert (api.status_code, api["Retry-After"]) == (503, "5")
+    assert api.json() == {
+        "code": "SERVICE_UNAVAILABLE",
+        "message": "The database is not answering; try again in 5 seconds.",
+        "field": None,
+        "reason": None,
+    }
+    assert (facade.status_code, facade["Retry-After"]) == (503, "5")
+    assert facade.json() == {
+        "code": -1001,
+        "msg": "Internal error; unable to process your request. Please try again.",
+    }
+    assert (health.status_code, health.json()["database"]) == (503, "failing")
+    # back: nothing to restart
+    assert browser.get("/").status_code == 200
+    assert signed.get("/api/v1/account").status_code == 200
+
+
+def test_with_redis_down_log_ins_keep_their_limit(private_redis, trader, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT = 2
+    private_redis.stop()
+    client = Client()
+    try:
+        for _ in range(2):  # counted in the web process meanwhile
+            client.post("/login/", {"username": "alice", "password": "wrong"})
+        locked = client.post("/login/", {"username": "alice", "password": "pw-0123456789"})
+    finally:
+        LOCAL_COUNTERS.clear()
+
+    assert locked.status_code == 200
+    assert "Try again in 15 minutes." in locked.content.decode()
+    assert SESSION_KEY not in client.session
