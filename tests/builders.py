@@ -29,7 +29,7 @@ from trading.models import (
     SymbolMarginMode,
     Wallet,
 )
-from trading.selectors import position_list
+from trading.selectors import ledger_problems, position_list, system_account_balance
 from trading.services import leverage_set, mark_price_set, order_place, sweep_run
 
 # The demo market's brackets, from its seed file (the suite seeds it with flat books, but these).
@@ -235,3 +235,19 @@ def race(*calls):
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads), "a racer hung"
     return results, errors
+
+
+def assert_each_liquidated_once(users):
+    """Each of ``users`` (a 1 BTC isolated long at 60,000, 20x, liquidated at 57,200: the
+    concurrency tests' accounts at risk) liquidated exactly once, all or nothing."""
+    events = list(LiquidationEvent.objects.values_list("user_id", flat=True))
+    assert sorted(events) == sorted(user.pk for user in users)
+    assert set(
+        Position.objects.filter(user__in=users).values_list("status", "isolated_margin")
+    ) == {("LIQUIDATED", Decimal(0))}
+    # each user lost exactly the 3000 margin: the wallets are still 10000 - 3030
+    assert set(Wallet.objects.filter(user__in=users).values_list("balance", flat=True)) == {
+        Decimal("6970")
+    }
+    assert system_account_balance("INSURANCE_FUND") == len(users) * Decimal("200")
+    assert ledger_problems() == []

