@@ -219,14 +219,6 @@ def order_plan(
         position_side=position_side,
         position_quantity=position.quantity if position else ZERO,
     )
-    after = engine.position_after_fill(
-        position_side=position_side,
-        position_quantity=position.quantity if position else ZERO,
-        entry_price=position.entry_price if position else None,
-        fill_side=order_side,
-        fill_quantity=quantity,
-        fill_price=price,
-    )
     settlement = fill_settlement(
         position=position_held(position) if position else None,
         isolated=request.margin_mode == MarginMode.ISOLATED,
@@ -237,6 +229,7 @@ def order_plan(
         fee_rate=rate,
         leverage=leverage,
     )
+    after = settlement.fill
     closing_fee = money_owed(after.closed_quantity * price * rate)
     opening_fee = money_owed(cost.fee)
     realized = settlement.closing.pnl if settlement.closing else ZERO

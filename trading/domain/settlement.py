@@ -90,6 +90,7 @@ class Settlement:
     (waived). A part's ``realized_pnl`` is the user's: what left or reached their money (the
     insurance fund's cover is not the user's loss)."""
 
+    fill: engine.FillResult  # the engine's split of the fill (closed, opened, the position after)
     closing: FillPart | None
     opening: FillPart | None
     transfers: tuple[Transfer, ...]
@@ -108,27 +109,28 @@ class Settlement:
 
     def net(self, account: Account) -> Decimal:
         """What ``account`` gains from the fill (negative: what it pays)."""
-        return sum(
-            (
-                transfer.amount * (transfer.destination == account)
-                - transfer.amount * (transfer.source == account)
-                for transfer in self.transfers
-            ),
-            ZERO,
-        )
+        return _net(self.transfers, account)
 
     def cash_back(self) -> Decimal:
         """What the closing part brings back to the wallet as cash before the fees (negative:
         what it takes): a reversal's new margin and the fees may spend it."""
-        return sum(
-            (
-                transfer.amount * (transfer.destination == Account.WALLET)
-                - transfer.amount * (transfer.source == Account.WALLET)
-                for transfer in self.transfers
-                if transfer.leg == Leg.CLOSING and transfer.destination != Account.FEES
-            ),
-            ZERO,
+        closing = (
+            transfer
+            for transfer in self.transfers
+            if transfer.leg == Leg.CLOSING and transfer.destination != Account.FEES
         )
+        return _net(closing, Account.WALLET)
+
+
+def _net(transfers, account: Account) -> Decimal:
+    return sum(
+        (
+            transfer.amount * (transfer.destination == account)
+            - transfer.amount * (transfer.source == account)
+            for transfer in transfers
+        ),
+        ZERO,
+    )
 
 
 # A closing part's PnL as the ledger names it: a trade's, or a liquidation's (at the mark).
@@ -194,6 +196,7 @@ def fill_settlement(
     due = sum((part.fee for part in (closing, opening) if part), ZERO)
     closing, opening = _fees_charge(ledger, closing, opening)
     return Settlement(
+        fill=after,
         closing=closing,
         opening=opening,
         transfers=tuple(ledger.transfers),

@@ -3,6 +3,7 @@ import re
 from django.db.models import Prefetch
 
 from marginsite.errors import InvalidInput
+from trading.domain.leverage import leverage_default
 from trading.domain.margin_modes import margin_mode_resolved
 from trading.errors import UnknownSymbol
 from trading.models import (
@@ -69,4 +70,4 @@ def leverage_for(*, user, instrument: Instrument, margin_mode: str) -> int:
         .values_list("leverage", flat=True)
         .first()
     )
-    return stored or min(instrument.default_leverage, instrument.max_leverage)
+    return stored or leverage_default(instrument)

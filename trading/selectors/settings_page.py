@@ -6,6 +6,7 @@ instruments: the rules of ``margin_mode_resolved`` (the mode of a symbol's new o
 from dataclasses import dataclass
 from decimal import Decimal
 
+from trading.domain.leverage import leverage_default
 from trading.domain.margin_modes import margin_mode_resolved
 from trading.models import (
     Instrument,
@@ -102,7 +103,7 @@ def account_settings(*, user) -> AccountSettings:
     symbols = []
     for instrument in instrument_list():
         open_positions = position_modes.get(instrument.pk, ())
-        default_leverage = min(instrument.default_leverage, instrument.max_leverage)
+        default_leverage = leverage_default(instrument)
         symbols.append(
             SymbolSettings(
                 instrument=instrument,

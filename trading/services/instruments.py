@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 
 from marginsite.errors import InvalidInput
 from trading.domain.holdings import engine_brackets
+from trading.domain.leverage import leverage_default
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
 from trading.errors import InstrumentStatusUnchanged, InvalidBrackets, UnknownSymbol
@@ -435,7 +436,7 @@ class _TraderDefaults(NamedTuple):
 
     @classmethod
     def of(cls, instrument: Instrument) -> "_TraderDefaults":
-        leverage = min(instrument.default_leverage, instrument.max_leverage)
+        leverage = leverage_default(instrument)
         return cls(leverage, instrument.default_margin_mode)
 
 
