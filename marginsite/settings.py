@@ -373,6 +373,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Paper money: what a new account starts with (and a reset returns to), in USDT.
 PAPER_STARTING_BALANCE = _env_decimal("PAPER_STARTING_BALANCE", "10000")
+# The insurance fund's starting capital, given once by `manage.py seed_market`: what covers
+# bankrupt positions before auto-deleveraging must (0: a fund that starts empty).
+INSURANCE_FUND_CAPITAL = _env_decimal("INSURANCE_FUND_CAPITAL", "1000000")
 
 # Signed API requests (accounts/signature_guards.py): a key whose signature checks fail this
 # many times within this many seconds is answered 429 before its secret is decrypted again.

@@ -95,17 +95,23 @@ FLAT_BOOK = {
 
 @pytest.fixture(autouse=True, scope="session")
 def flat_book_market_seed(tmp_path_factory):
-    """market_seed() in tests seeds the demo market with FLAT_BOOK books."""
+    """market_seed() in tests seeds the demo market's instruments on Binance's rules (BTCUSDT,
+    ETHUSDT, SOLUSDT) with FLAT_BOOK books; yields the seed file of the others (BTCUSDT-BYBIT,
+    BTCUSDT-HL), which the ``venue_market`` fixture adds where a test wants them."""
     from trading.services import instruments
 
     seed = json.loads(instruments.MARKET_SEED_FILE.read_text())
     for spec in seed["instruments"]:
         spec["book"] = FLAT_BOOK
-    flat = tmp_path_factory.mktemp("seed") / "market.json"
-    flat.write_text(json.dumps(seed))
+    folder = tmp_path_factory.mktemp("seed")
+    flat, venues = folder / "market.json", folder / "venues.json"
+    binance = [spec for spec in seed["instruments"] if spec.get("venue", "BINANCE") == "BINANCE"]
+    others = [spec for spec in seed["instruments"] if spec not in binance]
+    flat.write_text(json.dumps({**seed, "instruments": binance}))
+    venues.write_text(json.dumps({**seed, "instruments": others}))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(instruments, "MARKET_SEED_FILE", flat)
-        yield
+        yield venues
 
 
 @pytest.fixture(scope="session")

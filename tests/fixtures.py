@@ -5,6 +5,7 @@ signed in as them, and the two proofs: ``unchanged`` (a refusal changed nothing)
 ``balanced_ledger``."""
 
 import contextlib
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -14,6 +15,7 @@ from accounts.services import SUPPORT_GROUP, superuser_create, user_create
 from tests.builders import database_state
 from trading.models import Instrument, MarkPrice
 from trading.selectors import ledger_problems
+from trading.services import insurance_fund_grant, market_seed
 
 
 @pytest.fixture
@@ -101,3 +103,18 @@ def balanced_ledger():
     """Asserts after the test that the ledger balances (check_ledger's invariants)."""
     yield
     assert ledger_problems() == []
+
+
+@pytest.fixture
+def insurance_fund(db) -> Decimal:
+    """An insurance fund with 1,000,000 USDT of capital, as seed_market gives it (the tests'
+    market starts with an empty fund)."""
+    insurance_fund_grant(amount="1000000")
+    return Decimal("1000000")
+
+
+@pytest.fixture
+def venue_market(db, flat_book_market_seed):
+    """The demo market's instruments on Bybit's and Hyperliquid's rules, BTCUSDT-BYBIT and
+    BTCUSDT-HL (mark 60,000), beside the Binance ones every test has."""
+    market_seed(seed_file=flat_book_market_seed)

@@ -38,6 +38,7 @@ def _rules() -> tuple[tuple[str, bool, str], ...]:
         ("HEARTBEAT_INTERVAL_SECONDS", settings.HEARTBEAT_INTERVAL.total_seconds() > 0, "above 0"),
         ("FUNDING_INTERVAL_MINUTES", settings.FUNDING_INTERVAL.total_seconds() > 0, "above 0"),
         ("PAPER_STARTING_BALANCE", settings.PAPER_STARTING_BALANCE >= 0, "at least 0"),
+        ("INSURANCE_FUND_CAPITAL", settings.INSURANCE_FUND_CAPITAL >= 0, "at least 0"),
     )
 
 

@@ -35,6 +35,7 @@ TERMS = (
     "liquidation_fee_rate",
     "default_leverage",
     "default_margin_mode",
+    "venue",
     "book_half_spread_ticks",
     "book_level_ticks",
     "book_level_quantity",
@@ -499,6 +500,7 @@ def add_data(**changes) -> dict:
         "liquidation_fee_rate": "0.0125",
         "default_leverage": "20",
         "default_margin_mode": "ISOLATED",
+        "venue": "BINANCE",
         "book_half_spread_ticks": "1",
         "book_level_ticks": "1",
         "book_level_quantity": "",
@@ -717,3 +719,31 @@ def test_a_staff_member_with_only_the_halt_permission_halts_but_cannot_edit(make
     assert halted.status_code == 302
     btc = Instrument.objects.get(symbol="BTCUSDT")
     assert (btc.status, btc.tick_size) == ("HALTED", D("0.1"))
+
+
+def test_the_operator_moves_an_instrument_to_another_venues_rules_with_an_audit_entry(
+    operator_client,
+):
+    # when the operator sets BTCUSDT to Bybit's rules
+    response = operator_client.post(change_url(), form_data(venue="BYBIT"))
+
+    # then it follows them, and the audit log says so
+    assert response.status_code == 302
+    assert Instrument.objects.get(symbol="BTCUSDT").venue == "BYBIT"
+    entry = AuditEntry.objects.filter(action="INSTRUMENT_CHANGED").latest("pk")
+    assert (entry.before["venue"], entry.after["venue"]) == ("BINANCE", "BYBIT")
+
+
+def test_hyperliquid_rules_need_maintenance_rates_of_half_the_initial_rate(
+    operator_client, unchanged
+):
+    # given BTCUSDT's Binance table: tiers 1 and 2 (125x at 0.4 %, 100x at 0.5 %) happen to be
+    # half their initial rates, but tier 3 is 75x at 0.65 %, not 1 / 150 = 0.66666667 %
+    # when the operator moves it to Hyperliquid's rules; then it is refused
+    with unchanged():
+        response = operator_client.post(change_url(), form_data(venue="HYPERLIQUID"))
+    assert response.status_code == 400
+    assert "on Hyperliquid&#x27;s rules the maintenance margin rate is half" in (
+        response.content.decode()
+    )
+    assert Instrument.objects.get(symbol="BTCUSDT").venue == "BINANCE"

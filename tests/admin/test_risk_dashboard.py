@@ -81,10 +81,16 @@ def test_dashboard_after_a_sweep_shows_the_liquidation_the_fund_and_the_sweep(
     [event] = dashboard.liquidations
     assert (event.user, event.margin_mode) == (bob, "ISOLATED")
     assert dashboard.isolated_positions == []
-    # closed at the bankruptcy price 58,800: the fund takes 59,000 - 58,800
+    # bob's margin balance, 1,200 - 1,000 = 200, is below 59,000 x 0.005 - 50 = 245: his long
+    # is cut a bracket down, to 50,000 / 59,000 = 0.847 (on the step), selling 0.153 (loss 153,
+    # fee 0.153 x 59,000 x 0.0125 = 112.8375 to the fund, margin 934.1625); still out of margin
+    # (934.1625 - 847 = 87.1625 <= 0.847 x 59,000 x 0.004 = 199.892), the 0.847 is closed: loss
+    # 847, and the fee 624.6625 capped at the 87.1625 left. The fund takes 112.8375 + 87.1625 =
+    # 200, what the bankruptcy price 58,800 leaves beyond the mark: 59,000 - 58,800
     assert dashboard.insurance_fund_balance == Decimal("200")
-    [line] = dashboard.insurance_fund_history
-    assert line.change == Decimal("200")
+    assert [line.change for line in dashboard.insurance_fund_history] == [
+        Decimal("87.1625"), Decimal("112.8375")
+    ]  # fmt: skip
     run = SweepRun.objects.get()
     assert dashboard.sweep.last_run == run
     assert dashboard.sweep.duration == run.finished_at - run.started_at

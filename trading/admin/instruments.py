@@ -182,12 +182,25 @@ class InstrumentAdmin(InvalidFormsAnswer400, RefusesUnofferedActions, admin.Mode
         "default_leverage",
         "max_leverage",
         "margin_mode_shown",
+        "venue",
     )
-    list_filter = ("status", "default_margin_mode")
+    list_filter = ("status", "venue", "default_margin_mode")
     search_fields = ("symbol", "base_asset")
     actions = ("halt", "resume")
     fieldsets = (
         (None, {"fields": ("symbol", "base_asset", "quote_asset", "status")}),
+        (
+            "Rules",
+            {
+                "fields": ("venue",),
+                "description": "Whose liquidation the instrument follows: Binance (partial "
+                "steps bracket by bracket, the liquidation fee below), Bybit (one risk-limit "
+                "tier at a time, the fee to close in the liquidation price, no liquidation fee) "
+                "or Hyperliquid (20 % of a position above 100,000 then a 30 s cooldown, no "
+                "liquidation fee; each bracket's maintenance rate half the initial margin rate "
+                "at its max leverage). docs/margin.md, Venue profiles.",
+            },
+        ),
         ("Order sizes", {"fields": ("tick_size", "step_size", "min_quantity", "min_notional")}),
         (
             "Fees",

@@ -221,6 +221,8 @@ class PositionSerializer(serializers.Serializer):
     liquidation_price = serializers.DecimalField(
         source="liquidation_price_display", max_digits=24, decimal_places=8, allow_null=True
     )
+    venue = serializers.CharField(source="position.instrument.venue")
+    adl_quantile = serializers.IntegerField()
     opened_at = serializers.DateTimeField(source="position.opened_at")
 
 

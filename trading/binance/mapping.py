@@ -106,6 +106,9 @@ def symbol_info(instrument: Instrument) -> dict:
         "underlyingType": "COIN",
         "underlyingSubType": [],
         "liquidationFee": step(instrument.liquidation_fee_rate),
+        # not Binance's: the rule profile the symbol follows (always Binance's here), for a
+        # reader who compares it with the website
+        "ruleProfile": instrument.venue,
         "filters": [
             {
                 "filterType": "PRICE_FILTER",
@@ -591,8 +594,14 @@ def premium_kline_row(kline) -> list:
 NO_ADL_RISK = "LOW"
 
 
-def adl_quantile_info(symbol: str) -> dict:
-    return {"symbol": symbol, "adlQuantile": {"LONG": 0, "SHORT": 0, "BOTH": 0}}
+def adl_quantile_info(symbol: str, sides: dict[str, int]) -> dict:
+    """One-way mode's shape: LONG and SHORT by side, BOTH the symbol's (the higher: a cross and
+    an isolated position of one symbol may face opposite ways here)."""
+    long, short = sides.get("LONG", 0), sides.get("SHORT", 0)
+    return {
+        "symbol": symbol,
+        "adlQuantile": {"LONG": long, "SHORT": short, "BOTH": max(long, short)},
+    }
 
 
 def adl_risk_info(instrument: Instrument, *, now_ms: int) -> dict:

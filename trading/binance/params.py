@@ -7,6 +7,7 @@ services, whose refusals errors.py translates."""
 import re
 from urllib.parse import parse_qsl
 
+from trading.binance import FACADE_VENUE
 from trading.binance.errors import (
     DUPLICATE_PARAMETER,
     BinanceError,
@@ -105,4 +106,4 @@ class Params:
         if symbol is None:
             return None
         with binance_errors("read"):
-            return instrument_get(symbol)
+            return instrument_get(symbol, venue=FACADE_VENUE)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from trading.binance import FACADE_VENUE
 from trading.domain.funding import INTEREST
 from trading.domain.holdings import engine_brackets
 from trading.domain.orders import book_model
@@ -28,6 +29,7 @@ from trading.models import (
 )
 from trading.schedules import funding_time_after
 from trading.selectors import PositionRow, holdings_load, margin_mode_default, position_list
+from trading.selectors.deleveraging import position_adl_quantiles
 from trading.selectors.funding import funding_rate
 from trading.selectors.history import ledger_entry_list, ledger_lines_of
 
@@ -170,6 +172,7 @@ def account_state(*, user, symbol: str | None = None) -> AccountState:
         row
         for row in held
         if row.position.margin_mode == modes[row.position.instrument_id]
+        and row.position.instrument.venue == FACADE_VENUE
         and (symbol is None or row.position.instrument.symbol == symbol)
     ]
     rows.sort(key=lambda row: row.position.instrument.symbol)
@@ -190,7 +193,11 @@ def max_notional(instrument: Instrument, leverage: int) -> Decimal:
 
 def marks(instrument: Instrument | None = None) -> list[MarkPrice]:
     """The current marks (of ``instrument`` only, if given), by symbol."""
-    found = MarkPrice.objects.select_related("instrument").order_by("instrument__symbol")
+    found = (
+        MarkPrice.objects.select_related("instrument")
+        .filter(instrument__venue=FACADE_VENUE)
+        .order_by("instrument__symbol")
+    )
     return list(found.filter(instrument=instrument) if instrument else found)
 
 
@@ -322,7 +329,9 @@ def _orders(*, user, instrument: Instrument | None, conditional: bool):
     """The user's conditional (algo) orders, or regular ones. A triggered conditional order is
     both: marginsite executes the order itself when it triggers, so the order it became (its
     ``actualOrderId``, readable at /fapi/v1/order) is the same row, under the same id."""
-    orders = Order.objects.filter(user=user).select_related("instrument")
+    orders = Order.objects.filter(user=user, instrument__venue=FACADE_VENUE).select_related(
+        "instrument"
+    )
     orders = orders.filter(instrument=instrument) if instrument else orders
     kinds = Q(order_type__in=CONDITIONAL_TYPES)
     # triggered: it executed, in whole or (a book that could not fill it whole) in part
@@ -520,9 +529,19 @@ def margin_changes(
     ]
 
 
-def symbols_held(*, user) -> list[str]:
-    """The symbols of the user's open positions, in order (adlQuantile lists these)."""
-    held = Position.objects.filter(user=user, status=Position.Status.OPEN)
-    return list(
-        held.values_list("instrument__symbol", flat=True).distinct().order_by("instrument__symbol")
+def adl_quantiles_held(*, user) -> dict[str, dict[str, int]]:
+    """Symbol -> side -> the highest auto-deleveraging quantile of the user's open positions of
+    that side, for each symbol held, in order (what adlQuantile lists)."""
+    positions = list(
+        Position.objects.filter(
+            user=user, status=Position.Status.OPEN, instrument__venue=FACADE_VENUE
+        )
+        .select_related("instrument")
+        .order_by("instrument__symbol", "pk")
     )
+    quantiles = position_adl_quantiles(positions)
+    held: dict[str, dict[str, int]] = {}
+    for position in positions:
+        sides = held.setdefault(position.instrument.symbol, {})
+        sides[position.side] = max(sides.get(position.side, 0), quantiles[position.pk])
+    return held

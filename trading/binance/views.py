@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.api_keys import KeyRateThrottle
 from marginsite.errors import ApplicationError
-from trading.binance import mapping
+from trading.binance import FACADE_VENUE, mapping
 from trading.binance import selectors as reads
 from trading.binance.errors import (
     ALGO_ORDER_TYPE,
@@ -209,7 +209,10 @@ class ExchangeInfo(PublicView):
                 "rateLimits": _rate_limits(),
                 "exchangeFilters": [],
                 "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "0"}],
-                "symbols": [mapping.symbol_info(instrument) for instrument in instrument_list()],
+                "symbols": [
+                    mapping.symbol_info(instrument)
+                    for instrument in instrument_list(venue=FACADE_VENUE)
+                ],
             }
         )
 
@@ -275,7 +278,7 @@ class FundingInfo(PublicView):
         return Response(
             [
                 mapping.funding_interval_info(each, interval=settings.FUNDING_INTERVAL)
-                for each in instrument_list()
+                for each in instrument_list(venue=FACADE_VENUE)
             ]
         )
 
@@ -386,14 +389,20 @@ class OpenInterest(PublicView):
 
 
 class SymbolAdlRisk(PublicView):
-    """Every symbol's auto-deleveraging risk: always low, marginsite never deleverages."""
+    """Every symbol's auto-deleveraging risk: LOW, the insurance fund covering bankruptcies
+    first (each position's place in the queue is adlQuantile's)."""
 
     def get(self, request):
         instrument = self.params.instrument(required=False)
         now_ms = _now_ms()
         if instrument is not None:
             return Response(mapping.adl_risk_info(instrument, now_ms=now_ms))
-        return Response([mapping.adl_risk_info(each, now_ms=now_ms) for each in instrument_list()])
+        return Response(
+            [
+                mapping.adl_risk_info(each, now_ms=now_ms)
+                for each in instrument_list(venue=FACADE_VENUE)
+            ]
+        )
 
 
 # --- account -------------------------------------------------------------------------------
@@ -435,7 +444,9 @@ class LeverageBracket(SignedView):
         instrument = self.params.instrument(required=False)
         if instrument is not None:
             return Response(mapping.brackets_info(instrument))
-        return Response([mapping.brackets_info(each) for each in instrument_list()])
+        return Response(
+            [mapping.brackets_info(each) for each in instrument_list(venue=FACADE_VENUE)]
+        )
 
 
 class SymbolConfig(SignedView):
@@ -444,7 +455,7 @@ class SymbolConfig(SignedView):
 
     def get(self, request):
         instrument = self.params.instrument(required=False)
-        instruments = [instrument] if instrument else instrument_list()
+        instruments = [instrument] if instrument else instrument_list(venue=FACADE_VENUE)
         configs = []
         for each in instruments:
             mode = margin_mode_default(user=request.user, instrument=each)
@@ -588,15 +599,17 @@ class PositionMarginHistory(SignedView):
 
 
 class AdlQuantile(SignedView):
-    """The auto-deleveraging quantile of each symbol the user holds: 0, marginsite never
-    deleverages."""
+    """The auto-deleveraging quantile (0 to 4) of each symbol the user holds, by side
+    (trading/selectors/deleveraging.py)."""
 
     def get(self, request):
         instrument = self.params.instrument(required=False)
-        symbols = reads.symbols_held(user=request.user)
+        held = reads.adl_quantiles_held(user=request.user)
         if instrument is not None:
-            symbols = [symbol for symbol in symbols if symbol == instrument.symbol]
-        return Response([mapping.adl_quantile_info(symbol) for symbol in symbols])
+            held = {symbol: sides for symbol, sides in held.items() if symbol == instrument.symbol}
+        return Response(
+            [mapping.adl_quantile_info(symbol, sides) for symbol, sides in held.items()]
+        )
 
 
 class Income(SignedView):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from trading.domain.settlement import PositionHeld
 from trading.domain.sides import engine_side
+from trading.domain.venues import venue_rules
 from trading.engine import (
     AccountFigures,
     Bracket,
@@ -79,8 +80,19 @@ def holding_for(position: Position, *, mark: Decimal, brackets) -> CrossHolding 
         engine_side(position.side), position.quantity, position.entry_price, mark, brackets
     )
     if position.margin_mode == "ISOLATED":
-        return IsolatedHolding(state, position.isolated_margin, position.leverage)
+        return isolated_holding(
+            state, position.isolated_margin, position.leverage, instrument=position.instrument
+        )
     return CrossHolding(state, position.leverage)
+
+
+def isolated_holding(
+    state: PositionState, margin: Decimal, leverage: int, *, instrument: Instrument
+) -> IsolatedHolding:
+    """An isolated position with what its venue's liquidation counts as its margin."""
+    rules = venue_rules(instrument.venue)
+    collateral = rules.isolated_collateral(state, margin, leverage, instrument.taker_fee_rate)
+    return IsolatedHolding(state, margin, leverage, None if collateral == margin else collateral)
 
 
 def holdings_of(positions: Iterable[Position], marks: dict[int, Decimal]) -> dict:

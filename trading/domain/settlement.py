@@ -15,9 +15,15 @@ Money rules:
 - Fees are paid from the wallet last, after the closed part's money is back in it. What the
   wallet cannot pay is waived, never owed (only a pure close of an account past its bankruptcy
   can find it short: an order that opens was checked to pay its fees in cash).
-- A liquidation closes through the same rules, its PnL booked as a liquidation; an isolated
-  one's margin left at the fill goes to the insurance fund instead of the wallet (the user loses
-  the margin, and only it).
+- A liquidation closes through the same rules, its PnL booked as a liquidation, with the
+  liquidation fee instead of the trading fee: charged on the closed notional at the fill price,
+  paid to the insurance fund from what backs the position (its isolated margin, or the cross
+  wallet), and capped at what is left there. A partial step keeps the isolated margin with the
+  position; the last step sends the margin left to the insurance fund (the user loses the
+  margin, and only it).
+- The insurance fund never goes below 0: it covers a loss beyond what backs a position up to its
+  balance (``fund_balance``); what it cannot cover is the settlement's ``uncovered``, recovered by
+  auto-deleveraging or, failing that, left with the house (the paper counterparty is paid less).
 """
 
 from dataclasses import dataclass, replace
@@ -71,6 +77,16 @@ class PositionHeld:
 
 
 @dataclass(frozen=True)
+class Liquidation:
+    """A fill made by a liquidation: its fee rate (of the closed notional at the fill price), and
+    whether it is the last step (the margin left goes to the insurance fund) or a partial one (the
+    position keeps its margin)."""
+
+    fee_rate: Decimal
+    final: bool = True
+
+
+@dataclass(frozen=True)
 class FillPart:
     """One fill row: the closing part or the opening part of a fill. A closing part's ``pnl`` is
     its PnL at the fill price; ``realized_pnl`` what of it the user's money took (see
@@ -98,6 +114,7 @@ class Settlement:
     wallet_balance: Decimal
     position_closed: bool
     fee_waived: Decimal
+    uncovered: Decimal = ZERO  # the loss beyond what backs it that the insurance fund could not pay
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -133,15 +150,13 @@ def _net(transfers, account: Account) -> Decimal:
     )
 
 
-# A closing part's PnL as the ledger names it: a trade's, or a liquidation's (at the mark).
-_PNL_MEMO = {"REALIZED_PNL": "", "LIQUIDATION": "closed by the liquidation at the mark"}
-
-
 class _Ledger:
-    """The transfers of one settlement, and the wallet and margin balances they leave."""
+    """The transfers of one settlement, and the wallet, margin and insurance fund balances they
+    leave (the fund's None: not limited, for a preview)."""
 
-    def __init__(self, wallet: Decimal, margin: Decimal):
-        self.wallet, self.margin, self.transfers = wallet, margin, []
+    def __init__(self, wallet: Decimal, margin: Decimal, fund: Decimal | None):
+        self.wallet, self.margin, self.fund, self.transfers = wallet, margin, fund, []
+        self.uncovered = ZERO
 
     def move(self, leg, kind, amount, source, destination, memo="") -> None:
         if not amount:
@@ -152,6 +167,17 @@ class _Ledger:
                 self.wallet += change
             elif account == Account.POSITION:
                 self.margin += change
+            elif account == Account.INSURANCE_FUND and self.fund is not None:
+                self.fund += change
+
+    def cover(self, loss: Decimal, memo: str) -> Decimal:
+        """The insurance fund pays the house ``loss`` (beyond what backs a position), as far as
+        its balance goes; the rest is ``uncovered``. Returns the whole ``loss``: none of it is
+        the user's."""
+        paid = loss if self.fund is None else min(loss, self.fund)
+        self.move(Leg.CLOSING, "INSURANCE", paid, Account.INSURANCE_FUND, Account.HOUSE, memo)
+        self.uncovered += loss - paid
+        return loss
 
 
 def fill_settlement(
@@ -164,11 +190,13 @@ def fill_settlement(
     price: Decimal,
     fee_rate: Decimal,
     leverage: int,
-    liquidation: bool = False,
+    liquidation: Liquidation | None = None,
+    fund_balance: Decimal | None = None,
 ) -> Settlement:
     """Fill ``quantity`` on ``side`` (+1 buy, -1 sell) at ``price`` against ``position`` (the
     open position of the fill's symbol and mode, or None). ``leverage`` is the order's: a new
-    position's; one that grows keeps its own. See the module for the rules."""
+    position's; one that grows keeps its own. ``fund_balance`` is the insurance fund's (None: a
+    preview, not limited). See the module for the rules."""
     after = engine.position_after_fill(
         position_side=position.side if position else None,
         position_quantity=position.quantity if position else ZERO,
@@ -177,7 +205,7 @@ def fill_settlement(
         fill_quantity=quantity,
         fill_price=price,
     )
-    ledger = _Ledger(wallet_balance, position.isolated_margin if position else ZERO)
+    ledger = _Ledger(wallet_balance, position.isolated_margin if position else ZERO, fund_balance)
     closing = opening = None
     if after.closed_quantity:
         closing = _close(
@@ -194,7 +222,8 @@ def fill_settlement(
             )  # fmt: skip
             held = replace(held, isolated_margin=ledger.margin)
     due = sum((part.fee for part in (closing, opening) if part), ZERO)
-    closing, opening = _fees_charge(ledger, closing, opening)
+    if liquidation is None:
+        closing, opening = _fees_charge(ledger, closing, opening)
     return Settlement(
         fill=after,
         closing=closing,
@@ -204,6 +233,7 @@ def fill_settlement(
         wallet_balance=ledger.wallet,
         position_closed=bool(position) and after.closed_quantity == position.quantity,
         fee_waived=due - sum((part.fee for part in (closing, opening) if part), ZERO),
+        uncovered=ledger.uncovered,
     )
 
 
@@ -225,65 +255,88 @@ def _held_after(position, after, ledger, leverage) -> PositionHeld | None:
 
 
 def _close(ledger, position, isolated, quantity, price, fee_rate, liquidation) -> FillPart:
-    """Settle the closed part's PnL. The user's realized PnL is what left or reached their
-    money: not what the insurance fund covered; for a liquidated isolated position, the margin
-    it lost."""
+    """Settle the closed part's PnL (and, in a liquidation, its fee). The user's realized PnL is
+    what left or reached their money: not what the insurance fund covered; for a liquidated
+    isolated position, what its margin lost besides the fee."""
     with localcontext(ENGINE_CONTEXT):  # every digit of the product, then rounded once
         pnl = money_received(position.side * quantity * (price - position.entry_price))
-    kind = "LIQUIDATION" if liquidation else "REALIZED_PNL"
+    if liquidation is not None:
+        return _liquidation_close(ledger, position, isolated, quantity, price, pnl, liquidation)
     if isolated:
         share = ledger.margin if quantity == position.quantity else money_received(
             ledger.margin * quantity / position.quantity
         )  # fmt: skip
-        insured = _isolated_settle(ledger, share, pnl, kind, liquidation)
-        realized = -share if liquidation else pnl + insured
+        realized = pnl + _isolated_settle(ledger, share, pnl)
     else:
-        realized = pnl + _cross_settle(ledger, pnl, kind)
-    fee = ZERO if liquidation else money_owed(quantity * price * fee_rate)
+        realized = pnl + _cross_settle(ledger, pnl)
+    return FillPart(quantity, money_owed(quantity * price * fee_rate), realized, pnl)
+
+
+def _liquidation_close(ledger, position, isolated, quantity, price, pnl, liquidation) -> FillPart:
+    """A liquidation's fill: its PnL settled with what backs the position (an isolated margin
+    keeps what is left of it), then the liquidation fee from there to the insurance fund (capped
+    at what is left), then, at the last step of an isolated position, the margin left to the
+    fund."""
+    kind, memo = "LIQUIDATION", "closed by the liquidation at the mark"
+    margin_before = ledger.margin
+    backing = Account.POSITION if isolated else Account.WALLET
+    if pnl >= 0:
+        ledger.move(Leg.CLOSING, kind, pnl, Account.HOUSE, backing, memo)
+        insured = ZERO
+    else:
+        paid = min(-pnl, ledger.margin if isolated else ledger.wallet)
+        ledger.move(Leg.CLOSING, kind, paid, backing, Account.HOUSE, memo)
+        insured = ledger.cover(
+            -pnl - paid, f"loss beyond the {'isolated margin' if isolated else 'cross wallet'}"
+        )
+    left = ledger.margin if isolated else ledger.wallet
+    fee = min(money_owed(quantity * price * liquidation.fee_rate), left)
+    ledger.move(
+        Leg.CLOSING, "LIQUIDATION_FEE", fee, backing, Account.INSURANCE_FUND, "liquidation fee"
+    )
+    if isolated and liquidation.final:
+        ledger.move(
+            Leg.CLOSING, kind, ledger.margin, Account.POSITION, Account.INSURANCE_FUND,
+            "margin left at the liquidation",
+        )  # fmt: skip
+    realized = ledger.margin - margin_before + fee if isolated else pnl + insured
     return FillPart(quantity, fee, realized, pnl)
 
 
-def _cross_settle(ledger, pnl, kind) -> Decimal:
-    """Settle with the wallet; return what the insurance fund covered."""
-    memo = _PNL_MEMO[kind]
+def _cross_settle(ledger, pnl) -> Decimal:
+    """Settle with the wallet; return what the insurance fund covered (or left uncovered)."""
     if pnl >= 0:
-        ledger.move(Leg.CLOSING, kind, pnl, Account.HOUSE, Account.WALLET, memo)
+        ledger.move(Leg.CLOSING, "REALIZED_PNL", pnl, Account.HOUSE, Account.WALLET)
         return ZERO
     loss = -pnl
     paid = min(loss, ledger.wallet)
-    ledger.move(Leg.CLOSING, kind, paid, Account.WALLET, Account.HOUSE, memo)
-    ledger.move(
-        Leg.CLOSING, "INSURANCE", loss - paid, Account.INSURANCE_FUND, Account.HOUSE,
-        "loss beyond the cross wallet",
-    )  # fmt: skip
-    return loss - paid
+    ledger.move(Leg.CLOSING, "REALIZED_PNL", paid, Account.WALLET, Account.HOUSE)
+    return ledger.cover(loss - paid, "loss beyond the cross wallet")
 
 
-def _isolated_settle(ledger, share, pnl, kind, liquidation) -> Decimal:
-    """Settle with the position's margin; return what the insurance fund covered. The closed
-    part's ``share`` of the margin, less its loss (or with its profit), goes back to the wallet;
-    in a liquidation, to the insurance fund: the user loses the share."""
-    if liquidation:
-        to, release_kind, memo = Account.INSURANCE_FUND, kind, "margin left at the liquidation"
-    else:
-        to, release_kind, memo = Account.WALLET, "ISOLATED_MARGIN", "margin released"
-    pnl_memo = _PNL_MEMO[kind]
+def _isolated_settle(ledger, share, pnl) -> Decimal:
+    """Settle with the position's margin; return what the insurance fund covered (or left
+    uncovered). The closed part's ``share`` of the margin, less its loss (or with its profit),
+    goes back to the wallet."""
+    kind = "REALIZED_PNL"
     if pnl >= 0:
-        ledger.move(Leg.CLOSING, kind, pnl, Account.HOUSE, to, pnl_memo)
-        ledger.move(Leg.CLOSING, release_kind, share, Account.POSITION, to, memo)
+        ledger.move(Leg.CLOSING, kind, pnl, Account.HOUSE, Account.WALLET)
+        ledger.move(
+            Leg.CLOSING, "ISOLATED_MARGIN", share, Account.POSITION, Account.WALLET,
+            "margin released",
+        )  # fmt: skip
         return ZERO
     loss = -pnl
     from_share = min(loss, share)
-    ledger.move(Leg.CLOSING, kind, from_share, Account.POSITION, Account.HOUSE, pnl_memo)
-    ledger.move(Leg.CLOSING, release_kind, share - from_share, Account.POSITION, to, memo)
+    ledger.move(Leg.CLOSING, kind, from_share, Account.POSITION, Account.HOUSE)
+    ledger.move(
+        Leg.CLOSING, "ISOLATED_MARGIN", share - from_share, Account.POSITION, Account.WALLET,
+        "margin released",
+    )  # fmt: skip
     beyond_share = loss - from_share
     from_rest = min(beyond_share, ledger.margin)
-    ledger.move(Leg.CLOSING, kind, from_rest, Account.POSITION, Account.HOUSE, pnl_memo)
-    ledger.move(
-        Leg.CLOSING, "INSURANCE", beyond_share - from_rest, Account.INSURANCE_FUND, Account.HOUSE,
-        "loss beyond the isolated margin",
-    )  # fmt: skip
-    return beyond_share - from_rest
+    ledger.move(Leg.CLOSING, kind, from_rest, Account.POSITION, Account.HOUSE)
+    return ledger.cover(beyond_share - from_rest, "loss beyond the isolated margin")
 
 
 def _fees_charge(ledger, closing, opening):

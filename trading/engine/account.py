@@ -38,16 +38,24 @@ class CrossHolding:
 
 @dataclass(frozen=True)
 class IsolatedHolding:
-    """An isolated position, its own margin and the leverage stored for its (symbol, ISOLATED)."""
+    """An isolated position, its own margin and the leverage stored for its (symbol, ISOLATED).
+    ``collateral`` is what its venue's liquidation counts as that margin, when it is not the
+    margin itself (Bybit's, less the fee to close on added margin: trading/engine/venues.py)."""
 
     position: PositionState
     isolated_margin: Decimal
     leverage: int
+    collateral: Decimal | None = None
 
     def __post_init__(self):
         _checked_position(self.position)
         checked_decimal("isolated_margin", self.isolated_margin, non_negative=True)
         checked_leverage(self.leverage)
+
+    @property
+    def backing(self) -> Decimal:
+        """The margin its liquidation counts: the collateral, or the isolated margin."""
+        return self.isolated_margin if self.collateral is None else self.collateral
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class PositionFigures:
 
     notional: Decimal
     unrealized_pnl: Decimal
+    margin_balance: Decimal  # what backs it + uPnL: its own, or the account's cross one
     return_on_equity: Decimal
     initial_margin: Decimal
     maintenance_margin: Decimal
@@ -105,18 +114,17 @@ def _isolated_figures(holding: IsolatedHolding) -> PositionFigures:
     position = holding.position
     pnl = unrealized_pnl(position)
     maintenance = maintenance_margin(position)
-    margin_balance = holding.isolated_margin + pnl
+    margin_balance = holding.backing + pnl
     return PositionFigures(
         notional=position.notional,
         unrealized_pnl=pnl,
+        margin_balance=margin_balance,
         return_on_equity=_return_on_equity(position, pnl, holding.leverage),
         initial_margin=initial_margin(position.notional, holding.leverage),
         maintenance_margin=maintenance,
         margin=holding.isolated_margin,
         margin_ratio=margin_ratio(maintenance, margin_balance),
-        liquidation_price=isolated_liquidation_price(
-            position, isolated_margin=holding.isolated_margin
-        ),
+        liquidation_price=isolated_liquidation_price(position, isolated_margin=holding.backing),
         liquidatable=margin_balance <= maintenance,
     )
 
@@ -155,6 +163,7 @@ def account_figures(
         PositionFigures(
             notional=holding.position.notional,
             unrealized_pnl=pnl,
+            margin_balance=cross_balance,
             return_on_equity=_return_on_equity(holding.position, pnl, holding.leverage),
             initial_margin=initial,
             maintenance_margin=maintenance,

@@ -5,13 +5,14 @@ from trading.models.choices import (
     OrderType,
     PositionSide,
     TimeInForce,
+    Venue,
 )
 from trading.models.drills import PriceDrill
 from trading.models.funding import FundingPayment, FundingSettlement
 from trading.models.heartbeats import Heartbeat
 from trading.models.instruments import Instrument, LeverageBracket
 from trading.models.leverage import LeverageSetting, SymbolMarginMode
-from trading.models.liquidations import LiquidationEvent, Notification
+from trading.models.liquidations import Deleveraging, LiquidationEvent, Notification
 from trading.models.orders import Fill, Order
 from trading.models.positions import Position
 from trading.models.preferences import Preferences
@@ -21,6 +22,7 @@ from trading.models.wallets import Journal, LedgerAccount, LedgerEntry, Wallet
 
 __all__ = [
     "AuditEntry",
+    "Deleveraging",
     "FeedStatus",
     "Fill",
     "FundingPayment",
@@ -47,5 +49,6 @@ __all__ = [
     "SweepRun",
     "SymbolMarginMode",
     "TimeInForce",
+    "Venue",
     "Wallet",
 ]

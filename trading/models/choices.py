@@ -8,6 +8,15 @@ class MarginMode(models.TextChoices):
     ISOLATED = "ISOLATED", "Isolated"
 
 
+class Venue(models.TextChoices):
+    """The venue whose rules an instrument's margin and liquidation follow
+    (trading/domain/venues.py)."""
+
+    BINANCE = "BINANCE", "Binance USD-M"
+    BYBIT = "BYBIT", "Bybit USDT perpetual"
+    HYPERLIQUID = "HYPERLIQUID", "Hyperliquid perps"
+
+
 class PositionSide(models.TextChoices):
     LONG = "LONG", "Long"
     SHORT = "SHORT", "Short"

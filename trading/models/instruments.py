@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from trading.models.choices import MarginMode
+from trading.models.choices import MarginMode, Venue
 from trading.models.fields import money_field, price_field, quantity_field, rate_field
 
 
@@ -23,6 +23,13 @@ class Instrument(models.Model):
     base_asset = models.CharField(max_length=10)
     quote_asset = models.CharField(max_length=10, default="USDT")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRADING)
+    venue = models.CharField(
+        max_length=12,
+        choices=Venue.choices,
+        default=Venue.BINANCE,
+        help_text="Whose rules its margin and liquidation follow: the liquidation steps, fee and "
+        "auto-deleveraging ranking (docs/margin.md, Venue profiles).",
+    )
     tick_size = price_field()
     step_size = quantity_field()
     min_quantity = quantity_field()

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from trading.models.choices import MarginMode
-from trading.models.fields import money_field
+from trading.models.fields import money_field, price_field, quantity_field
 from trading.models.positions import Position
 
 
@@ -18,10 +18,30 @@ class LiquidationEvent(models.Model):
     )
     margin_mode = models.CharField(max_length=10, choices=MarginMode.choices)
     positions = models.ManyToManyField(Position, related_name="liquidations")
+    collateral = money_field(
+        default=0, help_text="at the trigger: the isolated margin, or the cross wallet (WB)"
+    )
     margin_balance = money_field(help_text="at the trigger")
     maintenance_margin = money_field(help_text="at the trigger")
     loss = money_field(help_text="what the user lost (margin or cross balance)")
     insurance_fund_change = money_field(help_text="+ the fund took, - the fund paid")
+    liquidation_fee = money_field(default=0, help_text="charged to the insurance fund, all steps")
+    survived = models.BooleanField(
+        default=False,
+        help_text="The partial steps brought the positions back into margin: what is left of "
+        "them is still open.",
+    )
+    steps = models.JSONField(
+        default=list,
+        help_text="each liquidation fill, in order: position, symbol, side, quantity, the mark, "
+        "the price shown, the liquidation fee, the realized PnL and whether it was the last "
+        "step (decimals as strings)",
+    )
+    deleveraged = models.JSONField(
+        default=list,
+        help_text="what auto-deleveraging closed of the opposite side, when the insurance fund "
+        "could not cover the loss: symbol, quantity, price (no one else's name)",
+    )
     details = models.JSONField(
         help_text="per position, at the trigger: symbol, side, quantity, entry, mark, uPnL, the "
         "bracket of the notional at the mark, the other cross positions' maintenance margin and "
@@ -42,9 +62,35 @@ class LiquidationEvent(models.Model):
         return f"{self.user} {self.margin_mode} liquidation {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
+class Deleveraging(models.Model):
+    """The receipt of a position closed by auto-deleveraging: the insurance fund could not cover
+    a bankrupt position on the other side, so this one, ranked first by its venue's rule, closed
+    ``quantity`` at that position's bankruptcy price instead of the mark (no fee)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deleveragings"
+    )
+    position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="deleveragings")
+    quantity = quantity_field()
+    price = price_field(help_text="the bankrupt position's bankruptcy price")
+    mark_price = price_field()
+    realized_pnl = money_field()
+    score = models.DecimalField(
+        max_digits=40, decimal_places=20, help_text="the ranking it was chosen by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.user} ADL {self.position} {self.quantity}"
+
+
 class Notification(models.Model):
     class Kind(models.TextChoices):
         LIQUIDATION = "LIQUIDATION", "Liquidation"
+        DELEVERAGE = "DELEVERAGE", "Auto-deleveraging"
         ORDER_FILLED = "ORDER_FILLED", "Order filled"
         ORDER_EXPIRED = "ORDER_EXPIRED", "Order expired"
         OPERATOR = "OPERATOR", "From the operator"

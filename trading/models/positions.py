@@ -32,6 +32,12 @@ class Position(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    liquidation_cooldown_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="After a partial liquidation on a venue with a cooldown (Hyperliquid): until "
+        "then, a liquidation of this position closes it whole.",
+    )
     watch_price = price_field(
         null=True,
         blank=True,

@@ -61,6 +61,12 @@ class LedgerAccount(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    balance = money_field(
+        default=0,
+        help_text="Kept for the insurance fund only, whose floor of 0 is checked on it (by the "
+        "liquidation, under its row lock); the other accounts' balances are summed from their "
+        "entries.",
+    )
     position = models.OneToOneField(
         "trading.Position",
         null=True,
@@ -92,6 +98,10 @@ class LedgerAccount(models.Model):
                 ),
                 name="ledger_account_owner_matches_kind",
             ),
+            models.CheckConstraint(
+                condition=~Q(kind="INSURANCE_FUND") | Q(balance__gte=0),
+                name="ledger_insurance_fund_not_negative",
+            ),
         ]
 
     def __str__(self):
@@ -109,6 +119,7 @@ class Journal(models.Model):
         FILL = "FILL", "Fill"
         LIQUIDATION = "LIQUIDATION", "Liquidation"
         FUNDING = "FUNDING", "Funding payment"
+        DELEVERAGE = "DELEVERAGE", "Auto-deleveraging"
         TRANSFER = "TRANSFER", "Single movement"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -130,6 +141,7 @@ class LedgerEntry(models.Model):
         ISOLATED_MARGIN = "ISOLATED_MARGIN", "Isolated margin moved"
         INSURANCE = "INSURANCE", "Insurance fund cover"
         LIQUIDATION = "LIQUIDATION", "Liquidation"
+        LIQUIDATION_FEE = "LIQUIDATION_FEE", "Liquidation fee"
         FUNDING = "FUNDING", "Funding payment"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -4,7 +4,8 @@ One request per tick, ``GET /fapi/v1/premiumIndex`` (all symbols at once; ccxt's
 ``fapiPublicGetPremiumIndex``), and no API key. The unified ``fetch_mark_prices`` would first load
 every market (another large request) and hand back floats; the raw answer carries each mark as a
 decimal string, which becomes a Decimal without passing through a float. Binance's symbol ids
-(BTCUSDT) are the instruments' symbols; an instrument Binance does not list keeps its mark.
+(BTCUSDT) are the instruments' symbols (BTCUSDT-BYBIT, on another venue's rules, takes
+BTCUSDT's); an instrument Binance does not list keeps its mark.
 
 PRICE_LIVE_URL replaces the base URL (``https://fapi.binance.com``): a mirror, a proxy, or a
 local server in the tests. Any failure (network, HTTP status, an answer of the wrong shape) is a
@@ -48,7 +49,10 @@ class LiveFeed:
         return ccxt.binanceusdm(config)
 
     def next_marks(self, instruments: Sequence[InstrumentMark], now: datetime) -> dict:
-        wanted = {instrument.symbol for instrument in instruments}
+        # BTCUSDT-BYBIT and BTCUSDT-HL (another venue's rules) take BTCUSDT's prices
+        wanted: dict[str, list[str]] = {}
+        for instrument in instruments:
+            wanted.setdefault(instrument.symbol.split("-")[0], []).append(instrument.symbol)
         try:
             answer = self._exchange().fapiPublicGetPremiumIndex()
         except ccxt.BaseError as problem:
@@ -60,10 +64,11 @@ class LiveFeed:
             symbol = row.get("symbol") if isinstance(row, dict) else None
             if symbol not in wanted:
                 continue
-            marks[symbol] = _mark(symbol, row.get("markPrice"))
-            rate = _rate(row.get("lastFundingRate"))
-            if rate is not None:
-                rates[symbol] = rate
+            mark, rate = _mark(symbol, row.get("markPrice")), _rate(row.get("lastFundingRate"))
+            for ours in wanted[symbol]:
+                marks[ours] = mark
+                if rate is not None:
+                    rates[ours] = rate
         self._funding_rates = rates
         return marks
 

@@ -1,13 +1,8 @@
 """Read models: what pages, the API and the operator see, computed on read."""
 
-from trading.selectors.accounts import (
-    AccountSummary,
-    PositionRow,
-    account_summary,
-    holdings_load,
-    position_list,
-)
+from trading.selectors.accounts import AccountSummary, PositionRow, account_summary, position_list
 from trading.selectors.health import health_status
+from trading.selectors.holdings import holdings_load
 from trading.selectors.instruments import (
     instrument_get,
     instrument_list,

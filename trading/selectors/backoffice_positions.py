@@ -14,7 +14,9 @@ from decimal import Decimal
 from trading.domain.sides import engine_side
 from trading.engine import liquidation_price_for_display
 from trading.models import Position
-from trading.selectors.accounts import PositionRow, holdings_load_many
+from trading.selectors.accounts import PositionRow
+from trading.selectors.deleveraging import position_adl_quantiles
+from trading.selectors.holdings import holdings_load_many
 
 AT_RISK_RATIO = Decimal("0.8")
 
@@ -24,6 +26,7 @@ def position_rows_live(positions: Iterable[Position]) -> dict[int, PositionRow]:
     and liquidated positions have none). ``positions`` carry their instrument."""
     positions = [p for p in positions if p.status == Position.Status.OPEN]
     accounts = holdings_load_many(user_ids={p.user_id for p in positions})
+    quantiles = position_adl_quantiles(positions)
     rows = {}
     for position in positions:
         account = accounts[position.user_id]
@@ -40,6 +43,7 @@ def position_rows_live(positions: Iterable[Position]) -> dict[int, PositionRow]:
                 side=engine_side(position.side),
                 tick_size=position.instrument.tick_size,
             ),
+            adl_quantile=quantiles[position.pk],
         )
     return rows
 

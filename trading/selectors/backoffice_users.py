@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.selectors.accounts import holdings_load_many
+from trading.selectors.holdings import holdings_load_many
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from trading.models import (
     LiquidationEvent,
     MarginMode,
     Order,
+    Venue,
 )
 
 PAGE_SIZE = 50
@@ -275,10 +276,23 @@ class PositionReceipt:
 
 
 @dataclass(frozen=True)
+class ReceiptStep:
+    """One liquidation fill of a receipt, as the event recorded it."""
+
+    symbol: str
+    final: bool
+    quantity: Decimal
+    mark_price: Decimal
+    price: Decimal
+    realized_pnl: Decimal
+    liquidation_fee: Decimal
+
+
+@dataclass(frozen=True)
 class LiquidationReceipt:
     """The receipt page: the event, its positions, and its figures as formulas. ``collateral``
-    (WB) is what backed the positions at the trigger: the isolated margin, or the cross wallet;
-    either is what the user lost (the event's ``loss``)."""
+    (WB) is what backed the positions at the trigger: the isolated margin, or the cross wallet
+    (what the user lost, unless partial steps brought the account back into margin)."""
 
     event: LiquidationEvent
     collateral: Decimal
@@ -290,6 +304,32 @@ class LiquidationReceipt:
     @property
     def isolated(self) -> bool:
         return self.event.margin_mode == MarginMode.ISOLATED
+
+    @property
+    def steps(self) -> list[ReceiptStep]:
+        return [
+            ReceiptStep(
+                line["symbol"],
+                line["final"],
+                *(
+                    Decimal(line[name])
+                    for name in (
+                        "quantity",
+                        "mark_price",
+                        "price",
+                        "realized_pnl",
+                        "liquidation_fee",
+                    )
+                ),
+            )
+            for line in self.event.steps
+        ]
+
+    @property
+    def venue_label(self) -> str:
+        """The venue rules the positions followed at the trigger (Binance's before profiles)."""
+        venues = dict.fromkeys(row.get("venue", Venue.BINANCE) for row in self.event.details)
+        return ", ".join(f"{Venue(venue).label}" for venue in venues)
 
 
 def _bracket(row: list | None) -> engine.Bracket | None:
@@ -358,7 +398,7 @@ def liquidation_receipt(*, user, event_id) -> LiquidationReceipt:
     event = LiquidationEvent.objects.filter(user=user, pk=event_id).first()
     if event is None:
         raise NotFound("Liquidation not found.")
-    collateral = event.loss
+    collateral = event.collateral
     # abs() of a term rounds to the context: the engine's keeps every digit that was recorded
     with localcontext(ENGINE_CONTEXT):
         positions = [

@@ -15,24 +15,28 @@ from trading.models import (
     SymbolMarginMode,
 )
 
-SYMBOL = re.compile(r"[A-Za-z0-9]{1,20}")
+# letters and digits, in parts joined by single hyphens (BTC-PERP), 20 characters at most
+SYMBOL = re.compile(r"(?=.{1,20}$)[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
 
 
-def instrument_list() -> list[Instrument]:
-    """Every instrument with its brackets, ordered by symbol."""
-    return list(
-        Instrument.objects.prefetch_related(
-            Prefetch("brackets", queryset=LeverageBracket.objects.order_by("tier"))
-        )
+def instrument_list(*, venue: str | None = None) -> list[Instrument]:
+    """Every instrument (on ``venue``'s rules only, if given) with its brackets, by symbol."""
+    instruments = Instrument.objects.prefetch_related(
+        Prefetch("brackets", queryset=LeverageBracket.objects.order_by("tier"))
     )
+    return list(instruments.filter(venue=venue) if venue else instruments)
 
 
-def instrument_get(symbol) -> Instrument:
-    """The instrument called ``symbol`` (case-insensitive), or UnknownSymbol."""
+def instrument_get(symbol, *, venue: str | None = None) -> Instrument:
+    """The instrument called ``symbol`` (case-insensitive), on ``venue``'s rules if given (one
+    on another venue's is not found, like a missing one), or UnknownSymbol."""
     if not isinstance(symbol, str) or not SYMBOL.fullmatch(symbol.strip()):
         raise UnknownSymbol("symbol must be a symbol such as BTCUSDT.", field="symbol")
+    instruments = Instrument.objects.prefetch_related("brackets")
     try:
-        return Instrument.objects.prefetch_related("brackets").get(symbol=symbol.strip().upper())
+        return (instruments.filter(venue=venue) if venue else instruments).get(
+            symbol=symbol.strip().upper()
+        )
     except Instrument.DoesNotExist:
         raise UnknownSymbol(f"Unknown symbol {symbol.strip()!r}.", field="symbol") from None
 

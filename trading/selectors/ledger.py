@@ -27,6 +27,7 @@ def ledger_problems() -> list[str]:
 
     - the accounts other than DEPOSITS hold exactly what DEPOSITS issued;
     - every wallet's balance equals its ledger account, and none is below 0;
+    - the insurance fund's kept balance equals its ledger account, and is not below 0;
     - every isolated position's margin equals its ledger account (0 once it is closed);
     - every fill's or liquidation's journal moves exactly the user's money its fills record.
     """
@@ -52,6 +53,16 @@ def ledger_problems() -> list[str]:
             )
         if wallet.balance < 0:
             problems.append(f"wallet of user {wallet.user_id} is below 0: {wallet.balance} USDT")
+
+    for fund in (account for account in accounts.values() if account.kind == "INSURANCE_FUND"):
+        recorded = balances.get(fund.pk, ZERO)
+        if fund.balance != recorded:
+            problems.append(
+                f"the insurance fund shows {fund.balance} USDT "
+                f"but its ledger entries add up to {recorded} USDT"
+            )
+        if recorded < 0:
+            problems.append(f"the insurance fund is below 0: {recorded} USDT")
 
     margin_accounts = {
         account.position_id: account.pk
@@ -80,7 +91,11 @@ def _journal_problems() -> list[str]:
     ) - Sum(Case(When(source__user__isnull=False, then=F("amount")), default=ZERO))
     moved = dict(
         LedgerEntry.objects.filter(
-            journal__kind__in=(Journal.Kind.FILL, Journal.Kind.LIQUIDATION),
+            journal__kind__in=(
+                Journal.Kind.FILL,
+                Journal.Kind.LIQUIDATION,
+                Journal.Kind.DELEVERAGE,
+            ),
             position__isnull=False,
         )
         .values("journal_id")

@@ -13,25 +13,25 @@ from marginsite.errors import InvalidInput
 from trading import engine
 from trading.domain.orders import available_for_mode
 from trading.domain.sides import engine_side
+from trading.domain.venues import venue_rules
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.inputs import decimal_from_input
 from trading.models import MarginMode, Position
 from trading.money import ZERO, money_received, usdt
-from trading.selectors.accounts import PositionRow, holdings_load, position_list
+from trading.selectors.accounts import PositionRow, position_list
+from trading.selectors.holdings import holdings_load
 
 MARGIN_CHANGES = ("add", "remove")
 
 
 def isolated_margin_max_removable(*, user, position: Position, positions) -> Decimal:
-    """The engine's maximum, at the current mark, rounded down to the ledger's precision."""
+    """The maximum of the position's venue (trading/domain/venues.py), at the current mark,
+    rounded down to the ledger's precision."""
     holdings = holdings_load(user=user, positions=positions)
     holding = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)]
+    rules = venue_rules(position.instrument.venue)
     return money_received(
-        engine.max_removable_isolated_margin(
-            holding.position,
-            isolated_margin=position.isolated_margin,
-            leverage=position.leverage,
-        )
+        rules.max_removable(holding.position, position.isolated_margin, position.leverage)
     )
 
 

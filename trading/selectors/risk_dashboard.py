@@ -25,7 +25,8 @@ from trading.models import (
     Position,
     SweepRun,
 )
-from trading.selectors.accounts import PositionRow, holdings_load_many
+from trading.selectors.accounts import PositionRow
+from trading.selectors.holdings import holdings_load_many
 from trading.selectors.ledger import system_account_balance
 
 ROWS = 20
@@ -52,7 +53,7 @@ class IsolatedRow(PositionRow):
     """An isolated position and how far its mark may move toward liquidation, as a fraction of
     the mark (None: no mark liquidates it; below 0: the mark is already past it)."""
 
-    distance: Decimal | None
+    distance: Decimal | None = None
 
 
 @dataclass(frozen=True)

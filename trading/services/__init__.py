@@ -30,7 +30,13 @@ from trading.services.prices import (
 )
 from trading.services.sweeps import SweepReport, sweep_run
 from trading.services.ticks import prices_tick
-from trading.services.wallets import account_reset, wallet_deposit, wallet_grant, wallet_reset
+from trading.services.wallets import (
+    account_reset,
+    insurance_fund_grant,
+    wallet_deposit,
+    wallet_grant,
+    wallet_reset,
+)
 
 __all__ = [
     "ModePreview",
@@ -43,6 +49,7 @@ __all__ = [
     "instrument_halt",
     "instrument_resume",
     "instrument_update",
+    "insurance_fund_grant",
     "isolated_margin_add",
     "isolated_margin_remove",
     "ledger_audit",

@@ -18,6 +18,7 @@ from trading.domain.sides import order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
 from trading.services.ledger import Posting, journal_open, ledger_post_all
+from trading.services.locks import insurance_fund_lock
 
 
 @dataclass(frozen=True)
@@ -48,27 +49,30 @@ def order_execute(
     if quantity is None:
         quantity = order.quantity - order.filled_quantity
     instrument = order.instrument
-    settlement = fill_settlement(
-        position=position_held(position) if position else None,
-        isolated=order.margin_mode == MarginMode.ISOLATED,
-        wallet_balance=wallet.balance,
-        side=order_sign(order.side),
-        quantity=quantity,
-        price=price,
-        fee_rate=(
+    terms = {
+        "position": position_held(position) if position else None,
+        "isolated": order.margin_mode == MarginMode.ISOLATED,
+        "wallet_balance": wallet.balance,
+        "side": order_sign(order.side),
+        "quantity": quantity,
+        "price": price,
+        "fee_rate": (
             instrument.maker_fee_rate
             if liquidity == Fill.Liquidity.MAKER
             else instrument.taker_fee_rate
         ),
-        leverage=order.leverage,
-    )
+        "leverage": order.leverage,
+    }
+    settlement = fill_settlement(**terms)
+    if settlement.net(Account.INSURANCE_FUND) < 0:  # a close past bankruptcy: as far as it goes
+        settlement = fill_settlement(**terms, fund_balance=insurance_fund_lock())
     if settlement.opening and settlement.fee_waived:
         raise ValueError(f"order {order.pk} opens a position but cannot pay its fees")
     execution = settlement_book(
         settlement, order=order, wallet=wallet, position=position, price=price, liquidity=liquidity
     )
     if settlement.position_closed:
-        _reduce_only_orders_cancel(order)
+        reduce_only_orders_cancel(order)
     _order_filled(order, quantity, price, rest_hold)
     return execution
 
@@ -193,7 +197,7 @@ def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) ->
     )
 
 
-def _reduce_only_orders_cancel(order: Order) -> None:
+def reduce_only_orders_cancel(order: Order) -> None:
     """The other open reduce-only orders of the order's (symbol, mode), once its position is
     closed. Locked after the wallet and the position (services/locks.py's order)."""
     stale = Order.objects.select_for_update(of=("self",)).filter(

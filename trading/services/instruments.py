@@ -38,9 +38,11 @@ from trading.models import (
     Position,
     Preferences,
     SymbolMarginMode,
+    Venue,
     Wallet,
 )
 from trading.money import ZERO
+from trading.selectors.instruments import SYMBOL
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
 
 MARKET_SEED_FILE = Path(__file__).resolve().parent.parent / "seed" / "market.json"
@@ -74,6 +76,7 @@ EDITABLE_TERMS = (
     *FEE_TERMS,
     "default_leverage",
     "default_margin_mode",
+    "venue",
     *BOOK_TERMS,
 )
 SYMBOL_CHARACTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -127,6 +130,12 @@ def instrument_term_checked(name: str, value):
                 field=name,
             )
         return value
+    if name == "venue":
+        if value not in Venue.values:
+            raise InvalidInput(
+                f"{label} must be one of {', '.join(Venue.values)}, not {value!r}.", field=name
+            )
+        return value
     if name == "default_leverage":
         return _whole_number(value, field=name, label=label)
     if name in BOOK_TICK_TERMS:
@@ -156,6 +165,23 @@ def _book_ticks(value, *, field: str, label: str) -> int:
             f"{label} must be from {least} to {BOOK_TICKS_MAX} ticks, not {value}.", field=field
         )
     return value
+
+
+def venue_brackets_checked(venue: str, brackets: Sequence[Bracket]) -> None:
+    """A bracket table that follows its venue's maintenance rule: on Hyperliquid, each tier's
+    maintenance rate is half its initial margin rate at max leverage, 1 / (2 x max leverage), to
+    the rate's 8 decimals."""
+    if venue != Venue.HYPERLIQUID:
+        return
+    for tier, bracket in enumerate(brackets, start=1):
+        due = (1 / (2 * Decimal(bracket.max_leverage))).quantize(Decimal("1e-8"))
+        if bracket.maintenance_margin_rate.quantize(Decimal("1e-8")) != due:
+            raise InvalidBrackets(
+                f"Bracket {tier}: on Hyperliquid's rules the maintenance margin rate is half the "
+                f"initial margin rate at {bracket.max_leverage}x, {due.normalize():f}.",
+                tier=tier,
+                field="maintenance_margin_rate",
+            )
 
 
 def book_level_quantity_checked(level_quantity: Decimal, step_size: Decimal) -> None:
@@ -298,7 +324,15 @@ def instrument_identity_checked(symbol, base_asset, quote_asset) -> tuple[str, s
     for field, value in (("symbol", symbol), ("base_asset", base_asset)):
         text = value.strip().upper() if isinstance(value, str) else ""
         limit = Instrument._meta.get_field(field).max_length
-        if not text or len(text) > limit or not set(text) <= SYMBOL_CHARACTERS:
+        if field == "symbol" and not SYMBOL.fullmatch(text):
+            raise InvalidInput(
+                f"Symbol must be 1 to {limit} letters and digits, in parts joined by single "
+                "hyphens (BTCUSDT, BTC-PERP).",
+                field=field,
+            )
+        if field != "symbol" and (
+            not text or len(text) > limit or not set(text) <= SYMBOL_CHARACTERS
+        ):
             raise InvalidInput(
                 f"{_label(field)} must be 1 to {limit} letters and digits.", field=field
             )
@@ -310,10 +344,12 @@ def instrument_identity_checked(symbol, base_asset, quote_asset) -> tuple[str, s
             f"{QUOTE_ASSET}.",
             field="quote_asset",
         )
-    if symbol != base_asset + quote_asset:
+    pair = base_asset + quote_asset
+    # a second instrument of one pair (on another venue's rules) carries a tag after a hyphen
+    if symbol != pair and not symbol.startswith((f"{pair}-", f"{base_asset}-")):
         raise InvalidInput(
-            f"The symbol must be the base asset followed by the quote asset: "
-            f"{base_asset + quote_asset}.",
+            f"The symbol must be the base asset followed by the quote asset, {pair}, or either "
+            f"followed by a hyphen and a tag ({pair}-BYBIT, {base_asset}-PERP).",
             field="symbol",
         )
     return symbol, base_asset, quote_asset
@@ -334,6 +370,7 @@ def instrument_create(
     liquidation_fee_rate: Decimal,
     brackets: Sequence[Bracket],
     default_margin_mode: str = "",
+    venue: str = Venue.BINANCE,
     operator=None,
     book_half_spread_ticks=BOOK_DEFAULTS["book_half_spread_ticks"],
     book_level_ticks=BOOK_DEFAULTS["book_level_ticks"],
@@ -358,6 +395,7 @@ def instrument_create(
         "liquidation_fee_rate": liquidation_fee_rate,
         "default_leverage": default_leverage,
         "default_margin_mode": default_margin_mode,
+        "venue": venue,
         "book_half_spread_ticks": book_half_spread_ticks,
         "book_level_ticks": book_level_ticks,
         "book_max_slippage_rate": book_max_slippage_rate,
@@ -370,6 +408,7 @@ def instrument_create(
     )
     book_level_quantity_checked(terms["book_level_quantity"], terms["step_size"])
     _brackets_validated(brackets)
+    venue_brackets_checked(terms["venue"], brackets)
     default_leverage_checked(terms["default_leverage"], brackets)
     with transaction.atomic(durable=True):
         instrument = Instrument.objects.create(
@@ -500,6 +539,7 @@ def instrument_update(
     liquidation_fee_rate=None,
     default_leverage=None,
     default_margin_mode=None,
+    venue=None,
     brackets: Sequence | None = None,
     book_half_spread_ticks=None,
     book_level_ticks=None,
@@ -524,6 +564,7 @@ def instrument_update(
         "liquidation_fee_rate": liquidation_fee_rate,
         "default_leverage": default_leverage,
         "default_margin_mode": default_margin_mode,
+        "venue": venue,
         "book_half_spread_ticks": book_half_spread_ticks,
         "book_level_ticks": book_level_ticks,
         "book_level_quantity": book_level_quantity,
@@ -538,6 +579,7 @@ def instrument_update(
     with transaction.atomic(durable=True):
         instrument = _instrument_lock(symbol)
         current = engine_brackets(instrument)
+        venue_brackets_checked(terms.get("venue", instrument.venue), table or current)
         default_leverage_checked(
             terms.get("default_leverage", instrument.default_leverage), table or current
         )
@@ -648,6 +690,7 @@ def market_seed(*, seed_file: Path | None = None) -> list[str]:
                 taker_fee_rate=Decimal(spec["taker_fee_rate"]),
                 maker_fee_rate=Decimal(spec["maker_fee_rate"]),
                 liquidation_fee_rate=Decimal(spec["liquidation_fee_rate"]),
+                venue=spec.get("venue", Venue.BINANCE),
                 brackets=brackets,
                 book_half_spread_ticks=spec["book"]["half_spread_ticks"],
                 book_level_ticks=spec["book"]["level_ticks"],

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
@@ -118,7 +119,7 @@ def ledger_post_all(
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     created_at = timezone.now() if at is None else at
-    entries, changes = [], {}
+    entries, changes, fund_change = [], {}, Decimal(0)
     for posting in postings:
         if posting.amount < 0:
             raise ValueError(f"a ledger amount is never negative: {posting.amount}")
@@ -145,6 +146,12 @@ def ledger_post_all(
             if isinstance(holder, Wallet | Position):
                 _, before = changes.get(id(holder), (holder, Decimal(0)))
                 changes[id(holder)] = (holder, before + change)
+            elif holder == Kind.INSURANCE_FUND:
+                fund_change += change
     LedgerEntry.objects.bulk_create(entries)
     _apply(changes, {} if unsaved is None else unsaved)
+    if fund_change:  # its floor of 0 is the database's constraint
+        LedgerAccount.objects.filter(pk=_ledger_account(Kind.INSURANCE_FUND).pk).update(
+            balance=F("balance") + fund_change
+        )
     return entries

@@ -31,7 +31,7 @@ from trading.selectors import (
     margin_mode_checked,
     margin_mode_default,
 )
-from trading.selectors.accounts import mark_prices
+from trading.selectors.holdings import mark_prices
 from trading.services.audit_log import audit_record
 from trading.services.locks import open_positions_lock, wallet_lock
 

@@ -1,34 +1,48 @@
 """Liquidation: where it happens, and what it does to the money.
 
+The rule (which steps, what each settles) is trading/domain/liquidation.py, after the venue
+profile of each position's instrument (trading/domain/venues.py); this module books it:
+
 - Isolated: a position whose isolated margin + uPnL is at or below its maintenance margin. Its
-  open orders are cancelled and it is closed at its bankruptcy price, so the user loses exactly
-  the position's margin and nothing from the wallet. Closing at the mark instead of the
-  bankruptcy price leaves the margin balance at the mark, isolated margin + uPnL: the insurance
-  fund takes it (or pays it, if the mark is already past bankruptcy).
-- Cross: an account whose cross margin balance is at or below the cross maintenance margin. All
-  its cross open orders are cancelled and all its cross positions closed at the mark; the wallet
-  goes to 0 (never below): the insurance fund takes what remains or covers the shortfall. Its
-  isolated positions and their margins are untouched.
+  open orders are cancelled, then the venue's partial steps run (Binance: one bracket down at a
+  time, while the position stays out of margin); what cannot be saved is closed, the user
+  losing the position's margin and nothing from the wallet.
+- Cross: an account whose cross margin balance is at or below the cross maintenance margin. Its
+  cross open orders are cancelled, then the partial steps; if the account is still out of
+  margin, every cross position is closed and the wallet goes to 0 (never below). Its isolated
+  positions and their margins are untouched.
 
-The insurance fund's share is the margin balance at the mark in both modes, from exact figures
-(never from a bankruptcy price, which need not terminate), each uPnL rounded once like a realized
-PnL (``money_received``).
+Every step is a liquidation fill at the mark (a reduce-only market order, FILLED) with the
+venue's liquidation fee, paid to the insurance fund from what backs the position. The last step
+of an isolated position shows its bankruptcy price, where the user's loss is exactly its margin;
+the money is settled at the mark, exactly (the fund takes the margin balance left there, or pays
+what is missing). The fund pays only what it holds (its row locked, after the account's); what
+it cannot pay is recovered by auto-deleveraging (trading/services/deleveraging.py).
 
-Each position closes through the same settlement and booking as any fill
-(trading/domain/settlement.py, trading/services/fills.py), as a liquidation: its PnL booked as
-such, no fee, and an isolated position's margin left going to the insurance fund. Both run
-inside the sweep's per-account transaction, with the wallet, positions and orders locked, and
-write a LiquidationEvent (the receipt: every figure it shows and the brackets, as they were at
-the trigger) and a Notification.
+Both run inside the sweep's per-account transaction, with the wallet, positions and orders
+locked, and write a LiquidationEvent (the receipt: every figure it shows, each step and the
+brackets, as they were at the trigger) and a Notification.
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from trading import engine
 from trading.domain.holdings import Holdings, position_held
-from trading.domain.settlement import Account, fill_settlement
-from trading.domain.sides import closing_side, engine_side
+from trading.domain.liquidation import (
+    LiquidationPlan,
+    LiquidationStep,
+    Terms,
+    cross_liquidation_plan,
+    deleverage_need,
+    isolated_liquidation_plan,
+)
+from trading.domain.settlement import Account
+from trading.domain.sides import closing_side
+from trading.domain.venues import venue_rules
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,
@@ -42,55 +56,100 @@ from trading.models import (
     Position,
 )
 from trading.money import ZERO, price_stored, usdt
+from trading.services.deleveraging import deleverage
 from trading.services.fills import settlement_book
 from trading.services.ledger import journal_open, ledger_post
+from trading.services.locks import insurance_fund_lock
 
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
 
 
+def liquidation_terms(position: Position) -> Terms:
+    """The position's venue rules, its instrument's step and fees, and whether the venue's
+    cooldown after a partial step still runs."""
+    instrument = position.instrument
+    rules = venue_rules(instrument.venue)
+    until = position.liquidation_cooldown_until
+    return Terms(
+        rules,
+        instrument.step_size,
+        instrument.liquidation_fee_rate if rules.charges_liquidation_fee else ZERO,
+        instrument.taker_fee_rate,
+        cooling=until is not None and until > timezone.now(),
+    )
+
+
 def isolated_liquidate(
     *, wallet, position: Position, holdings: Holdings, orders: list[Order]
-) -> LiquidationEvent:
-    """Liquidate one isolated position (see the module)."""
-    state = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)].position
-    margin = position.isolated_margin
-    figures = engine.isolated_liquidation_figures(state, isolated_margin=margin)
+) -> LiquidationEvent | None:
+    """Liquidate one isolated position (see the module); None while its venue's cooldown after
+    a partial step runs."""
+    key = (position.instrument_id, MarginMode.ISOLATED)
+    holding = holdings.holdings[key]
+    state, margin = holding.position, position.isolated_margin
+    plan = isolated_liquidation_plan(
+        holdings,
+        key,
+        held=position_held(position),
+        terms=liquidation_terms(position),
+        fund_balance=insurance_fund_lock(),
+    )
+    if not plan.steps:
+        return None
+    figures = engine.isolated_liquidation_figures(state, isolated_margin=holding.backing)
     _orders_cancel(o for o in orders if _same_key(o, position))
     receipt = _receipt_row(position, state, figures)
     journal = journal_open(Journal.Kind.LIQUIDATION)
-    # settled at the mark (the margin balance left there is the fund's, exactly: never from a
-    # bankruptcy price, which need not terminate); the trade shows the bankruptcy price, where
-    # the user's loss is exactly the margin
-    settlement = _liquidation_book(
-        position, wallet, journal, mark=state.mark_price, shown_at=figures.bankruptcy_price
-    )
+    lines = _steps_book(plan, {key: position}, wallet, journal)
+    loss = margin - position.isolated_margin
     event = _event_record(
         position.user,
         MarginMode.ISOLATED,
         [position],
+        plan,
+        lines,
+        collateral=margin,
         margin_balance=figures.margin_balance,
         maintenance_margin=engine.maintenance_margin(state),
-        loss=margin,
-        insurance_fund_change=settlement.net(Account.INSURANCE_FUND),
+        loss=loss,
         details=[receipt],
         brackets=_brackets_used([(position, state)]),
     )
-    _notify(
-        event,
-        f"Your {position.instrument.symbol} Isolated {position.get_side_display().lower()} was "
-        f"liquidated at mark {usdt(state.mark_price)}. You lost its margin of {usdt(margin)} "
-        "USDT; the rest of your account is untouched.",
-    )
+    side = position.get_side_display().lower()
+    if plan.survived:
+        message = (
+            f"Your {position.instrument.symbol} Isolated {side} was partly liquidated at mark "
+            f"{usdt(state.mark_price)}: {_quantity(plan)} closed, {usdt(loss)} USDT lost with "
+            "the fee; the rest is still open."
+        )
+    else:
+        message = (
+            f"Your {position.instrument.symbol} Isolated {side} was liquidated at mark "
+            f"{usdt(state.mark_price)}. You lost its margin of {usdt(margin)} USDT; the rest of "
+            "your account is untouched."
+        )
+    _notify(event, message)
     return event
 
 
 def cross_liquidate(
     *, wallet, positions: list[Position], holdings: Holdings, orders: list[Order]
-) -> LiquidationEvent:
-    """Liquidate every cross position of the account (see the module)."""
+) -> LiquidationEvent | None:
+    """Liquidate the account's cross positions (see the module); None while a venue's cooldown
+    after a partial step runs."""
     account = holdings.figures()
     cross = [p for p in positions if p.margin_mode == MarginMode.CROSS]
-    states = {p.pk: holdings.holdings[(p.instrument_id, MarginMode.CROSS)].position for p in cross}
+    keys = {(p.instrument_id, MarginMode.CROSS): p for p in cross}
+    states = {p.pk: holdings.holdings[key].position for key, p in keys.items()}
+    wallet_before = wallet.balance
+    plan = cross_liquidation_plan(
+        holdings,
+        held={key: position_held(p) for key, p in keys.items()},
+        terms={key: liquidation_terms(p) for key, p in keys.items()},
+        fund_balance=insurance_fund_lock(),
+    )
+    if not plan.steps:
+        return None
     _orders_cancel(o for o in orders if o.margin_mode == MarginMode.CROSS)
     at_trigger = {
         position.pk: engine.cross_liquidation_figures(
@@ -101,20 +160,11 @@ def cross_liquidate(
         for position in cross
     }
     receipts = [_receipt_row(p, states[p.pk], at_trigger[p.pk]) for p in cross]
-    wallet_before = wallet.balance
-    fund_change = ZERO
     journal = journal_open(Journal.Kind.LIQUIDATION)
-    # each position realizes its uPnL at the mark, rounded like any realized PnL, profits first
-    # so that they pay the losses before the insurance fund does; the fund then takes what the
-    # wallet holds: in all, the cross margin balance at the mark
-    for position in sorted(cross, key=lambda p: -at_trigger[p.pk].unrealized_pnl):
-        mark = states[position.pk].mark_price
-        settlement = _liquidation_book(position, wallet, journal, mark=mark, shown_at=mark)
-        fund_change += settlement.net(Account.INSURANCE_FUND)
-    remaining = wallet.balance
+    lines = _steps_book(plan, keys, wallet, journal)
     ledger_post(
         kind=LedgerEntry.Kind.LIQUIDATION,
-        amount=remaining,
+        amount=plan.wallet_taken,
         source=wallet,
         destination=INSURANCE_FUND,
         user=wallet.user,
@@ -125,62 +175,110 @@ def cross_liquidate(
         wallet.user,
         MarginMode.CROSS,
         cross,
+        plan,
+        lines,
+        collateral=wallet_before,
         margin_balance=account.cross_margin_balance,
         maintenance_margin=account.cross_maintenance_margin,
-        loss=wallet_before,
-        insurance_fund_change=remaining + fund_change,
+        loss=wallet_before - wallet.balance,
         details=receipts,
         brackets=_brackets_used((p, states[p.pk]) for p in cross),
     )
     symbols = ", ".join(sorted({p.instrument.symbol for p in cross}))
-    _notify(
-        event,
-        f"Your cross positions ({symbols}) were liquidated: the cross margin balance fell to the "
-        f"maintenance margin. Your wallet of {usdt(wallet_before)} USDT is gone; your isolated "
-        "positions are untouched.",
-    )
+    if plan.survived:
+        message = (
+            f"Your cross positions ({symbols}) were partly liquidated: {_quantity(plan)} closed, "
+            f"{usdt(event.loss)} USDT lost with the fees; the rest is still open."
+        )
+    else:
+        message = (
+            f"Your cross positions ({symbols}) were liquidated: the cross margin balance fell to "
+            f"the maintenance margin. Your wallet of {usdt(wallet_before)} USDT is gone; your "
+            "isolated positions are untouched."
+        )
+    _notify(event, message)
     return event
 
 
-def _liquidation_book(position: Position, wallet, journal, *, mark: Decimal, shown_at: Decimal):
-    """Close the whole position at ``mark`` as a liquidation: its settlement, booked through a
-    filled reduce-only market order whose fill (the trade history's) shows ``shown_at``."""
-    shown_at = price_stored(shown_at)
-    settlement = fill_settlement(
-        position=position_held(position),
-        isolated=position.margin_mode == MarginMode.ISOLATED,
-        wallet_balance=wallet.balance,
-        side=-engine_side(position.side),
-        quantity=position.quantity,
-        price=mark,
-        fee_rate=ZERO,
-        leverage=position.leverage,
-        liquidation=True,
-    )
+def _quantity(plan: LiquidationPlan) -> str:
+    return ", ".join(f"{step.quantity.normalize():f}" for step in plan.steps)
+
+
+def _steps_book(plan: LiquidationPlan, positions, wallet, journal) -> list[dict]:
+    """Book each step (a filled reduce-only market order), start a venue's cooldown after a
+    partial step, and deleverage what the fund could not cover. Returns the receipt's lines."""
+    lines = []
+    for step in plan.steps:
+        position = positions[step.key]
+        shown = _price_shown(step, position)
+        _step_book(step, position, wallet, journal, shown)
+        rules = venue_rules(position.instrument.venue)
+        if not step.final and rules.cooldown_seconds:
+            position.liquidation_cooldown_until = timezone.now() + timedelta(
+                seconds=rules.cooldown_seconds
+            )
+            position.save(update_fields=["liquidation_cooldown_until", "updated_at"])
+        need = deleverage_need(step, step_size=position.instrument.step_size)
+        deleveraged = (
+            deleverage(position=position, need=need, mark=step.state.mark_price) if need else []
+        )
+        lines.append(_step_line(step, position, shown, deleveraged))
+    return lines
+
+
+def _price_shown(step: LiquidationStep, position: Position) -> Decimal:
+    """The price a step's trade shows: the mark, but for an isolated position's last step its
+    bankruptcy price with the margin it has left, where its loss is exactly that margin."""
+    if step.final and position.margin_mode == MarginMode.ISOLATED:
+        bankruptcy = engine.isolated_bankruptcy_price(
+            step.state, isolated_margin=position.isolated_margin
+        )
+        if bankruptcy is not None:
+            return price_stored(bankruptcy)
+    return price_stored(step.state.mark_price)
+
+
+def _step_book(step: LiquidationStep, position: Position, wallet, journal, shown) -> None:
     order = Order.objects.create(
         user=position.user,
         instrument=position.instrument,
         side=closing_side(position.side),
         order_type="MARKET",
         margin_mode=position.margin_mode,
-        quantity=position.quantity,
+        quantity=step.quantity,
         reduce_only=True,
         leverage=position.leverage,
         status=Order.Status.FILLED,
-        filled_quantity=position.quantity,
-        average_fill_price=shown_at,
+        filled_quantity=step.quantity,
+        average_fill_price=shown,
     )
     settlement_book(
-        settlement,
+        step.settlement,
         order=order,
         wallet=wallet,
         position=position,
-        price=shown_at,
+        price=shown,
         liquidity=Fill.Liquidity.TAKER,
         closed_status=Position.Status.LIQUIDATED,
         journal=journal,
     )
-    return settlement
+
+
+def _step_line(step: LiquidationStep, position: Position, shown, deleveraged) -> dict:
+    closing = step.settlement.closing
+    return {
+        "position": position.pk,
+        "symbol": position.instrument.symbol,
+        "side": position.side,
+        "quantity": str(step.quantity),
+        "mark_price": str(step.state.mark_price),
+        "price": str(shown),
+        "liquidation_fee": str(closing.fee),
+        "realized_pnl": str(closing.realized_pnl),
+        "insurance_fund_change": str(step.settlement.net(Account.INSURANCE_FUND)),
+        "final": step.final,
+        "deleveraged": deleveraged,
+    }
 
 
 def _same_key(order: Order, position: Position) -> bool:
@@ -240,6 +338,7 @@ def _receipt_row(
     return {
         "position": position.pk,
         "symbol": instrument.symbol,
+        "venue": instrument.venue,
         "side": position.side,
         "quantity": str(position.quantity),
         "entry_price": str(position.entry_price),
@@ -258,10 +357,21 @@ def _receipt_row(
     }
 
 
-def _event_record(user, mode, positions, **figures) -> LiquidationEvent:
+def _event_record(user, mode, positions, plan, lines, **figures) -> LiquidationEvent:
     for name in ("margin_balance", "maintenance_margin"):
         figures[name] = price_stored(figures[name])
-    event = LiquidationEvent.objects.create(user=user, margin_mode=mode, **figures)
+    event = LiquidationEvent.objects.create(
+        user=user,
+        margin_mode=mode,
+        insurance_fund_change=sum(
+            (Decimal(line["insurance_fund_change"]) for line in lines), plan.wallet_taken
+        ),
+        liquidation_fee=sum((Decimal(line["liquidation_fee"]) for line in lines), ZERO),
+        survived=plan.survived,
+        steps=lines,
+        deleveraged=[row for line in lines for row in line["deleveraged"]],
+        **figures,
+    )
     LiquidationEvent.positions.through.objects.bulk_create(
         LiquidationEvent.positions.through(liquidationevent=event, position=position)
         for position in positions

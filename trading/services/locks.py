@@ -1,10 +1,12 @@
-"""Row locks, always taken in one order, Wallet -> Position(s) -> Order(s), and within a table by
-primary key, so two transactions of one user can never wait on each other in a cycle. Every
-state change of a user's money starts by locking the wallet, which also serialises them. Rows
-joined for reading (instrument, user) are not locked (``of=("self",)``): two users trading one
-symbol never wait on each other."""
+"""Row locks, always taken in one order, Wallet -> Position(s) -> Order(s) -> the insurance fund,
+and within a table by primary key, so two transactions of one user can never wait on each other
+in a cycle. Every state change of a user's money starts by locking the wallet, which also
+serialises them. Rows joined for reading (instrument, user) are not locked (``of=("self",)``):
+two users trading one symbol never wait on each other."""
 
-from trading.models import Order, Position, Wallet
+from decimal import Decimal
+
+from trading.models import LedgerAccount, Order, Position, Wallet
 
 
 def wallet_lock(user) -> Wallet:
@@ -36,3 +38,13 @@ def open_orders_lock(user, **filters) -> list[Order]:
         .select_related("instrument", "user")
         .order_by("pk")
     )
+
+
+def insurance_fund_lock() -> Decimal:
+    """The insurance fund's balance, its row locked to the end of the transaction: what the fund
+    can pay stays what it is until the payment is written (two liquidations never spend the same
+    money). Taken last, after the account's own rows."""
+    fund, _ = LedgerAccount.objects.get_or_create(
+        kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
+    )
+    return LedgerAccount.objects.select_for_update().get(pk=fund.pk).balance

@@ -51,7 +51,7 @@ from trading.selectors import (
     margin_mode_checked,
     margin_mode_default,
 )
-from trading.selectors.accounts import mark_prices
+from trading.selectors.holdings import mark_prices
 from trading.services.fills import order_execute
 from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
 

@@ -44,7 +44,7 @@ from trading.models import (
     Wallet,
 )
 from trading.selectors import holdings_load
-from trading.selectors.accounts import mark_prices
+from trading.selectors.holdings import mark_prices
 from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
@@ -182,16 +182,16 @@ def account_sweep(*, user_id: int) -> SweepReport:
         isolated = 0
         for position in [p for p in positions if p.margin_mode == MarginMode.ISOLATED]:
             figures = holdings.position_figures((position.instrument_id, MarginMode.ISOLATED))
-            if figures.liquidatable:
-                isolated_liquidate(
-                    wallet=wallet, position=position, holdings=holdings, orders=orders
-                )
+            if figures.liquidatable and isolated_liquidate(
+                wallet=wallet, position=position, holdings=holdings, orders=orders
+            ):
                 isolated += 1
         cross = 0
-        if holdings.figures().cross_liquidatable:
-            cross_liquidate(wallet=wallet, positions=positions, holdings=holdings, orders=orders)
+        if holdings.figures().cross_liquidatable and cross_liquidate(
+            wallet=wallet, positions=positions, holdings=holdings, orders=orders
+        ):
             cross = 1
-        _watch_set(wallet, positions, holdings)
+        _watch_set(wallet, positions, holdings, liquidated=bool(isolated or cross))
         return SweepReport(
             ran=True,
             positions_checked=len(positions),
@@ -202,18 +202,13 @@ def account_sweep(*, user_id: int) -> SweepReport:
         )
 
 
-def _watch_set(wallet: Wallet, positions: list[Position], holdings) -> None:
-    """Watch prices for what the liquidations left open, from the figures already computed: a
-    liquidation changes nothing else (an isolated one leaves the wallet alone; a cross one
-    empties the wallet and closes every cross position)."""
-    for position in positions:
-        if position.status != Position.Status.OPEN:
-            holdings = holdings.replaced((position.instrument_id, position.margin_mode), None)
-    account_watch_set(
-        wallet=wallet,
-        positions=[p for p in positions if p.status == Position.Status.OPEN],
-        holdings=replace(holdings, wallet_balance=wallet.balance),
-    )
+def _watch_set(wallet: Wallet, positions: list[Position], holdings, *, liquidated: bool) -> None:
+    """Watch prices for what is left open. After a liquidation the account is valued again: its
+    steps changed the wallet, and the sizes and margins of the positions they reduced."""
+    open_positions = [p for p in positions if p.status == Position.Status.OPEN]
+    if liquidated:
+        holdings = holdings_load(user=wallet.user, wallet=wallet, positions=open_positions)
+    account_watch_set(wallet=wallet, positions=open_positions, holdings=holdings)
 
 
 def _orders_trigger(user, wallet) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from trading.models import AuditEntry, LedgerAccount, LedgerEntry, Order, Positi
 from trading.money import usdt
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
 from trading.services.ledger import ledger_post
-from trading.services.locks import wallet_lock
+from trading.services.locks import insurance_fund_lock, wallet_lock
 from trading.services.notifications import operator_notice
 
 DEPOSITS = LedgerAccount.Kind.DEPOSITS
@@ -177,3 +177,19 @@ def account_reset(*, operator, user, reason: str) -> Wallet:
             f"Reason: {reason}",
         )
         return wallet
+
+
+def insurance_fund_grant(*, amount, memo: str = "insurance fund capital") -> LedgerEntry:
+    """Give the insurance fund paper money (issued from DEPOSITS, as a trader's deposit is), so
+    that it can cover bankrupt positions before auto-deleveraging must: ``seed_market`` gives it
+    its starting capital (``INSURANCE_FUND_CAPITAL``)."""
+    amount = deposit_amount_checked(amount)
+    with transaction.atomic(durable=True):
+        insurance_fund_lock()
+        return ledger_post(
+            kind=LedgerEntry.Kind.DEPOSIT,
+            amount=amount,
+            source=LedgerAccount.Kind.DEPOSITS,
+            destination=LedgerAccount.Kind.INSURANCE_FUND,
+            memo=memo,
+        )

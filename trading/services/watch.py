@@ -45,7 +45,7 @@ def watch_prices_of(positions: list[Position], holdings: Holdings) -> dict[int, 
             own = holdings.position_figures((position.instrument_id, MarginMode.ISOLATED))
             prices = engine.watch_prices(
                 [state(position)],
-                margin_balance=position.isolated_margin + own.unrealized_pnl,
+                margin_balance=own.margin_balance,
                 maintenance=own.maintenance_margin,
             )
             groups.append(([position], prices))

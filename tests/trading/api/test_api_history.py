@@ -22,7 +22,10 @@ from trading.services.instruments import instrument_update
 
 pytestmark = pytest.mark.django_db
 
-LEDGER_KINDS = "DEPOSIT, RESET, FEE, REALIZED_PNL, ISOLATED_MARGIN, INSURANCE, LIQUIDATION, FUNDING"
+LEDGER_KINDS = (
+    "DEPOSIT, RESET, FEE, REALIZED_PNL, ISOLATED_MARGIN, INSURANCE, LIQUIDATION, LIQUIDATION_FEE, "
+    "FUNDING"
+)
 
 
 def without_times(rows: list[dict]) -> list[dict]:

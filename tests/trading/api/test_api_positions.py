@@ -47,6 +47,8 @@ def test_a_position_is_read_with_its_live_figures(signed, isolated):
         "maintenance_margin": "24.40000000",  # 6,100 x 0.004
         "margin_ratio": "0.06100000",  # 24.4 / (300 + 100)
         "liquidation_price": "57229.00000000",
+        "venue": "BINANCE",
+        "adl_quantile": 4,  # alone in profit on its side: first in the queue
     }
 
 

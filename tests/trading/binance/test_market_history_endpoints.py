@@ -234,3 +234,27 @@ def test_a_method_the_new_paths_do_not_take_is_minus_5000(binance, trades, uncha
         404,
         {"code": -5000, "msg": "Path /fapi/v1/openInterest, Method POST is invalid"},
     )
+
+
+def test_adl_quantile_ranks_the_profitable_side_of_each_symbol_held(binance_of, make_trader):
+    # given alice's isolated short of 0.4 BTC at 20x and bob's cross short of 0.3 BTC at 60,000,
+    # and alice's cross long of 1 ETH
+    alice, bob = make_trader("alice"), make_trader("bob")
+    order_place(
+        user=alice, symbol="BTCUSDT", side="SELL", quantity=D("0.4"), margin_mode="ISOLATED"
+    )
+    order_place(user=bob, symbol="BTCUSDT", side="SELL", quantity=D("0.3"))
+    order_place(user=alice, symbol="ETHUSDT", side="BUY", quantity=D("1"))
+    # when BTC falls to 59,000: both shorts gain (PnL% 1,000 / 59,000 each); alice's, at an
+    # effective leverage of 23,600 / (1,200 + 400) = 14.75, is first; bob's (17,700 / 10,291)
+    # second; ETH is flat, outside the queue
+    mark_price_set(symbol="BTCUSDT", price=D("59000"))
+
+    # then each one's quantile, 4 first of 2, then 2
+    assert binance_of(alice).get("/fapi/v1/adlQuantile").json() == [
+        {"symbol": "BTCUSDT", "adlQuantile": {"LONG": 0, "SHORT": 4, "BOTH": 4}},
+        {"symbol": "ETHUSDT", "adlQuantile": {"LONG": 0, "SHORT": 0, "BOTH": 0}},
+    ]
+    assert binance_of(bob).get("/fapi/v1/adlQuantile", {"symbol": "BTCUSDT"}).json() == [
+        {"symbol": "BTCUSDT", "adlQuantile": {"LONG": 0, "SHORT": 2, "BOTH": 2}}
+    ]

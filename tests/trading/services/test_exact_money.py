@@ -1,12 +1,15 @@
 """Exact money through the public services, over generated accounts: a deposit of up to 10^12 USDT
 to 8 decimals, one or two market fills (so that the entry can be an 8-decimal average), then a
-mark past the liquidation price and the sweep. The insurance fund's share is the margin balance
-left at the mark, to the last 1e-8, and ``check_ledger`` re-sums the whole ledger and finds it
-balanced after every example.
+mark past the liquidation price and the sweep (Binance: cut a bracket at a time, each step at
+the mark with its liquidation fee, until back in margin or closed whole). The insurance fund's
+share is what the user lost beyond each step's PnL at the mark (the fees, and the margin balance
+left at the mark), to the last 1e-8, down to the fund's floor of 0; and ``check_ledger`` re-sums
+the whole ledger and finds it balanced after every example.
 
 Seeded market (FLAT_BOOK: takers fill at a mark on the tick): BTCUSDT tick 0.1, step 0.001;
-ETHUSDT tick 0.01, step 0.001; taker fee 0.05 %. Each example trades as a new trader, and ends
-flat (liquidated, or closed), so that the next example's marks move nothing of it.
+ETHUSDT tick 0.01, step 0.001; taker fee 0.05 %; liquidation fee 1.25 %. Each example trades as
+a new trader, and ends flat (liquidated, or closed: what a partial liquidation leaves open too),
+so that the next example's marks move nothing of it.
 """
 
 import contextlib
@@ -98,7 +101,8 @@ def assert_the_ledger_balances() -> None:
 @DATABASE_PROPERTY
 # the regression: 0.003 BTC isolated at 60,000, 7x (margin 25.71428572, bankruptcy price
 # 51,428.5714266...), liquidated at 51,438.8, where s q (mark - bankruptcy) rounded down left the
-# fund 0.03068571 of the 0.03068572 the margin balance holds
+# fund 0.03068571 of the 0.03068572 the margin balance holds (now the liquidation fee, 1.92895...,
+# capped at those 0.03068572)
 @example(
     amount=D("0.00000001"),
     symbol="BTCUSDT",
@@ -133,8 +137,10 @@ def test_deposits_trades_and_liquidations_keep_every_1e_8_and_the_ledger_balance
     fractions,
     move,
     mark_on_the_tick,
+    insurance_fund,
 ):
-    # given a trader who deposits ``amount`` and fills once or twice at marks on the tick
+    # given an insurance fund with capital (shared by the examples), and a trader who deposits
+    # ``amount`` and fills once or twice at marks on the tick
     user = make_trader()
     wallet_deposit(user=user, amount=amount)
     instrument = Instrument.objects.get(symbol=symbol)
@@ -162,24 +168,39 @@ def test_deposits_trades_and_liquidations_keep_every_1e_8_and_the_ledger_balance
     wallet_before = wallet_balance(user)
     fund_before = system_account_balance("INSURANCE_FUND")
     sign = 1 if position.side == "LONG" else -1
-    with localcontext(prec=60):
-        pnl = sign * position.quantity * (mark - position.entry_price)
-        margin_balance = position.isolated_margin + pnl
 
     sweep_run()
 
-    # then the position is liquidated
-    event(f"{mode} liquidation")
+    # then the position is liquidated: cut a bracket at a time, each step a fill at the mark,
+    # until it is back in margin (the rest stays open) or closed whole
+    liquidation = LiquidationEvent.objects.get(user=user)
+    event(f"{mode} liquidation{', survived' if liquidation.survived else ''}")
+    quantity, margin = position.quantity, position.isolated_margin
     position.refresh_from_db()
-    assert position.status == Position.Status.LIQUIDATED
-    # and the fund's share is the margin balance left at the mark, to the last 1e-8
-    if mode == "ISOLATED":
-        share = money_received(margin_balance)
-        assert wallet_balance(user) == wallet_before
+    steps = [D(step["quantity"]) for step in liquidation.steps]
+    assert {D(step["mark_price"]) for step in liquidation.steps} == {mark}
+    assert sum(steps) == quantity - position.quantity
+    if liquidation.survived:
+        assert position.status == Position.Status.OPEN
     else:
-        share = wallet_before + money_received(pnl)
-        assert wallet_balance(user) == 0
-    assert LiquidationEvent.objects.get(user=user).insurance_fund_change == share
+        assert (position.status, position.quantity) == (Position.Status.LIQUIDATED, 0)
+    # and the user loses exactly the isolated margin (the wallet untouched), or the cross wallet
+    if mode == "ISOLATED":
+        assert wallet_balance(user) == wallet_before
+        assert liquidation.loss == margin - position.isolated_margin
+    elif not liquidation.survived:
+        assert (wallet_balance(user), liquidation.loss) == (0, wallet_before)
+    else:
+        assert wallet_balance(user) == wallet_before - liquidation.loss
+    # and the fund's share is what the user lost beyond each step's PnL at the mark (each
+    # settled to 1e-8, rounded down): the fees and the margin balance left at the mark, to the
+    # last 1e-8; or, past bankruptcy, what it pays, only down to its floor of 0
+    with localcontext(prec=60):
+        pnl = sum(money_received(sign * q * (mark - position.entry_price)) for q in steps)
+    share = max(liquidation.loss + pnl, -fund_before)
+    assert liquidation.insurance_fund_change == share
     assert system_account_balance("INSURANCE_FUND") - fund_before == share
+    if liquidation.survived:  # the example ends flat, so that the next one's marks move nothing
+        position_close(user=user, symbol=symbol, margin_mode=mode)
     # and check_ledger re-sums the whole ledger, every example's, and finds it balanced
     assert_the_ledger_balances()

@@ -61,20 +61,28 @@ def test_a_cross_liquidation_s_closes_and_the_wallet_it_takes_are_one_journal(tr
     since = LedgerEntry.objects.latest("pk").pk
 
     # wallet 10000 - fees 60 - 15 = 9925; at 55,200 the BTC long has lost 9600: a margin
-    # balance of 325, below the maintenance margin
+    # balance of 325, below the maintenance margin 110,400 x 0.005 - 50 + 30,000 x 0.004 = 622
     mark_price_set(symbol="BTCUSDT", price="55200")
     sweep_run()
 
-    entries = list(LedgerEntry.objects.filter(pk__gt=since))
+    # the BTC long is first cut to 50,000 / 55,200 = 0.9057... -> 0.905 (loss 1.095 x 4,800 =
+    # 5,256, fee 1.095 x 55,200 x 0.0125 = 755.55; wallet 3,913.45); still out of margin
+    # (3,913.45 - 0.905 x 4,800 = -430.55), ETH (uPnL 0) is closed with its fee 10 x 3,000 x
+    # 0.0125 = 375, then the rest of BTC, its loss 4,344 taking the wallet's 3,538.45 and the
+    # fund the 805.55 beyond it: every entry in one journal
+    entries = list(LedgerEntry.objects.filter(pk__gt=since).order_by("pk"))
     journal = journal_of(entries)
     assert journal.kind == "LIQUIDATION"
-    assert (entries[-1].amount, entries[-1].memo) == (
-        D(325),
-        "cross margin balance taken by the liquidation",
-    )
+    assert [(entry.kind, entry.amount) for entry in entries] == [
+        ("LIQUIDATION", D("5256")),
+        ("LIQUIDATION_FEE", D("755.55")),
+        ("LIQUIDATION_FEE", D("375")),
+        ("LIQUIDATION", D("3538.45")),
+        ("INSURANCE", D("805.55")),
+    ]
     closing_fills = Fill.objects.filter(order__reduce_only=True, order__user=trader)
     assert {fill.journal_id for fill in closing_fills} == {journal.pk}
-    assert closing_fills.count() == 2
+    assert closing_fills.count() == 3  # BTC's partial step, ETH, the rest of BTC
     assert ledger_problems() == []
 
 

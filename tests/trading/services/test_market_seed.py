@@ -8,7 +8,7 @@ from tests.builders import bracket_rows
 from tests.conftest import REPO_DIR
 from trading.engine import Bracket
 from trading.errors import InvalidBrackets
-from trading.models import Instrument, LeverageBracket
+from trading.models import Instrument, LedgerAccount, LeverageBracket
 from trading.services import instrument_create, market_seed
 from trading.services.instruments import MARKET_SEED_FILE
 
@@ -30,8 +30,33 @@ def test_the_demo_market_seeds_books_that_look_like_majors():
     )
     assert list(books) == [
         ("BTCUSDT", 1, 1, Decimal("2"), Decimal("0.05")),
+        ("BTCUSDT-BYBIT", 1, 1, Decimal("2"), Decimal("0.05")),
+        ("BTCUSDT-HL", 1, 1, Decimal("2"), Decimal("0.05")),
         ("ETHUSDT", 1, 1, Decimal("20"), Decimal("0.05")),
         ("SOLUSDT", 1, 1, Decimal("500"), Decimal("0.05")),
+    ]
+
+
+@pytest.mark.usefixtures("no_market")
+def test_the_demo_market_has_one_btc_instrument_on_each_venues_rules():
+    market_seed(seed_file=REPO_DIR / "trading" / "seed" / "market.json")
+
+    venues = Instrument.objects.filter(base_asset="BTC").order_by("symbol")
+    assert [(i.symbol, i.venue, i.max_leverage, i.liquidation_fee_rate) for i in venues] == [
+        ("BTCUSDT", "BINANCE", 125, Decimal("0.0125")),
+        ("BTCUSDT-BYBIT", "BYBIT", 100, Decimal("0")),
+        ("BTCUSDT-HL", "HYPERLIQUID", 40, Decimal("0")),
+    ]
+    # Bybit's risk limits: 0.5 % up to 2,000,000, then 0.56 % less a deduction of 1,200
+    assert bracket_rows("BTCUSDT-BYBIT")[:2] == [
+        (1, 0, 2000000, 100, Decimal("0.005"), 0),
+        (2, 2000000, 2600000, 90, Decimal("0.0056"), 1200),
+    ]
+    # Hyperliquid's: half the initial margin rate at 40x, then at 20x above 150,000,000, the
+    # deduction 150,000,000 x (0.025 - 0.0125)
+    assert bracket_rows("BTCUSDT-HL") == [
+        (1, 0, 150000000, 40, Decimal("0.0125"), 0),
+        (2, 150000000, 1000000000, 20, Decimal("0.025"), 1875000),
     ]
 
 
@@ -39,7 +64,11 @@ def test_the_demo_market_seeds_books_that_look_like_majors():
 def test_seed_market_creates_btc_eth_and_sol_with_their_brackets(capsys):
     call_command("seed_market")
 
-    assert capsys.readouterr().out == "Created instruments: BTCUSDT, ETHUSDT, SOLUSDT\n"
+    assert capsys.readouterr().out == (
+        "Created instruments: BTCUSDT, ETHUSDT, SOLUSDT\n"
+        "Insurance fund given its capital of 1000000 USDT.\n"
+    )
+    assert LedgerAccount.objects.get(kind="INSURANCE_FUND").balance == Decimal("1000000")
     btc = Instrument.objects.get(symbol="BTCUSDT")
     assert (btc.base_asset, btc.quote_asset, btc.status) == ("BTC", "USDT", "TRADING")
     assert (btc.tick_size, btc.step_size, btc.min_quantity, btc.min_notional) == (

@@ -26,7 +26,7 @@ from trading.errors import (
     SymbolHalted,
     UnknownSymbol,
 )
-from trading.models import Fill, Instrument, LedgerEntry, MarkPrice, Order, Position
+from trading.models import Fill, Instrument, LedgerAccount, LedgerEntry, MarkPrice, Order, Position
 from trading.selectors import account_summary
 from trading.services import (
     leverage_set,
@@ -1223,7 +1223,7 @@ def test_a_halted_symbol_refuses_opening_orders_but_still_closes_positions(
 
 
 def test_a_cross_close_at_a_loss_beyond_the_wallet_empties_it_and_the_insurance_fund_pays_the_rest(
-    trader, balanced_ledger
+    trader, insurance_fund, balanced_ledger
 ):
     # given a cross long of 3 BTC at 60,000, 20x: margin 9,000 + fee 90; wallet 9,910
     market_order(trader, "BUY", "3")
@@ -1250,7 +1250,7 @@ def test_a_cross_close_at_a_loss_beyond_the_wallet_empties_it_and_the_insurance_
 
 
 def test_an_isolated_close_past_bankruptcy_costs_the_user_exactly_the_margin(
-    trader, balanced_ledger
+    trader, insurance_fund, balanced_ledger
 ):
     # given an isolated long of 0.1 BTC at 60,000, 20x: margin 300, fee 3; wallet 9,697
     market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
@@ -1275,6 +1275,23 @@ def test_an_isolated_close_past_bankruptcy_costs_the_user_exactly_the_margin(
     )  # fmt: skip
     # wallet = 9,697 - 2.8
     assert wallet_balance(trader) == D("9694.2")
+
+
+def test_a_close_past_bankruptcy_with_an_empty_insurance_fund_leaves_the_rest_with_the_house(
+    trader, balanced_ledger
+):
+    # given a cross long of 3 BTC at 60,000 (wallet 9,910), the mark at 56,000 and an empty fund
+    market_order(trader, "BUY", "3")
+    mark_price_set(symbol="BTCUSDT", price="56000")
+
+    # when the trader closes it: loss 12,000
+    order = position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+
+    # then the wallet pays all it has; the fund, at its floor of 0, pays nothing: the house
+    # (the paper counterparty) is paid 2,090 less, and no balance goes below 0
+    assert ledger_rows("memo", order=order) == [("REALIZED_PNL", D("9910"), "WALLET", "HOUSE", "")]
+    assert wallet_balance(trader) == D("0")
+    assert LedgerAccount.objects.get(kind="INSURANCE_FUND").balance == D("0")
 
 
 def test_a_partial_isolated_close_past_bankruptcy_takes_the_loss_from_the_rest_of_the_margin(

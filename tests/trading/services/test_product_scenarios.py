@@ -190,9 +190,10 @@ def test_ten_btc_and_one_step_more_at_100x_is_refused_as_above_the_bracket(trade
 
 
 def test_a_long_worth_1000_usd_at_10x_isolated_with_a_2000_balance_risks_100_and_not_more(
-    settings, make_trader, balanced_ledger
+    settings, make_trader, insurance_fund, balanced_ledger
 ):
     # given Alice with a 2000 USDT balance, and BTC at 50000 so that 0.02 BTC is worth 1000 USD
+    # (and an insurance fund with capital to cover a loss beyond a margin)
     settings.PAPER_STARTING_BALANCE = Decimal("2000")
     alice = make_trader("alice")
     assert wallet_balance(alice) == Decimal("2000")
@@ -221,10 +222,10 @@ def test_a_long_worth_1000_usd_at_10x_isolated_with_a_2000_balance_risks_100_and
     position.refresh_from_db()
     assert position.status == Position.Status.CLOSED
     assert position.isolated_margin == Decimal("0")
-    # the other 300 of the loss came from the insurance fund
+    # the other 300 of the loss came from the insurance fund: 1,000,000 - 300
     insurance = LedgerEntry.objects.filter(user=alice, kind=LedgerEntry.Kind.INSURANCE)
     assert list(insurance.values_list("amount", flat=True)) == [Decimal("300")]
-    assert system_account_balance("INSURANCE_FUND") == Decimal("-300")
+    assert system_account_balance("INSURANCE_FUND") == insurance_fund - 300 == Decimal("999700")
     assert system_account_balance("HOUSE") == Decimal("400")
     assert system_account_balance("FEES") == Decimal("0.8")
 
@@ -340,9 +341,10 @@ def test_without_any_choice_an_order_is_cross(trader, balanced_ledger):
     ],
 )
 def test_closing_an_isolated_position_at_its_bankruptcy_price_or_worse_costs_exactly_its_margin(
-    trader, balanced_ledger, close_mark, close_fee, insurance
+    trader, insurance_fund, balanced_ledger, close_mark, close_fee, insurance
 ):
-    # given a cross long of 1 ETH (fee 1.5) and an isolated long of 0.1 BTC at 60000, 20x
+    # given an insurance fund with capital to cover a loss beyond a margin,
+    # and a cross long of 1 ETH (fee 1.5) and an isolated long of 0.1 BTC at 60000, 20x
     # (margin 300, fee 3): the wallet holds 10000 - 1.5 - 3 - 300 = 9695.5
     order_place(user=trader, symbol="ETHUSDT", side="BUY", quantity="1", margin_mode="CROSS")
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")

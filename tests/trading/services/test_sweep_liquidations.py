@@ -5,7 +5,14 @@ leaves untouched, the receipts, and the run bookkeeping (SweepRun, the overlap g
 
 Seeded market: BTCUSDT mark 60,000, ETHUSDT 3,000, SOLUSDT 150; taker fee 0.05 %. BTCUSDT and
 ETHUSDT brackets: notional below 50,000 -> MMR 0.004, cum 0; 50,000 up to 600,000 -> MMR 0.005,
-cum 50. SOLUSDT below 5,000 -> MMR 0.005, cum 0. Every trader starts with 10,000 USDT.
+cum 50. SOLUSDT below 5,000 -> MMR 0.005, cum 0. Every trader starts with 10,000 USDT. The insurance
+fund starts empty (the ``insurance_fund`` fixture gives it capital where it must pay).
+
+Liquidation (Binance): a position above its first bracket is first cut one bracket at a time
+(kept: the bracket's floor / mark, down to the step), each step a fill at the mark with its
+liquidation fee (BTCUSDT, ETHUSDT 0.0125, SOLUSDT 0.015 of the notional, up to 1e-8) paid to the
+fund from what backs the position and capped at what is left there; what is still out of margin
+is then closed whole.
 
 Liquidation price (one-way): LP = (WB - TMM1 + UPNL1 + cum - s q EP) / (q MMR - s q), stored
 in the receipt to 8 decimals (half even).
@@ -113,29 +120,41 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     assert (isolated.status, isolated.quantity, isolated.isolated_margin) == (
         "LIQUIDATED", D(0), D(0)
     )  # fmt: skip
-    assert isolated.realized_pnl == D("-3000")
     assert isolated.closed_at is not None
     assert (report.ran, report.isolated_liquidations, report.cross_liquidations) == (True, 1, 0)
     # the user loses exactly 3000: the wallet is not touched by the sweep
     assert wallet_balance(trader) == D("6967")
-    # bankruptcy price: 60000 - 3000 / 1 = 57000. Settled at the mark, the position's loss
-    # 1 x (60000 - 57200) = 2800 goes to the house from its margin, and the margin left at the
-    # mark, 200, to the fund: the user loses the margin, 3000
+    # Binance's partial step first: the notional at the mark, 57,200, is in bracket 2 (from
+    # 50,000), so the position is cut to 50,000 / 57,200 = 0.874 (on the step), closing 0.126
+    # at the mark: loss 0.126 x 2,800 = 352.8 and the liquidation fee 0.126 x 57,200 x 0.0125 =
+    # 90.09, both from its margin, which keeps the rest: 2,557.11. Still out of margin:
+    #   margin balance = 2,557.11 - 0.874 x 2,800 = 109.91
+    #   maintenance    = 0.874 x 57,200 x 0.004 = 199.9712 (bracket 1)
+    # so the last step closes the 0.874: loss 2,447.2, and the fee, 624.91, is capped at the
+    # 109.91 left. The user loses the margin, 3,000; the fund takes 90.09 + 109.91 = 200
     assert ledger_rows("position_id", "memo", after=since) == [
-        ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
+        ("LIQUIDATION", D("352.8"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
          "closed by the liquidation at the mark"),
-        ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", isolated.pk,
-         "margin left at the liquidation"),
+        ("LIQUIDATION_FEE", D("90.09"), "ISOLATED_MARGIN", "INSURANCE_FUND", isolated.pk,
+         "liquidation fee"),
+        ("LIQUIDATION", D("2447.2"), "ISOLATED_MARGIN", "HOUSE", isolated.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION_FEE", D("109.91"), "ISOLATED_MARGIN", "INSURANCE_FUND", isolated.pk,
+         "liquidation fee"),
     ]  # fmt: skip
     assert fund() - fund_before == D("200")
     # the house, the counterparty at the mark, gains the position's loss there: 3000 - 200
     assert house() - house_before == D("2800")
-    # the closing fill is recorded at the bankruptcy price, without a fee
-    closing = Fill.objects.get(position=isolated, order__reduce_only=True)
-    assert (closing.price, closing.quantity, closing.fee, closing.realized_pnl) == (
-        D("57000"), D("1"), D(0), D("-3000")
-    )  # fmt: skip
-    assert (closing.order.side, closing.order.status) == ("SELL", "FILLED")
+    # the realized PnL is the loss at the mark; with the fees, the 3,000 margin
+    assert isolated.realized_pnl == D("-2800")
+    # two liquidation fills: the partial one at the mark, the last at the bankruptcy price of
+    # what was left, 60,000 - 2,557.11 / 0.874 = 57,074.24485125... (to 8 decimals)
+    fills = Fill.objects.filter(position=isolated, order__reduce_only=True).order_by("pk")
+    assert [(f.price, f.quantity, f.fee, f.realized_pnl) for f in fills] == [
+        (D("57200"), D("0.126"), D("90.09"), D("-352.8")),
+        (D("57074.24485126"), D("0.874"), D("109.91"), D("-2447.2")),
+    ]
+    assert {(f.order.side, f.order.status) for f in fills} == {("SELL", "FILLED")}
     # its open order is canceled; the cross position and its order are untouched
     assert take_profit.status == "CANCELED"
     assert cross_take_profit.status == "NEW"
@@ -148,10 +167,19 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     assert event.maintenance_margin == D("236")  # 286 - 50
     assert event.loss == D("3000")
     assert event.insurance_fund_change == D("200")
+    assert (event.liquidation_fee, event.survived, event.deleveraged) == (D("200"), False, [])
+    assert [
+        (D(line["quantity"]), D(line["price"]), D(line["liquidation_fee"]), line["final"])
+        for line in event.steps
+    ] == [
+        (D("0.126"), D("57200"), D("90.09"), False),
+        (D("0.874"), D("57074.24485126"), D("109.91"), True),
+    ]
     assert event.details == [
         {
             "position": isolated.pk,
             "symbol": "BTCUSDT",
+            "venue": "BINANCE",
             "side": "LONG",
             "quantity": "1.00000000",
             "entry_price": "60000.00000000",
@@ -181,9 +209,10 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
 
 
 def test_isolated_liquidation_past_bankruptcy_costs_the_user_the_margin_and_the_fund_the_rest(
-    trader, balanced_ledger
+    trader, insurance_fund, balanced_ledger
 ):
     # given a 1 BTC isolated long at 60,000, 20x: margin 3000 (bankruptcy 57000); wallet 6970
+    # and an insurance fund with capital to pay
     position = isolated_btc_long_at_20x(trader)
     assert wallet_balance(trader) == D("6970")
     # when the mark gaps down to 56,000, past bankruptcy:
@@ -196,23 +225,44 @@ def test_isolated_liquidation_past_bankruptcy_costs_the_user_the_margin_and_the_
 
     # then the user still loses exactly the 3000 margin, never the wallet
     (position,) = refreshed(position)
-    assert (position.status, position.isolated_margin, position.realized_pnl) == (
-        "LIQUIDATED", D(0), D("-3000")
-    )  # fmt: skip
+    assert (position.status, position.isolated_margin) == ("LIQUIDATED", D(0))
     assert wallet_balance(trader) == D("6970")
-    # and the fund pays the gap between the bankruptcy price and the mark: 1 x (57000 - 56000)
+    # Binance's partial step first: the notional at the mark, 56,000, is in bracket 2, so the
+    # position is cut to 50,000 / 56,000 = 0.892857... -> 0.892 (on the step), closing 0.108 at
+    # the mark: loss 0.108 x 4,000 = 432 and the fee 0.108 x 56,000 x 0.0125 = 75.6, both from
+    # its margin, which keeps 3,000 - 432 - 75.6 = 2,492.4. Still out of margin:
+    #   margin balance = 2,492.4 - 0.892 x 4,000 = -1,075.6
+    #   maintenance    = 0.892 x 56,000 x 0.004 = 199.808 (bracket 1, 49,952)
+    # so the last step closes the 0.892: loss 3,568, the margin pays its 2,492.4, the fund the
+    # 1,075.6 beyond it, and the fee is capped at the 0 left
     assert ledger_rows("position_id", "memo", after=since) == [
-        ("LIQUIDATION", D("3000"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+        ("LIQUIDATION", D("432"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
-        ("INSURANCE", D("1000"), "INSURANCE_FUND", "HOUSE", position.pk,
+        ("LIQUIDATION_FEE", D("75.6"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "liquidation fee"),
+        ("LIQUIDATION", D("2492.4"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+         "closed by the liquidation at the mark"),
+        ("INSURANCE", D("1075.6"), "INSURANCE_FUND", "HOUSE", position.pk,
          "loss beyond the isolated margin"),
     ]  # fmt: skip
+    # the fund pays the gap between the bankruptcy price and the mark, 1 x (57000 - 56000):
+    # 75.6 - 1,075.6 = -1,000
     assert fund() - fund_before == D("-1000")
-    # the house gains the whole loss at the mark: 1 x (60000 - 56000) = 3000 + 1000
+    # the house gains the whole loss at the mark: 1 x (60000 - 56000) = 432 + 2,492.4 + 1,075.6
     assert house() - house_before == D("4000")
+    # the realized PnL is what the margin lost besides the fees: -432, then -2,492.4 (the last
+    # fill at the bankruptcy price of what was left, 60,000 - 2,492.4 / 0.892 =
+    # 57,205.82959641255...), -2,924.4 in all; with the 75.6 fee, the 3,000 margin
+    assert position.realized_pnl == D("-2924.4")
+    fills = Fill.objects.filter(position=position, order__reduce_only=True).order_by("pk")
+    assert [(f.price, f.quantity, f.fee, f.realized_pnl) for f in fills] == [
+        (D("56000"), D("0.108"), D("75.6"), D("-432")),
+        (D("57205.82959641"), D("0.892"), D(0), D("-2492.4")),
+    ]
     event = LiquidationEvent.objects.get(user=trader)
     assert (event.margin_balance, event.maintenance_margin) == (D("-1000"), D("230"))
     assert (event.loss, event.insurance_fund_change) == (D("3000"), D("-1000"))
+    assert (event.liquidation_fee, event.survived, event.deleveraged) == (D("75.6"), False, [])
     assert event.details[0]["mark_price"] == "56000.00000000"
     assert event.details[0]["liquidation_price"] == "57236.18090452"
     assert event.details[0]["bankruptcy_price"] == "57000.00000000"
@@ -235,24 +285,31 @@ def test_the_funds_share_of_an_isolated_liquidation_is_exact_when_bankruptcy_nev
 
     sweep_run()
 
-    # then the fund takes the margin balance left at the mark, 0.03098572 exactly: not
+    # then, the notional in bracket 1, the position is closed whole at the mark: its loss,
+    # 25.6833, from the margin; the liquidation fee, 0.003 x 51438.9 x 0.0125 = 1.92895875, is
+    # capped at the margin balance left at the mark, so the fund takes 0.03098572 exactly: not
     # 0.003 x (51438.9 - 51428.57142666...67) rounded down, 0.03098571, one 1e-8 short
     (position,) = refreshed(position)
-    assert (position.status, position.realized_pnl) == ("LIQUIDATED", D("-25.71428572"))
+    # the realized PnL: 0 - 25.71428572 + 0.03098572 (margin after - before + fee)
+    assert (position.status, position.realized_pnl) == ("LIQUIDATED", D("-25.6833"))
     assert ledger_rows("position_id", "memo", after=since) == [
         ("LIQUIDATION", D("25.6833"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
-        ("LIQUIDATION", D("0.03098572"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
-         "margin left at the liquidation"),
+        ("LIQUIDATION_FEE", D("0.03098572"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "liquidation fee"),
     ]  # fmt: skip
     assert fund() - fund_before == D("0.03098572")
+    # the fill shows the bankruptcy price, 51428.5714266666... to 8 decimals
+    closing = Fill.objects.get(position=position, order__reduce_only=True)
+    assert (closing.price, closing.fee) == (D("51428.57142667"), D("0.03098572"))
     # the house keeps exactly the position's loss at the mark: 0.003 x (60000 - 51438.9)
     assert house() - house_before == D("25.6833")
     assert wallet_balance(trader) == D("9974.19571428")
     event = LiquidationEvent.objects.get(user=trader)
-    assert (event.margin_balance, event.insurance_fund_change) == (
-        D("0.03098572"), D("0.03098572")
+    assert (event.margin_balance, event.insurance_fund_change, event.liquidation_fee) == (
+        D("0.03098572"), D("0.03098572"), D("0.03098572")
     )  # fmt: skip
+    assert event.loss == D("25.71428572")  # the margin
     assert event.details[0]["bankruptcy_price"] == "51428.57142667"
     assert event.details[0]["unrealized_pnl"] == "-25.6833"
 
@@ -273,25 +330,43 @@ def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_ent
 
     sweep_run()
 
-    # then it closes at its bankruptcy price 60000 + 3000 / 1 = 63000: the user loses the 3000
-    # margin, and the fund gets the -1 x (62800 - 63000) = 200 left between the mark and it
+    # then Binance's partial step first: the notional at the mark, 62,800, is in bracket 2, so
+    # the short is cut to 50,000 / 62,800 = 0.796178... -> 0.796 (on the step), buying 0.204 at
+    # the mark: loss 0.204 x 2,800 = 571.2 and the fee 0.204 x 62,800 x 0.0125 = 160.14, both
+    # from its margin, which keeps 3,000 - 571.2 - 160.14 = 2,268.66. Still out of margin:
+    #   margin balance = 2,268.66 - 0.796 x 2,800 = 39.86
+    #   maintenance    = 0.796 x 62,800 x 0.004 = 199.9552 (bracket 1, 49,988.8)
+    # so the last step closes the 0.796: loss 2,228.8, and the fee, 624.86, is capped at the
+    # 39.86 left. The user loses the 3000 margin; the fund takes 160.14 + 39.86 = 200, what the
+    # bankruptcy price 60000 + 3000 / 1 = 63000 leaves beyond the mark: -1 x (62800 - 63000)
     (position,) = refreshed(position)
+    # the realized PnL is the loss at the mark, -571.2 - 2,228.8; with the fees, the margin
     assert (position.status, position.isolated_margin, position.realized_pnl) == (
-        "LIQUIDATED", D(0), D("-3000")
+        "LIQUIDATED", D(0), D("-2800")
     )  # fmt: skip
     assert wallet_balance(trader) == D("6970")
     assert ledger_rows("position_id", "memo", after=since) == [
-        ("LIQUIDATION", D("2800"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+        ("LIQUIDATION", D("571.2"), "ISOLATED_MARGIN", "HOUSE", position.pk,
          "closed by the liquidation at the mark"),
-        ("LIQUIDATION", D("200"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
-         "margin left at the liquidation"),
+        ("LIQUIDATION_FEE", D("160.14"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "liquidation fee"),
+        ("LIQUIDATION", D("2228.8"), "ISOLATED_MARGIN", "HOUSE", position.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION_FEE", D("39.86"), "ISOLATED_MARGIN", "INSURANCE_FUND", position.pk,
+         "liquidation fee"),
     ]  # fmt: skip
     assert fund() - fund_before == D("200")
-    closing = Fill.objects.get(position=position, order__reduce_only=True)
-    assert (closing.order.side, closing.price) == ("BUY", D("63000"))
+    # two buys: the partial one at the mark, the last at the bankruptcy price of what was left,
+    # 60,000 + 2,268.66 / 0.796 = 62,850.07537688442... (to 8 decimals), above the entry
+    fills = Fill.objects.filter(position=position, order__reduce_only=True).order_by("pk")
+    assert [(f.order.side, f.price, f.quantity, f.fee, f.realized_pnl) for f in fills] == [
+        ("BUY", D("62800"), D("0.204"), D("160.14"), D("-571.2")),
+        ("BUY", D("62850.07537688"), D("0.796"), D("39.86"), D("-2228.8")),
+    ]
     event = LiquidationEvent.objects.get(user=trader)
     assert (event.margin_balance, event.maintenance_margin) == (D("200"), D("264"))
     assert (event.loss, event.insurance_fund_change) == (D("3000"), D("200"))
+    assert (event.liquidation_fee, event.survived) == (D("200"), False)
     assert event.details[0]["side"] == "SHORT"
     assert event.details[0]["liquidation_price"] == "62736.31840796"
     assert event.details[0]["bankruptcy_price"] == "63000.00000000"
@@ -380,19 +455,38 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
 
     report = sweep_run()
 
-    # then every cross position is liquidated at the mark
+    # then Binance's partial step first: ETH, the cross position with the largest maintenance
+    # margin (SOL, in bracket 1, cannot be reduced), at 140,500 in bracket 2, is cut to
+    # 50,000 / 2,810 = 17.7935... -> 17.793 (on the step), selling 32.207 at the mark: loss
+    # 32.207 x 190 = 6,119.33 and the fee 32.207 x 2,810 x 0.0125 = 1,131.270875, both paid by
+    # the wallet (9,620.5 -> 2,369.899125). Still out of margin:
+    #   cross margin balance = 2,369.899125 + 17.793 x -190 = 2,369.899125 - 3,380.67
+    #                        = -1,010.770875
+    #   cross maintenance    = 17.793 x 2,810 x 0.004 + 15 = 199.99332 + 15 = 214.99332
+    # so every cross position is closed at the mark, the profits first: SOL (uPnL 0) with its
+    # fee 20 x 150 x 0.015 = 45 (wallet 2,324.899125), then ETH: loss 3,380.67, the wallet pays
+    # its 2,324.899125 and the fund the 1,055.770875 beyond it (out of the fees it just took)
     assert (report.isolated_liquidations, report.cross_liquidations) == (0, 1)
     eth, sol, cross_order = refreshed(eth, sol, cross_account["cross_order"])
-    assert (eth.status, eth.quantity, eth.realized_pnl) == ("LIQUIDATED", D(0), D("-9500"))
+    # ETH's realized PnL is what left the wallet for it: -6,119.33 - 2,324.899125
+    assert (eth.status, eth.quantity, eth.realized_pnl) == (
+        "LIQUIDATED", D(0), D("-8444.229125")
+    )  # fmt: skip
     assert (sol.status, sol.quantity, sol.realized_pnl) == ("LIQUIDATED", D(0), D(0))
-    # the wallet pays the ETH loss (9500), then the fund takes the 120.5 that remains
     assert wallet_balance(user) == D(0)
     assert ledger_rows("position_id", "memo", after=since) == [
-        ("LIQUIDATION", D("9500"), "WALLET", "HOUSE", eth.pk,
+        ("LIQUIDATION", D("6119.33"), "WALLET", "HOUSE", eth.pk,
          "closed by the liquidation at the mark"),
-        ("LIQUIDATION", D("120.5"), "WALLET", "INSURANCE_FUND", None,
-         "cross margin balance taken by the liquidation"),
+        ("LIQUIDATION_FEE", D("1131.270875"), "WALLET", "INSURANCE_FUND", eth.pk,
+         "liquidation fee"),
+        ("LIQUIDATION_FEE", D("45"), "WALLET", "INSURANCE_FUND", sol.pk, "liquidation fee"),
+        ("LIQUIDATION", D("2324.899125"), "WALLET", "HOUSE", eth.pk,
+         "closed by the liquidation at the mark"),
+        ("INSURANCE", D("1055.770875"), "INSURANCE_FUND", "HOUSE", eth.pk,
+         "loss beyond the cross wallet"),
     ]  # fmt: skip
+    # the fund still nets what the wallet had beyond the ETH loss at the mark, 9,620.5 - 9,500:
+    # 1,131.270875 + 45 - 1,055.770875 = 120.5
     assert fund() - fund_before == D("120.5")
     # the cross open order is canceled and holds nothing any more
     assert (cross_order.status, cross_order.margin_held) == ("CANCELED", D(0))
@@ -406,6 +500,20 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
     assert event.maintenance_margin == D("667.5")
     assert event.loss == D("9620.5")  # the whole wallet
     assert event.insurance_fund_change == D("120.5")
+    # the fees: 1,131.270875 + 45; the steps, in order, each at the mark
+    assert (event.liquidation_fee, event.survived, event.deleveraged) == (
+        D("1176.270875"), False, []
+    )  # fmt: skip
+    assert [
+        (line["symbol"], D(line["quantity"]), D(line["price"]), D(line["liquidation_fee"]),
+         D(line["realized_pnl"]), D(line["insurance_fund_change"]), line["final"])
+        for line in event.steps
+    ] == [
+        ("ETHUSDT", D("32.207"), D("2810"), D("1131.270875"), D("-6119.33"),
+         D("1131.270875"), False),
+        ("SOLUSDT", D("20"), D("150"), D("45"), D(0), D("45"), True),
+        ("ETHUSDT", D("17.793"), D("2810"), D(0), D("-2324.899125"), D("-1055.770875"), True),
+    ]  # fmt: skip
     # ETH: LP with the SOL position held at 150 (TMM1 = 15, UPNL1 = 0):
     #   (9620.5 - 15 + 0 + 50 - 50 x 3000) / (50 x 0.005 - 50) = -140344.5 / -49.75
     #   = 2820.99497487437185929648...
@@ -418,6 +526,7 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
         {
             "position": eth.pk,
             "symbol": "ETHUSDT",
+            "venue": "BINANCE",
             "side": "LONG",
             "quantity": "50.00000000",
             "entry_price": "3000.00000000",
@@ -435,6 +544,7 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
         {
             "position": sol.pk,
             "symbol": "SOLUSDT",
+            "venue": "BINANCE",
             "side": "LONG",
             "quantity": "20.00000000",
             "entry_price": "150.00000000",
@@ -464,10 +574,10 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
 
 
 def test_cross_liquidation_after_a_gap_down_has_the_fund_cover_the_shortfall(
-    cross_account, balanced_ledger
+    cross_account, insurance_fund, balanced_ledger
 ):
     user, eth, sol = cross_account["user"], cross_account["eth"], cross_account["sol"]
-    # given the cross account above (wallet 9620.5)
+    # given the cross account above (wallet 9620.5), and an insurance fund with capital
     # when ETH gaps down to 2790:
     #   cross margin balance = 9620.5 + 50 x (2790 - 3000) = 9620.5 - 10500 = -879.5
     #   cross maintenance    = (139500 x 0.005 - 50) + 15 = 647.5 + 15 = 662.5
@@ -478,24 +588,45 @@ def test_cross_liquidation_after_a_gap_down_has_the_fund_cover_the_shortfall(
 
     # then the wallet pays all it has, 9620.5, and never goes below 0
     assert wallet_balance(user) == D(0)
-    # the fund covers the 10500 - 9620.5 = 879.5 shortfall; the house gets the whole 10500 loss
+    # Binance's partial step first: ETH at 139,500 (bracket 2) is cut to 50,000 / 2,790 =
+    # 17.9211... -> 17.921, selling 32.079 at the mark: loss 32.079 x 210 = 6,736.59 and the
+    # fee 32.079 x 2,790 x 0.0125 = 1,118.755125, both paid by the wallet (-> 1,765.154875).
+    # Still out of margin:
+    #   cross margin balance = 1,765.154875 + 17.921 x -210 = 1,765.154875 - 3,763.41
+    #                        = -1,998.255125
+    #   cross maintenance    = 17.921 x 2,790 x 0.004 + 15 = 199.99836 + 15 = 214.99836
+    # so every cross position is closed, the profits first: SOL (uPnL 0) with its fee
+    # 20 x 150 x 0.015 = 45 (wallet 1,720.154875), then ETH: loss 3,763.41, the wallet pays its
+    # 1,720.154875 and the fund covers the 2,043.255125 beyond it
     assert ledger_rows("position_id", "memo", after=since) == [
-        ("LIQUIDATION", D("9620.5"), "WALLET", "HOUSE", eth.pk,
+        ("LIQUIDATION", D("6736.59"), "WALLET", "HOUSE", eth.pk,
          "closed by the liquidation at the mark"),
-        ("INSURANCE", D("879.5"), "INSURANCE_FUND", "HOUSE", eth.pk,
+        ("LIQUIDATION_FEE", D("1118.755125"), "WALLET", "INSURANCE_FUND", eth.pk,
+         "liquidation fee"),
+        ("LIQUIDATION_FEE", D("45"), "WALLET", "INSURANCE_FUND", sol.pk, "liquidation fee"),
+        ("LIQUIDATION", D("1720.154875"), "WALLET", "HOUSE", eth.pk,
+         "closed by the liquidation at the mark"),
+        ("INSURANCE", D("2043.255125"), "INSURANCE_FUND", "HOUSE", eth.pk,
          "loss beyond the cross wallet"),
     ]  # fmt: skip
+    # net, the fund covers the 10500 - 9620.5 = 879.5 shortfall: 1,118.755125 + 45 -
+    # 2,043.255125; the house gets the whole 10500 loss: 6,736.59 + 1,720.154875 + 2,043.255125
     assert fund() - fund_before == D("-879.5")
     assert house() - house_before == D("10500")
     eth, sol, cross_order = refreshed(eth, sol, cross_account["cross_order"])
-    # the user's realized loss is what left their money: -10500 + 879.5 covered
-    assert (eth.status, eth.realized_pnl) == ("LIQUIDATED", D("-9620.5"))
-    assert sol.status == "LIQUIDATED"
+    # the user's realized loss is what left their money for it: -6,736.59 - 1,720.154875
+    # (the loss at the mark, -10500, + 2,043.255125 covered); the fees are not PnL
+    assert (eth.status, eth.realized_pnl) == ("LIQUIDATED", D("-8456.744875"))
+    assert (sol.status, sol.realized_pnl) == ("LIQUIDATED", D(0))
     assert cross_order.status == "CANCELED"
     assert_isolated_side_untouched(cross_account)
     event = LiquidationEvent.objects.get(user=user)
     assert (event.margin_balance, event.maintenance_margin) == (D("-879.5"), D("662.5"))
     assert (event.loss, event.insurance_fund_change) == (D("9620.5"), D("-879.5"))
+    # the fees 1,118.755125 + 45; the fund covered it all: nothing deleveraged
+    assert (event.liquidation_fee, event.survived, event.deleveraged) == (
+        D("1163.755125"), False, []
+    )  # fmt: skip
     # ETH's liquidation and bankruptcy prices depend on the wallet, not on the mark
     assert event.details[0]["mark_price"] == "2790.00000000"
     assert event.details[0]["liquidation_price"] == "2820.99497487"
@@ -503,10 +634,10 @@ def test_cross_liquidation_after_a_gap_down_has_the_fund_cover_the_shortfall(
 
 
 def test_cross_liquidation_lets_the_profitable_positions_pay_before_the_fund_does(
-    trader, balanced_ledger
+    trader, insurance_fund, balanced_ledger
 ):
     # given a cross ETH long of 50 at 3000, 20x (fee 75) and a cross BTC short of 0.5 at
-    # 60,000, 20x (fee 15): wallet 10000 - 75 - 15 = 9910
+    # 60,000, 20x (fee 15): wallet 10000 - 75 - 15 = 9910; and an insurance fund with capital
     leverage_set(user=trader, symbol="ETHUSDT", margin_mode="CROSS", leverage=20)
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS", leverage=20)
     eth = open_position(trader, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS")
@@ -520,23 +651,40 @@ def test_cross_liquidation_lets_the_profitable_positions_pay_before_the_fund_doe
 
     sweep_run()
 
-    # then the BTC profit reaches the wallet first (9910 + 500 = 10410), the wallet pays the ETH
-    # loss with all of that, and the fund covers only 10500 - 10410 = 90
+    # then Binance's partial step first: ETH, the largest maintenance margin (647.5; BTC, in
+    # bracket 1, cannot be reduced), is cut to 50,000 / 2,790 = 17.9211... -> 17.921, selling
+    # 32.079 at the mark: loss 32.079 x 210 = 6,736.59 and the fee 32.079 x 2,790 x 0.0125 =
+    # 1,118.755125, both paid by the wallet (9910 -> 2,054.654875). Still out of margin:
+    #   cross margin balance = 2,054.654875 - 17.921 x 210 + 500 = -1,208.755125
+    #   cross maintenance    = 17.921 x 2,790 x 0.004 + 118 = 199.99836 + 118 = 317.99836
+    # so both are closed, the profit first: the BTC 500 reaches the wallet (2,554.654875) and
+    # pays its fee 0.5 x 59,000 x 0.0125 = 368.75 (-> 2,185.904875); the wallet then pays the
+    # ETH loss, 17.921 x 210 = 3,763.41, with all of that, and the fund covers 1,577.505125
     assert ledger_rows("position_id", "memo", after=since) == [
+        ("LIQUIDATION", D("6736.59"), "WALLET", "HOUSE", eth.pk,
+         "closed by the liquidation at the mark"),
+        ("LIQUIDATION_FEE", D("1118.755125"), "WALLET", "INSURANCE_FUND", eth.pk,
+         "liquidation fee"),
         ("LIQUIDATION", D("500"), "HOUSE", "WALLET", btc.pk,
          "closed by the liquidation at the mark"),
-        ("LIQUIDATION", D("10410"), "WALLET", "HOUSE", eth.pk,
+        ("LIQUIDATION_FEE", D("368.75"), "WALLET", "INSURANCE_FUND", btc.pk, "liquidation fee"),
+        ("LIQUIDATION", D("2185.904875"), "WALLET", "HOUSE", eth.pk,
          "closed by the liquidation at the mark"),
-        ("INSURANCE", D("90"), "INSURANCE_FUND", "HOUSE", eth.pk, "loss beyond the cross wallet"),
+        ("INSURANCE", D("1577.505125"), "INSURANCE_FUND", "HOUSE", eth.pk,
+         "loss beyond the cross wallet"),
     ]  # fmt: skip
     assert wallet_balance(trader) == D(0)
+    # net, the fund covers only 10500 - (9910 + 500) = 90: 1,118.755125 + 368.75 - 1,577.505125
     assert fund() - fund_before == D("-90")
     eth, btc = refreshed(eth, btc)
     assert (btc.status, btc.realized_pnl) == ("LIQUIDATED", D("500"))
-    assert (eth.status, eth.realized_pnl) == ("LIQUIDATED", D("-10410"))  # -10500 + 90 covered
+    # -6,736.59 - 2,185.904875: the loss at the mark, -10500, + 1,577.505125 covered
+    assert (eth.status, eth.realized_pnl) == ("LIQUIDATED", D("-8922.494875"))
     event = LiquidationEvent.objects.get(user=trader)
     assert (event.margin_balance, event.maintenance_margin) == (D("-90"), D("765.5"))
     assert (event.loss, event.insurance_fund_change) == (D("9910"), D("-90"))
+    # the fees 1,118.755125 + 368.75
+    assert (event.liquidation_fee, event.survived) == (D("1487.505125"), False)
 
 
 def test_profit_on_another_cross_position_keeps_the_account_alive(

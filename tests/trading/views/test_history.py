@@ -471,9 +471,13 @@ def ledger_story(trader, make_trader):
     - a cross ETH long of 1 at 3,000: fee 1.5;
     - funding at 0.01 %: the BTC long pays 6 from its isolated margin, the ETH long 0.3 from the
       wallet;
-    - the BTC mark falls to 57,200 and the sweep liquidates it at the mark: of its 2994 margin,
-      its loss there, 1 x (60000 - 57200) = 2800, goes to the house, and the 194 left to the
-      insurance fund.
+    - the BTC mark falls to 57,200 and the sweep liquidates it at the mark (margin balance
+      2994 - 2800 = 194 <= 57,200 x 0.005 - 50 = 236), in two steps: first down a bracket, to
+      50,000 / 57,200 = 0.874 (on the step), selling 0.126: loss 0.126 x 2,800 = 352.8 to the
+      house, fee 0.126 x 57,200 x 0.0125 = 90.09 to the insurance fund, margin 2,551.11; still
+      out of margin (2,551.11 - 0.874 x 2,800 = 103.91 <= 0.874 x 57,200 x 0.004 = 199.9712),
+      then the 0.874: loss 2,447.2 to the house, and the fee 624.91 capped at the 103.91 left,
+      to the fund. Of its 2994 margin, the house gets 2800, the fund 194.
     Bob's own entries are not hers."""
     leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
     market_order(trader, "BUY", "1", margin_mode="ISOLATED")
@@ -493,9 +497,13 @@ def test_the_ledger_shows_every_move_of_the_users_money_signed_from_their_side(
     assert response.status_code == 200
     rows = table_rows(response, "entry")
     assert [cells[1:] for _, cells in rows] == [
-        ["Liquidation", "BTCUSDT", "-194.00", "BTCUSDT isolated margin", "Insurance fund",
-         "margin left at the liquidation"],
-        ["Liquidation", "BTCUSDT", "-2,800.00", "BTCUSDT isolated margin", "House",
+        ["Liquidation fee", "BTCUSDT", "-103.91", "BTCUSDT isolated margin", "Insurance fund",
+         "liquidation fee"],
+        ["Liquidation", "BTCUSDT", "-2,447.20", "BTCUSDT isolated margin", "House",
+         "closed by the liquidation at the mark"],
+        ["Liquidation fee", "BTCUSDT", "-90.09", "BTCUSDT isolated margin", "Insurance fund",
+         "liquidation fee"],
+        ["Liquidation", "BTCUSDT", "-352.80", "BTCUSDT isolated margin", "House",
          "closed by the liquidation at the mark"],
         ["Funding payment", "ETHUSDT", "-0.30", "Wallet", "House",
          "1 held x mark 3000 x rate 0.0001"],
@@ -512,7 +520,7 @@ def test_the_ledger_shows_every_move_of_the_users_money_signed_from_their_side(
     assert wallet_balance(trader) == D("6968.2")
     assert rows[0][1][0] == shown(ledger_story[0].created_at)
     content = response.content.decode()
-    assert '<td class="num loss">-2,800.00</td>' in content
+    assert '<td class="num loss">-2,447.20</td>' in content
     assert '<td class="num profit">+10,000.00</td>' in content
     assert '<a class="button" href="/history/ledger.csv" download>Download CSV</a>' in content
 
@@ -536,7 +544,7 @@ def test_an_unknown_ledger_kind_is_refused_with_400(signed_in, ledger_story):
     assert response.status_code == 400
     message = (
         'Unknown ledger entry kind "BOGUS". Choose one of: DEPOSIT, RESET, FEE, REALIZED_PNL, '
-        "ISOLATED_MARGIN, INSURANCE, LIQUIDATION, FUNDING."
+        "ISOLATED_MARGIN, INSURANCE, LIQUIDATION, LIQUIDATION_FEE, FUNDING."
     )
     assert f'<p class="error-box" role="alert">{html.escape(message)}</p>' in (
         response.content.decode()
@@ -562,7 +570,7 @@ def test_the_ledger_costs_the_same_queries_for_few_or_many_entries(
     signed_in, trader, ledger_story, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(BASE_QUERIES + PAGE_QUERIES):
-        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 8
+        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 10
 
     leverage_set(user=trader, symbol="SOLUSDT", margin_mode="ISOLATED", leverage=10)
     for _ in range(6):
@@ -570,7 +578,7 @@ def test_the_ledger_costs_the_same_queries_for_few_or_many_entries(
         market_order(trader, "BUY", "0.01", symbol="ETHUSDT")
     # + 1: the account figures load the brackets of each instrument held, a second one now
     with django_assert_max_num_queries(BASE_QUERIES + 1 + PAGE_QUERIES):
-        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 26
+        assert len(table_rows(signed_in.get(reverse("ledger")), "entry")) == 28
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -593,9 +601,13 @@ def test_the_ledger_csv_has_the_same_rows_with_exact_decimals(
         [str(entry.pk), entry.created_at.isoformat(), entry.kind] for entry in ledger_story
     ]
     assert [row[3:] for row in rows[1:]] == [
-        ["BTCUSDT", "-194.00000000", "BTCUSDT isolated margin", "Insurance fund",
-         "margin left at the liquidation"],
-        ["BTCUSDT", "-2800.00000000", "BTCUSDT isolated margin", "House",
+        ["BTCUSDT", "-103.91000000", "BTCUSDT isolated margin", "Insurance fund",
+         "liquidation fee"],
+        ["BTCUSDT", "-2447.20000000", "BTCUSDT isolated margin", "House",
+         "closed by the liquidation at the mark"],
+        ["BTCUSDT", "-90.09000000", "BTCUSDT isolated margin", "Insurance fund",
+         "liquidation fee"],
+        ["BTCUSDT", "-352.80000000", "BTCUSDT isolated margin", "House",
          "closed by the liquidation at the mark"],
         ["ETHUSDT", "-0.30000000", "Wallet", "House", "1 held x mark 3000 x rate 0.0001"],
         ["BTCUSDT", "-6.00000000", "BTCUSDT isolated margin", "House",

@@ -160,7 +160,11 @@ def test_the_portfolio_shows_the_account_and_every_symbols_positions_with_exact_
         "margin-ratio": "6.38 %",
         "unrealized-pnl": "+1,000.00",
         "roe": "(+33.33 %)",
+        "adl": "",
     }
+    # alone in profit on its side: first in the auto-deleveraging queue, four lights
+    assert btc_row.count('class="adl-light lit"') == 4
+    assert "Binance USD-M rules" in btc_row
     assert '<span class="badge isolated">Isolated</span>' in btc_row
     assert '<span class="badge long">Long</span>' in btc_row
     assert 'class="num profit"' in btc_row
@@ -245,8 +249,10 @@ def test_position_rows_reads_a_fixed_number_of_queries(trader, django_assert_num
         open_position(trader, "BUY", quantity, symbol=symbol)
         open_position(trader, "SELL", quantity, symbol=symbol, margin_mode="CROSS")
 
-    # positions, brackets, wallet, marks, open order margin: the same for 1 or 100 positions
-    with django_assert_num_queries(5):
+    # positions, brackets, wallet, marks, open order margin: the same for 1 or 100 positions;
+    # and, on a cold cache, the ADL queues of their sides: the sides' positions, then their
+    # holders' positions, brackets, marks, wallets and order margin
+    with django_assert_num_queries(11):
         rows = position_rows(user=trader)
     assert len(rows) == 6
 
@@ -267,8 +273,8 @@ def test_the_portfolio_reads_as_many_queries_for_six_positions_as_for_three(
 
     # then the page reads no more than before: no query per position. (The bound includes six
     # bracket reads: account_summary, behind the account panel and the ratio banner, reads each
-    # symbol's brackets on its own.)
-    with django_assert_max_num_queries(22) as six:
+    # symbol's brackets on its own; and six for the ADL queues, on a cold cache.)
+    with django_assert_max_num_queries(28) as six:
         response = signed_in.get(PORTFOLIO)
     assert response.content.decode().count("<tr data-position=") == 6
     assert len(six) == len(three)
@@ -685,7 +691,7 @@ def test_the_margin_page_reads_a_bounded_number_of_queries(
         user=trader, instrument__symbol="ETHUSDT", margin_mode="ISOLATED"
     )
 
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(28):
         response = signed_in.get(margin_url(position))
     assert response.status_code == 200
 
