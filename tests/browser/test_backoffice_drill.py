@@ -9,7 +9,8 @@ Figures (seeded BTCUSDT at 60,000; MMR 0.5 % and amount 50 from 50,000 of notion
   (1,200 + 50 - 60,000) / -0.995 = 59,045.3 (rounded up).
 - dave: an isolated long of 1 BTC at 10x: margin 6,000, liquidation 54,221.2.
 - 30 s into the drill the mark is 60,000 x (1 - 0.05 x 30/60) = 58,500: bob is liquidated at his
-  bankruptcy price 58,800, the mark already past it: the insurance fund pays 300. alice's ratio is
+  bankruptcy price 58,800, the mark already past it: the insurance fund (1,000,000 of capital)
+  pays 300 in all (it takes the liquidation fee of the partial step first). alice's ratio is
   242.5 / 8,470 = 2.86 %. After 120 s the mark is back at 60,000 and released.
 """
 
@@ -32,7 +33,7 @@ def ratio_of(page, selector: str) -> str:
     return page.locator(f'{selector} [data-figure="ratio"]').inner_text().strip()
 
 
-def test_the_risk_dashboard_during_a_price_drill(live_server, page, settings):
+def test_the_risk_dashboard_during_a_price_drill(live_server, page, settings, insurance_fund):
     settings.PRICE_FEED = "manual"  # only the operator and the drill move prices
     prices_tick()
     alice, bob, dave = (
@@ -85,7 +86,7 @@ def test_the_risk_dashboard_during_a_price_drill(live_server, page, settings):
     liquidation = page.locator("#liquidations tbody tr").first
     assert "bob" in liquidation.inner_text()
     assert "Isolated" in liquidation.inner_text()
-    assert page.locator('[data-figure="insurance-balance"]').inner_text() == "-300.00"
+    assert page.locator('[data-figure="insurance-balance"]').inner_text() == "999,700.00"
     assert page.locator('[data-figure="positions-checked"]').inner_text() != ""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 800})
