@@ -551,9 +551,11 @@ def test_the_operator_adds_an_instrument_with_its_table_and_an_audit_entry(
         ({"symbol": "BTCUSDT", "base_asset": "BTC"}, "Instrument with this Symbol already exists."),
         ({"quote_asset": "BUSD"}, "the quote asset must be USDT"),
         ({"symbol": "XRPUSDC"}, "The symbol must be the base asset followed by the quote asset"),
+        ({"symbol": "XRPUSDT--X"}, "in parts joined by single hyphens"),
+        ({"symbol": "XRPX-BYBIT"}, "The symbol must be the base asset followed by the quote asset"),
         ({"brackets-1-notional_floor": "60000"}, "Bracket 2 must start where bracket 1 ends."),
     ],
-    ids=["taken symbol", "not USDT", "symbol not base + quote", "gap"],
+    ids=["taken symbol", "not USDT", "symbol not base + quote", "double hyphen", "tag", "gap"],
 )
 def test_a_bad_new_instrument_is_refused_and_nothing_is_created(operator_client, changes, message):
     before = instrument_state()

@@ -30,7 +30,13 @@ from trading.domain.settlement import (
     fill_settlement,
 )
 from trading.domain.venues import VenueRules
-from trading.engine import CrossHolding, IsolatedHolding, PositionState, maintenance_margin
+from trading.engine import (
+    CrossHolding,
+    IsolatedHolding,
+    PositionState,
+    maintenance_margin,
+    unrealized_pnl,
+)
 from trading.money import ZERO, price_stored
 
 
@@ -184,7 +190,7 @@ def cross_liquidation_plan(
         if terms[key].rules.cooldown_seconds or not run.holdings.figures().cross_liquidatable:
             return run.plan(survived=True)
     cross = {k: h for k, h in run.holdings.holdings.items() if isinstance(h, CrossHolding)}
-    by_profit = sorted(cross, key=lambda k: -_unrealized_pnl(cross[k].position))
+    by_profit = sorted(cross, key=lambda k: -unrealized_pnl(cross[k].position))
     for key in by_profit:
         state = run.holdings.holdings[key].position
         run.apply(key, run.settle(key, state.quantity, terms[key], final=True), terms[key])
@@ -205,14 +211,10 @@ def _cross_partial_step(run: _Run, terms) -> tuple[PositionKey, Settlement] | No
     _, key, keep = max(reducible, key=lambda item: item[0])
     state = run.holdings.holdings[key].position
     settlement = run.settle(key, state.quantity - keep, terms[key], final=False)
-    if any(transfer.kind == "INSURANCE" for transfer in settlement.transfers):
+    if settlement.fee_waived or any(t.kind == "INSURANCE" for t in settlement.transfers):
         run.steps.pop()
         return None
     return key, settlement
-
-
-def _unrealized_pnl(state: PositionState) -> Decimal:
-    return state.side * state.quantity * (state.mark_price - state.entry_price)
 
 
 @dataclass(frozen=True)

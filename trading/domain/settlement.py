@@ -157,6 +157,7 @@ class _Ledger:
     def __init__(self, wallet: Decimal, margin: Decimal, fund: Decimal | None):
         self.wallet, self.margin, self.fund, self.transfers = wallet, margin, fund, []
         self.uncovered = ZERO
+        self.fee_waived = ZERO  # a liquidation fee beyond what was left to pay it
 
     def move(self, leg, kind, amount, source, destination, memo="") -> None:
         if not amount:
@@ -232,7 +233,9 @@ def fill_settlement(
         position=held,
         wallet_balance=ledger.wallet,
         position_closed=bool(position) and after.closed_quantity == position.quantity,
-        fee_waived=due - sum((part.fee for part in (closing, opening) if part), ZERO),
+        fee_waived=due
+        - sum((part.fee for part in (closing, opening) if part), ZERO)
+        + ledger.fee_waived,
         uncovered=ledger.uncovered,
     )
 
@@ -290,7 +293,9 @@ def _liquidation_close(ledger, position, isolated, quantity, price, pnl, liquida
             -pnl - paid, f"loss beyond the {'isolated margin' if isolated else 'cross wallet'}"
         )
     left = ledger.margin if isolated else ledger.wallet
-    fee = min(money_owed(quantity * price * liquidation.fee_rate), left)
+    due = money_owed(quantity * price * liquidation.fee_rate)
+    fee = min(due, left)
+    ledger.fee_waived += due - fee
     ledger.move(
         Leg.CLOSING, "LIQUIDATION_FEE", fee, backing, Account.INSURANCE_FUND, "liquidation fee"
     )

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from trading.domain.venues import AdlStanding, venue_rules
-from trading.models import Instrument, MarginMode, Position
+from trading.models import Instrument, Position
 from trading.selectors.holdings import holdings_load_many
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ class AdlRank:
     position_id: int
     user_id: int
     score: Decimal
-    unrealized_pnl: Decimal
 
 
 def adl_ranking(*, instrument: Instrument, side: str) -> list[AdlRank]:
@@ -62,23 +61,18 @@ def _rankings(sides: set[Side]) -> dict[Side, list[AdlRank]]:
         figures = account.position_figures(key)
         if figures is None or figures.unrealized_pnl <= 0:
             continue
-        holding = account.holdings[key]
-        balance = (
-            holding.isolated_margin + figures.unrealized_pnl
-            if position.margin_mode == MarginMode.ISOLATED
-            else account.figures().cross_margin_balance
-        )
+        state = account.holdings[key].position
         standing = AdlStanding(
-            holding.position.side,
+            state.side,
             figures.unrealized_pnl,
             figures.notional,
-            holding.position.entry_price,
-            holding.position.mark_price,
-            balance,
+            state.entry_price,
+            state.mark_price,
+            figures.margin_balance,
         )
         score = venue_rules(position.instrument.venue).adl_score(standing)
         queues.setdefault((position.instrument_id, position.side), []).append(
-            AdlRank(position.pk, position.user_id, score, figures.unrealized_pnl)
+            AdlRank(position.pk, position.user_id, score)
         )
     return {
         side: sorted(ranks, key=lambda rank: (-rank.score, rank.position_id))

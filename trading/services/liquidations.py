@@ -64,7 +64,7 @@ from trading.services.locks import insurance_fund_lock
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
 
 
-def liquidation_terms(position: Position) -> Terms:
+def _terms(position: Position) -> Terms:
     """The position's venue rules, its instrument's step and fees, and whether the venue's
     cooldown after a partial step still runs."""
     instrument = position.instrument
@@ -91,7 +91,7 @@ def isolated_liquidate(
         holdings,
         key,
         held=position_held(position),
-        terms=liquidation_terms(position),
+        terms=_terms(position),
         fund_balance=insurance_fund_lock(),
     )
     if not plan.steps:
@@ -145,7 +145,7 @@ def cross_liquidate(
     plan = cross_liquidation_plan(
         holdings,
         held={key: position_held(p) for key, p in keys.items()},
-        terms={key: liquidation_terms(p) for key, p in keys.items()},
+        terms={key: _terms(p) for key, p in keys.items()},
         fund_balance=insurance_fund_lock(),
     )
     if not plan.steps:

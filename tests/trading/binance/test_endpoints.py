@@ -274,3 +274,19 @@ def test_a_time_past_the_calendar_is_refused(binance):
     body = binance.get("/fapi/v1/allOrders", {"symbol": "BTCUSDT", "startTime": 10**15}).json()
 
     assert body == {"code": -1130, "msg": "Data sent for parameter 'startTime' is not valid."}
+
+
+def test_the_facade_lists_only_the_instruments_on_binances_rules(client, venue_market, unchanged):
+    # given BTCUSDT-BYBIT and BTCUSDT-HL beside BTCUSDT: a stock ccxt would key all three as
+    # BTC/USDT:USDT
+    info = client.get("/fapi/v1/exchangeInfo").json()
+
+    # then exchangeInfo lists the Binance ones only, each naming its profile
+    assert [(s["symbol"], s["ruleProfile"]) for s in info["symbols"]] == [
+        ("BTCUSDT", "BINANCE"), ("ETHUSDT", "BINANCE"), ("SOLUSDT", "BINANCE"),
+    ]  # fmt: skip
+    # and the others are unknown symbols here, answered -1121, nothing changed
+    with unchanged():
+        answer = client.get("/fapi/v1/premiumIndex", {"symbol": "BTCUSDT-BYBIT"})
+    assert (answer.status_code, answer.json()["code"]) == (400, -1121)
+    assert "BTCUSDT-HL" not in [row["symbol"] for row in client.get("/fapi/v1/premiumIndex").json()]
