@@ -24,11 +24,18 @@ HYPERLIQUID_TRANSFER_FLOOR = Decimal("0.1")
 
 
 @exact
+def hyperliquid_maintenance_rate(max_leverage: int) -> Decimal:
+    """A tier's maintenance margin rate: half its initial margin rate at max leverage."""
+    checked_leverage(max_leverage)
+    return 1 / (2 * Decimal(max_leverage))
+
+
+@exact
 def hyperliquid_brackets(tiers: Iterable[Sequence]) -> tuple[Bracket, ...]:
-    """Margin tiers of (floor, cap, max leverage) as brackets: each tier's maintenance rate is
-    half its initial margin rate at max leverage, 1 / (2 x max leverage)."""
+    """Margin tiers of (floor, cap, max leverage) as brackets, each at its maintenance rate and
+    the deductions by the usual recurrence."""
     return brackets_with_amounts(
-        (Decimal(floor), Decimal(cap), int(leverage), 1 / (2 * Decimal(int(leverage))))
+        (Decimal(floor), Decimal(cap), int(leverage), hyperliquid_maintenance_rate(int(leverage)))
         for floor, cap, leverage in tiers
     )
 

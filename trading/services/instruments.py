@@ -25,6 +25,7 @@ from trading.domain.holdings import engine_brackets
 from trading.domain.leverage import leverage_default
 from trading.engine import Bracket, brackets_from_rows, brackets_validate
 from trading.engine.brackets import BracketTableInvalid, brackets_with_amounts
+from trading.engine.venues import hyperliquid_maintenance_rate
 from trading.errors import InstrumentStatusUnchanged, InvalidBrackets, UnknownSymbol
 from trading.inputs import DECIMAL_PLACES, decimal_from_input, digits_as_int, on_step
 from trading.models import (
@@ -174,7 +175,7 @@ def venue_brackets_checked(venue: str, brackets: Sequence[Bracket]) -> None:
     if venue != Venue.HYPERLIQUID:
         return
     for tier, bracket in enumerate(brackets, start=1):
-        due = (1 / (2 * Decimal(bracket.max_leverage))).quantize(Decimal("1e-8"))
+        due = hyperliquid_maintenance_rate(bracket.max_leverage).quantize(Decimal("1e-8"))
         if bracket.maintenance_margin_rate.quantize(Decimal("1e-8")) != due:
             raise InvalidBrackets(
                 f"Bracket {tier}: on Hyperliquid's rules the maintenance margin rate is half the "
