@@ -2,8 +2,13 @@
 in. Request fields that are numbers are passed to the services as sent, so a float is refused by
 the service's own check (0.1 as a float is not 0.1) rather than silently rounded here."""
 
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
 from rest_framework import serializers
 
+from trading.domain.venues import venue_rules
 from trading.models import (
     Fill,
     FundingPayment,
@@ -78,7 +83,16 @@ class BracketSerializer(serializers.ModelSerializer):
 
 
 class InstrumentSerializer(serializers.ModelSerializer):
+    """An instrument's terms, with the venue whose rules it follows and how often it funds."""
+
     brackets = BracketSerializer(many=True, read_only=True)
+    funding_interval_seconds = serializers.SerializerMethodField()
+
+    def get_funding_interval_seconds(self, instrument) -> str:
+        """A decimal string, like every number here (an eighth of a short test interval has a
+        fraction)."""
+        interval = venue_rules(instrument.venue).funding_interval(settings.FUNDING_INTERVAL)
+        return f"{Decimal(interval / timedelta(microseconds=1)) / 1_000_000:f}"
 
     class Meta:
         model = Instrument
@@ -95,6 +109,9 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "default_leverage",
             "taker_fee_rate",
             "maker_fee_rate",
+            "liquidation_fee_rate",
+            "venue",
+            "funding_interval_seconds",
             "book_half_spread_ticks",
             "book_level_ticks",
             "book_level_quantity",

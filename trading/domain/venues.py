@@ -12,13 +12,16 @@ trading/engine/):
   that closes the position whole meanwhile if its margin balance falls below a share of its
   maintenance margin) or goes on until the position is back in margin;
 - how auto-deleveraging ranks the opposite positions (``adl_score``);
-- the funding interval, in hours.
+- how funding is paid: Binance's rate of a FUNDING_INTERVAL (8 hours by default) in
+  ``funding_periods`` settlements across it, each at its share of the rate, capped (Hyperliquid:
+  hourly, 1/8 of the 8-hour rate, at most 4 % an hour).
 
 The sources of each rule are in docs/margin.md ("Venue profiles").
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from trading import engine
@@ -28,9 +31,12 @@ from trading.engine.venues import (
     hyperliquid_max_removable_isolated_margin,
 )
 from trading.models import Venue
+from trading.schedules import FUNDING_PERIODS_FINEST
 
 HYPERLIQUID_PARTIAL_ABOVE = Decimal("100000")  # USDC of notional at the mark
 HYPERLIQUID_PARTIAL_SHARE = Decimal("0.2")
+HYPERLIQUID_FUNDING_CAP = Decimal("0.04")  # an hour
+FUNDING_RATE_PLACES = Decimal("1e-8")
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,26 @@ class VenueRules:
     cooldown_seconds: int
     backstop_ratio: Decimal | None
     adl_score: Callable[[AdlStanding], Decimal]
-    funding_hours: int
+    # funding settlements per FUNDING_INTERVAL (a divisor of FUNDING_PERIODS_FINEST), and the cap
+    # of one settlement's rate
+    funding_periods: int = 1
+    funding_rate_cap: Decimal | None = None
 
     def backstop(self, *, margin_balance: Decimal, maintenance: Decimal) -> bool:
         """Past the backstop: the position is closed whole at once, cooldown or not."""
         ratio = self.backstop_ratio
         return ratio is not None and margin_balance < ratio * maintenance
+
+    def funding_interval(self, interval: timedelta) -> timedelta:
+        """The time between two of its funding settlements, FUNDING_INTERVAL being ``interval``."""
+        return interval / self.funding_periods
+
+    def funding_rate(self, interval_rate: Decimal) -> Decimal:
+        """The rate of one settlement, from the rate of a whole FUNDING_INTERVAL (Binance's):
+        its share, capped, to the rate's 8 decimals."""
+        rate = (interval_rate / self.funding_periods).quantize(FUNDING_RATE_PLACES)
+        cap = self.funding_rate_cap
+        return rate if cap is None else max(-cap, min(cap, rate))
 
 
 def _effective_leverage(standing: AdlStanding) -> Decimal | None:
@@ -130,7 +150,6 @@ BINANCE = VenueRules(
     cooldown_seconds=0,
     backstop_ratio=None,
     adl_score=_binance_adl_score,
-    funding_hours=8,
 )
 
 BYBIT = VenueRules(
@@ -144,7 +163,6 @@ BYBIT = VenueRules(
     cooldown_seconds=0,
     backstop_ratio=None,
     adl_score=_bybit_adl_score,
-    funding_hours=8,
 )
 
 HYPERLIQUID = VenueRules(
@@ -163,7 +181,8 @@ HYPERLIQUID = VenueRules(
     cooldown_seconds=30,
     backstop_ratio=Decimal(2) / Decimal(3),
     adl_score=_hyperliquid_adl_score,
-    funding_hours=1,
+    funding_periods=FUNDING_PERIODS_FINEST,
+    funding_rate_cap=HYPERLIQUID_FUNDING_CAP,
 )
 
 RULES = {rules.venue: rules for rules in (BINANCE, BYBIT, HYPERLIQUID)}

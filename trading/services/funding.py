@@ -1,8 +1,10 @@
 """Funding settlements, charged as exchanges charge them: at the funding time, to whoever held a
 position then, on its size then.
 
-Funding times fall every FUNDING_INTERVAL from midnight UTC (trading/schedules.py), and beat sends
-the settlement exactly at each. For each instrument and funding time T:
+Funding times fall every FUNDING_INTERVAL from midnight UTC (trading/schedules.py), or, on a venue
+that settles more often, every fraction of it its rules say (Hyperliquid: every hour, at 1/8 of
+the 8-hour rate, capped at 4 %: trading/domain/venues.py), and beat sends the settlement exactly
+at each. For each instrument and funding time T:
 
 - **Who pays, on what size.** Every position held at T, on its size at T, taken from history and
   not from the position row: a position keeps one side, and every change of it (a liquidation
@@ -11,8 +13,8 @@ the settlement exactly at each. For each instrument and funding time T:
   opened after T, or closed at or before T, it pays nothing for T.
 - **The mark of T**: the mark as it stood at T. That is the current mark if it has not changed
   since T, else the close of the last 1-minute candle before T (the last mark ticked before T),
-  looked for within the interval before T. With neither (the feed was not running, or the
-  candles have expired), T is not settled: nobody can say what the mark was.
+  looked for within the instrument's interval before T. With neither (the feed was not running,
+  or the candles have expired), T is not settled: nobody can say what the mark was.
 - **The rate of T**: on the live feed, the exchange's own for the latest funding time (the last
   ``lastFundingRate`` the feed brought; the feed keeps no past ones). Otherwise simulated: the
   interest (0.01 %) plus a premium, clamped to +-0.75 %. Offline there is no exchange index, so
@@ -49,6 +51,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Max, Q, Sum, When
 
 from trading.domain.sides import engine_side
+from trading.domain.venues import VenueRules, venue_rules
 from trading.models import (
     Fill,
     FundingPayment,
@@ -79,15 +82,15 @@ SIZE_CHANGE = Case(
 )
 
 
-def _mark_at(mark: MarkPrice, funding_time: datetime) -> Decimal | None:
+def _mark_at(mark: MarkPrice, funding_time: datetime, interval: timedelta) -> Decimal | None:
     """The mark as it stood at ``funding_time``: the current one if unchanged since, else the
-    close of the last candle before it (within the interval); None if history cannot say."""
+    close of the last candle before it (within ``interval``); None if history cannot say."""
     if mark.updated_at <= funding_time:
         return mark.price
     candle = (
         PriceCandle.objects.filter(
             instrument_id=mark.instrument_id,
-            opened_at__gte=funding_time - settings.FUNDING_INTERVAL,
+            opened_at__gte=funding_time - interval,
             opened_at__lt=funding_time,
         )
         .order_by("-opened_at")
@@ -100,16 +103,16 @@ def funding_settle(*, now: datetime) -> list[FundingSettlement]:
     """Settle every funding time due by ``now`` (the missed ones included), oldest first, for
     every instrument with a mark; return the settlements this run made."""
     _trades_in_flight_wait()
-    latest = funding_time_of(now)
     horizon = now - timedelta(days=settings.PRICE_CANDLE_RETENTION_DAYS)
     due = sorted(
-        (funding_time, mark.instrument.symbol, mark)
+        (funding_time, mark.instrument.symbol, mark, rules)
         for mark in MarkPrice.objects.select_related("instrument")
-        for funding_time in _funding_times_due(mark, latest=latest, horizon=horizon)
+        for rules in [venue_rules(mark.instrument.venue)]
+        for funding_time in _funding_times_due(mark, rules, now=now, horizon=horizon)
     )
     settled = []
-    for funding_time, _, mark in due:
-        settlement, created = _settlement_get_or_create(mark, funding_time, latest=latest)
+    for funding_time, _, mark, rules in due:
+        settlement, created = _settlement_get_or_create(mark, rules, funding_time, now=now)
         if settlement is None:
             continue
         for user_id in sorted({user_id for user_id, _ in _sizes_held(settlement).values()}):
@@ -127,41 +130,54 @@ def _trades_in_flight_wait() -> None:
         cursor.execute(f"LOCK TABLE {Fill._meta.db_table} IN SHARE MODE")
 
 
-def _funding_times_due(mark: MarkPrice, *, latest: datetime, horizon: datetime) -> list[datetime]:
+def _funding_times_due(
+    mark: MarkPrice, rules: VenueRules, *, now: datetime, horizon: datetime
+) -> list[datetime]:
     """The instrument's latest settled time (to complete a run cut short) and every funding time
-    after it up to ``latest``, none before ``horizon``; for a first settlement, ``latest``."""
+    of its venue after it up to ``now``, none before ``horizon``; for a first settlement, the
+    latest."""
+    interval = rules.funding_interval(settings.FUNDING_INTERVAL)
+    latest = funding_time_of(now, interval)
     last = FundingSettlement.objects.filter(instrument_id=mark.instrument_id).aggregate(
         last=Max("funding_time")
     )["last"]
     if last is None:
         return [latest]
-    times, funding_time = [], max(last, funding_time_of(horizon))
+    times, funding_time = [], max(last, funding_time_of(horizon, interval))
     while funding_time <= latest:
         if funding_time >= horizon:
             times.append(funding_time)
-        funding_time = funding_time_after(funding_time)
+        funding_time = funding_time_after(funding_time, interval)
     return times
 
 
 def _settlement_get_or_create(
-    mark: MarkPrice, funding_time: datetime, *, latest: datetime
+    mark: MarkPrice, rules: VenueRules, funding_time: datetime, *, now: datetime
 ) -> tuple[FundingSettlement | None, bool]:
     """The settlement of ``funding_time`` (made now if new; None if its mark is unknown), and
-    whether this run made it. A concurrent run making it first wins: its rate and mark hold."""
+    whether this run made it, at the venue's share of the interval's rate. A concurrent run
+    making it first wins: its rate and mark hold."""
     settlement = FundingSettlement.objects.filter(
         instrument_id=mark.instrument_id, funding_time=funding_time
     ).first()
     if settlement is not None:
         return settlement, False
-    price = _mark_at(mark, funding_time)
+    interval = rules.funding_interval(settings.FUNDING_INTERVAL)
+    price = _mark_at(mark, funding_time, interval)
     if price is None:
         return None, False
-    if funding_time == latest:
-        rate = funding_rate(mark=mark, funding_time=funding_time, price=price)
-    else:
-        rate = funding_rate_simulated_at(
-            instrument_id=mark.instrument_id, funding_time=funding_time, price=price
+    if funding_time == funding_time_of(now, interval):
+        interval_rate = funding_rate(
+            mark=mark, funding_time=funding_time, price=price, window=interval
         )
+    else:
+        interval_rate = funding_rate_simulated_at(
+            instrument_id=mark.instrument_id,
+            funding_time=funding_time,
+            price=price,
+            window=interval,
+        )
+    rate = rules.funding_rate(interval_rate)
     try:
         with transaction.atomic(durable=True):
             created = FundingSettlement.objects.create(

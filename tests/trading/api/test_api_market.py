@@ -157,3 +157,26 @@ def test_candles_of_an_unknown_symbol_are_a_404(signed):
 
     assert response.status_code == 404
     assert response.json()["code"] == "UNKNOWN_SYMBOL"
+
+
+def test_each_instrument_says_which_venue_s_rules_it_follows_and_how_often_it_funds(
+    signed, venue_market
+):
+    rows = {row["symbol"]: row for row in signed.get("/api/v1/instruments").json()}
+
+    assert {
+        symbol: (row["venue"], row["funding_interval_seconds"]) for symbol, row in rows.items()
+    } == {
+        "BTCUSDT": ("BINANCE", "28800"),
+        "ETHUSDT": ("BINANCE", "28800"),
+        "SOLUSDT": ("BINANCE", "28800"),
+        "BTCUSDT-BYBIT": ("BYBIT", "28800"),
+        "BTCUSDT-HL": ("HYPERLIQUID", "3600"),
+    }
+    assert (
+        rows["BTCUSDT"]["liquidation_fee_rate"],
+        rows["BTCUSDT-HL"]["liquidation_fee_rate"],
+    ) == (
+        "0.01250000",
+        "0.00000000",
+    )

@@ -10,6 +10,7 @@ from accounts.services import api_key_create
 from tests.builders import race, wallet_balance
 from tests.clients import BinanceClient, SignedClient
 from trading.binance.mapping import ms
+from trading.domain.venues import BINANCE, HYPERLIQUID
 from trading.models import (
     Fill,
     FundingPayment,
@@ -458,8 +459,9 @@ def test_the_income_time_is_the_funding_time_in_the_facade_and_the_api(trader, b
 
 
 def test_beat_sends_the_settlement_exactly_at_each_funding_time():
-    interval = settings.FUNDING_INTERVAL
-    when = funding_time_of(timezone.now())
+    # the finest grid: Hyperliquid's hourly funding times, every eighth of the interval
+    interval = settings.FUNDING_INTERVAL / 8
+    when = funding_time_of(timezone.now(), interval)
     ran_last_time = when - interval + SECOND
 
     def schedule_at(moment):
@@ -506,3 +508,53 @@ def test_workers_settling_the_same_time_at_once_pay_once(make_trader):
     assert sorted(len(settled) for settled in results) == [0, 0, 0, 1]
     assert [wallet_balance(trader) for trader in traders] == [w - 6 for w in wallets]
     assert FundingPayment.objects.count() == 5
+
+
+def test_hyperliquid_pays_every_hour_an_eighth_of_the_eight_hour_rate(
+    trader, venue_market, balanced_ledger
+):
+    # given 1 BTC long on Hyperliquid's rules, and 1 on Binance's, at 60,000
+    for symbol in ("BTCUSDT-HL", "BTCUSDT"):
+        order_place(user=trader, symbol=symbol, side="BUY", quantity="1", margin_mode="CROSS")
+    hour = next_funding_after_now()  # an 8-hour funding time, on the hourly grid too
+
+    # when funding runs then, and an hour later
+    funding_settle(now=hour)
+    funding_settle(now=hour + HOUR)
+
+    # then Hyperliquid settles each hour at 0.01 % / 8: 60,000 x 0.0000125 = 0.75 each time;
+    # Binance (and Bybit) only at the 8-hour time, at 0.01 %: 6
+    assert list(
+        FundingSettlement.objects.order_by("instrument__symbol", "funding_time").values_list(
+            "instrument__symbol", "funding_time", "rate"
+        )
+    ) == [
+        ("BTCUSDT", hour, Decimal("0.0001")),
+        ("BTCUSDT-BYBIT", hour, Decimal("0.0001")),
+        ("BTCUSDT-HL", hour, Decimal("0.0000125")),
+        ("BTCUSDT-HL", hour + HOUR, Decimal("0.0000125")),
+        ("ETHUSDT", hour, Decimal("0.0001")),
+        ("SOLUSDT", hour, Decimal("0.0001")),
+    ]
+    assert sorted(FundingPayment.objects.values_list("position__instrument__symbol", "amount")) == [
+        ("BTCUSDT", Decimal("-6")),
+        ("BTCUSDT-HL", Decimal("-0.75")),
+        ("BTCUSDT-HL", Decimal("-0.75")),
+    ]
+    # the fees: Binance's taker 0.05 % (30), Hyperliquid's 0.045 % (27)
+    assert wallet_balance(trader) == Decimal("9935.5")  # 10000 - 30 - 27 - 6 - 0.75 x 2
+
+
+@pytest.mark.parametrize(
+    ("interval_rate", "hourly"),
+    [
+        (Decimal("0.0001"), Decimal("0.0000125")),
+        (Decimal("-0.0075"), Decimal("-0.00093750")),
+        (Decimal("0.5"), Decimal("0.04")),  # an hour's rate is capped at 4 %
+        (Decimal("-0.4"), Decimal("-0.04")),
+    ],
+)
+def test_hyperliquid_funding_rate_is_an_eighth_capped_at_four_percent(interval_rate, hourly):
+    assert HYPERLIQUID.funding_rate(interval_rate) == hourly
+    assert BINANCE.funding_rate(interval_rate) == interval_rate
+    assert HYPERLIQUID.funding_interval(timedelta(hours=8)) == HOUR
