@@ -72,11 +72,17 @@ class VenueRules:
     # of one settlement's rate
     funding_periods: int = 1
     funding_rate_cap: Decimal | None = None
+    # how its liquidation goes, in a trader's words (the confirmation screen says it)
+    liquidation_summary: str = ""
 
     def backstop(self, *, margin_balance: Decimal, maintenance: Decimal) -> bool:
         """Past the backstop: the position is closed whole at once, cooldown or not."""
         ratio = self.backstop_ratio
         return ratio is not None and margin_balance < ratio * maintenance
+
+    def liquidation_fee_rate(self, instrument_rate: Decimal) -> Decimal:
+        """The liquidation fee rate charged: the instrument's, where the venue charges one."""
+        return instrument_rate if self.charges_liquidation_fee else Decimal(0)
 
     def funding_interval(self, interval: timedelta) -> timedelta:
         """The time between two of its funding settlements, FUNDING_INTERVAL being ``interval``."""
@@ -150,6 +156,7 @@ BINANCE = VenueRules(
     cooldown_seconds=0,
     backstop_ratio=None,
     adl_score=_binance_adl_score,
+    liquidation_summary="orders cancelled, then one bracket down at a time until back in margin",
 )
 
 BYBIT = VenueRules(
@@ -163,6 +170,7 @@ BYBIT = VenueRules(
     cooldown_seconds=0,
     backstop_ratio=None,
     adl_score=_bybit_adl_score,
+    liquidation_summary="one risk-limit tier down at a time; the fee to close is reserved",
 )
 
 HYPERLIQUID = VenueRules(
@@ -183,6 +191,7 @@ HYPERLIQUID = VenueRules(
     adl_score=_hyperliquid_adl_score,
     funding_periods=FUNDING_PERIODS_FINEST,
     funding_rate_cap=HYPERLIQUID_FUNDING_CAP,
+    liquidation_summary="20 % of a position above 100,000, then a 30 s pause",
 )
 
 RULES = {rules.venue: rules for rules in (BINANCE, BYBIT, HYPERLIQUID)}

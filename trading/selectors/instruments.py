@@ -1,10 +1,15 @@
 import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Prefetch
 
 from marginsite.errors import InvalidInput
 from trading.domain.leverage import leverage_default
 from trading.domain.margin_modes import margin_mode_resolved
+from trading.domain.venues import venue_rules
 from trading.errors import UnknownSymbol
 from trading.models import (
     Instrument,
@@ -25,6 +30,26 @@ def instrument_list(*, venue: str | None = None) -> list[Instrument]:
         Prefetch("brackets", queryset=LeverageBracket.objects.order_by("tier"))
     )
     return list(instruments.filter(venue=venue) if venue else instruments)
+
+
+@dataclass(frozen=True)
+class RulesShown:
+    """What a screen says of the venue rules an instrument follows."""
+
+    venue: str  # the venue's label
+    liquidation: str  # how its liquidation goes
+    liquidation_fee_rate: Decimal  # what is charged (0 where the venue charges none)
+    funding_interval: timedelta
+
+
+def instrument_rules(instrument: Instrument) -> RulesShown:
+    rules = venue_rules(instrument.venue)
+    return RulesShown(
+        instrument.get_venue_display(),
+        rules.liquidation_summary,
+        rules.liquidation_fee_rate(instrument.liquidation_fee_rate),
+        rules.funding_interval(settings.FUNDING_INTERVAL),
+    )
 
 
 def instrument_get(symbol, *, venue: str | None = None) -> Instrument:

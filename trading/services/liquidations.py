@@ -73,7 +73,7 @@ def _terms(position: Position) -> Terms:
     return Terms(
         rules,
         instrument.step_size,
-        instrument.liquidation_fee_rate if rules.charges_liquidation_fee else ZERO,
+        rules.liquidation_fee_rate(instrument.liquidation_fee_rate),
         instrument.taker_fee_rate,
         cooling=until is not None and until > timezone.now(),
     )

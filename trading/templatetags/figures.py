@@ -1,5 +1,6 @@
 """Template filters that format Decimal figures without ever going through float."""
 
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from django import template
@@ -82,3 +83,13 @@ def meter(value: Decimal | None) -> int:
     if value is None:
         return 100
     return min(100, int((value * 100).to_integral_value()))
+
+
+@register.filter
+def every(interval: timedelta) -> str:
+    """An interval as a trader reads it: 8 h, 30 min, 7.5 s."""
+    seconds = Decimal(interval / timedelta(microseconds=1)) / 1_000_000
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:f} {unit}"
+    return f"{seconds.normalize():f} s"

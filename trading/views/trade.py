@@ -26,6 +26,7 @@ from trading.inputs import decimal_from_input, quantity_from_notional
 from trading.models import Instrument, OrderType, TimeInForce
 from trading.selectors import instrument_get, instrument_list, margin_mode_default
 from trading.selectors.history import open_orders, order_with_client_id
+from trading.selectors.instruments import instrument_rules
 from trading.selectors.market import (
     candles_recent,
     leverage_marks,
@@ -203,6 +204,7 @@ def _confirm_context(user, instrument, form: OrderForm, preview) -> dict:
     held = open_position_modes(user=user, instrument=instrument)
     return {
         "instrument": instrument,
+        "rules": instrument_rules(instrument),
         "form": form,
         "preview": preview,
         "cross": modes["CROSS"],

@@ -92,6 +92,34 @@ def test_back_from_the_confirmation_fills_the_form_again(signed_in):
 # --- the confirmation ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("symbol", "rules"),
+    [
+        (
+            "BTCUSDT",
+            "Binance USD-M<span class=\"hint block\">liquidation: orders cancelled, then one "
+            "bracket down at a time until back in margin; fee 1.25 %; funding every 8 h</span>",
+        ),
+        (
+            "BTCUSDT-BYBIT",
+            "Bybit USDT perpetual<span class=\"hint block\">liquidation: one risk-limit tier "
+            "down at a time; the fee to close is reserved; fee none; funding every 8 h</span>",
+        ),
+        (
+            "BTCUSDT-HL",
+            "Hyperliquid perps<span class=\"hint block\">liquidation: 20 % of a position above "
+            "100,000, then a 30 s pause; fee none; funding every 1 h</span>",
+        ),
+    ],
+)
+def test_the_confirmation_names_the_venue_rules_the_instrument_follows(
+    signed_in, venue_market, symbol, rules
+):
+    page = text(signed_in.post(f"/trade/{symbol}/confirm/", ONE_BTC))
+
+    assert f'<dt>Rules</dt><dd data-summary="venue">{rules}</dd>' in page
+
+
 def test_the_confirmation_shows_both_modes_side_by_side_with_their_risks(
     signed_in, cross_10x, django_assert_max_num_queries
 ):
