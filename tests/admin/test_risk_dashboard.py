@@ -88,15 +88,21 @@ def test_dashboard_after_a_sweep_shows_the_liquidation_the_fund_and_the_sweep(
     # 847, and the fee 624.6625 capped at the 87.1625 left. The fund takes 112.8375 + 87.1625 =
     # 200, what the bankruptcy price 58,800 leaves beyond the mark: 59,000 - 58,800
     assert dashboard.insurance_fund_balance == Decimal("200")
-    assert [line.change for line in dashboard.insurance_fund_history] == [
-        Decimal("87.1625"), Decimal("112.8375")
-    ]  # fmt: skip
+    assert [
+        (line.entry.kind, line.change, line.balance_after)
+        for line in dashboard.insurance_fund_history
+    ] == [
+        ("LIQUIDATION_FEE", Decimal("87.1625"), Decimal("200")),
+        ("LIQUIDATION_FEE", Decimal("112.8375"), Decimal("112.8375")),
+    ]
     run = SweepRun.objects.get()
     assert dashboard.sweep.last_run == run
     assert dashboard.sweep.duration == run.finished_at - run.started_at
     html = operator_client.get(URL).content.decode()
     assert f'data-liquidation="{event.pk}"' in html
     assert '<span data-figure="insurance-balance">200.00</span>' in html
+    assert "<td>Liquidation fee</td>" in html
+    assert '<td class="num">+112.84</td>\n        <td class="num">112.84</td>' in html
     assert f'<td data-figure="positions-checked">{run.positions_checked}</td>' in html
 
 

@@ -60,6 +60,7 @@ class IsolatedRow(PositionRow):
 class InsuranceLine:
     entry: LedgerEntry
     change: Decimal  # + into the fund, - out of it
+    balance_after: Decimal  # the fund's balance once this entry was posted
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,8 @@ def risk_dashboard_load(*, now: datetime | None = None, rows: int = ROWS) -> Ris
         cross_accounts=cross_rows[::-1][:rows],
         isolated_positions=isolated_rows[::-1][:rows],
         liquidations=list(LiquidationEvent.objects.select_related("user")[:rows]),
-        insurance_fund_balance=system_account_balance(LedgerAccount.Kind.INSURANCE_FUND),
-        insurance_fund_history=_insurance_history(rows),
+        insurance_fund_balance=(fund := system_account_balance(LedgerAccount.Kind.INSURANCE_FUND)),
+        insurance_fund_history=_insurance_history(rows, balance=fund),
         sweep=_sweep_health(now),
     )
 
@@ -150,7 +151,9 @@ def _isolated_row(position: Position, account) -> IsolatedRow:
     )
 
 
-def _insurance_history(rows: int) -> list[InsuranceLine]:
+def _insurance_history(rows: int, *, balance: Decimal) -> list[InsuranceLine]:
+    """The fund's latest entries, newest first, each with the balance it left (counted back
+    from ``balance``, the fund's now)."""
     fund = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.INSURANCE_FUND).first()
     if fund is None:
         return []
@@ -159,10 +162,12 @@ def _insurance_history(rows: int) -> list[InsuranceLine]:
         .select_related("user")
         .order_by("-pk")[:rows]
     )
-    return [
-        InsuranceLine(entry, entry.amount if entry.destination_id == fund.pk else -entry.amount)
-        for entry in entries
-    ]
+    lines = []
+    for entry in entries:
+        change = entry.amount if entry.destination_id == fund.pk else -entry.amount
+        lines.append(InsuranceLine(entry, change, balance))
+        balance -= change
+    return lines
 
 
 def _sweep_health(now: datetime) -> SweepHealth:

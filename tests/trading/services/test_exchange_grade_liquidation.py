@@ -8,9 +8,11 @@ Seeded BTCUSDT brackets (Binance, October 2024): tier 7 from 100,000,000 (MMR 0.
 fund starts empty.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from tests.builders import (
     last_ledger_pk,
@@ -26,10 +28,19 @@ from trading.models import (
     Instrument,
     LedgerAccount,
     LiquidationEvent,
+    MarkPrice,
     Notification,
+    Position,
 )
 from trading.selectors.deleveraging import position_adl_quantiles
-from trading.services import mark_price_set, sweep_run, wallet_deposit
+from trading.services import (
+    mark_price_set,
+    price_drill_start,
+    prices_tick,
+    sweep_run,
+    wallet_deposit,
+)
+from trading.services.wallets import insurance_fund_grant
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +172,50 @@ def test_a_bankrupt_position_beyond_an_empty_fund_is_deleveraged_against_two_win
         "trader on the other side went bankrupt beyond the insurance fund. Realized PnL 1,200 "
         "USDT, no fee."
     )
+
+
+def test_a_gap_past_many_bankruptcy_prices_leaves_the_fund_and_every_wallet_at_0_or_more(
+    make_trader, django_user_model, deep_book, balanced_ledger
+):
+    """Twelve longs at 60,000 (isolated and cross, 10x to 100x), four shorts at 5x, a fund of
+    50 USDT; a drill gaps BTCUSDT 30 % down in one tick, past every long's bankruptcy price."""
+    # given the longs and the shorts
+    insurance_fund_grant(amount="50")
+    longs = []
+    # (a cross long is backed by the whole wallet, 10,000: each loses more than that at 42,000)
+    isolated = ((10, "1"), (20, "0.8"), (50, "0.5"), (100, "0.3"), (25, "1.2"), (75, "0.4"))
+    cross = ((10, "1"), (20, "0.8"), (50, "1.5"), (100, "1.6"), (25, "1.2"), (75, "0.9"))
+    for n, (mode, (leverage, quantity)) in enumerate(
+        [("ISOLATED", size) for size in isolated] + [("CROSS", size) for size in cross]
+    ):
+        user = make_trader(f"long{n}")
+        open_position(user, "BUY", quantity, margin_mode=mode, leverage=leverage)
+        longs.append(user)
+    shorts = [make_trader(f"short{n}") for n in range(4)]
+    for n, user in enumerate(shorts):
+        open_position(user, "SELL", "0.5", margin_mode=("CROSS", "ISOLATED")[n % 2], leverage=5)
+    operator = django_user_model.objects.create_superuser(username="op", password="pw-0123456789")
+    start = timezone.now()
+    price_drill_start(
+        operator=operator, symbol="BTCUSDT", move_percent="-30", seconds=1, reason="gap", now=start
+    )
+
+    # when the drill's tick gaps the mark to 42,000 and the sweep runs
+    prices_tick(now=start + timedelta(seconds=1))
+    assert MarkPrice.objects.get(instrument__symbol="BTCUSDT").price == D("42000")
+    sweep_run()
+
+    # then every long is liquidated, the fund is at its floor or above, no wallet and no
+    # isolated margin is below 0, and auto-deleveraging closed shorts for what the fund lacked
+    assert not Position.objects.filter(user__in=longs, status="OPEN").exists()
+    assert fund_balance() == 0  # every long was bankrupt: the fund's 50 went to the first
+    assert all(wallet_balance(user) >= 0 for user in longs + shorts)
+    assert not Position.objects.filter(isolated_margin__lt=0).exists()
+    # (the longs' uncovered losses need more than the 2 BTC of shorts: all are closed by it,
+    # and the house keeps the rest)
+    assert sum(Deleveraging.objects.values_list("quantity", flat=True)) == D("2")
+    assert not Position.objects.filter(user__in=shorts, status="OPEN").exists()
+    assert not Deleveraging.objects.filter(user__in=longs).exists()
+    # and each short closed by it was paid at a bankruptcy price above the mark, without a fee
+    assert all(r.price > r.mark_price == D("42000") for r in Deleveraging.objects.all())
+    assert {f.fee for f in Fill.objects.filter(journal__kind="DELEVERAGE")} == {D("0")}
