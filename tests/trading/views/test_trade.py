@@ -97,17 +97,17 @@ def test_back_from_the_confirmation_fills_the_form_again(signed_in):
     [
         (
             "BTCUSDT",
-            "Binance USD-M<span class=\"hint block\">liquidation: orders cancelled, then one "
+            'Binance USD-M<span class="hint block">liquidation: orders cancelled, then one '
             "bracket down at a time until back in margin; fee 1.25 %; funding every 8 h</span>",
         ),
         (
             "BTCUSDT-BYBIT",
-            "Bybit USDT perpetual<span class=\"hint block\">liquidation: one risk-limit tier "
+            'Bybit USDT perpetual<span class="hint block">liquidation: one risk-limit tier '
             "down at a time; the fee to close is reserved; fee none; funding every 8 h</span>",
         ),
         (
             "BTCUSDT-HL",
-            "Hyperliquid perps<span class=\"hint block\">liquidation: 20 % of a position above "
+            'Hyperliquid perps<span class="hint block">liquidation: 20 % of a position above '
             "100,000, then a 30 s pause; fee none; funding every 1 h</span>",
         ),
     ],
