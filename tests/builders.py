@@ -9,10 +9,12 @@ import json
 import re
 import threading
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
+from django.core.management import call_command
 from django.db import connection
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies
 
 from marginsite.errors import ApplicationError
 from trading import engine
@@ -51,6 +53,18 @@ DATABASE_PROPERTY = settings(
 
 
 # --- the market ----------------------------------------------------------------------------
+
+
+def scaled(min_value, max_value, places):
+    """Hypothesis decimals with ``places`` decimal places, from integers (never floats)."""
+    return strategies.integers(min_value, max_value).map(lambda n: Decimal(n).scaleb(-places))
+
+
+def assert_the_ledger_balances() -> None:
+    """check_ledger, the command an operator runs, re-sums the whole ledger: balanced."""
+    out = StringIO()
+    call_command("check_ledger", stdout=out)  # raises CommandError otherwise
+    assert out.getvalue().strip() == "The ledger balances."
 
 
 def bracket_rows(symbol: str) -> list[tuple]:

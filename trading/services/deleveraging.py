@@ -20,20 +20,19 @@ from decimal import Decimal
 from trading.domain.holdings import position_held
 from trading.domain.liquidation import DeleverageNeed
 from trading.domain.settlement import fill_settlement
-from trading.domain.sides import closing_side, engine_side
+from trading.domain.sides import engine_side
 from trading.models import (
     Deleveraging,
     Fill,
     Journal,
     MarginMode,
     Notification,
-    Order,
     Position,
     Wallet,
 )
 from trading.money import ZERO, usdt
 from trading.selectors.deleveraging import adl_ranking
-from trading.services.fills import reduce_only_orders_cancel, settlement_book
+from trading.services.fills import closing_order_filled, reduce_only_orders_cancel, settlement_book
 from trading.services.ledger import journal_open
 from trading.services.locks import insurance_fund_lock
 
@@ -86,19 +85,7 @@ def _deleverage_one(rank, quantity: Decimal, price: Decimal, mark: Decimal) -> D
         leverage=position.leverage,
         fund_balance=insurance_fund_lock(),
     )
-    order = Order.objects.create(
-        user=position.user,
-        instrument=position.instrument,
-        side=closing_side(position.side),
-        order_type="MARKET",
-        margin_mode=position.margin_mode,
-        quantity=quantity,
-        reduce_only=True,
-        leverage=position.leverage,
-        status=Order.Status.FILLED,
-        filled_quantity=quantity,
-        average_fill_price=price,
-    )
+    order = closing_order_filled(position, quantity=quantity, price=price)
     settlement_book(
         settlement,
         order=order,

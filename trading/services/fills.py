@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from trading.domain.holdings import position_held
 from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
-from trading.domain.sides import order_sign, position_side
+from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
 from trading.services.ledger import Posting, journal_open, ledger_post_all
@@ -209,4 +209,22 @@ def reduce_only_orders_cancel(order: Order) -> None:
     )
     Order.objects.filter(pk__in=[o.pk for o in stale.exclude(pk=order.pk).order_by("pk")]).update(
         status=Order.Status.CANCELED, margin_held=ZERO, updated_at=timezone.now()
+    )
+
+
+def closing_order_filled(position: Position, *, quantity: Decimal, price: Decimal) -> Order:
+    """The filled market order a forced close books on ``position`` (a liquidation step, an
+    auto-deleveraging): reduce-only, on the closing side, at the position's leverage."""
+    return Order.objects.create(
+        user=position.user,
+        instrument=position.instrument,
+        side=closing_side(position.side),
+        order_type="MARKET",
+        margin_mode=position.margin_mode,
+        quantity=quantity,
+        reduce_only=True,
+        leverage=position.leverage,
+        status=Order.Status.FILLED,
+        filled_quantity=quantity,
+        average_fill_price=price,
     )

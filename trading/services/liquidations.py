@@ -41,7 +41,6 @@ from trading.domain.liquidation import (
     isolated_liquidation_plan,
 )
 from trading.domain.settlement import Account
-from trading.domain.sides import closing_side
 from trading.domain.venues import venue_rules
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
@@ -57,7 +56,7 @@ from trading.models import (
 )
 from trading.money import ZERO, price_stored, usdt
 from trading.services.deleveraging import deleverage
-from trading.services.fills import settlement_book
+from trading.services.fills import closing_order_filled, settlement_book
 from trading.services.ledger import journal_open, ledger_post
 from trading.services.locks import insurance_fund_lock
 
@@ -239,19 +238,7 @@ def _price_shown(step: LiquidationStep, position: Position) -> Decimal:
 
 
 def _step_book(step: LiquidationStep, position: Position, wallet, journal, shown) -> None:
-    order = Order.objects.create(
-        user=position.user,
-        instrument=position.instrument,
-        side=closing_side(position.side),
-        order_type="MARKET",
-        margin_mode=position.margin_mode,
-        quantity=step.quantity,
-        reduce_only=True,
-        leverage=position.leverage,
-        status=Order.Status.FILLED,
-        filled_quantity=step.quantity,
-        average_fill_price=shown,
-    )
+    order = closing_order_filled(position, quantity=step.quantity, price=shown)
     settlement_book(
         step.settlement,
         order=order,

@@ -14,15 +14,18 @@ so that the next example's marks move nothing of it.
 
 import contextlib
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from marginsite.errors import ApplicationError
-from tests.builders import DATABASE_PROPERTY, wallet_balance
+from tests.builders import (
+    DATABASE_PROPERTY,
+    assert_the_ledger_balances,
+    scaled,
+    wallet_balance,
+)
 from trading.domain.holdings import engine_brackets
 from trading.engine import max_notional_at_leverage
 from trading.models import Instrument, LiquidationEvent, Position
@@ -41,11 +44,6 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 TAKER_FEE = D("0.0005")
-
-
-def scaled(min_value, max_value, places):
-    """Decimals with ``places`` decimal places, from integers (never floats)."""
-    return st.integers(min_value, max_value).map(lambda n: D(n).scaleb(-places))
 
 
 AMOUNTS = scaled(1, 10**20, 8)  # 0.00000001 .. 10^12 USDT
@@ -90,12 +88,6 @@ def past_liquidation(price: Decimal, *, side: str, move: Decimal, step: Decimal)
     rounding = ROUND_FLOOR if side == "LONG" else ROUND_CEILING
     moved = price * (1 - move) if side == "LONG" else price * (1 + move)
     return max((moved / step).to_integral_value(rounding=rounding) * step, step)
-
-
-def assert_the_ledger_balances() -> None:
-    out = StringIO()
-    call_command("check_ledger", stdout=out)  # raises CommandError otherwise
-    assert out.getvalue().strip() == "The ledger balances."
 
 
 @DATABASE_PROPERTY

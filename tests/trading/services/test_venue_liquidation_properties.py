@@ -13,15 +13,18 @@ or BTCUSDT-HL (Hyperliquid's), in either mode, with an isolated ETHUSDT position
 
 import contextlib
 from decimal import ROUND_FLOOR, Decimal
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from hypothesis import event, given
 from hypothesis import strategies as st
 
 from marginsite.errors import ApplicationError
-from tests.builders import DATABASE_PROPERTY, wallet_balance
+from tests.builders import (
+    DATABASE_PROPERTY,
+    assert_the_ledger_balances,
+    scaled,
+    wallet_balance,
+)
 from trading.models import Instrument, LiquidationEvent, Position
 from trading.selectors import position_list, system_account_balance
 from trading.services import (
@@ -37,16 +40,6 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 BTC = ("BTCUSDT", "BTCUSDT-BYBIT", "BTCUSDT-HL")
-
-
-def scaled(min_value, max_value, places):
-    return st.integers(min_value, max_value).map(lambda n: D(n).scaleb(-places))
-
-
-def assert_the_ledger_balances() -> None:
-    out = StringIO()
-    call_command("check_ledger", stdout=out)
-    assert out.getvalue().strip() == "The ledger balances."
 
 
 def open_position(user, symbol, *, side, mode, leverage, fraction, price) -> Position | None:
