@@ -7,10 +7,10 @@ carries (see docs/bots.md, "freqtrade").
         .venv/bin/python benchmarks/freqtrade_load.py [--record-minutes 3] [--bots 0,1,5,10,20]
 
 It migrates that database and REPLACES its users and trading data, then serves it exactly as
-`make run` does (honcho and the Procfile: gunicorn with 2 sync workers, a Celery worker, beat;
-GUNICORN_CMD_ARGS only adds the request's time to gunicorn's access log).
+`make run` does (honcho and the Procfile: gunicorn with 2 uvicorn workers, a Celery worker, beat;
+the access log of marginsite/access_log.py gives each request's server time).
 1. Record: one stock freqtrade (tests/bots/: docs/bots.md's configuration and the acceptance
-   test's strategy, from var/freqtrade-venv) trades live futures for a few minutes. gunicorn's
+   test's strategy, from var/freqtrade-venv) trades live futures for a few minutes. the
    access log gives its requests per minute, by endpoint, after its start-up minute.
 2. Replay: N simulated bots, each with a key of its own, send that mix at that rate (requests
    drawn at random times, signed as ccxt signs them) from this process, while a probe measures

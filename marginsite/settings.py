@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "channels",
     "rest_framework",
     "drf_spectacular",
     "accounts",
@@ -132,7 +133,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "marginsite.urls"
-WSGI_APPLICATION = "marginsite.wsgi.application"
+ASGI_APPLICATION = "marginsite.asgi.application"
 
 TEMPLATES = [
     {
@@ -174,6 +175,22 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# The live trade page's channel layer (trading/live/): Redis in production (CHANNEL_LAYER_URL,
+# REDIS_URL by default), else PostgreSQL's LISTEN/NOTIFY on the database the app already has
+# (marginsite/channel_layers.py says why).
+CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL)
+CHANNEL_LAYER_PREFIX = "marginsite"
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [CHANNEL_LAYER_URL], "prefix": CHANNEL_LAYER_PREFIX},
+        }
+        if CHANNEL_LAYER_URL
+        else {"BACKEND": "marginsite.channel_layers.PostgresNotifyChannelLayer"}
     )
 }
 
@@ -278,11 +295,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
+# The web server's access log (marginsite/access_log.py): ACCESS_LOG_FILE, else standard output.
+ACCESS_LOG_FILE = env("ACCESS_LOG_FILE", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"bare": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "access": (
+            {"class": "logging.FileHandler", "filename": ACCESS_LOG_FILE, "formatter": "bare"}
+            if ACCESS_LOG_FILE
+            else {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "bare",
+            }
+        ),
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "marginsite.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Celery. The embedded default broker is kombu's filesystem transport: real messages in files

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.db.models.signals import post_migrate
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.served"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"true", "1", "yes"}
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))

@@ -1,7 +1,9 @@
-// The trade page, made live: the chart of 1-minute candles with the user's entry and liquidation
-// lines, the mark polled every 2 seconds, the order form's price fields by type, and the leverage
-// slider kept in step with its number field and the "maximum position" it allows. Prices are
-// drawn with JavaScript numbers (pixels); every figure the server computes stays a string.
+// The trade page: the chart of 1-minute candles with the user's entry and liquidation lines, the
+// mark, the order form's price fields by type, and the leverage slider kept in step with its
+// number field and the "maximum position" it allows. The page's socket (live.js) pushes the mark,
+// candles and lines through window.marginsiteLive; while the socket is down the mark and candles
+// are polled every 2 seconds. Prices are drawn with JavaScript numbers (pixels); every figure the
+// server computes stays a string.
 (function () {
   "use strict";
 
@@ -20,6 +22,10 @@
     });
   }
 
+  function candle(c) {
+    return { time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) };
+  }
+
   function setUpChart() {
     var container = document.getElementById("chart");
     if (!container || !window.LightweightCharts) return null;
@@ -30,43 +36,70 @@
       grid: { vertLines: { color: "#2a323c" }, horzLines: { color: "#2a323c" } },
       timeScale: { timeVisible: true, secondsVisible: false }
     });
-    var series = chart.addSeries(charts.CandlestickSeries, {
+    return chart.addSeries(charts.CandlestickSeries, {
       upColor: "#0ecb81", downColor: "#f6465d", borderVisible: false,
       wickUpColor: "#0ecb81", wickDownColor: "#f6465d"
     });
-    (jsonOf("chart-lines") || []).forEach(function (line) {
+  }
+
+  var series = setUpChart();
+  var priceLines = [];
+  var socketOpen = false;
+
+  // The entry and liquidation lines of the user's positions on the symbol, drawn again whole.
+  function setLines(lines) {
+    if (!series) return;
+    priceLines.forEach(function (line) { series.removePriceLine(line); });
+    priceLines = (lines || []).map(function (line) {
       var liquidation = /liquidation/.test(line.title);
-      series.createPriceLine({
+      return series.createPriceLine({
         price: Number(line.price), title: line.title, lineWidth: 1,
         color: liquidation ? "#f6465d" : "#f0b90b", lineStyle: liquidation ? 2 : 0
       });
     });
-    return series;
   }
 
-  // The mark is polled even if the chart library failed to load (series is then null).
-  function poll(series) {
-    var container = document.getElementById("chart");
-    var url = container && container.getAttribute("data-live-url");
+  function showMark(data) {
     var mark = document.querySelector("[data-live='mark']");
     var source = document.querySelector("[data-live='source']");
+    if (mark && data.mark) mark.textContent = groupedTick(data.mark, mark.getAttribute("data-tick"));
+    if (source && data.source) source.textContent = data.source;
+  }
+
+  // All the candles (a poll), or the newest ones (a push), which update the chart in place.
+  function updateCandles(candles, whole) {
+    if (!series || !candles) return;
+    if (whole) series.setData(candles.map(candle));
+    else candles.forEach(function (c) { series.update(candle(c)); });
+  }
+
+  // The mark is polled even if the chart library failed to load (series is then null), and only
+  // while the socket is not open.
+  function poll() {
+    var container = document.getElementById("chart");
+    var url = container && container.getAttribute("data-live-url");
     if (!url) return;
     function tick() {
+      if (socketOpen) return;
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (!data) return;
-          if (mark && data.mark) mark.textContent = groupedTick(data.mark, mark.getAttribute("data-tick"));
-          if (source && data.source) source.textContent = data.source;
-          if (series) series.setData(data.candles.map(function (c) {
-            return { time: c.time, open: Number(c.open), high: Number(c.high), low: Number(c.low), close: Number(c.close) };
-          }));
+          showMark(data);
+          updateCandles(data.candles, true);
         })
         .catch(function () { /* the next poll tries again */ });
     }
     tick();
     window.setInterval(tick, POLL_MS);
   }
+
+  window.marginsiteLive = {
+    showMark: showMark,
+    updateCandles: updateCandles,
+    setLines: setLines,
+    socketOpen: function (open) { socketOpen = open; }
+  };
 
   function showPriceFields() {
     var type = document.getElementById("order-type");
@@ -111,7 +144,8 @@
     chosen();
   }
 
-  poll(setUpChart());
+  setLines(jsonOf("chart-lines"));
+  poll();
   showPriceFields();
   leverageControls();
 })();

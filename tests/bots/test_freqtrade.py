@@ -22,9 +22,9 @@ from decimal import Decimal
 import pytest
 
 from accounts.services import api_key_create, user_create
-from tests.bots.conftest import stop
 from tests.bots.stock_freqtrade import candle_history_seed, freqtrade_config
 from tests.conftest import REPO_DIR
+from tests.served import stop
 from trading.models import FundingPayment, Position
 from trading.services import market_seed
 

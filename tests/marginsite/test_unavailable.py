@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -173,12 +174,13 @@ def test_with_redis_down_log_ins_keep_their_limit(private_redis, trader, setting
     assert SESSION_KEY not in client.session
 
 
-def get(url: str) -> tuple[int, dict, bytes]:
+def get(url: str) -> tuple[int, Message, bytes]:
+    """Status, headers (their names in any case, as HTTP has them) and body."""
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_then_recovers(
@@ -207,7 +209,10 @@ def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_t
     )
     port = free_port()
     web = subprocess.Popen(
-        [python / "gunicorn", "marginsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [
+            *(python / "gunicorn", "marginsite.asgi:application", "--bind", f"127.0.0.1:{port}"),
+            *("--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1"),
+        ],
         cwd=REPO_DIR,
         env=environment,
         stderr=subprocess.DEVNULL,

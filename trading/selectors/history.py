@@ -73,6 +73,12 @@ def fill_page(*, user, page=None) -> Page:
     return _page(fills, page)
 
 
+def recent_fills(*, user, symbol: str, limit: int = 10) -> list[Fill]:
+    """The user's last ``limit`` fills on ``symbol``, newest first (the trade page's panel)."""
+    fills = fill_list(user=user).filter(order__instrument__symbol=symbol)
+    return list(fills[:limit])
+
+
 def fill_list(*, user) -> QuerySet:
     """The user's fills, newest first, each with its order and instrument, for a caller that
     pages them its own way (the API)."""

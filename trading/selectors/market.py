@@ -64,6 +64,17 @@ def open_position_modes(*, user, instrument: Instrument) -> set[str]:
     )
 
 
+def open_position_symbols(*, user) -> list[str]:
+    """The symbols on which the user holds an open position: their marks move the account."""
+    return sorted(
+        set(
+            Position.objects.filter(user=user, status=Position.Status.OPEN).values_list(
+                "instrument__symbol", flat=True
+            )
+        )
+    )
+
+
 def leverage_marks(maximum: int) -> list[int]:
     """The slider's marks, up to the instrument's maximum leverage."""
     return [mark for mark in (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125) if mark <= maximum]

@@ -34,6 +34,7 @@ from trading.money import ZERO, usdt
 from trading.selectors.deleveraging import adl_ranking
 from trading.services.fills import closing_order_filled, reduce_only_orders_cancel, settlement_book
 from trading.services.ledger import journal_open
+from trading.services.live import live_account_changed
 from trading.services.locks import insurance_fund_lock
 
 
@@ -99,6 +100,7 @@ def _deleverage_one(rank, quantity: Decimal, price: Decimal, mark: Decimal) -> D
         reduce_only_orders_cancel(order)
     wallet.sweep_due = True
     wallet.save(update_fields=["sweep_due"])
+    live_account_changed(wallet.user_id)
     Deleveraging.objects.create(
         user=position.user,
         position=position,

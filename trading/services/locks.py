@@ -7,16 +7,19 @@ two users trading one symbol never wait on each other."""
 from decimal import Decimal
 
 from trading.models import LedgerAccount, Order, Position, Wallet
+from trading.services.live import live_account_changed
 
 
 def wallet_lock(user) -> Wallet:
     """Lock the wallet, and mark the account due for the next sweep: whatever the caller changes
     (balance, positions, margins) may move its liquidation point, so the watch prices computed
-    before are no longer to be trusted (trading/services/watch.py)."""
+    before are no longer to be trusted (trading/services/watch.py). The trader's open pages are
+    told at commit (trading/services/live.py)."""
     wallet = Wallet.objects.select_for_update().get(user=user)
     if not wallet.sweep_due:
         wallet.sweep_due = True
         wallet.save(update_fields=["sweep_due"])
+    live_account_changed(wallet.user_id)
     return wallet
 
 

@@ -20,6 +20,7 @@ from trading.inputs import decimal_from_input
 from trading.models import AuditEntry, Instrument, MarkPrice, PriceDrill
 from trading.selectors import instrument_get
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
+from trading.services.live import live_mark_changed
 
 # The sources whose price holds until released.
 HOLDING_SOURCES = frozenset({MarkPrice.Source.MANUAL, MarkPrice.Source.DRILL})
@@ -62,6 +63,7 @@ def mark_price_write(
         mark = MarkPrice.objects.create(
             instrument=instrument, price=price, source=source, held=held
         )
+        live_mark_changed(instrument.symbol)
         return mark, True
     if mark.held and not held:
         return mark, False
@@ -69,6 +71,7 @@ def mark_price_write(
         return mark, False
     mark.price, mark.source, mark.held = price, source, held
     mark.save(update_fields=["price", "source", "held", "updated_at"])
+    live_mark_changed(instrument.symbol)
     return mark, True
 
 

@@ -48,6 +48,7 @@ from trading.selectors.holdings import mark_prices
 from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
+from trading.services.live import live_account_changed
 from trading.services.locks import open_orders_lock, open_positions_lock
 from trading.services.watch import account_watch_set
 
@@ -192,6 +193,8 @@ def account_sweep(*, user_id: int) -> SweepReport:
         ):
             cross = 1
         _watch_set(wallet, positions, holdings, liquidated=bool(isolated or cross))
+        if filled or expired or isolated or cross:  # the wallet was locked without wallet_lock
+            live_account_changed(user_id)
         return SweepReport(
             ran=True,
             positions_checked=len(positions),

@@ -4,8 +4,11 @@ The order form posts to the confirmation, which shows what the order would do in
 (order_preview) with the mode preselected, and a taker's estimated fill price from the book;
 Confirm places it (order_place) with the chosen mode, Back returns to the filled form. Leverage
 is stored per (symbol, mode) by its own form. The page shows the book's best levels around the
-mark, server-rendered. The live endpoint gives the page's script the mark and the candles every
-2 seconds; without JavaScript the page is complete, only not live.
+mark, server-rendered. The page is live by push: its socket (trading/live/consumers.py) sends
+``trade_snapshot`` again whenever the trader's account or a mark they watch changes, and the
+page's script swaps the panels in (static/js/live.js). The live endpoint gives the mark and
+the candles to a page whose socket is down (polled every 2 seconds); without JavaScript the
+page is complete, only not live.
 """
 
 import uuid
@@ -16,6 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,9 +27,10 @@ from marginsite.errors import ApplicationError, InvalidInput
 from trading.domain.orders import market_price
 from trading.errors import NoMarkPrice
 from trading.inputs import decimal_from_input, quantity_from_notional
+from trading.live.paths import trade_socket_path
 from trading.models import Instrument, OrderType, TimeInForce
 from trading.selectors import instrument_get, instrument_list, margin_mode_default
-from trading.selectors.history import open_orders, order_with_client_id
+from trading.selectors.history import open_orders, order_with_client_id, recent_fills
 from trading.selectors.instruments import instrument_rules
 from trading.selectors.market import (
     candles_recent,
@@ -33,6 +38,7 @@ from trading.selectors.market import (
     mark_get,
     mode_leverages,
     open_position_modes,
+    open_position_symbols,
     order_book,
 )
 from trading.selectors.positions import position_rows
@@ -114,18 +120,97 @@ def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
     }
 
 
-def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
-    user = request.user
-    mark = mark_get(instrument)
+# The parts of the trade page its socket renders again, by name (data-live-panel), each the
+# template the page includes there.
+LIVE_PANELS = {
+    "account": "trading/partials/account_panel.html",
+    "book": "trading/partials/order_book.html",
+    "positions": "trading/partials/positions.html",
+    "orders": "trading/partials/open_orders.html",
+    "fills": "trading/partials/recent_fills.html",
+    "banners": "partials/banners.html",
+}
+
+
+def _panels_context(user, instrument: Instrument) -> dict:
+    """What the live panels show: the figures that a tick, an order or a liquidation moves."""
     positions = position_rows(user=user, symbol=instrument.symbol)
     return {
         "instrument": instrument,
+        "mark": mark_get(instrument),
+        "book": _ladder(instrument),
+        "positions": positions,
+        "open_orders": open_orders(user=user, symbol=instrument.symbol),
+        "fills": recent_fills(user=user, symbol=instrument.symbol),
+        "return_to": reverse("trade", args=[instrument.symbol]),
+        **account_panel(user),
+    }
+
+
+def trade_snapshot(request, instrument: Instrument) -> dict:
+    """Everything live on the trade page, as the socket sends it: the mark and the last candles,
+    the chart's lines, each live panel's HTML, and the symbols whose marks move this account
+    (``held``: the socket renders again when one of them ticks). ``request`` carries the user and
+    the CSRF cookie the panels' forms need."""
+    context = _panels_context(request.user, instrument)
+    return {
+        "type": "snapshot",
+        **_mark_json(context["mark"]),
+        "candles": _candles_json(candles_recent(instrument, limit=2)),
+        "lines": _price_lines(context["positions"]),
+        "panels": {
+            name: render_to_string(template, context, request)
+            for name, template in LIVE_PANELS.items()
+        },
+        "held": open_position_symbols(user=request.user),
+    }
+
+
+def trade_market(instrument: Instrument, mark) -> dict:
+    """The trade page's market part (the same for every trader): the mark, the last candles and
+    the book, sent on a tick that moves none of the trader's positions."""
+    return {
+        "type": "market",
+        **_mark_json(mark),
+        "candles": _candles_json(candles_recent(instrument, limit=2)),
+        "panels": {
+            "book": render_to_string(
+                LIVE_PANELS["book"], {"instrument": instrument, "book": _ladder(instrument)}
+            )
+        },
+    }
+
+
+def _mark_json(mark) -> dict:
+    return {
+        "mark": str(mark.price) if mark else None,
+        "source": mark.get_source_display() if mark else None,
+        "updated_at": mark.updated_at.isoformat() if mark else None,
+    }
+
+
+def _candles_json(candles) -> list[dict]:
+    return [
+        {
+            "time": int(candle.opened_at.timestamp()),
+            "open": str(candle.open),
+            "high": str(candle.high),
+            "low": str(candle.low),
+            "close": str(candle.close),
+        }
+        for candle in candles
+    ]
+
+
+def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
+    user = request.user
+    panels = _panels_context(user, instrument)
+    return {
+        **panels,
         "instruments": instrument_list(),
-        "mark": mark,
         "form": form,
         "form_types": FORM_TYPES,
         "times_in_force": TimeInForce.choices,
-        "book": _ladder(instrument),
         "chosen_mode": form.margin_mode or margin_mode_default(user=user, instrument=instrument),
         "modes": mode_leverages(user=user, instrument=instrument),
         "leverage_marks": leverage_marks(instrument.max_leverage),
@@ -133,14 +218,11 @@ def _trade_context(request, instrument: Instrument, form: OrderForm) -> dict:
             {"max_leverage": b.max_leverage, "cap": str(b.notional_cap)}
             for b in instrument.brackets.all()
         ],
-        "positions": positions,
-        "open_orders": open_orders(user=user, symbol=instrument.symbol),
-        "return_to": reverse("trade", args=[instrument.symbol]),
         "chart": {
             "live": reverse("live", args=[instrument.symbol]),
-            "lines": _price_lines(positions),
+            "socket": trade_socket_path(instrument.symbol),
+            "lines": _price_lines(panels["positions"]),
         },
-        **account_panel(user),
     }
 
 
@@ -310,22 +392,10 @@ def leverage_update(request, symbol):
 def live(request, symbol):
     """The mark and the recent candles, as strings (decimals never become JSON floats)."""
     instrument = _instrument(symbol)
-    mark = mark_get(instrument)
     return JsonResponse(
         {
             "symbol": instrument.symbol,
-            "mark": str(mark.price) if mark else None,
-            "source": mark.get_source_display() if mark else None,
-            "updated_at": mark.updated_at.isoformat() if mark else None,
-            "candles": [
-                {
-                    "time": int(candle.opened_at.timestamp()),
-                    "open": str(candle.open),
-                    "high": str(candle.high),
-                    "low": str(candle.low),
-                    "close": str(candle.close),
-                }
-                for candle in candles_recent(instrument)
-            ],
+            **_mark_json(mark_get(instrument)),
+            "candles": _candles_json(candles_recent(instrument)),
         }
     )

@@ -1,0 +1,26 @@
+"""The ASGI application: HTTP goes to Django (through the access log), WebSockets to the live
+trade page's socket (trading/live/), signed in by the session cookie and refused from another
+origin. Served by gunicorn's uvicorn workers (Procfile)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marginsite.settings")
+django_application = get_asgi_application()  # sets Django up before the routes import models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from marginsite.access_log import AccessLog  # noqa: E402
+from trading.live.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": AccessLog(django_application),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

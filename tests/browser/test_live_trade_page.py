@@ -1,0 +1,111 @@
+"""The trade page is live by push: in Chromium, against marginsite served as `make run` serves
+it (gunicorn's uvicorn workers, tests/served.py), the figures change without a reload after an
+order, a tick and a liquidation made by other processes (here, this test's, as the Celery worker
+and other requests make them). Under the Content-Security-Policy, nothing is refused."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pytest
+from django.test import Client
+
+from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
+from trading.models import Position
+from trading.services import mark_price_set, order_place, sweep_run
+from trading.templatetags.figures import to_tick
+
+pytestmark = [pytest.mark.browser, pytest.mark.redis]
+
+PUSH_MS = 1_000
+
+
+@pytest.fixture
+def site(marginsite):
+    return marginsite(("web",))
+
+
+def signed_in(page, site, user) -> None:
+    """The browser holds the trader's session cookie, as after signing in."""
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site.url}]
+    )
+
+
+def cents(amount: Decimal) -> str:
+    return format(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN), ",f")
+
+
+def test_an_order_a_tick_and_a_liquidation_reach_the_open_page_without_a_reload(
+    site, page, make_trader, market
+):
+    trader = make_trader()
+    signed_in(page, site, trader)
+    page.add_init_script(COLLECT_VIOLATIONS)
+    page.goto(f"{site.url}/trade/BTCUSDT/")
+    page.wait_for_selector("html[data-live='open']", state="attached")
+    page.evaluate("window.loadedOnce = true")
+
+    def shows(selector: str, text: str) -> None:
+        page.wait_for_function(
+            "([selector, text]) => document.querySelector(selector)?.textContent === text",
+            arg=[selector, text],
+            timeout=PUSH_MS,
+        )
+
+    # gone if the page were reloaded
+    assert page.locator("[data-live-panel='positions'] [data-position]").count() == 0
+
+    order_place(
+        user=trader,
+        symbol="BTCUSDT",
+        side="BUY",
+        quantity="0.1",
+        order_type="MARKET",
+        margin_mode="ISOLATED",
+    )
+    position = Position.objects.get(user=trader)
+    row = page.locator(f"[data-position='{position.pk}']")
+    row.wait_for(timeout=PUSH_MS)
+    account = page.locator("[data-figure='isolated-margin']")
+    assert account.text_content() == f"{cents(position.isolated_margin)} USDT"
+    assert page.locator(f"#recent-fills [data-fill='{position.fills.get().pk}']").count() == 1
+
+    mark_price_set(symbol="BTCUSDT", price=Decimal("61000"))
+    upnl = (Decimal("61000") - position.entry_price) * position.quantity
+    shows("[data-live='mark']", to_tick(Decimal("61000"), position.instrument.tick_size))
+    shows(f"[data-position='{position.pk}'] [data-figure='unrealized-pnl']", f"+{cents(upnl)}")
+
+    mark_price_set(symbol="BTCUSDT", price=Decimal("50000"))
+    sweep_run()
+    page.locator("#liquidation-banner").wait_for(timeout=PUSH_MS)
+    assert "BTCUSDT" in page.locator("#liquidation-banner").text_content()
+    assert page.locator("[data-live-panel='positions'] [data-position]").count() == 0
+    assert page.evaluate("window.loadedOnce") is True
+    assert page.evaluate("window.cspViolations") == []
+
+
+def test_a_pushed_panels_forms_still_post(site, page, make_trader, market):
+    """The positions panel rendered by the socket carries a CSRF token for the browser's cookie:
+    its Close button closes the position."""
+    trader = make_trader()
+    signed_in(page, site, trader)
+    page.goto(f"{site.url}/trade/BTCUSDT/")
+    page.wait_for_selector("html[data-live='open']", state="attached")
+    order_place(
+        user=trader,
+        symbol="BTCUSDT",
+        side="SELL",
+        quantity="0.1",
+        order_type="MARKET",
+        margin_mode="CROSS",
+    )
+    position = Position.objects.get(user=trader)
+    close = page.locator(f"[data-position='{position.pk}'] button", has_text="Close at market")
+    close.wait_for(timeout=PUSH_MS)
+
+    close.click()
+    page.wait_for_load_state()
+
+    position.refresh_from_db()
+    assert position.status == Position.Status.CLOSED

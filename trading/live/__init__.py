@@ -1,0 +1,1 @@
+"""The live trade page: its WebSocket (consumers.py), routed by marginsite/asgi.py."""

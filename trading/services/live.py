@@ -1,0 +1,62 @@
+"""What the open trade pages are told: a note that an account or a mark changed, published to the
+channel layer when the transaction that changed it commits (never for a rollback). The page's
+socket (trading/live/consumers.py) renders the figures again from the database, so a note
+carries no figure and a lost note costs only a refresh.
+
+Groups: ``account.<user id>`` for everything of one trader (balance, positions, orders, fills,
+notices) and ``marks`` for every mark price. A publishing failure (Redis down) is logged and
+never fails the change that caused it: the pages fall back to polling and resync.
+"""
+
+import functools
+import logging
+
+import redis
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from marginsite.channel_layers import PostgresNotifyChannelLayer, group_notify
+
+logger = logging.getLogger(__name__)
+
+MARKS_GROUP = "marks"
+
+
+def account_group(user_id: int) -> str:
+    return f"account.{user_id}"
+
+
+def live_account_changed(user_id: int) -> None:
+    _publish(account_group(user_id), {"type": "live.account"})
+
+
+def live_mark_changed(symbol: str) -> None:
+    _publish(MARKS_GROUP, {"type": "live.mark", "symbol": symbol})
+
+
+def _publish(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if isinstance(layer, PostgresNotifyChannelLayer):
+        group_notify(group, message)  # NOTIFY is itself delivered at commit
+        return
+    transaction.on_commit(lambda: _send(layer, group, message))
+
+
+def _send(layer, group: str, message: dict) -> None:
+    """Publish as channels_redis' pub/sub layer does (its serializer, its group channel name),
+    with a plain Redis client: sync code (a sweep, a Celery task, a view) needs no event loop of
+    its own per note."""
+    try:
+        _redis(settings.CHANNEL_LAYER_URL).publish(
+            f"{settings.CHANNEL_LAYER_PREFIX}__group__{group}", layer.serialize(message)
+        )
+    except redis.RedisError:  # a page that misses a note resyncs; the change itself stands
+        logger.warning("live events: %s not published to %s", message["type"], group, exc_info=True)
+
+
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
