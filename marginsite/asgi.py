@@ -1,6 +1,8 @@
-"""The ASGI application: HTTP goes to Django (through the access log), WebSockets to the live
-trade page's socket (trading/live/), signed in by the session cookie and refused from another
-origin. Served by gunicorn's uvicorn workers (Procfile)."""
+"""The ASGI application: HTTP goes to Django (through the access log), WebSockets to Binance's
+streams (trading/binance/streams/: bots, which send no Origin and no cookie; the listen key is
+the user stream's credential) or else to the live trade page's socket (trading/live/), signed in
+by the session cookie and refused from another origin. Served by gunicorn's uvicorn workers
+(Procfile)."""
 
 import os
 
@@ -12,15 +14,25 @@ django_application = get_asgi_application()  # sets Django up before the routes 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from marginsite.access_log import AccessLog  # noqa: E402
+from trading.binance.streams.routing import websocket_urlpatterns as binance_streams  # noqa: E402
 from trading.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": AccessLog(django_application),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": URLRouter(
+            [
+                *binance_streams,
+                re_path(
+                    r"",
+                    AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    ),
+                ),
+            ]
         ),
     }
 )

@@ -23,6 +23,7 @@ class ApplicationError(Exception):
                 f"{type(self).__name__} takes a reason exactly when it has a Reason enum (then "
                 f"one of its members), not {reason!r}."
             )
+        message = _sentence(message)
         super().__init__(message)
         self.message = message
         self.field = field
@@ -36,3 +37,13 @@ class InvalidInput(ApplicationError):
 class NotFound(ApplicationError):
     code = "NOT_FOUND"
     status = 404
+
+
+def _sentence(message: str) -> str:
+    """A message is a sentence for a person: it starts with a capital ("quantity must be..." ->
+    "Quantity must be..."), and a field name that is an identifier is kept as it is spelt in the
+    request ("margin_mode must be..." -> "The margin_mode must be...")."""
+    first = message.split(" ", 1)[0]
+    if "_" in first:
+        return f"The {message}"
+    return message[:1].upper() + message[1:]

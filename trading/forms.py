@@ -21,11 +21,16 @@ class PreferencesForm(forms.Form):
 
 
 class SymbolMarginModeForm(forms.Form):
+    """``margin_mode`` FOLLOW_DEFAULT: the symbol has no mode of its own and follows the default
+    (``symbol_margin_mode_clear``), so that every row has a choice checked."""
+
+    FOLLOW_DEFAULT = "DEFAULT"
+
     symbol = forms.CharField(max_length=20)
     margin_mode = forms.ChoiceField(
-        choices=MarginMode.choices,
+        choices=[(FOLLOW_DEFAULT, "Default"), *MarginMode.choices],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose Cross or Isolated."},
+        error_messages={"required": "Choose Default, Cross or Isolated."},
     )
 
 

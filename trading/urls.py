@@ -1,13 +1,13 @@
 from django.urls import path
 
-from trading.views import history, notifications, positions, settings, trade
+from trading.views import history, leverage, notifications, positions, settings, trade
 
 urlpatterns = [
     path("trade/", trade.trade_default, name="trade_default"),
     path("trade/<str:symbol>/", trade.trade_page, name="trade"),
     path("trade/<str:symbol>/confirm/", trade.order_confirm, name="order_confirm"),
     path("trade/<str:symbol>/place/", trade.order_submit, name="order_submit"),
-    path("trade/<str:symbol>/leverage/", trade.leverage_update, name="leverage_update"),
+    path("trade/<str:symbol>/leverage/", leverage.leverage_update, name="leverage_update"),
     path("trade/<str:symbol>/live/", trade.live, name="live"),
     path("portfolio/", positions.portfolio, name="portfolio"),
     path("positions/<int:position_id>/close/", positions.position_close, name="position_close"),

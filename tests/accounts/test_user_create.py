@@ -165,7 +165,7 @@ def test_bad_default_margin_mode_is_refused_and_changes_nothing(unchanged, margi
     # when a bad mode is chosen, then it is refused and nothing changed
     with (
         pytest.raises(
-            InvalidInput, match=rf"^margin_mode must be CROSS or ISOLATED, not {shown}\.$"
+            InvalidInput, match=rf"^The margin_mode must be CROSS or ISOLATED, not {shown}\.$"
         ) as refusal,
         unchanged(),
     ):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -503,3 +504,54 @@ def test_a_trader_who_is_not_staff_gets_no_page_and_no_action(
         for anyone in (trader_client, client):
             assert anyone.get(PRICES).status_code == 302
             assert act(anyone, action, "ETHUSDT", **ACTIONS[action]).status_code == 302
+
+
+# --- the index's "Recent actions": the admin's log, beside the audit log ---------------------
+
+
+def test_a_manual_price_and_a_drill_show_in_the_recent_actions(operator_client, operator, market):
+    act(operator_client, "set_manual_price", "BTCUSDT", price="52000.5", reason="news drill")
+    act(
+        operator_client,
+        "start_drill",
+        "ETHUSDT",
+        move_percent="-20",
+        seconds="60",
+        reason="crash rehearsal",
+    )
+
+    # then each is in the admin's log, on its mark, with what it did
+    assert list(
+        LogEntry.objects.order_by("pk").values_list(
+            "user__username", "action_flag", "object_repr", "change_message"
+        )
+    ) == [
+        (
+            "operator",
+            CHANGE,
+            "BTCUSDT 52000.50000000",
+            "BTCUSDT's mark is 52000.5 (manual); it holds until released.",
+        ),
+        (
+            "operator",
+            CHANGE,
+            "ETHUSDT 3000.00000000",
+            "Drill started on ETHUSDT: -20 % over 60 s from 3000, and back.",
+        ),
+    ]
+    # and the index lists them under "Recent actions"
+    index = operator_client.get("/admin/").content.decode()
+    recent = index[index.index('id="recent-actions-module"') :]
+    btc_mark, eth_mark = mark_of("BTCUSDT").pk, mark_of("ETHUSDT").pk
+    assert f'<a href="/admin/trading/markprice/{btc_mark}/change/">BTCUSDT 52000.50000000</a>' in (
+        recent
+    )
+    assert f'<a href="/admin/trading/markprice/{eth_mark}/change/">ETHUSDT 3000.00000000</a>' in (
+        recent
+    )
+
+
+def test_a_refused_action_is_not_in_the_recent_actions(operator_client, market):
+    act(operator_client, "set_manual_price", "BTCUSDT", price="-1", reason="typo")
+
+    assert not LogEntry.objects.exists()

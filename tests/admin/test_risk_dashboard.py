@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from trading.engine.decimals import ENGINE_CONTEXT
-from trading.models import LiquidationEvent, SweepRun
+from trading.models import Journal, LedgerAccount, LedgerEntry, LiquidationEvent, SweepRun
 from trading.selectors.risk_dashboard import risk_dashboard_load
 from trading.services import leverage_set, mark_price_set, order_place, sweep_run
 
@@ -168,3 +168,34 @@ def test_a_position_past_its_liquidation_price_shows_a_negative_distance(book):
         liquidation = Decimal("-58750") / Decimal("-0.995")
         assert isolated.distance == (Decimal("59000") - liquidation) / Decimal("59000")
     assert isolated.distance < 0
+
+
+def test_a_negative_insurance_fund_is_explained(operator_client):
+    # given a fund that paid 24.11 of a bankrupt liquidation's loss it did not hold (as before its
+    # floor of 0): an entry written as such a liquidation wrote it
+    fund, _ = LedgerAccount.objects.get_or_create(kind="INSURANCE_FUND", user=None, position=None)
+    house, _ = LedgerAccount.objects.get_or_create(kind="HOUSE", user=None, position=None)
+    LedgerEntry.objects.create(
+        journal=Journal.objects.create(kind="LIQUIDATION"),
+        kind="INSURANCE",
+        amount=Decimal("24.11"),
+        source=fund,
+        destination=house,
+        memo="loss beyond the isolated margin",
+    )
+
+    html = operator_client.get(URL).content.decode()
+
+    assert '<span data-figure="insurance-balance">-24.11</span>' in html
+    assert (
+        '<span class="help" id="insurance-negative">Below 0: the fund paid out more than it '
+        "held, so the house covered the losses beyond the fund (the shortfall of bankrupt "
+        "liquidations).</span>"
+    ) in html
+
+
+def test_a_fund_at_0_or_more_has_no_such_line(operator_client, insurance_fund):
+    html = operator_client.get(URL).content.decode()
+
+    assert '<span data-figure="insurance-balance">1,000,000.00</span>' in html
+    assert 'id="insurance-negative"' not in html

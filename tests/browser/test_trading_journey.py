@@ -88,8 +88,8 @@ def test_from_sign_up_to_a_liquidation_receipt(live_server, page, settings):
     assert summary.inner_text() == "57,236.2"
     assert page.locator('[data-summary="initial-margin"]').inner_text() == "3,000.00 USDT"
     assert (
-        "Most you can lose: the margin, 3,000.00 USDT."
-        in page.locator(".mode-option.isolated").inner_text()
+        "Most you can lose: the margin plus the fees, 3,058.62 USDT (margin 3,000.00, fee 30.00 "
+        "now, about 28.62 to close)." in page.locator(".mode-option.isolated").inner_text()
     )
     snap(page, "confirmation")
 

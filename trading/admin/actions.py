@@ -83,9 +83,10 @@ def action_run(
 ):
     """An action from start to end: the input page, then ``run(obj, cleaned_data)`` (one service
     call, each its own transaction; it returns the success message) for each selected row in
-    turn. A refusal stops there: the page shows it with its status, after the messages of the
-    rows already done. ``one``: the action takes a single row (each needs its own reason), and
-    ``one`` is the message refusing a selection of several."""
+    turn, each done one also in the admin's log (the index's "Recent actions"; the audit log,
+    written by the service, stays the record). A refusal stops there: the page shows it with its
+    status, after the messages of the rows already done. ``one``: the action takes a single row
+    (each needs its own reason), and ``one`` is the message refusing a selection of several."""
     if one is not None and queryset.count() != 1:
         refusal = InvalidInput(one)
         return action_refused(modeladmin, request, queryset, refusal, title=title, action=action)
@@ -101,6 +102,8 @@ def action_run(
             return action_refused(
                 modeladmin, request, queryset, refusal, title=title, action=action
             )
+        obj.refresh_from_db()  # the log names the row as the action left it
+        modeladmin.log_change(request, obj, done)
         modeladmin.message_user(request, done, messages.SUCCESS)
     return None
 

@@ -208,8 +208,22 @@ class BookSerializer(serializers.Serializer):
     )
 
 
+class PositionTwinSerializer(serializers.Serializer):
+    """A position had it been opened in the other margin mode, at the same mark."""
+
+    mode = serializers.CharField(help_text="the other margin mode: CROSS or ISOLATED")
+    liquidation_price = figure(
+        source="liquidation_price_display",
+        allow_null=True,
+        help_text="on the tick, rounded toward the entry (a long's up); null: none",
+    )
+    at_risk = figure(help_text="what it could lose: the isolated margin, or the cross wallet")
+    liquidated = serializers.BooleanField(help_text="the mark is at or past its liquidation")
+
+
 class PositionSerializer(serializers.Serializer):
-    """An open position with its live figures at the mark."""
+    """An open position with its live figures at the mark, and ``other_mode``: its twin had it
+    been opened in the other margin mode."""
 
     id = serializers.IntegerField(source="position.pk")
     symbol = serializers.CharField(source="position.instrument.symbol")
@@ -241,6 +255,7 @@ class PositionSerializer(serializers.Serializer):
     venue = serializers.CharField(source="position.instrument.venue")
     adl_quantile = serializers.IntegerField()
     opened_at = serializers.DateTimeField(source="position.opened_at")
+    other_mode = PositionTwinSerializer(source="twin")
 
 
 class PositionModelSerializer(serializers.ModelSerializer):
@@ -503,9 +518,30 @@ class ReceiptPositionSerializer(serializers.Serializer):
     bankruptcy_price = figure(source="detail.bankruptcy_price", allow_null=True)
 
 
+class ReceiptTwinSerializer(serializers.Serializer):
+    """A liquidated position's twin in the other mode, at the trigger's marks."""
+
+    position_id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    side = serializers.CharField()
+    liquidation_price = figure(allow_null=True, help_text="exact, not rounded to the tick")
+    liquidation_price_display = figure(allow_null=True)
+    at_risk = figure(help_text="the isolated margin, or the cross wallet")
+    unrealized_pnl = figure()
+    liquidated = serializers.BooleanField(help_text="the other mode would have liquidated too")
+
+
+class ReceiptOtherModeSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    outcome = serializers.CharField(help_text="what the other mode would have done, in words")
+    positions = ReceiptTwinSerializer(source="twins", many=True)
+
+
 class LiquidationReceiptSerializer(serializers.Serializer):
     """A liquidation's receipt: the event, ``collateral`` (the isolated margin or the cross
-    wallet that backed the positions: what was lost) and each position's figures."""
+    wallet that backed the positions: what was lost), each position's figures, and
+    ``other_mode``: what the other margin mode would have done at the trigger (null on
+    receipts written before it was kept)."""
 
     id = serializers.IntegerField(source="event.pk")
     margin_mode = serializers.CharField(source="event.margin_mode")
@@ -516,6 +552,7 @@ class LiquidationReceiptSerializer(serializers.Serializer):
     loss = figure(source="event.loss")
     insurance_fund_change = figure(source="event.insurance_fund_change")
     positions = ReceiptPositionSerializer(many=True)
+    other_mode = ReceiptOtherModeSerializer(allow_null=True)
 
 
 class FundingPaymentSerializer(serializers.ModelSerializer):

@@ -77,6 +77,7 @@ ASSET_MODE_UNCHANGED = (
 UNKNOWN_ORDER = (-2011, "Unknown order sent.")
 SAME_ORDER = (-5027, "No need to modify the order.")
 ORDER_DOES_NOT_EXIST = (-2013, "Order does not exist.")
+LISTEN_KEY_UNKNOWN = (-1125, "This listenKey does not exist.")
 TOO_MANY_REQUESTS = (
     -1003,
     "Too many requests; please use the websocket for live updates to avoid polling the API.",

@@ -21,6 +21,7 @@ from trading.models import (
     Instrument,
     LedgerAccount,
     LedgerEntry,
+    ListenKey,
     MarginMode,
     MarkPrice,
     Order,
@@ -545,3 +546,21 @@ def adl_quantiles_held(*, user) -> dict[str, dict[str, int]]:
         sides = held.setdefault(position.instrument.symbol, {})
         sides[position.side] = max(sides.get(position.side, 0), quantiles[position.pk])
     return held
+
+
+# --- user data streams ---------------------------------------------------------------------
+
+
+def listen_key_valid(key: str) -> ListenKey | None:
+    """The listen key ``key`` while it is valid: not expired, its API key not revoked, its user
+    active (with its API key and user)."""
+    return (
+        ListenKey.objects.select_related("api_key__user")
+        .filter(
+            key=key,
+            expires_at__gt=timezone.now(),
+            api_key__revoked_at__isnull=True,
+            api_key__user__is_active=True,
+        )
+        .first()
+    )

@@ -92,14 +92,21 @@ def timestamp_checked(params, *, now_ms: int) -> int:
     return timestamp + window - now_ms
 
 
-def request_verified(request) -> ApiKey:
-    """The active key that signed ``request``, or the BinanceError Binance would answer."""
+def request_api_key(request) -> ApiKey:
+    """The active key ``request`` names in X-MBX-APIKEY, or the BinanceError Binance would
+    answer. All a USER_STREAM endpoint (the listen key) asks: no timestamp, no signature."""
     key = request.headers.get("X-MBX-APIKEY", "").strip()
     if not key:
         raise BinanceError.of(API_KEY_FORMAT, status=401)
     api_key = active_key(key)
     if api_key is None:
         raise BinanceError.of(API_KEY_INVALID, status=401)
+    return api_key
+
+
+def request_verified(request) -> ApiKey:
+    """The active key that signed ``request``, or the BinanceError Binance would answer."""
+    api_key = request_api_key(request)
     params = request_params(request)
     payload, signature = signed_payload(
         request.META.get("QUERY_STRING", ""), request.body.decode("utf-8", "replace")
@@ -139,4 +146,14 @@ class BinanceSignatureAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         api_key = request_verified(request)
+        return api_key.user, api_key
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """USER_STREAM endpoints: the key alone (``request_api_key``); a read-only key may open its
+    user data stream, which only reads."""
+
+    def authenticate(self, request):
+        api_key = request_api_key(request)
+        api_key_used(api_key)
         return api_key.user, api_key

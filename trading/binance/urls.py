@@ -55,5 +55,6 @@ urlpatterns = [
     path("v1/openAlgoOrders", views.OpenAlgoOrders.as_view()),
     path("v1/allAlgoOrders", views.AllAlgoOrders.as_view()),
     path("v1/algoOpenOrders", views.AlgoOpenOrders.as_view()),
+    path("v1/listenKey", views.ListenKeyView.as_view()),
     re_path(r"", views.UnknownPath.as_view()),  # last: any other path, in Binance's shape
 ]

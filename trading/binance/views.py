@@ -29,6 +29,7 @@ from trading.binance.errors import (
     INVALID_ORDER_TYPE,
     INVALID_SIDE,
     INVALID_TIME_IN_FORCE,
+    LISTEN_KEY_UNKNOWN,
     MULTI_ASSETS_WITH_ISOLATED,
     ORDER_DOES_NOT_EXIST,
     POSITION_SIDE_MISMATCH,
@@ -48,7 +49,7 @@ from trading.binance.errors import (
     path_invalid,
 )
 from trading.binance.params import Params, request_params
-from trading.binance.signing import BinanceSignatureAuthentication
+from trading.binance.signing import ApiKeyAuthentication, BinanceSignatureAuthentication
 from trading.errors import NoMarkPrice, NotIsolated, OrderNotCancelable
 from trading.models import MarginMode, Order, TimeInForce
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
@@ -60,6 +61,11 @@ from trading.services import (
     order_edit,
     order_place,
     symbol_margin_mode_set,
+)
+from trading.services.listen_keys import (
+    listen_key_close,
+    listen_key_keep_alive,
+    listen_key_open,
 )
 
 SIDES = ("BUY", "SELL")
@@ -998,3 +1004,27 @@ class AlgoOpenOrders(SignedView):
             request, reads.open_orders(user=request.user, instrument=instrument, conditional=True)
         )
         return Response(CANCEL_ALL_DONE)
+
+
+# --- user data streams ---------------------------------------------------------------------
+
+
+class ListenKeyView(PublicView):
+    """The listen key of the key's user data stream (trading/binance/streams/): POST opens it
+    (or answers the valid one, kept alive), PUT keeps it alive 60 minutes more, DELETE closes
+    it. Binance's USER_STREAM security: the X-MBX-APIKEY header alone, a read-only key too."""
+
+    authentication_classes = [ApiKeyAuthentication]
+
+    def post(self, request):
+        return Response({"listenKey": listen_key_open(api_key=request.auth).key})
+
+    def put(self, request):
+        kept = listen_key_keep_alive(api_key=request.auth)
+        if kept is None:
+            raise BinanceError.of(LISTEN_KEY_UNKNOWN)
+        return Response({"listenKey": kept.key})
+
+    def delete(self, request):
+        listen_key_close(api_key=request.auth)
+        return Response({})

@@ -3,9 +3,10 @@
 A signed-in trader's open trade page joins two groups (trading/services/live.py): its account's,
 told of every change of the trader's money, positions, orders and notices, and the marks'. On
 such a note the socket renders the page's live parts again from the database and sends them
-(``trade_snapshot``): the figures are never computed twice, nor in the browser. A tick of the
-page's own symbol that moves none of the trader's positions sends only the market (mark,
-candles, book), rendered once per process and tick for every page that shows it.
+(``trade_snapshot``): the figures are never computed twice, nor in the browser. A tick renders
+only what it moves: for a symbol the trader holds, the account, positions and banners
+(``trade_holdings``); for the page's own symbol, the market (mark, candles, book), rendered once
+per process and tick for every page that shows it.
 
 Renders are coalesced: at most one per RENDER_SECONDS per socket, the last one after the last
 note, so a burst of fills costs one render and the page is never left stale. Close codes: 4401
@@ -15,10 +16,12 @@ polls the mark and reconnects).
 
 import asyncio
 import logging
+from contextlib import contextmanager
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -26,11 +29,12 @@ from marginsite.errors import ApplicationError
 from trading.selectors import instrument_get
 from trading.selectors.market import mark_get
 from trading.services.live import MARKS_GROUP, account_group
-from trading.views.trade import trade_market, trade_snapshot
+from trading.views.trade import trade_holdings, trade_market, trade_snapshot
 
 logger = logging.getLogger(__name__)
 
 RENDER_SECONDS = 0.25
+SNAPSHOT, HOLDINGS, MARKET = "snapshot", "holdings", "market"
 NOT_SIGNED_IN, NO_SUCH_SYMBOL, LAYER_DOWN = 4401, 4404, 1011
 
 # The market part of a symbol's page, per process: (the mark's time, the message).
@@ -40,7 +44,7 @@ _markets: dict[str, tuple[object, dict]] = {}
 class TradeConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.render_task: asyncio.Task | None = None
-        self.render_again = False
+        self.due: set[str] = set()
         self.rendered_at = 0.0
         self.held: set[str] = set()
         self.joined: list[str] = []
@@ -63,7 +67,7 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("live: the channel layer cannot be joined", exc_info=True)
             await self.close(code=LAYER_DOWN)
             return
-        await self._render(snapshot=True)
+        await self._render({SNAPSHOT})
 
     async def disconnect(self, code):
         if self.render_task is not None:
@@ -74,45 +78,64 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         """The page sends nothing but its pings; a ping gets the current figures (a page that
         was asleep asks after waking)."""
-        self._due(snapshot=True)
+        self._render_soon(SNAPSHOT)
 
     async def live_account(self, event):
-        self._due(snapshot=True)
+        self._render_soon(SNAPSHOT)
 
     async def live_resync(self, event):
-        self._due(snapshot=True)
+        self._render_soon(SNAPSHOT)
 
     async def live_mark(self, event):
         if event["symbol"] in self.held:
-            self._due(snapshot=True)
-        elif event["symbol"] == self.instrument.symbol:
-            self._due(snapshot=False)
+            self._render_soon(HOLDINGS)
+        if event["symbol"] == self.instrument.symbol:
+            self._render_soon(MARKET)
 
-    def _due(self, *, snapshot: bool) -> None:
-        """Render soon: now if the last render is RENDER_SECONDS old, else at that time; notes
+    def _render_soon(self, part: str) -> None:
+        """Render ``part`` now if the last render is RENDER_SECONDS old, else at that time; notes
         that arrive meanwhile join the render that is waiting."""
-        self.render_again = self.render_again or snapshot
+        self.due.add(part)
         if self.render_task is None or self.render_task.done():
-            self.render_task = asyncio.get_running_loop().create_task(self._render_soon())
+            self.render_task = asyncio.get_running_loop().create_task(self._render_due())
 
-    async def _render_soon(self) -> None:
+    async def _render_due(self) -> None:
         wait = self.rendered_at + RENDER_SECONDS - asyncio.get_running_loop().time()
         if wait > 0:
             await asyncio.sleep(wait)
-        snapshot, self.render_again = self.render_again, False
-        await self._render(snapshot=snapshot)
+        due, self.due = self.due, set()
+        await self._render(due)
 
-    async def _render(self, *, snapshot: bool) -> None:
+    async def _render(self, due: set[str]) -> None:
+        """Send what is due: the whole page covers the rest."""
         self.rendered_at = asyncio.get_running_loop().time()
-        if snapshot:
-            message = await database_sync_to_async(self._snapshot)()
-            self.held = set(message["held"])
-        else:
-            message = await database_sync_to_async(_market, thread_sensitive=False)(self.instrument)
-        await self.send_json(message)
+        if SNAPSHOT in due:
+            due = {SNAPSHOT}
+        for part in (SNAPSHOT, HOLDINGS, MARKET):
+            if part in due:
+                message = await database_sync_to_async(self._message)(part)
+                if "held" in message:
+                    self.held = set(message["held"])
+                await self.send_json(message)
 
-    def _snapshot(self) -> dict:
-        return trade_snapshot(_page_request(self.scope, self.instrument.symbol), self.instrument)
+    def _message(self, part: str) -> dict:
+        if part == MARKET:
+            return _market(self.instrument)
+        request = _page_request(self.scope, self.instrument.symbol)
+        render = trade_snapshot if part == SNAPSHOT else trade_holdings
+        with _one_snapshot():
+            return render(request, self.instrument)
+
+
+@contextmanager
+def _one_snapshot():
+    """Read every panel from one snapshot of the database (PostgreSQL's REPEATABLE READ): a page
+    never shows a liquidation's notice beside the position it closed, as it could if a panel
+    were read before the liquidation committed and the next one after."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 def _instrument_or_none(symbol: str):

@@ -13,6 +13,7 @@ from trading.models.heartbeats import Heartbeat
 from trading.models.instruments import Instrument, LeverageBracket
 from trading.models.leverage import LeverageSetting, SymbolMarginMode
 from trading.models.liquidations import Deleveraging, LiquidationEvent, Notification
+from trading.models.listen_keys import ListenKey
 from trading.models.orders import Fill, Order
 from trading.models.positions import Position
 from trading.models.preferences import Preferences
@@ -35,6 +36,7 @@ __all__ = [
     "LeverageBracket",
     "LeverageSetting",
     "LiquidationEvent",
+    "ListenKey",
     "MarginMode",
     "MarkPrice",
     "Notification",

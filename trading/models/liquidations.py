@@ -53,6 +53,14 @@ class LiquidationEvent(models.Model):
         help_text="symbol -> the bracket table the positions were valued with at the trigger "
         "(rows of floor, cap, max leverage, rate, amount)"
     )
+    other_mode = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="what the other margin mode would have done at the trigger: its mode and, per "
+        "liquidated position, its twin's liquidation price (exact and on the tick), what it "
+        "put at risk, its uPnL and whether it would have been liquidated too (decimals as "
+        "strings; trading/domain/twin.py). Null on receipts written before it was kept.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -99,7 +107,7 @@ class Notification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    message = models.CharField(max_length=300)
+    message = models.CharField(max_length=600)
     liquidation = models.ForeignKey(
         LiquidationEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

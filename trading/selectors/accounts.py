@@ -5,9 +5,11 @@ adapter (trading/domain/holdings.py)."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from trading.domain.leverage import leverage_default
 from trading.domain.sides import engine_side
+from trading.domain.twin import PositionTwin, other_mode, position_twin
 from trading.engine import PositionFigures, liquidation_price_for_display
-from trading.models import Position
+from trading.models import LeverageSetting, Position
 from trading.selectors.deleveraging import position_adl_quantiles
 from trading.selectors.holdings import holdings_load
 
@@ -47,18 +49,39 @@ def account_summary(*, user) -> AccountSummary:
 @dataclass(frozen=True)
 class PositionRow:
     """A position with its live figures; ``liquidation_price_display`` is rounded to the tick on
-    the safe side (None: no liquidation price)."""
+    the safe side (None: no liquidation price). ``twin``: the position had it been opened in the
+    other margin mode (trading/domain/twin.py)."""
 
     position: Position
     mark_price: Decimal
     figures: PositionFigures
     liquidation_price_display: Decimal | None
     adl_quantile: int = 0  # its place in the auto-deleveraging queue, 0 to 4 (the "lights")
+    twin: PositionTwin | None = None
+
+
+def other_mode_leverages(*, user, positions: list[Position]) -> dict[int, int]:
+    """Position id -> the leverage set for its symbol's other margin mode (the instrument's
+    default where the user set none), in one query for all the positions."""
+    if not positions:
+        return {}
+    stored = {
+        (instrument_id, mode): leverage
+        for instrument_id, mode, leverage in LeverageSetting.objects.filter(
+            user=user, instrument_id__in={position.instrument_id for position in positions}
+        ).values_list("instrument_id", "margin_mode", "leverage")
+    }
+    return {
+        position.pk: stored.get((position.instrument_id, other_mode(position.margin_mode)))
+        or leverage_default(position.instrument)
+        for position in positions
+    }
 
 
 def position_list(*, user) -> list[PositionRow]:
-    """The user's open positions, newest first, each with its figures. A cross position's
-    liquidation price takes the account's other cross positions into account."""
+    """The user's open positions, newest first, each with its figures and its other-mode twin.
+    A cross position's liquidation price takes the account's other cross positions into
+    account."""
     positions = list(
         Position.objects.filter(user=user, status=Position.Status.OPEN)
         .select_related("instrument")
@@ -66,6 +89,7 @@ def position_list(*, user) -> list[PositionRow]:
     )
     holdings = holdings_load(user=user, positions=positions)
     quantiles = position_adl_quantiles(positions)
+    leverages = other_mode_leverages(user=user, positions=positions)
     rows = []
     for position in positions:
         key = (position.instrument_id, position.margin_mode)
@@ -81,6 +105,7 @@ def position_list(*, user) -> list[PositionRow]:
                     tick_size=position.instrument.tick_size,
                 ),
                 adl_quantile=quantiles[position.pk],
+                twin=position_twin(holdings, position, leverage=leverages[position.pk]),
             )
         )
     return rows

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from marginsite.errors import InvalidInput, NotFound
 from trading import engine
 from trading.domain.sides import engine_side
+from trading.domain.twin import OtherMode
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
     Fill,
@@ -330,6 +331,13 @@ class LiquidationReceipt:
             )
             for line in self.event.steps
         ]
+
+    @property
+    def other_mode(self) -> OtherMode | None:
+        """What the other margin mode would have done at the trigger (None: a receipt written
+        before it was kept)."""
+        record = self.event.other_mode
+        return None if record is None else OtherMode.from_record(record)
 
     @property
     def venue_label(self) -> str:

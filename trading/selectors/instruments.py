@@ -82,11 +82,17 @@ def margin_mode_default(*, user, instrument: Instrument) -> str:
         .values_list("margin_mode", flat=True)
         .first()
     )
+    return symbol_default or margin_mode_inherited(user=user, instrument=instrument)
+
+
+def margin_mode_inherited(*, user, instrument: Instrument) -> str:
+    """The mode an order on ``instrument`` gets when neither it nor the symbol's own default names
+    one: what a symbol that follows the default follows."""
     user_default = (
         Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
     )
     return margin_mode_resolved(
-        symbol_default=symbol_default,
+        symbol_default=None,
         instrument_default=instrument.default_margin_mode,
         user_default=user_default,
     )

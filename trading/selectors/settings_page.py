@@ -38,11 +38,12 @@ class LeverageCell:
 @dataclass(frozen=True)
 class SymbolSettings:
     """One instrument's row of /settings. ``own_margin_mode`` is the symbol's own default (None:
-    it follows the instrument's default if the operator set one, else the user's default);
-    ``margin_mode`` is the one its new orders get."""
+    it follows ``inherited_margin_mode``, the instrument's default if the operator set one, else
+    the user's default); ``margin_mode`` is the one its new orders get."""
 
     instrument: Instrument
     own_margin_mode: str | None
+    inherited_margin_mode: str
     margin_mode: str
     leverage: tuple[LeverageCell, ...]
     open_position_modes: tuple[str, ...]  # sorted: CROSS before ISOLATED
@@ -108,6 +109,11 @@ def account_settings(*, user) -> AccountSettings:
             SymbolSettings(
                 instrument=instrument,
                 own_margin_mode=own_modes.get(instrument.pk),
+                inherited_margin_mode=margin_mode_resolved(
+                    symbol_default=None,
+                    instrument_default=instrument.default_margin_mode,
+                    user_default=default_mode,
+                ),
                 margin_mode=margin_mode_resolved(
                     symbol_default=own_modes.get(instrument.pk),
                     instrument_default=instrument.default_margin_mode,

@@ -16,6 +16,7 @@ from trading.services.interventions import order_cancel_by_operator, position_fo
 from trading.services.leverage import (
     leverage_set,
     position_margin_mode_change,
+    symbol_margin_mode_clear,
     symbol_margin_mode_set,
 )
 from trading.services.margins import isolated_margin_add, isolated_margin_remove
@@ -71,6 +72,7 @@ __all__ = [
     "price_drill_start",
     "prices_tick",
     "sweep_run",
+    "symbol_margin_mode_clear",
     "symbol_margin_mode_set",
     "wallet_deposit",
     "wallet_grant",

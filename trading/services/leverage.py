@@ -4,6 +4,7 @@ the mode of an open position."""
 from django.db import transaction
 
 from trading.domain.holdings import engine_brackets
+from trading.domain.margin_modes import mode_change_refusal
 from trading.engine import max_notional_at_leverage
 from trading.errors import (
     InvalidLeverage,
@@ -32,6 +33,7 @@ from trading.selectors import (
     margin_mode_default,
 )
 from trading.selectors.holdings import mark_prices
+from trading.selectors.instruments import margin_mode_inherited
 from trading.services.audit_log import audit_record
 from trading.services.locks import open_positions_lock, wallet_lock
 
@@ -140,29 +142,13 @@ def _position_leverage_change(user, wallet, positions, position: Position, lever
 
 def symbol_margin_mode_set(*, user, symbol, margin_mode) -> SymbolMarginMode:
     """The symbol's default margin mode for new orders. Refused while the symbol has an open
-    position or open order in the current default mode (Binance's rule and wording)."""
+    position or open order in the current default mode (Binance's rule)."""
     instrument = instrument_get(symbol)
     margin_mode = margin_mode_checked(margin_mode)
     with transaction.atomic(durable=True):
         wallet_lock(user)
         current = margin_mode_default(user=user, instrument=instrument)
-        if margin_mode == current:
-            raise MarginModeUnchanged("No need to change margin type.", field="margin_mode")
-        open_in_current = {"user": user, "instrument": instrument, "margin_mode": current}
-        if Position.objects.filter(status=Position.Status.OPEN, **open_in_current).exists():
-            raise MarginModeLocked(
-                "Margin type cannot be changed if there exists position. Close your "
-                f"{instrument.symbol} {current.title()} position first.",
-                field="margin_mode",
-                reason=MarginModeLocked.Reason.OPEN_POSITION,
-            )
-        if Order.objects.filter(status=Order.Status.NEW, **open_in_current).exists():
-            raise MarginModeLocked(
-                "Margin type cannot be changed if there exists open orders. Cancel your "
-                f"{instrument.symbol} {current.title()} orders first.",
-                field="margin_mode",
-                reason=MarginModeLocked.Reason.OPEN_ORDERS,
-            )
+        _symbol_mode_change_checked(user, instrument, current=current, wanted=margin_mode)
         setting, _ = SymbolMarginMode.objects.update_or_create(
             user=user, instrument=instrument, defaults={"margin_mode": margin_mode}
         )
@@ -174,6 +160,49 @@ def symbol_margin_mode_set(*, user, symbol, margin_mode) -> SymbolMarginMode:
             after={"margin_mode": margin_mode},
         )
     return setting
+
+
+def symbol_margin_mode_clear(*, user, symbol) -> str:
+    """The symbol follows the default again (the instrument's, else the user's): its own default
+    is removed. Returns the mode its new orders now get. Refused as ``symbol_margin_mode_set``
+    when that changes the mode while a position or order is open in the current one; refused as
+    unchanged when the symbol already follows the default."""
+    instrument = instrument_get(symbol)
+    with transaction.atomic(durable=True):
+        wallet_lock(user)
+        own = SymbolMarginMode.objects.filter(user=user, instrument=instrument).first()
+        if own is None:
+            raise MarginModeUnchanged(
+                f"{instrument.symbol} already follows your default margin mode.",
+                field="margin_mode",
+            )
+        inherited = margin_mode_inherited(user=user, instrument=instrument)
+        if inherited != own.margin_mode:
+            _symbol_mode_change_checked(user, instrument, current=own.margin_mode, wanted=inherited)
+        own.delete()
+        setting_audit(
+            user,
+            instrument,
+            action=AuditEntry.Action.SYMBOL_MARGIN_MODE_SET,
+            before={"margin_mode": own.margin_mode},
+            after={"margin_mode": inherited, "follows_default": True},
+        )
+    return inherited
+
+
+def _symbol_mode_change_checked(user, instrument, *, current: str, wanted: str) -> None:
+    """Refuse moving the symbol's default from ``current`` to ``wanted``: unchanged, or while a
+    position or order is open in ``current``."""
+    if wanted == current:
+        raise MarginModeUnchanged("No need to change margin type.", field="margin_mode")
+    open_in_current = {"user": user, "instrument": instrument, "margin_mode": current}
+    if Position.objects.filter(status=Position.Status.OPEN, **open_in_current).exists():
+        reason = MarginModeLocked.Reason.OPEN_POSITION
+    elif Order.objects.filter(status=Order.Status.NEW, **open_in_current).exists():
+        reason = MarginModeLocked.Reason.OPEN_ORDERS
+    else:
+        return
+    raise mode_change_refusal(symbol=instrument.symbol, held=current, wanted=wanted, reason=reason)
 
 
 def position_margin_mode_change(*, user, symbol, margin_mode):
@@ -195,9 +224,9 @@ def position_margin_mode_change(*, user, symbol, margin_mode):
         raise NoPosition(
             f"You have no open {instrument.symbol} {other.title()} position.", field="symbol"
         )
-    raise MarginModeLocked(
-        f"The margin mode of an open position cannot be changed. Close your {instrument.symbol} "
-        f"{other.title()} position and reopen it in {margin_mode.title()} mode.",
-        field="margin_mode",
+    raise mode_change_refusal(
+        symbol=instrument.symbol,
+        held=other,
+        wanted=margin_mode,
         reason=MarginModeLocked.Reason.OPEN_POSITION,
     )

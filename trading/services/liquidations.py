@@ -21,7 +21,8 @@ it cannot pay is recovered by auto-deleveraging (trading/services/deleveraging.p
 
 Both run inside the sweep's per-account transaction, with the wallet, positions and orders
 locked, and write a LiquidationEvent (the receipt: every figure it shows, each step and the
-brackets, as they were at the trigger) and a Notification.
+brackets, as they were at the trigger, and what the other margin mode would have done then,
+trading/domain/twin.py) and a Notification.
 """
 
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ from trading.domain.liquidation import (
     isolated_liquidation_plan,
 )
 from trading.domain.settlement import Account
+from trading.domain.twin import OtherMode, other_mode, position_twin
 from trading.domain.venues import venue_rules
 from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import (
@@ -55,6 +57,7 @@ from trading.models import (
     Position,
 )
 from trading.money import ZERO, price_stored, usdt
+from trading.selectors.accounts import other_mode_leverages
 from trading.services.deleveraging import deleverage
 from trading.services.fills import closing_order_filled, settlement_book
 from trading.services.ledger import journal_open, ledger_post
@@ -96,6 +99,7 @@ def isolated_liquidate(
     if not plan.steps:
         return None
     figures = engine.isolated_liquidation_figures(state, isolated_margin=holding.backing)
+    twins = _other_mode(wallet.user, holdings, [position])
     _orders_cancel(o for o in orders if _same_key(o, position))
     receipt = _receipt_row(position, state, figures)
     journal = journal_open(Journal.Kind.LIQUIDATION)
@@ -113,6 +117,7 @@ def isolated_liquidate(
         loss=loss,
         details=[receipt],
         brackets=_brackets_used([(position, state)]),
+        other_mode=twins.record(),
     )
     side = position.get_side_display().lower()
     if plan.survived:
@@ -149,6 +154,7 @@ def cross_liquidate(
     )
     if not plan.steps:
         return None
+    twins = _other_mode(wallet.user, holdings, cross)
     _orders_cancel(o for o in orders if o.margin_mode == MarginMode.CROSS)
     at_trigger = {
         position.pk: engine.cross_liquidation_figures(
@@ -182,6 +188,7 @@ def cross_liquidate(
         loss=wallet_before - wallet.balance,
         details=receipts,
         brackets=_brackets_used((p, states[p.pk]) for p in cross),
+        other_mode=twins.record(),
     )
     symbols = ", ".join(sorted({p.instrument.symbol for p in cross}))
     if plan.survived:
@@ -197,6 +204,19 @@ def cross_liquidate(
         )
     _notify(event, message)
     return event
+
+
+def _other_mode(user, holdings: Holdings, positions: list[Position]) -> OtherMode:
+    """The twins of the liquidated ``positions`` in the other mode, from the account as it
+    stood just before the liquidation (trading/domain/twin.py)."""
+    leverages = other_mode_leverages(user=user, positions=positions)
+    return OtherMode(
+        other_mode(positions[0].margin_mode),
+        tuple(
+            position_twin(holdings, position, leverage=leverages[position.pk])
+            for position in positions
+        ),
+    )
 
 
 def _quantity(plan: LiquidationPlan) -> str:
@@ -367,6 +387,12 @@ def _event_record(user, mode, positions, plan, lines, **figures) -> LiquidationE
 
 
 def _notify(event: LiquidationEvent, message: str) -> None:
+    """The notice, with what the other mode would have done (left to the receipt when the two
+    would not fit in a notice)."""
+    outcome = OtherMode.from_record(event.other_mode).outcome
+    limit = Notification._meta.get_field("message").max_length
+    if len(message) + 1 + len(outcome) <= limit:
+        message = f"{message} {outcome}"
     Notification.objects.create(
         user=event.user, kind=Notification.Kind.LIQUIDATION, message=message, liquidation=event
     )

@@ -9,12 +9,13 @@ shown at the price it would fill at now: the average of the book levels it would
 """
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from marginsite.errors import ApplicationError
 from trading import engine
 from trading.domain.holdings import Holdings, engine_brackets
 from trading.domain.orders import OrderPlan, OrderRequest, order_plan, order_refusal
+from trading.engine.decimals import ENGINE_CONTEXT
 from trading.models import MarginMode
 from trading.money import ZERO, money_owed
 from trading.selectors import leverage_for
@@ -28,8 +29,11 @@ class ModePreview:
     fill at once (0 for an order that rests or expires unfilled); ``rest_quantity``: what a GTC
     limit that fills in part leaves resting at its price (its margin and fee are counted in
     ``initial_margin`` and ``fee``). ``max_loss``: isolated, the
-    position's margin after the order; cross, the whole cross margin balance after it. Ratios
-    are fractions (0.05 = 5 %)."""
+    position's margin after the order; cross, the whole cross margin balance after it.
+    ``closing_fee``: the estimated taker fee to close the position after the order, at its
+    liquidation price (at the order's price where it has none); ``isolated_loss_limit`` adds it
+    and ``fee`` to the isolated margin, as fees are paid from the wallet (a liquidation's fee is
+    taken from the margin, within it). Ratios are fractions (0.05 = 5 %)."""
 
     margin_mode: str
     leverage: int
@@ -49,6 +53,11 @@ class ModePreview:
     cross_margin_ratio_before: Decimal | None
     cross_margin_ratio_after: Decimal | None
     max_loss: Decimal
+    closing_fee: Decimal
+
+    @property
+    def isolated_loss_limit(self) -> Decimal:
+        return self.max_loss + self.fee + self.closing_fee
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,16 @@ def _mode_preview(user, request: OrderRequest, mode, holdings: Holdings, positio
         cross_margin_ratio_before=before_ratio,
         cross_margin_ratio_after=after_figures.cross_margin_ratio,
         max_loss=max_loss,
+        closing_fee=_closing_fee(plan, liquidation_price),
     )
+
+
+def _closing_fee(plan: OrderPlan, liquidation_price: Decimal | None) -> Decimal:
+    """The taker fee to close the position after the order at its liquidation price (at the
+    order's price where it has none)."""
+    with localcontext(ENGINE_CONTEXT):  # every digit of the product, then rounded once
+        notional = plan.after.quantity * (liquidation_price or plan.price)
+        return money_owed(notional * plan.request.instrument.taker_fee_rate)
 
 
 def _filled(plan: OrderPlan, holdings: Holdings, position) -> tuple[Holdings, Decimal]:

@@ -1,6 +1,7 @@
-"""What the HTML views share: the refusal response, and the context of the panels that several
-pages show (the account panel)."""
+"""What the HTML views share: the refusal response, the answer to a form that redirects, and the
+context of the panels that several pages show (the account panel)."""
 
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from marginsite.errors import ApplicationError
@@ -10,6 +11,14 @@ from trading.selectors import account_summary
 def refused(request, template: str, context: dict, error: ApplicationError):
     """Render ``template`` again with the refusal shown inline (``error``), with its 4xx status."""
     return render(request, template, {**context, "error": error}, status=error.status)
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    """303 See Other to ``url``: a form's answer (post/redirect/get), so that a reload of the
+    page it lands on reads the page again instead of sending the form again."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def account_panel(user) -> dict:

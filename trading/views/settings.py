@@ -4,11 +4,12 @@ in trading because it composes both apps (trading may import accounts, never the
 keys' rules stay in accounts.services.
 
 Thin: each view reads its form, calls one service and redirects with a message, or renders the
-page again with the refusal next to the form that was refused and its 4xx status. Services refuse
-before they write, so a refused form changed nothing. Each form posts to its own view, so the page
-works without JavaScript."""
+page again with the refusal next to the form that was refused and its 4xx status. The leverage
+form redirects (303) either way, post/redirect/get, its refusal kept in the session for the page's
+next read, so that a reload never sends it again. Services refuse before they write, so a refused
+form changed nothing. Each form posts to its own view, so the page works without JavaScript."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,10 +26,18 @@ from trading.forms import AccountResetForm, LeverageForm, PreferencesForm, Symbo
 from trading.models import MarginMode
 from trading.money import usdt
 from trading.selectors.settings_page import account_settings
-from trading.services import leverage_set, symbol_margin_mode_set, wallet_reset
+from trading.services import (
+    leverage_set,
+    symbol_margin_mode_clear,
+    symbol_margin_mode_set,
+    wallet_reset,
+)
 from trading.services.paper_accounts import margin_mode_default_set
+from trading.views.common import see_other
 
 SETTINGS_TEMPLATE = "trading/settings.html"
+# The session key of a refusal shown by the page's next read (the leverage form's).
+REFUSAL_KEY = "settings_refusal"
 
 
 @dataclass(frozen=True)
@@ -57,25 +66,38 @@ def _settings_render(
     return render(request, SETTINGS_TEMPLATE, context, status=status)
 
 
-def _refused(request, form_name: str, form, *, error: ApplicationError | None = None):
-    """The page again with the refusal: the service's ``error``, else the form's own errors."""
+def _refusal(form_name: str, form, error: ApplicationError | None) -> Refusal:
+    """The refusal of ``form``: the service's ``error``, else the form's own errors."""
     if error is None:
         message = " ".join(message for errors in form.errors.values() for message in errors)
     else:
         message = error.message
-    refusal = Refusal(
+    return Refusal(
         form=form_name,
         message=message,
         symbol=form.data.get("symbol", ""),
         margin_mode=form.data.get("margin_mode", ""),
     )
+
+
+def _refused(request, form_name: str, form, *, error: ApplicationError | None = None):
+    """The page again with the refusal next to its form, and its 4xx status."""
+    refusal = _refusal(form_name, form, error)
     return _settings_render(request, refusal=refusal, status=400 if error is None else error.status)
+
+
+def _refused_then_shown(request, form_name: str, form, *, error=None):
+    """303 to the page, which shows the refusal next to its form once (post/redirect/get; the
+    browser keeps the form action's #fragment)."""
+    request.session[REFUSAL_KEY] = asdict(_refusal(form_name, form, error))
+    return see_other(reverse("settings"))
 
 
 @login_required
 @require_GET
 def settings_page(request):
-    return _settings_render(request)
+    refusal = request.session.pop(REFUSAL_KEY, None)
+    return _settings_render(request, refusal=refusal and Refusal(**refusal))
 
 
 @login_required
@@ -104,19 +126,23 @@ def symbol_mode_update(request):
     form = SymbolMarginModeForm(request.POST)
     if not form.is_valid():
         return _refused(request, "symbol_mode", form)
+    symbol, margin_mode = form.cleaned_data["symbol"], form.cleaned_data["margin_mode"]
     try:
-        setting = symbol_margin_mode_set(
-            user=request.user,
-            symbol=form.cleaned_data["symbol"],
-            margin_mode=form.cleaned_data["margin_mode"],
-        )
+        if margin_mode == SymbolMarginModeForm.FOLLOW_DEFAULT:
+            followed = symbol_margin_mode_clear(user=request.user, symbol=symbol)
+            done = f"{symbol.upper()} follows the default again: new orders default to "
+            done += f"{MarginMode(followed).label}."
+        else:
+            setting = symbol_margin_mode_set(
+                user=request.user, symbol=symbol, margin_mode=margin_mode
+            )
+            done = (
+                f"New {setting.instrument.symbol} orders now default to "
+                f"{setting.get_margin_mode_display()}."
+            )
     except ApplicationError as error:
         return _refused(request, "symbol_mode", form, error=error)
-    messages.success(
-        request,
-        f"New {setting.instrument.symbol} orders now default to "
-        f"{setting.get_margin_mode_display()}.",
-    )
+    messages.success(request, done)
     return redirect("settings")
 
 
@@ -125,7 +151,7 @@ def symbol_mode_update(request):
 def leverage_update(request):
     form = LeverageForm(request.POST)
     if not form.is_valid():
-        return _refused(request, "leverage", form)
+        return _refused_then_shown(request, "leverage", form)
     try:
         setting = leverage_set(
             user=request.user,
@@ -134,13 +160,13 @@ def leverage_update(request):
             leverage=form.cleaned_data["leverage"],
         )
     except ApplicationError as error:
-        return _refused(request, "leverage", form, error=error)
+        return _refused_then_shown(request, "leverage", form, error=error)
     messages.success(
         request,
         f"{setting.instrument.symbol} {setting.get_margin_mode_display()} leverage is now "
         f"{setting.leverage}x.",
     )
-    return redirect("settings")
+    return see_other(reverse("settings"))
 
 
 @login_required

@@ -2,13 +2,12 @@
 
 The order form posts to the confirmation, which shows what the order would do in each mode
 (order_preview) with the mode preselected, and a taker's estimated fill price from the book;
-Confirm places it (order_place) with the chosen mode, Back returns to the filled form. Leverage
-is stored per (symbol, mode) by its own form. The page shows the book's best levels around the
-mark, server-rendered. The page is live by push: its socket (trading/live/consumers.py) sends
-``trade_snapshot`` again whenever the trader's account or a mark they watch changes, and the
-page's script swaps the panels in (static/js/live.js). The live endpoint gives the mark and
-the candles to a page whose socket is down (polled every 2 seconds); without JavaScript the
-page is complete, only not live.
+Confirm places it (order_place) with the chosen mode, Back returns to the filled form. The page
+shows the book's best levels around the mark, server-rendered. The page is live by push: its
+socket (trading/live/consumers.py) sends the page's live panels again whenever the trader's
+account or a mark they watch changes, and the page's script swaps them in (static/js/live.js).
+The live endpoint gives the mark and the candles to a page whose socket is down (polled every 2
+seconds); without JavaScript the page is complete, only not live.
 """
 
 import uuid
@@ -42,7 +41,7 @@ from trading.selectors.market import (
     order_book,
 )
 from trading.selectors.positions import position_rows
-from trading.services import leverage_set, order_place, order_preview
+from trading.services import order_place, order_preview
 from trading.views.common import account_panel, refused
 
 FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)
@@ -132,19 +131,32 @@ LIVE_PANELS = {
 }
 
 
+# What a tick of a symbol the trader holds moves: the figures valued at the mark.
+HOLDINGS_PANELS = ("account", "positions", "banners")
+
+
 def _panels_context(user, instrument: Instrument) -> dict:
     """What the live panels show: the figures that a tick, an order or a liquidation moves."""
-    positions = position_rows(user=user, symbol=instrument.symbol)
     return {
-        "instrument": instrument,
+        **_holdings_context(user, instrument),
         "mark": mark_get(instrument),
         "book": _ladder(instrument),
-        "positions": positions,
         "open_orders": open_orders(user=user, symbol=instrument.symbol),
         "fills": recent_fills(user=user, symbol=instrument.symbol),
+    }
+
+
+def _holdings_context(user, instrument: Instrument) -> dict:
+    return {
+        "instrument": instrument,
+        "positions": position_rows(user=user, symbol=instrument.symbol),
         "return_to": reverse("trade", args=[instrument.symbol]),
         **account_panel(user),
     }
+
+
+def _rendered(request, context: dict, names) -> dict[str, str]:
+    return {name: render_to_string(LIVE_PANELS[name], context, request) for name in names}
 
 
 def trade_snapshot(request, instrument: Instrument) -> dict:
@@ -158,10 +170,20 @@ def trade_snapshot(request, instrument: Instrument) -> dict:
         **_mark_json(context["mark"]),
         "candles": _candles_json(candles_recent(instrument, limit=2)),
         "lines": _price_lines(context["positions"]),
-        "panels": {
-            name: render_to_string(template, context, request)
-            for name, template in LIVE_PANELS.items()
-        },
+        "panels": _rendered(request, context, LIVE_PANELS),
+        "held": open_position_symbols(user=request.user),
+    }
+
+
+def trade_holdings(request, instrument: Instrument) -> dict:
+    """What a tick of a held symbol changes on the page: the account, the positions (their
+    uPnL, margin ratios and cross liquidation prices), the banners (the cross ratio warning) and
+    the chart's lines; orders, fills and the book stay as they are."""
+    context = _holdings_context(request.user, instrument)
+    return {
+        "type": "holdings",
+        "lines": _price_lines(context["positions"]),
+        "panels": _rendered(request, context, HOLDINGS_PANELS),
         "held": open_position_symbols(user=request.user),
     }
 
@@ -362,29 +384,6 @@ def _placed(order) -> str:
             f"{order.price.normalize():f}."
         )
     return f"{what}: {order.get_status_display().lower()}."
-
-
-@login_required
-@require_POST
-def leverage_update(request, symbol):
-    instrument = _instrument(symbol)
-    mode = request.POST.get("margin_mode", "")
-    try:
-        setting = leverage_set(
-            user=request.user,
-            symbol=instrument.symbol,
-            margin_mode=mode,
-            leverage=request.POST.get("leverage", ""),
-        )
-    except ApplicationError as error:
-        context = _trade_context(request, instrument, OrderForm(margin_mode=mode))
-        return refused(request, "trading/trade.html", context, error)
-    messages.success(
-        request,
-        f"{instrument.symbol} {setting.get_margin_mode_display()} leverage set to "
-        f"{setting.leverage}x.",
-    )
-    return redirect(f"{reverse('trade', args=[instrument.symbol])}?margin_mode={mode}")
 
 
 @login_required

@@ -270,6 +270,25 @@ def test_an_isolated_receipt_shows_the_figures_its_prices_follow_from(signed, is
                 "bankruptcy_price": "57000.00000000",
             }
         ],
+        # in Cross the wallet, 10,000 - 3,000 - 30 with the margin back, 9,970, would have
+        # carried the 2,800 loss: LP = (9,970 + 50 - 60,000) / (0.005 - 1) = 50,231.1557...
+        "other_mode": {
+            "mode": "CROSS",
+            "outcome": "In Cross, this move would have taken 2,800.00 USDT from your wallet and "
+            "left you open (liq. price 50,231.2).",
+            "positions": [
+                {
+                    "position_id": event["positions"][0]["position_id"],
+                    "symbol": "BTCUSDT",
+                    "side": "LONG",
+                    "liquidation_price": "50231.15577889",
+                    "liquidation_price_display": "50231.20000000",
+                    "at_risk": "9970.00000000",
+                    "unrealized_pnl": "-2800.00000000",
+                    "liquidated": False,
+                }
+            ],
+        },
     }
 
 

@@ -49,6 +49,14 @@ def test_a_position_is_read_with_its_live_figures(signed, isolated):
         "liquidation_price": "57229.00000000",
         "venue": "BINANCE",
         "adl_quantile": 4,  # alone in profit on its side: first in the queue
+        # in Cross: the wallet 10,000 - 300 - 3 with the margin back, 9,997, backs 6,100 of
+        # notional: no positive mark liquidates it
+        "other_mode": {
+            "mode": "CROSS",
+            "liquidation_price": None,
+            "at_risk": "9997.00000000",
+            "liquidated": False,
+        },
     }
 
 
@@ -178,10 +186,10 @@ def test_removing_margin_gives_back_what_the_position_does_not_need(
     ("body", "status", "code", "message", "field"),
     [
         ({"amount": 100.0}, 400, "INVALID_AMOUNT",
-         "amount must be a decimal number or string, not 100.0.", "amount"),
+         "Amount must be a decimal number or string, not 100.0.", "amount"),
         ({"amount": "0"}, 400, "INVALID_AMOUNT", "The amount must be greater than 0.", "amount"),
         ({"amount": "-5"}, 400, "INVALID_AMOUNT", "The amount must be greater than 0.", "amount"),
-        ({"amount": "abc"}, 400, "INVALID_AMOUNT", "amount must be a number, not 'abc'.",
+        ({"amount": "abc"}, 400, "INVALID_AMOUNT", "Amount must be a number, not 'abc'.",
          "amount"),
         ({"amount": None}, 400, "INVALID_INPUT", "This field may not be null.", "amount"),
         ({"change": "double"}, 400, "INVALID_INPUT", '"double" is not a valid choice.', "change"),
@@ -193,7 +201,7 @@ def test_removing_margin_gives_back_what_the_position_does_not_need(
          "This position's margin is now 300 USDT, not the 250 USDT you reviewed. Review the "
          "change again.", "expected_margin"),
         ({"expected_margin": 300.0}, 400, "INVALID_AMOUNT",
-         "expected_margin must be a decimal number or string, not 300.0.", "expected_margin"),
+         "The expected_margin must be a decimal number or string, not 300.0.", "expected_margin"),
     ],
 )  # fmt: skip
 def test_a_bad_margin_change_is_refused_and_changes_nothing(

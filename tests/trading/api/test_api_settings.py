@@ -110,8 +110,8 @@ def test_a_symbols_mode_is_locked_by_an_open_position_of_the_current_mode(
     assert response.status_code == 409
     assert response.json() == {
         "code": "MARGIN_MODE_LOCKED",
-        "message": "Margin type cannot be changed if there exists position. Close your BTCUSDT "
-        "Cross position first.",
+        "message": "The margin mode of an open position cannot be changed. Close your BTCUSDT "
+        "Cross position and reopen it in Isolated mode.",
         "field": "margin_mode",
         "reason": "OPEN_POSITION",
     }
@@ -128,8 +128,8 @@ def test_a_symbols_mode_is_locked_by_an_open_order_of_the_current_mode(signed, t
 
     assert response.status_code == 409
     assert response.json()["message"] == (
-        "Margin type cannot be changed if there exists open orders. Cancel your BTCUSDT Cross "
-        "orders first."
+        "The margin mode of an open order cannot be changed. Cancel your BTCUSDT Cross orders "
+        "and place them again in Isolated mode."
     )
 
 

@@ -120,7 +120,7 @@ def test_a_quantity_of_5000_digits_is_refused_before_any_conversion(signed, unch
     assert as_text.status_code == 400
     assert as_text.json() == {
         "code": "INVALID_QUANTITY",
-        "message": "quantity has more than 64 characters: no number needs so many.",
+        "message": "Quantity has more than 64 characters: no number needs so many.",
         "field": "quantity",
         "reason": "TOO_LARGE",
     }

@@ -237,7 +237,7 @@ def test_the_explanation_names_the_reason_of_a_code_that_stands_for_several(bina
         "msg": "Qty not increased by step size.",
         "marginsite": {
             "code": "INVALID_QUANTITY",
-            "message": "quantity 0.0005 is not a multiple of the step size 0.001.",
+            "message": "Quantity 0.0005 is not a multiple of the step size 0.001.",
             "field": "quantity",
             "reason": "OFF_STEP",
         },

@@ -13,8 +13,9 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from trading.models import MarkPrice, Notification, Position, PriceCandle
+from trading.models import MarkPrice, Notification, Position, PriceCandle, Wallet
 from trading.services import mark_price_set, order_place, prices_tick, sweep_run
+from trading.templatetags.figures import usdt
 
 pytestmark = pytest.mark.redis
 
@@ -117,7 +118,7 @@ def test_an_order_is_pushed_within_a_second(site, make_trader, market):
     }
 
 
-def test_a_tick_of_a_held_symbol_pushes_the_positions_figures(site, make_trader, market):
+def test_a_tick_of_a_held_symbol_pushes_the_holdings(site, make_trader, market):
     trader = make_trader()
     order_place(
         user=trader,
@@ -127,14 +128,20 @@ def test_a_tick_of_a_held_symbol_pushes_the_positions_figures(site, make_trader,
         order_type="MARKET",
         margin_mode="CROSS",
     )
+    position = Position.objects.get(user=trader)
     with open_socket(site, "ETHUSDT", session_cookie(trader)) as socket:
         first = next_message(socket, seconds=5)
         assert first["held"] == ["BTCUSDT"]
         mark_price_set(symbol="BTCUSDT", price=Decimal("61000"))
-        snapshot = next_message(socket)
-    assert snapshot["type"] == "snapshot"
+        message = next_message(socket)
+        with pytest.raises(TimeoutError):  # no market message: the page shows ETHUSDT
+            socket.recv(timeout=0.5)
+    upnl = (Decimal("61000") - position.entry_price) * position.quantity
+    assert message["type"] == "holdings"
+    assert set(message["panels"]) == {"account", "positions", "banners"}
     # the account panel moved by the BTC position's uPnL, though the page shows ETHUSDT
-    assert snapshot["panels"]["account"] != first["panels"]["account"]
+    equity = Wallet.objects.get(user=trader).balance + upnl
+    assert f'<dd data-figure="equity">{usdt(equity)} USDT</dd>' in message["panels"]["account"]
 
 
 def test_a_tick_of_the_pages_symbol_pushes_the_market(site, make_trader, market):
@@ -184,11 +191,10 @@ def test_a_liquidation_notice_is_pushed(site, make_trader, market):
     with open_socket(site, "BTCUSDT", session_cookie(trader)) as socket:
         next_message(socket, seconds=5)
         mark_price_set(symbol="BTCUSDT", price=Decimal("50000"))
-        next_message(socket)  # the tick
         report = sweep_run()
         assert Position.objects.get(user=trader).status == Position.Status.LIQUIDATED, report
         snapshot = next_message(socket)
-        while "liquidation-banner" not in snapshot["panels"]["banners"]:
+        while "liquidation-banner" not in snapshot.get("panels", {}).get("banners", ""):
             snapshot = next_message(socket)
     notice = Notification.objects.get(user=trader, kind=Notification.Kind.LIQUIDATION)
     assert notice.message.split(" ")[0] in snapshot["panels"]["banners"]

@@ -106,9 +106,13 @@ def test_a_partial_liquidation_steps_one_bracket_down_and_stops_once_back_in_mar
         True, D("4307152.0275"), D("256250.2275"), D("256250.2275")
     )  # fmt: skip
     assert [(D(s["quantity"]), s["final"]) for s in event.steps] == [(D("409.182"), False)]
+    # in Cross the wallet, 9,860,000 + 60,000,000, would have carried the 49,500,000 loss:
+    # LP = (69,860,000 + 14,481,450 - 300,000,000) / (500 - 5,000) = 47,924.12...
     assert Notification.objects.get(user=whale).message == (
         "Your BTCUSDT Isolated long was partly liquidated at mark 50,100: 409.182 closed, "
-        "4,307,152.0275 USDT lost with the fee; the rest is still open."
+        "4,307,152.0275 USDT lost with the fee; the rest is still open. In Cross, this move "
+        "would have taken 49,500,000.00 USDT from your wallet and left you open (liq. price "
+        "47,924.2)."
     )
     # and a second sweep at the same mark changes nothing
     since = last_ledger_pk()

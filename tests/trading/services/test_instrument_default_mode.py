@@ -118,7 +118,7 @@ def test_a_position_in_the_instruments_default_locks_the_symbols_mode(operator, 
     market_default(operator, "BTCUSDT", "ISOLATED")
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
 
-    with unchanged(), pytest.raises(MarginModeLocked, match="there exists position"):
+    with unchanged(), pytest.raises(MarginModeLocked, match="Close your BTCUSDT Isolated position"):
         symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
 
 

@@ -195,7 +195,7 @@ NOT_WHOLE = "Leverage must be a whole number from 1 to %d."
             "BOTH",
             10,
             InvalidInput,
-            "margin_mode must be CROSS or ISOLATED, not 'BOTH'.",
+            "The margin_mode must be CROSS or ISOLATED, not 'BOTH'.",
             id="mode-both",
         ),
     ],

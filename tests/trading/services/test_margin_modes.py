@@ -17,13 +17,14 @@ from trading.services import (
     order_place,
     position_close,
     position_margin_mode_change,
+    symbol_margin_mode_clear,
     symbol_margin_mode_set,
 )
 
 pytestmark = pytest.mark.django_db
 
-POSITION_EXISTS = "Margin type cannot be changed if there exists position."
-ORDERS_EXIST = "Margin type cannot be changed if there exists open orders."
+POSITION_EXISTS = "The margin mode of an open position cannot be changed."
+ORDERS_EXIST = "The margin mode of an open order cannot be changed."
 NO_NEED = r"^No need to change margin type\.$"
 
 
@@ -120,7 +121,9 @@ def test_symbol_mode_change_is_refused_with_an_open_position_in_the_current_mode
         unchanged(),
     ):
         symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
-    assert refusal.value.message == (f"{POSITION_EXISTS} Close your BTCUSDT Cross position first.")
+    assert refusal.value.message == (
+        f"{POSITION_EXISTS} Close your BTCUSDT Cross position and reopen it in Isolated mode."
+    )
     assert refusal.value.code == "MARGIN_MODE_LOCKED"
     assert default_mode(trader, "BTCUSDT") == "CROSS"
 
@@ -136,7 +139,9 @@ def test_symbol_mode_change_is_refused_with_an_open_order_in_the_current_mode(tr
         unchanged(),
     ):
         symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
-    assert refusal.value.message == f"{ORDERS_EXIST} Cancel your BTCUSDT Cross orders first."
+    assert refusal.value.message == (
+        f"{ORDERS_EXIST} Cancel your BTCUSDT Cross orders and place them again in Isolated mode."
+    )
 
 
 def test_symbol_mode_change_is_refused_with_a_position_in_the_mode_inherited_from_the_user(
@@ -150,7 +155,8 @@ def test_symbol_mode_change_is_refused_with_a_position_in_the_mode_inherited_fro
     with (
         pytest.raises(
             MarginModeLocked,
-            match=f"^{re.escape(POSITION_EXISTS)} Close your BTCUSDT Isolated position first\\.$",
+            match=f"^{re.escape(POSITION_EXISTS)} Close your BTCUSDT Isolated position and "
+            "reopen it in Cross mode\\.$",
         ),
         unchanged(),
     ):
@@ -180,7 +186,8 @@ def test_symbol_mode_cannot_go_back_while_a_position_is_open_in_the_new_default(
     with (
         pytest.raises(
             MarginModeLocked,
-            match=f"^{re.escape(POSITION_EXISTS)} Close your BTCUSDT Isolated position first\\.$",
+            match=f"^{re.escape(POSITION_EXISTS)} Close your BTCUSDT Isolated position and "
+            "reopen it in Cross mode\\.$",
         ),
         unchanged(),
     ):
@@ -225,14 +232,14 @@ def test_closed_positions_and_canceled_orders_do_not_lock_the_symbol_mode(trader
             "BTCUSDT",
             "cross",
             InvalidInput,
-            "margin_mode must be CROSS or ISOLATED, not 'cross'.",
+            "The margin_mode must be CROSS or ISOLATED, not 'cross'.",
             id="lower-case",
         ),
         pytest.param(
             "BTCUSDT",
             None,
             InvalidInput,
-            "margin_mode must be CROSS or ISOLATED, not None.",
+            "The margin_mode must be CROSS or ISOLATED, not None.",
             id="none",
         ),
         pytest.param(
@@ -245,6 +252,56 @@ def test_symbol_mode_with_a_bad_mode_or_symbol_is_refused(
 ):
     with pytest.raises(error, match=f"^{re.escape(message)}$"), unchanged():
         symbol_margin_mode_set(user=trader, symbol=symbol, margin_mode=margin_mode)
+
+
+# symbol_margin_mode_clear: the symbol follows the default again
+
+
+def test_clearing_a_symbols_own_mode_makes_it_follow_the_default_again(trader):
+    # given a user default of Isolated and BTCUSDT set to Cross
+    margin_mode_default_set(user=trader, margin_mode="ISOLATED")
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+
+    # when it is cleared, then it follows the user's default: Isolated
+    assert symbol_margin_mode_clear(user=trader, symbol="BTCUSDT") == "ISOLATED"
+    assert symbol_modes(trader) == []
+    assert default_mode(trader, "BTCUSDT") == "ISOLATED"
+
+
+def test_clearing_a_symbol_that_follows_the_default_is_refused(trader, unchanged):
+    with (
+        pytest.raises(
+            MarginModeUnchanged, match=r"^BTCUSDT already follows your default margin mode\.$"
+        ),
+        unchanged(),
+    ):
+        symbol_margin_mode_clear(user=trader, symbol="BTCUSDT")
+
+
+def test_clearing_is_refused_while_a_position_is_open_in_the_symbols_own_mode(trader, unchanged):
+    # given BTCUSDT set to Isolated (the default is Cross) and an Isolated position opened in it
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
+
+    # when it is cleared, then it is refused as any change of the mode, and nothing changed
+    with pytest.raises(MarginModeLocked) as refusal, unchanged():
+        symbol_margin_mode_clear(user=trader, symbol="BTCUSDT")
+    assert refusal.value.message == (
+        f"{POSITION_EXISTS} Close your BTCUSDT Isolated position and reopen it in Cross mode."
+    )
+    assert refusal.value.reason == MarginModeLocked.Reason.OPEN_POSITION
+
+
+def test_clearing_the_mode_the_default_also_gives_is_allowed_with_a_position_open(trader):
+    # given BTCUSDT set to Cross, the user's default Cross again, and a Cross position open
+    margin_mode_default_set(user=trader, margin_mode="ISOLATED")
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+    margin_mode_default_set(user=trader, margin_mode="CROSS")
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
+
+    # when it is cleared, then it is allowed: its orders stay Cross
+    assert symbol_margin_mode_clear(user=trader, symbol="BTCUSDT") == "CROSS"
+    assert symbol_modes(trader) == []
 
 
 # The mode of an order that names none
@@ -430,7 +487,7 @@ def test_changing_the_mode_of_a_position_with_a_bad_mode_is_invalid_input(trader
 
     with (
         pytest.raises(
-            InvalidInput, match=r"^margin_mode must be CROSS or ISOLATED, not 'HEDGE'\.$"
+            InvalidInput, match=r"^The margin_mode must be CROSS or ISOLATED, not 'HEDGE'\.$"
         ),
         unchanged(),
     ):

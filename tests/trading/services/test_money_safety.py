@@ -148,7 +148,7 @@ def test_a_mark_below_one_tick_is_refused(market, unchanged):
 
 @pytest.mark.parametrize("memo", [None, "x" * 201, "line\nbreak", "nul\x00"])
 def test_a_deposit_memo_must_be_short_printable_text(memo, trader, unchanged):
-    with pytest.raises(InvalidInput, match="memo must be printable text") as refusal, unchanged():
+    with pytest.raises(InvalidInput, match="Memo must be printable text") as refusal, unchanged():
         wallet_deposit(user=trader, amount="10", memo=memo)
 
     assert refusal.value.code == "INVALID_INPUT"

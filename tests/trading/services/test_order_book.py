@@ -257,7 +257,7 @@ def test_an_edit_to_no_more_than_a_partly_filled_order_has_filled_is_refused(
 
     assert refusal.value.field == "quantity"
     assert refusal.value.message == (
-        f"quantity {quantity} must be above the 0.4 order {partly_filled.pk} has already filled."
+        f"Quantity {quantity} must be above the 0.4 order {partly_filled.pk} has already filled."
     )
 
 
@@ -357,7 +357,7 @@ def test_a_post_only_order_below_the_ask_rests_as_a_maker(trader, thin_book, bal
     ("order_type", "time_in_force", "message"),
     [
         ("MARKET", "IOC", "A MARKET order takes no time in force"),
-        ("LIMIT", "DAY", "time_in_force must be one of GTC, IOC, FOK, GTX, not 'DAY'."),
+        ("LIMIT", "DAY", "The time_in_force must be one of GTC, IOC, FOK, GTX, not 'DAY'."),
     ],
 )
 def test_a_time_in_force_that_does_not_apply_is_refused(

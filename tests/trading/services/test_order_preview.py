@@ -72,6 +72,7 @@ def test_a_market_buy_is_previewed_in_both_modes_side_by_side_with_exact_figures
         cross_margin_ratio_before=Decimal("0"),
         cross_margin_ratio_after=D50.divide(Decimal("24"), Decimal("9997")),
         max_loss=Decimal("9997"),
+        closing_fee=Decimal("3"),  # no liquidation price: 0.1 x 60000 x 0.0005, at the price
     )
     # isolated: margin 6000 / 10 = 600, backed by nothing else:
     #   (600 - 6000) / (0.0004 - 0.1) = 5400 / 0.0996 = 54216.8674...; a long's shows 54216.9
@@ -100,6 +101,9 @@ def test_a_market_buy_is_previewed_in_both_modes_side_by_side_with_exact_figures
         cross_margin_ratio_before=Decimal("0"),
         cross_margin_ratio_after=Decimal("0"),
         max_loss=Decimal("600"),
+        # to close at the liquidation price: 0.1 x 54216.8674... x 0.0005 = 2.710843373...,
+        # rounded up (a fee is owed)
+        closing_fee=Decimal("2.71084338"),
     )
 
 
@@ -123,6 +127,10 @@ def test_a_cross_preview_prices_liquidation_with_the_wallet_after_the_fee(trader
     assert preview.alternative.liquidation_price == D50.divide(Decimal("56950"), Decimal("0.995"))
     assert preview.alternative.liquidation_price_display == Decimal("57236.2")
     assert preview.alternative.max_loss == Decimal("3000")
+    # with the fees it pays from the wallet: 30 now, and 57236.1809... x 0.0005 = 28.6180904...
+    # to close at the liquidation price (a liquidation's own fee comes out of the margin)
+    assert preview.alternative.closing_fee == Decimal("28.61809046")
+    assert preview.alternative.isolated_loss_limit == Decimal("3058.61809046")
 
 
 def test_an_order_preview_changes_nothing(trader, unchanged):

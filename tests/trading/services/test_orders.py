@@ -926,7 +926,7 @@ BTC_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.1", "margin
         pytest.param(
             {"quantity": "0.0005"},
             InvalidQuantity,
-            "quantity 0.0005 is not a multiple of the step size 0.001",
+            "Quantity 0.0005 is not a multiple of the step size 0.001",
             id="quantity-off-step",
         ),
         pytest.param(
@@ -948,7 +948,7 @@ BTC_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.1", "margin
         pytest.param(
             {"order_type": "LIMIT", "price": "60000.05"},
             InvalidPrice,
-            "price 60000.05 is not a multiple of the tick size 0.1",
+            "Price 60000.05 is not a multiple of the tick size 0.1",
             id="limit-off-tick",
         ),
         pytest.param(
@@ -975,51 +975,51 @@ BTC_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.1", "margin
         pytest.param(
             {"order_type": "STOP_MARKET", "stop_price": "61000.01"},
             InvalidPrice,
-            "stop_price 61000.01 is not a multiple of the tick size 0.1",
+            "The stop_price 61000.01 is not a multiple of the tick size 0.1",
             id="stop-off-tick",
         ),
         pytest.param(
             {"symbol": "DOGEUSDT"}, UnknownSymbol, "Unknown symbol 'DOGEUSDT'", id="unknown"
         ),
-        pytest.param({"symbol": ""}, UnknownSymbol, "symbol must be", id="empty-symbol"),
+        pytest.param({"symbol": ""}, UnknownSymbol, "Symbol must be", id="empty-symbol"),
         pytest.param(
-            {"side": "LONG"}, InvalidInput, "side must be BUY or SELL, not 'LONG'", id="side"
+            {"side": "LONG"}, InvalidInput, "Side must be BUY or SELL, not 'LONG'", id="side"
         ),
-        pytest.param({"side": "buy"}, InvalidInput, "side must be BUY or SELL", id="side-lower"),
+        pytest.param({"side": "buy"}, InvalidInput, "Side must be BUY or SELL", id="side-lower"),
         pytest.param(
             {"order_type": "ICEBERG"},
             InvalidInput,
-            "order_type must be one of .*not 'ICEBERG'",
+            "The order_type must be one of .*not 'ICEBERG'",
             id="order-type",
         ),
         pytest.param(
             {"margin_mode": "HEDGE"},
             InvalidInput,
-            "margin_mode must be CROSS or ISOLATED, not 'HEDGE'",
+            "The margin_mode must be CROSS or ISOLATED, not 'HEDGE'",
             id="margin-mode",
         ),
         pytest.param(
             {"reduce_only": "yes"},
             InvalidInput,
-            "reduce_only must be true or false",
+            "The reduce_only must be true or false",
             id="reduce-only",
         ),
         pytest.param(
             {"client_order_id": "has space"},
             InvalidInput,
-            "client_order_id must be 1 to 36",
+            "The client_order_id must be 1 to 36",
             id="client-id-space",
         ),
         pytest.param(
             {"client_order_id": "x" * 37},
             InvalidInput,
-            "client_order_id must be 1 to 36",
+            "The client_order_id must be 1 to 36",
             id="client-id-37",
         ),
         pytest.param(
             {"client_order_id": 12345},
             InvalidInput,
-            "client_order_id must be 1 to 36",
+            "The client_order_id must be 1 to 36",
             id="client-id-int",
         ),
         pytest.param(
@@ -1053,7 +1053,7 @@ def test_a_quantity_on_the_step_but_below_the_minimum_is_refused(
 
     # when the trader orders 0.005 (on the 0.001 step); then refused, naming the minimum
     with (
-        pytest.raises(InvalidQuantity, match=r"quantity 0\.005 is below the minimum of 0\.01"),
+        pytest.raises(InvalidQuantity, match=r"Quantity 0\.005 is below the minimum of 0\.01"),
         unchanged(),
     ):
         market_order(trader, "BUY", "0.005")

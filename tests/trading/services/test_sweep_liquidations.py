@@ -202,9 +202,13 @@ def test_isolated_liquidation_closes_at_bankruptcy_so_the_user_loses_exactly_the
     # and the user is told
     notification = Notification.objects.get(user=trader)
     assert (notification.kind, notification.liquidation) == ("LIQUIDATION", event)
+    # with what Cross would have done: the wallet, 6,967 + 3,000, beside the cross 0.1 BTC
+    # long (MM 5,720 x 0.004 = 22.88, uPnL -280), carries the 2,800 loss and stays in margin;
+    # LP = (9,967 - 22.88 - 280 + 50 - 60,000) / (0.005 - 1) = 50,538.57..., up to the tick
     assert notification.message == (
         "Your BTCUSDT Isolated long was liquidated at mark 57,200. You lost its margin of "
-        "3,000 USDT; the rest of your account is untouched."
+        "3,000 USDT; the rest of your account is untouched. In Cross, this move would have "
+        "taken 2,800.00 USDT from your wallet and left you open (liq. price 50,538.6)."
     )
 
 
@@ -370,9 +374,12 @@ def test_isolated_short_liquidation_closes_at_its_bankruptcy_price_above_the_ent
     assert event.details[0]["side"] == "SHORT"
     assert event.details[0]["liquidation_price"] == "62736.31840796"
     assert event.details[0]["bankruptcy_price"] == "63000.00000000"
+    # in Cross, on 6,970 + 3,000: LP = (9,970 + 50 + 60,000) / (0.005 + 1) = 69,671.64...,
+    # a short's down to the tick
     assert Notification.objects.get(user=trader).message == (
         "Your BTCUSDT Isolated short was liquidated at mark 62,800. You lost its margin of "
-        "3,000 USDT; the rest of your account is untouched."
+        "3,000 USDT; the rest of your account is untouched. In Cross, this move would have "
+        "taken 2,800.00 USDT from your wallet and left you open (liq. price 69,671.6)."
     )
 
 
@@ -566,10 +573,14 @@ def test_cross_liquidation_closes_every_cross_position_and_the_fund_takes_what_r
     }
     notification = Notification.objects.get(user=user)
     assert (notification.kind, notification.liquidation) == ("LIQUIDATION", event)
+    # with what Isolated at 20x would have done: ETH on 150,000 / 20 = 7,500 loses 9,500 (gone);
+    # SOL on 3,000 / 20 = 150, at its entry: LP = (150 - 3,000) / (0.1 - 20) = 143.216...
     assert notification.message == (
         "Your cross positions (ETHUSDT, SOLUSDT) were liquidated: the cross margin balance fell "
         "to the maintenance margin. Your wallet of 9,620.5 USDT is gone; your isolated "
-        "positions are untouched."
+        "positions are untouched. In Isolated, ETHUSDT long would have lost only its 7,500.00 "
+        "USDT margin; SOLUSDT long would have survived on its 150.00 USDT margin (liq. price "
+        "143.22)."
     )
 
 

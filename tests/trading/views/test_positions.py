@@ -249,10 +249,11 @@ def test_position_rows_reads_a_fixed_number_of_queries(trader, django_assert_num
         open_position(trader, "BUY", quantity, symbol=symbol)
         open_position(trader, "SELL", quantity, symbol=symbol, margin_mode="CROSS")
 
-    # positions, brackets, wallet, marks, open order margin: the same for 1 or 100 positions;
-    # and, on a cold cache, the ADL queues of their sides: the sides' positions, then their
-    # holders' positions, brackets, marks, wallets and order margin
-    with django_assert_num_queries(11):
+    # positions, brackets, wallet, marks, open order margin, the other modes' leverages (the
+    # twins): the same for 1 or 100 positions; and, on a cold cache, the ADL queues of their
+    # sides: the sides' positions, then their holders' positions, brackets, marks, wallets and
+    # order margin
+    with django_assert_num_queries(12):
         rows = position_rows(user=trader)
     assert len(rows) == 6
 
@@ -420,14 +421,14 @@ def test_a_limit_price_through_the_market_closes_the_position_at_once(
     ("price", "message"),
     [
         pytest.param("", "A LIMIT order needs a price.", id="empty"),
-        pytest.param("-1", "price must be greater than 0.", id="negative"),
-        pytest.param("0", "price must be greater than 0.", id="zero"),
+        pytest.param("-1", "Price must be greater than 0.", id="negative"),
+        pytest.param("0", "Price must be greater than 0.", id="zero"),
         pytest.param(
-            "61000.05", "price 61000.05 is not a multiple of the tick size 0.1.", id="off-tick"
+            "61000.05", "Price 61000.05 is not a multiple of the tick size 0.1.", id="off-tick"
         ),
-        pytest.param("NaN", "price must be a finite number.", id="nan"),
-        pytest.param("1e16", "price is too large.", id="huge"),
-        pytest.param("abc", "price must be a number, not 'abc'.", id="text"),
+        pytest.param("NaN", "Price must be a finite number.", id="nan"),
+        pytest.param("1e16", "Price is too large.", id="huge"),
+        pytest.param("abc", "Price must be a number, not 'abc'.", id="text"),
     ],
 )
 def test_a_bad_limit_price_is_shown_inline_and_changes_nothing(
@@ -639,10 +640,10 @@ def test_removing_the_maximum_is_reviewed_then_done(signed_in, trader, unchanged
         ),
         pytest.param("add", "0", 400, "The amount must be greater than 0.", id="zero"),
         pytest.param("remove", "-5", 400, "The amount must be greater than 0.", id="negative"),
-        pytest.param("add", "abc", 400, "amount must be a number, not 'abc'.", id="text"),
-        pytest.param("add", "", 400, "amount must be a number.", id="empty"),
-        pytest.param("add", "NaN", 400, "amount must be a finite number.", id="nan"),
-        pytest.param("add", "1e16", 400, "amount is too large.", id="huge"),
+        pytest.param("add", "abc", 400, "Amount must be a number, not 'abc'.", id="text"),
+        pytest.param("add", "", 400, "Amount must be a number.", id="empty"),
+        pytest.param("add", "NaN", 400, "Amount must be a finite number.", id="nan"),
+        pytest.param("add", "1e16", 400, "Amount is too large.", id="huge"),
         pytest.param(
             "double", "10", 400, "Choose whether to add or remove margin.", id="bad-change"
         ),
@@ -745,3 +746,20 @@ def test_change_the_amount_returns_to_the_form_as_it_was_typed(signed_in, trader
     html = page.content.decode()
     assert 'name="change" value="remove" checked' in html
     assert 'value="12.5"' in html
+
+
+@pytest.mark.parametrize("url", [PORTFOLIO, "/trade/BTCUSDT/"])
+def test_the_account_panel_says_the_wallet_balance_leaves_out_isolated_margin(
+    signed_in, trader, url
+):
+    # given an isolated position of 0.1 BTC at 20x: 300 of margin out of the wallet, 3 of fee
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="ISOLATED")
+
+    html = signed_in.get(url).content.decode()
+
+    # then the wallet shows 10,000 - 300 - 3, and says why it is not Binance's figure
+    assert '<dd data-figure="wallet">9,697.00 USDT</dd>' in html
+    assert (
+        '<p class="hint" id="wallet-note">Wallet balance leaves out the margin of isolated '
+        "positions (Binance's includes it).</p>"
+    ) in html

@@ -63,6 +63,12 @@ def radio(name: str, element_id: str, value: str, *, checked: bool) -> str:
     )
 
 
+def shown_after_redirect(client, response) -> str:
+    """The leverage form answers 303 (post/redirect/get): the page it sends to, as read next."""
+    assert (response.status_code, response["Location"]) == (303, "/settings/")
+    return client.get("/settings/").content.decode()
+
+
 def symbol_mode_cell(symbol: str, mode: str, *, own: bool) -> str:
     source = f"set for {symbol}" if own else "your default"
     return (
@@ -147,9 +153,15 @@ def test_settings_page_shows_the_defaults_of_a_new_trader(signed_in):
     readable = text(response)
     assert "a single bad trade can deplete your entire cross balance" in readable
     assert "only that margin is lost" in readable
-    # every symbol follows it, with no own default chosen
+    # every symbol follows it: "Default (Cross)" is its checked choice
     for symbol in ["BTCUSDT", "ETHUSDT", "SOLUSDT"]:
         assertInHTML(symbol_mode_cell(symbol, "CROSS", own=False), page)
+        assertInHTML(
+            f'<label class="chip" for="symbol-mode-{symbol}-default">'
+            + radio("margin_mode", f"symbol-mode-{symbol}-default", "DEFAULT", checked=True)
+            + "<span>Default (Cross)</span></label>",
+            page,
+        )
         for mode in ["cross", "isolated"]:
             assertInHTML(
                 radio("margin_mode", f"symbol-mode-{symbol}-{mode}", mode.upper(), checked=False),
@@ -346,6 +358,75 @@ def test_a_symbol_default_can_be_switched_back_to_the_other_mode(signed_in, trad
     assert stored_symbol_modes(trader) == [("BTCUSDT", "CROSS")]
 
 
+def test_a_symbol_goes_back_to_following_the_default(signed_in, trader):
+    # given an Isolated default and BTCUSDT set to Cross
+    Preferences.objects.filter(user=trader).update(default_margin_mode="ISOLATED")
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+    page = signed_in.get("/settings/").content.decode()
+    assertInHTML(radio("margin_mode", "symbol-mode-BTCUSDT-cross", "CROSS", checked=True), page)
+    assertInHTML(
+        radio("margin_mode", "symbol-mode-BTCUSDT-default", "DEFAULT", checked=False), page
+    )
+    assert "<span>Default (Isolated)</span>" in page
+
+    # when "Default (Isolated)" is saved for it
+    response = signed_in.post(
+        "/settings/symbol-mode/", {"symbol": "BTCUSDT", "margin_mode": "DEFAULT"}
+    )
+
+    # then it has no mode of its own: its orders follow the default, Isolated
+    assertRedirects(response, "/settings/", fetch_redirect_response=False)
+    assert stored_symbol_modes(trader) == []
+    page = signed_in.get("/settings/")
+    assert messages_of(page) == [
+        "BTCUSDT follows the default again: new orders default to Isolated."
+    ]
+    content = page.content.decode()
+    assertInHTML(symbol_mode_cell("BTCUSDT", "ISOLATED", own=False), content)
+    assertInHTML(
+        radio("margin_mode", "symbol-mode-BTCUSDT-default", "DEFAULT", checked=True), content
+    )
+
+
+def test_saving_default_for_a_symbol_that_follows_it_is_refused(signed_in, trader, unchanged):
+    with unchanged():
+        response = signed_in.post(
+            "/settings/symbol-mode/", {"symbol": "BTCUSDT", "margin_mode": "DEFAULT"}
+        )
+
+    assert response.status_code == 400
+    assertInHTML(
+        error_box(
+            "symbol-mode", "BTCUSDT already follows your default margin mode.", target="BTCUSDT"
+        ),
+        response.content.decode(),
+    )
+
+
+def test_going_back_to_the_default_is_refused_while_a_position_is_open_in_the_own_mode(
+    signed_in, trader, unchanged
+):
+    # given BTCUSDT set to Isolated and an Isolated position opened in it (the default is Cross)
+    symbol_margin_mode_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1")
+
+    with unchanged():
+        response = signed_in.post(
+            "/settings/symbol-mode/", {"symbol": "BTCUSDT", "margin_mode": "DEFAULT"}
+        )
+
+    assert response.status_code == 409
+    assertInHTML(
+        error_box(
+            "symbol-mode",
+            "The margin mode of an open position cannot be changed. Close your BTCUSDT "
+            "Isolated position and reopen it in Cross mode.",
+            target="BTCUSDT",
+        ),
+        response.content.decode(),
+    )
+
+
 def test_a_symbol_default_equal_to_the_current_mode_is_refused(signed_in, trader, unchanged):
     # given BTCUSDT follows the Cross default; when Cross is chosen for it
     with unchanged():
@@ -377,8 +458,8 @@ def test_a_symbol_default_change_is_refused_while_a_position_is_open_in_its_mode
     assertInHTML(
         error_box(
             "symbol-mode",
-            "Margin type cannot be changed if there exists position. Close your BTCUSDT Cross "
-            "position first.",
+            "The margin mode of an open position cannot be changed. Close your BTCUSDT Cross "
+            "position and reopen it in Isolated mode.",
             target="BTCUSDT",
         ),
         content,
@@ -409,8 +490,8 @@ def test_a_symbol_default_change_is_refused_while_an_order_is_open_in_its_mode(
     assertInHTML(
         error_box(
             "symbol-mode",
-            "Margin type cannot be changed if there exists open orders. Cancel your ETHUSDT "
-            "Cross orders first.",
+            "The margin mode of an open order cannot be changed. Cancel your ETHUSDT Cross "
+            "orders and place them again in Isolated mode.",
             target="ETHUSDT",
         ),
         response.content.decode(),
@@ -420,7 +501,7 @@ def test_a_symbol_default_change_is_refused_while_an_order_is_open_in_its_mode(
 @pytest.mark.parametrize(
     ("data", "status", "target", "message"),
     [
-        ({"symbol": "BTCUSDT"}, 400, "BTCUSDT", "Choose Cross or Isolated."),
+        ({"symbol": "BTCUSDT"}, 400, "BTCUSDT", "Choose Default, Cross or Isolated."),
         (
             {"symbol": "DOGEUSDT", "margin_mode": "ISOLATED"},
             404,
@@ -450,7 +531,7 @@ def test_leverage_is_saved_for_its_symbol_and_mode_only(signed_in, trader):
         "/settings/leverage/", {"symbol": "BTCUSDT", "margin_mode": "ISOLATED", "leverage": "50"}
     )
 
-    assertRedirects(response, "/settings/", fetch_redirect_response=False)
+    assertRedirects(response, "/settings/", status_code=303, fetch_redirect_response=False)
     assert stored_leverage(trader) == [("BTCUSDT", "ISOLATED", 50)]
     page = signed_in.get("/settings/")
     assert messages_of(page) == ["BTCUSDT Isolated leverage is now 50x."]
@@ -481,13 +562,14 @@ def test_a_bad_leverage_is_refused_at_its_cell_and_changes_nothing(
             {"symbol": "BTCUSDT", "margin_mode": "CROSS", "leverage": leverage},
         )
 
-    # then the refusal is shown, the cell is marked, and it still shows the stored 10x
-    assert response.status_code == 400
-    content = response.content.decode()
+    # then the page it is sent to shows the refusal, the cell marked, still at the stored 10x
+    content = shown_after_redirect(signed_in, response)
     assertInHTML(error_box("leverage", html.escape(message), target="BTCUSDT Cross"), content)
     assertInHTML(leverage_input("BTCUSDT", "CROSS", 10, 125, refused=True), content)
     assertInHTML(leverage_input("BTCUSDT", "ISOLATED", 20, 125), content)
     assert stored_leverage(trader) == [("BTCUSDT", "CROSS", 10)]
+    # and once: a reload of the page shows the page alone, and sends nothing again
+    assert 'id="leverage-error"' not in signed_in.get("/settings/").content.decode()
 
 
 def test_lowering_isolated_leverage_under_an_open_position_is_refused(signed_in, trader, unchanged):
@@ -500,8 +582,7 @@ def test_lowering_isolated_leverage_under_an_open_position_is_refused(signed_in,
             {"symbol": "BTCUSDT", "margin_mode": "ISOLATED", "leverage": "10"},
         )
 
-    assert response.status_code == 409
-    content = response.content.decode()
+    content = shown_after_redirect(signed_in, response)
     assertInHTML(
         error_box(
             "leverage",
@@ -522,14 +603,13 @@ def test_leverage_above_the_bracket_of_the_open_position_is_refused(signed_in, t
             "/settings/leverage/", {"symbol": "BTCUSDT", "margin_mode": "CROSS", "leverage": "125"}
         )
 
-    assert response.status_code == 400
     assertInHTML(
         error_box(
             "leverage",
             "At 125x the largest position is 50,000 USDT; your BTCUSDT position is 60,000 USDT.",
             target="BTCUSDT Cross",
         ),
-        response.content.decode(),
+        shown_after_redirect(signed_in, response),
     )
 
 
@@ -546,14 +626,13 @@ def test_lowering_cross_leverage_beyond_the_available_balance_is_refused(
             "/settings/leverage/", {"symbol": "BTCUSDT", "margin_mode": "CROSS", "leverage": "4"}
         )
 
-    assert response.status_code == 409
     assertInHTML(
         error_box(
             "leverage",
             "At 4x your cross positions would need 2,024 USDT more than your available balance.",
             target="BTCUSDT Cross",
         ),
-        response.content.decode(),
+        shown_after_redirect(signed_in, response),
     )
     assert stored_leverage(trader) == [("BTCUSDT", "CROSS", 125)]
 
@@ -565,36 +644,34 @@ def test_raising_leverage_under_an_open_position_changes_the_position_too(signed
         "/settings/leverage/", {"symbol": "BTCUSDT", "margin_mode": "ISOLATED", "leverage": "50"}
     )
 
-    assertRedirects(response, "/settings/", fetch_redirect_response=False)
+    assertRedirects(response, "/settings/", status_code=303, fetch_redirect_response=False)
     assert trader.positions.get(status="OPEN").leverage == 50
 
 
 @pytest.mark.parametrize(
-    ("data", "status", "target", "message"),
+    ("data", "target", "message"),
     [
         (
             {"symbol": "DOGEUSDT", "margin_mode": "CROSS", "leverage": "5"},
-            404,
             "DOGEUSDT Cross",
             "Unknown symbol 'DOGEUSDT'.",
         ),
         (
             {"symbol": "BTCUSDT", "margin_mode": "HEDGE", "leverage": "5"},
-            400,
             "BTCUSDT Hedge",
             "Select a valid choice. HEDGE is not one of the available choices.",
         ),
     ],
 )
 def test_a_leverage_for_an_unknown_symbol_or_mode_is_refused(
-    signed_in, trader, unchanged, data, status, target, message
+    signed_in, trader, unchanged, data, target, message
 ):
     with unchanged():
         response = signed_in.post("/settings/leverage/", data)
 
-    assert response.status_code == status
     assertInHTML(
-        error_box("leverage", html.escape(message), target=target), response.content.decode()
+        error_box("leverage", html.escape(message), target=target),
+        shown_after_redirect(signed_in, response),
     )
 
 

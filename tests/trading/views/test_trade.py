@@ -133,16 +133,34 @@ def test_the_confirmation_shows_both_modes_side_by_side_with_their_risks(
         "Cross: liquidation at 50,231.2. At risk: your whole cross balance, 9,970.00 USDT. "
         "Your cross margin ratio goes from 0.00 % to 2.51 %."
     ) in page
-    # isolated 20x: margin 3,000; LP = (3,000 + 50 - 60,000) / -0.995 = 57,236.18...
+    # isolated 20x: margin 3,000; LP = (3,000 + 50 - 60,000) / -0.995 = 57,236.1809...; the
+    # fees from the wallet: 30 now, and 57,236.1809... x 0.05 % = 28.618... to close at the LP
     assert (
-        "Isolated: liquidation at 57,236.2. Most you can lose: the margin, 3,000.00 USDT. "
+        "Isolated: liquidation at 57,236.2. Most you can lose: the margin plus the fees, "
+        "3,058.62 USDT (margin 3,000.00, fee 30.00 now, about 28.62 to close). "
         "The rest of your account is untouched."
     ) in page
     assert 'data-summary="initial-margin">6,000.00 USDT' in page
     assert 'data-summary="fee">30.00 USDT' in page
     assert 'data-summary="liquidation">50,231.2' in page
     assert 'value="CROSS" checked autofocus' in page
+    assert '<button type="submit" class="primary" id="confirm-button">Confirm</button>' in page
     assert Order.objects.count() == 0  # a preview places nothing
+
+
+def test_the_confirmation_disables_confirm_when_both_modes_are_refused(signed_in):
+    # 10 BTC at 20x needs 30,000 of margin in either mode: the wallet holds 10,000
+    page = text(signed_in.post(CONFIRM, {**ONE_BTC, "quantity": "10"}))
+
+    assert page.count('data-text="refusal">Refused in this mode:') == 2
+    assert (
+        '<p class="refusal" role="note" id="confirm-refused">Refused in both modes (the reasons '
+        "are above): nothing can be placed. Go back and change the order.</p>"
+    ) in page
+    assert (
+        '<button type="submit" class="primary" id="confirm-button" disabled '
+        'aria-describedby="confirm-refused">Confirm</button>'
+    ) in page
 
 
 def test_the_confirmation_preselects_the_users_default_mode(signed_in, trader):
@@ -175,17 +193,17 @@ def test_a_quantity_in_usdt_becomes_base_quantity_rounded_down_to_the_step(signe
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
-        ({"quantity": "0"}, 400, "quantity must be greater than 0."),
-        ({"quantity": "-1"}, 400, "quantity must be greater than 0."),
+        ({"quantity": "0"}, 400, "Quantity must be greater than 0."),
+        ({"quantity": "-1"}, 400, "Quantity must be greater than 0."),
         ({"quantity": "0.0005"}, 400, "is not a multiple of the step size 0.001"),
-        ({"quantity": "NaN"}, 400, "quantity must be a finite number."),
-        ({"quantity": "1e30"}, 400, "quantity is too large."),
-        ({"quantity": "lots"}, 400, "quantity must be a number"),
-        ({"side": "HOLD"}, 400, "side must be BUY or SELL"),
+        ({"quantity": "NaN"}, 400, "Quantity must be a finite number."),
+        ({"quantity": "1e30"}, 400, "Quantity is too large."),
+        ({"quantity": "lots"}, 400, "Quantity must be a number"),
+        ({"side": "HOLD"}, 400, "Side must be BUY or SELL"),
         ({"order_type": "LIMIT", "price": "60000.05"}, 400, "tick"),
         ({"order_type": "LIMIT", "price": ""}, 400, "A LIMIT order needs a price."),
         ({"quantity_unit": "usdt"}, 400, "The quantity is in the base asset or in USDT."),
-        ({"margin_mode": "BOTH"}, 400, "margin_mode must be CROSS or ISOLATED"),
+        ({"margin_mode": "BOTH"}, 400, "The margin_mode must be CROSS or ISOLATED"),
         ({"quantity": "1", "quantity_unit": "USDT"}, 400, "buys less than one step"),
     ],
 )
@@ -254,16 +272,22 @@ def test_leverage_is_set_per_symbol_and_mode(signed_in, trader):
         "/trade/BTCUSDT/leverage/", {"margin_mode": "ISOLATED", "leverage": "50"}
     )
 
-    assert response.status_code == 302
+    # post/redirect/get: 303 to the trade page, in the form's mode
+    assert (response.status_code, response["Location"]) == (
+        303,
+        "/trade/BTCUSDT/?margin_mode=ISOLATED",
+    )
     assert LeverageSetting.objects.get(user=trader, margin_mode="ISOLATED").leverage == 50
     assert not LeverageSetting.objects.filter(user=trader, margin_mode="CROSS").exists()
-    assert "<span>Isolated 50x</span>" in text(signed_in.get(TRADE))
+    page = text(signed_in.get(response["Location"]))
+    assert "<span>Isolated 50x</span>" in page
+    assert "BTCUSDT Isolated leverage set to 50x." in page
 
 
 @pytest.mark.parametrize(
     ("leverage", "message"),
     [
-        ("126", "above this symbol&#x27;s maximum of 125x"),
+        ("126", "Leverage 126x is above this symbol&#x27;s maximum of 125x."),
         ("0", "Leverage must be at least 1"),
         ("ten", "Leverage must be a whole number from 1 to 125."),
         ("", "Leverage must be a whole number from 1 to 125."),
@@ -278,8 +302,23 @@ def test_a_bad_leverage_is_refused_and_changes_nothing(signed_in, unchanged, lev
             "/trade/BTCUSDT/leverage/", {"margin_mode": "CROSS", "leverage": leverage}
         )
 
-    assert response.status_code == 400
-    assert message in response.content.decode()
+    # post/redirect/get: the trade page shows the refusal once; a reload sends nothing again
+    assert (response.status_code, response["Location"]) == (
+        303,
+        "/trade/BTCUSDT/?margin_mode=CROSS",
+    )
+    page = signed_in.get(response["Location"]).content.decode()
+    assert f'<li class="error">BTCUSDT Cross leverage: {message}' in page
+    assert "BTCUSDT Cross leverage:" not in signed_in.get(response["Location"]).content.decode()
+
+
+def test_a_leverage_for_an_unknown_symbol_is_not_found(signed_in, unchanged):
+    with unchanged():
+        response = signed_in.post(
+            "/trade/DOGEUSDT/leverage/", {"margin_mode": "CROSS", "leverage": "5"}
+        )
+
+    assert response.status_code == 404
 
 
 def test_the_live_endpoint_gives_the_mark_and_candles_as_strings(signed_in, market):
@@ -362,7 +401,7 @@ def test_the_trade_pages_queries_do_not_grow_with_positions_and_orders(
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", order_type="LIMIT",
                 price="50000", margin_mode="CROSS")  # fmt: skip
 
-    with django_assert_max_num_queries(36):  # 6 of them the ADL queues, on a cold cache
+    with django_assert_max_num_queries(37):  # 6 of them the ADL queues, on a cold cache
         trade = signed_in.get(TRADE)
     with django_assert_max_num_queries(40):
         confirm = signed_in.post(CONFIRM, ONE_BTC)
