@@ -182,7 +182,8 @@ CACHES = {
 # REDIS_URL by default), else PostgreSQL's LISTEN/NOTIFY on the database the app already has
 # (marginsite/channel_layers.py says why).
 CHANNEL_LAYER_URL = env("CHANNEL_LAYER_URL", default=REDIS_URL)
-CHANNEL_LAYER_PREFIX = "marginsite"
+# Names this installation's channels in Redis, so that two can share one Redis.
+CHANNEL_LAYER_PREFIX = env("CHANNEL_LAYER_PREFIX", default="marginsite")
 CHANNEL_LAYERS = {
     "default": (
         {

@@ -140,6 +140,7 @@ def pytest_configure(config):
     # Django's default hasher takes 0.2 s a password by design; tests create users by the
     # hundred. Servers the tests start in their own process keep the real one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _live_events_separate()
     if worker := os.environ.get("PYTEST_XDIST_WORKER"):
         _worker_services_separate(worker)
 
@@ -169,6 +170,16 @@ def cache_fresh(cache_redis):
     stale = list(cache_redis.scan_iter(f"{prefix}:*"))
     if stale:
         cache_redis.delete(*stale)
+
+
+def _live_events_separate() -> None:
+    """The live events of this test process (and of the sites it serves, tests/served.py) are
+    its own: on Redis, another test process's marks and user ids (each test database counts
+    users from 1) would reach its pages."""
+    settings.CHANNEL_LAYER_PREFIX = f"marginsite-test-{os.getpid()}"
+    config = settings.CHANNEL_LAYERS["default"].get("CONFIG")
+    if config is not None:
+        config["prefix"] = settings.CHANNEL_LAYER_PREFIX
 
 
 def _worker_services_separate(worker: str) -> None:

@@ -100,6 +100,7 @@ def site_environment(tmp_path, static_files):
     environment.update(
         DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
+        CHANNEL_LAYER_PREFIX=settings.CHANNEL_LAYER_PREFIX,
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         DJANGO_SECRET_KEY=settings.SECRET_KEY,
         API_KEY_ENCRYPTION_KEY=settings.API_KEY_ENCRYPTION_KEY,

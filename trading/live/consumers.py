@@ -100,11 +100,13 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
             self.render_task = asyncio.get_running_loop().create_task(self._render_due())
 
     async def _render_due(self) -> None:
-        wait = self.rendered_at + RENDER_SECONDS - asyncio.get_running_loop().time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        due, self.due = self.due, set()
-        await self._render(due)
+        """Until nothing is due: notes that arrive during a render are rendered after it."""
+        while self.due:
+            wait = self.rendered_at + RENDER_SECONDS - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            due, self.due = self.due, set()
+            await self._render(due)
 
     async def _render(self, due: set[str]) -> None:
         """Send what is due: the whole page covers the rest."""

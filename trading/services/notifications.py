@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from trading.models import Notification
 
-MESSAGE_MAX = Notification._meta.get_field("message").max_length
+# An operator's notice is a banner line: a long reason is cut to it (the audit log keeps it
+# whole). The column holds more, for a liquidation's notice with its other-mode sentence.
+MESSAGE_MAX = 300
 
 
 def notifications_read(*, user, kind: str = Notification.Kind.LIQUIDATION) -> int:
