@@ -102,3 +102,20 @@ class BinanceClient:
 
     def delete(self, path, params=None, **signing):
         return self.request("DELETE", path, params, **signing)
+
+
+def marginsite_urls(base_url: str) -> dict:
+    """ccxt binanceusdm's ``urls["api"]`` pointed at marginsite, as docs/bots.md tells a bot
+    author to write: everything under /fapi (and /futures/data), and the streams' base for ccxt
+    pro."""
+    fapi = f"{base_url}/fapi"
+    return {
+        "fapiPublic": f"{fapi}/v1",
+        "fapiPublicV2": f"{fapi}/v2",
+        "fapiPublicV3": f"{fapi}/v3",
+        "fapiPrivate": f"{fapi}/v1",
+        "fapiPrivateV2": f"{fapi}/v2",
+        "fapiPrivateV3": f"{fapi}/v3",
+        "fapiData": f"{base_url}/futures/data",
+        "ws": {"linear": base_url.replace("http://", "ws://") + "/ws"},
+    }

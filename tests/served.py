@@ -157,3 +157,22 @@ def marginsite(transactional_db, tmp_path, site_environment):
     for process in processes.values():
         stop(process)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")
+
+
+@pytest.fixture(params=["redis", "postgres"])
+def layer(request, settings):
+    """The channel layer of both the served site and this process (which publishes the live
+    events): Redis (production) and PostgreSQL's LISTEN/NOTIFY (the embedded default)."""
+    if request.param == "postgres":
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "marginsite.channel_layers.PostgresNotifyChannelLayer"}
+        }
+    return request.param
+
+
+@pytest.fixture
+def site(marginsite, site_environment, layer):
+    """The web process alone (its sockets), on each channel layer."""
+    if layer == "postgres":
+        site_environment["CHANNEL_LAYER_URL"] = ""
+    return marginsite(("web",))

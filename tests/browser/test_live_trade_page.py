@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
+from tests.builders import market_order
 from trading.models import Position
-from trading.services import mark_price_set, order_place, sweep_run
+from trading.services import mark_price_set, sweep_run
 from trading.templatetags.figures import to_tick
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
@@ -56,14 +57,7 @@ def test_an_order_a_tick_and_a_liquidation_reach_the_open_page_without_a_reload(
     # gone if the page were reloaded
     assert page.locator("[data-live-panel='positions'] [data-position]").count() == 0
 
-    order_place(
-        user=trader,
-        symbol="BTCUSDT",
-        side="BUY",
-        quantity="0.1",
-        order_type="MARKET",
-        margin_mode="ISOLATED",
-    )
+    market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
     position = Position.objects.get(user=trader)
     row = page.locator(f"[data-position='{position.pk}']")
     row.wait_for(timeout=PUSH_MS)
@@ -92,14 +86,7 @@ def test_a_pushed_panels_forms_still_post(site, page, make_trader, market):
     signed_in(page, site, trader)
     page.goto(f"{site.url}/trade/BTCUSDT/")
     page.wait_for_selector("html[data-live='open']", state="attached")
-    order_place(
-        user=trader,
-        symbol="BTCUSDT",
-        side="SELL",
-        quantity="0.1",
-        order_type="MARKET",
-        margin_mode="CROSS",
-    )
+    market_order(trader, "SELL", "0.1", margin_mode="CROSS")
     position = Position.objects.get(user=trader)
     close = page.locator(f"[data-position='{position.pk}'] button", has_text="Close at market")
     close.wait_for(timeout=PUSH_MS)

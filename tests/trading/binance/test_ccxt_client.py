@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create, user_create
+from tests.clients import marginsite_urls
 from trading.binance.mapping import ms as mapping_ms
 from trading.domain.holdings import engine_brackets
 from trading.engine import PositionState, Side, isolated_liquidation_price
@@ -43,16 +44,7 @@ def binanceusdm(base_url: str, *, key: str, secret: str) -> ccxt.binanceusdm:
     exchange = ccxt.binanceusdm(
         {"apiKey": key, "secret": secret, "options": {"fetchCurrencies": False}}
     )
-    fapi = f"{base_url}/fapi"
-    exchange.urls["api"] = {
-        "fapiPublic": f"{fapi}/v1",
-        "fapiPublicV2": f"{fapi}/v2",
-        "fapiPublicV3": f"{fapi}/v3",
-        "fapiPrivate": f"{fapi}/v1",
-        "fapiPrivateV2": f"{fapi}/v2",
-        "fapiPrivateV3": f"{fapi}/v3",
-        "fapiData": f"{base_url}/futures/data",
-    }
+    exchange.urls["api"] = marginsite_urls(base_url)
     return exchange
 
 

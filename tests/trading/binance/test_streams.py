@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from accounts.services import api_key_create, api_key_revoke
-from tests.clients import BinanceClient
+from tests.clients import BinanceClient, marginsite_urls
 from trading.binance.mapping import ms
 from trading.binance.streams import events
 from trading.binance.streams.consumers import Stream, stream_parse
@@ -32,23 +32,6 @@ BTC = "BTC/USDT:USDT"
 SECONDS = 10
 
 
-@pytest.fixture(params=["redis", "postgres"])
-def layer(request, settings):
-    """The channel layer of both the served site and this process (which publishes)."""
-    if request.param == "postgres":
-        settings.CHANNEL_LAYERS = {
-            "default": {"BACKEND": "marginsite.channel_layers.PostgresNotifyChannelLayer"}
-        }
-    return request.param
-
-
-@pytest.fixture
-def site(marginsite, site_environment, layer):
-    if layer == "postgres":
-        site_environment["CHANNEL_LAYER_URL"] = ""
-    return marginsite(("web",))
-
-
 @pytest.fixture
 def redis_site(marginsite):
     return marginsite(("web",))
@@ -59,17 +42,7 @@ def pro_client(site_url: str, key: str, secret: str) -> ccxt.pro.binanceusdm:
     exchange = ccxt.pro.binanceusdm(
         {"apiKey": key, "secret": secret, "options": {"fetchCurrencies": False}}
     )
-    fapi = f"{site_url}/fapi"
-    exchange.urls["api"] = {
-        "fapiPublic": f"{fapi}/v1",
-        "fapiPublicV2": f"{fapi}/v2",
-        "fapiPublicV3": f"{fapi}/v3",
-        "fapiPrivate": f"{fapi}/v1",
-        "fapiPrivateV2": f"{fapi}/v2",
-        "fapiPrivateV3": f"{fapi}/v3",
-        "fapiData": f"{site_url}/futures/data",
-        "ws": {"linear": site_url.replace("http://", "ws://") + "/ws"},
-    }
+    exchange.urls["api"] = marginsite_urls(site_url)
     return exchange
 
 

@@ -13,30 +13,14 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from tests.builders import market_order
 from trading.models import MarkPrice, Notification, Position, PriceCandle, Wallet
-from trading.services import mark_price_set, order_place, prices_tick, sweep_run
+from trading.services import mark_price_set, prices_tick, sweep_run
 from trading.templatetags.figures import usdt
 
 pytestmark = pytest.mark.redis
 
 PUSH_SECONDS = 1.0
-
-
-@pytest.fixture(params=["redis", "postgres"])
-def layer(request, settings):
-    """The channel layer of both the served site and this process (which publishes)."""
-    if request.param == "postgres":
-        settings.CHANNEL_LAYERS = {
-            "default": {"BACKEND": "marginsite.channel_layers.PostgresNotifyChannelLayer"}
-        }
-    return request.param
-
-
-@pytest.fixture
-def site(marginsite, site_environment, layer):
-    if layer == "postgres":
-        site_environment["CHANNEL_LAYER_URL"] = ""
-    return marginsite(("web",))
 
 
 def session_cookie(user) -> str:
@@ -96,14 +80,7 @@ def test_an_order_is_pushed_within_a_second(site, make_trader, market):
     trader = make_trader()
     with open_socket(site, "BTCUSDT", session_cookie(trader)) as socket:
         next_message(socket, seconds=5)
-        order_place(
-            user=trader,
-            symbol="BTCUSDT",
-            side="BUY",
-            quantity="0.1",
-            order_type="MARKET",
-            margin_mode="ISOLATED",
-        )
+        market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
         pushed = time.monotonic()
         snapshot = next_message(socket)
         assert time.monotonic() - pushed < PUSH_SECONDS
@@ -120,14 +97,7 @@ def test_an_order_is_pushed_within_a_second(site, make_trader, market):
 
 def test_a_tick_of_a_held_symbol_pushes_the_holdings(site, make_trader, market):
     trader = make_trader()
-    order_place(
-        user=trader,
-        symbol="BTCUSDT",
-        side="BUY",
-        quantity="0.1",
-        order_type="MARKET",
-        margin_mode="CROSS",
-    )
+    market_order(trader, "BUY", "0.1", margin_mode="CROSS")
     position = Position.objects.get(user=trader)
     with open_socket(site, "ETHUSDT", session_cookie(trader)) as socket:
         first = next_message(socket, seconds=5)
@@ -180,14 +150,7 @@ def test_a_tick_of_another_symbol_sends_nothing(site, make_trader, market):
 
 def test_a_liquidation_notice_is_pushed(site, make_trader, market):
     trader = make_trader()
-    order_place(
-        user=trader,
-        symbol="BTCUSDT",
-        side="BUY",
-        quantity="0.1",
-        order_type="MARKET",
-        margin_mode="ISOLATED",
-    )
+    market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
     with open_socket(site, "BTCUSDT", session_cookie(trader)) as socket:
         next_message(socket, seconds=5)
         mark_price_set(symbol="BTCUSDT", price=Decimal("50000"))
@@ -206,13 +169,6 @@ def test_other_traders_changes_are_not_pushed(site, make_trader, market):
     watcher, other = make_trader(), make_trader()
     with open_socket(site, "BTCUSDT", session_cookie(watcher)) as socket:
         next_message(socket, seconds=5)
-        order_place(
-            user=other,
-            symbol="SOLUSDT",
-            side="BUY",
-            quantity="1",
-            order_type="MARKET",
-            margin_mode="CROSS",
-        )
+        market_order(other, "BUY", "1", symbol="SOLUSDT", margin_mode="CROSS")
         with pytest.raises(TimeoutError):
             socket.recv(timeout=PUSH_SECONDS)
