@@ -15,9 +15,12 @@ tick renders their whole page: account, positions, orders, fills, notices), half
 (a tick sends them the market: mark, candles, book). Every page shows BTCUSDT.
 
 A tick's latency is from the moment the worker wrote the mark (its ``updated_at``) to the moment
-the page received it. First one page alone (the floor), then all of them, each for the same
-bounded time, in one run; it prints p50 and p99 per kind of page, their ratio to the floor, the
-site's CPU (web, worker and beat) and the machine's.
+the page received that mark or a newer one: a page whose socket skipped a tick (renders are
+coalesced) waits for the next, and the wait counts. Every tick that any page received is a tick
+of the run; each page is timed on every tick written after its first mark and before its last.
+First one page alone (the floor), then all of them, each for the same bounded time, in one run;
+it prints, per kind of page, the ticks timed and the share a page received itself, p50 and p99,
+their ratio to the floor, the site's CPU (web, worker and beat) and the machine's.
 """
 
 import argparse
@@ -68,39 +71,63 @@ def database_prepare(pages: int) -> list[tuple[str, str]]:
     return sessions
 
 
-async def page(url: str, kind: str, session: str, until: float, latencies: dict) -> None:
-    """One open trade page: every mark it is sent, timed from the worker's write once."""
-    seen = set()
+async def page(url: str, kind: str, session: str, until: float, received: dict) -> None:
+    """One open trade page: (when it arrived, when the worker wrote it) of each new mark it is
+    sent, after the page as it opens."""
+    arrivals = received[kind].setdefault(session, [])
     socket_url = url.replace("http://", "ws://") + f"/live/trade/{SYMBOL}/"
     headers = {"Origin": url, "Cookie": f"sessionid={session}"}
-    async with connect(socket_url, additional_headers=headers, max_size=None) as socket:
+    # 200 pages opening at once each wait for their first render: allow them a minute
+    async with connect(
+        socket_url, additional_headers=headers, max_size=None, open_timeout=60
+    ) as socket:
         while (left := until - time.time()) > 0:
             try:
                 raw = await asyncio.wait_for(socket.recv(), left)
             except TimeoutError:
                 break
-            received = time.time()
+            arrived = time.time()
             stamp = json.loads(raw).get("updated_at")
-            if stamp and stamp not in seen:
-                seen.add(stamp)
-                if len(seen) > 1:  # the first message is the page as it opens
-                    written = datetime.fromisoformat(stamp).timestamp()
-                    latencies[kind].append((received - written) * 1000)
+            if stamp:
+                written = datetime.fromisoformat(stamp).timestamp()
+                if not arrivals or written > arrivals[-1][1]:
+                    arrivals.append((arrived, written))
+
+
+def tick_latencies(received: dict) -> tuple[dict, dict]:
+    """Per kind of page: every tick's latency on every page (ms), and the share of the ticks
+    timed that the page received itself (the others it got only as a newer mark)."""
+    ticks = sorted({written for pages in received.values() for arrivals in pages.values()
+                    for _, written in arrivals})  # fmt: skip
+    latencies, received_share = {}, {}
+    for kind, pages in received.items():
+        values, own = [], 0
+        for arrivals in pages.values():
+            timed = [tick for tick in ticks if arrivals[0][1] < tick <= arrivals[-1][1]]
+            stamps = {written for _, written in arrivals}
+            for tick in timed:
+                arrived = next(a for a, written in arrivals if written >= tick)
+                values.append((arrived - tick) * 1000)
+                own += tick in stamps
+        latencies[kind] = values
+        received_share[kind] = own / len(values) if values else float("nan")
+    return latencies, received_share
 
 
 async def phase(url: str, sessions: list, seconds: float) -> dict:
-    latencies = {"holder": [], "watcher": []}
+    received = {"holder": {}, "watcher": {}}
     until = time.time() + seconds
-    await asyncio.gather(*(page(url, kind, cookie, until, latencies) for kind, cookie in sessions))
-    return latencies
+    await asyncio.gather(*(page(url, kind, cookie, until, received) for kind, cookie in sessions))
+    return received
 
 
 def measured(site: Site, sessions: list, seconds: float) -> dict:
     site_cpu, machine_cpu, wall = site.cpu_seconds(), machine_cpu_seconds(), time.monotonic()
-    latencies = asyncio.run(phase(site.url, sessions, seconds))
+    latencies, received_share = tick_latencies(asyncio.run(phase(site.url, sessions, seconds)))
     wall = time.monotonic() - wall
     return {
         "latencies": latencies,
+        "received_share": received_share,
         "site_cpu": (site.cpu_seconds() - site_cpu) / wall * 100,
         "machine_cpu": (machine_cpu_seconds() - machine_cpu) / wall * 100,
     }
@@ -129,18 +156,22 @@ def main() -> None:
     )
     floor_p50 = percentile(floor["latencies"]["holder"], 0.5)
     floor_p99 = percentile(floor["latencies"]["holder"], 0.99)
-    print(f"{'pages':>24} | {'ticks seen':>10} | {'p50 ms':>7} | {'p99 ms':>7} | "
-          f"{'p50/floor':>9} | {'site CPU':>8} | {'machine CPU':>11}")  # fmt: skip
+    print(f"{'pages':>24} | {'ticks timed':>11} | {'received':>8} | {'p50 ms':>7} | "
+          f"{'p99 ms':>7} | {'p50/floor':>9} | {'site CPU':>8} | {'machine CPU':>11}")  # fmt: skip
     rows = [("1 holder (floor)", floor, "holder")]
     rows += [(f"{arguments.pages // 2} {kind}s", loaded, kind) for kind in ("holder", "watcher")]
     for label, run, kind in rows:
         values = run["latencies"][kind]
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         print(
-            f"{label:>24} | {len(values):>10} | {p50:>7.0f} | {p99:>7.0f} | "
+            f"{label:>24} | {len(values):>11} | {run['received_share'][kind]:>8.0%} | "
+            f"{p50:>7.0f} | {p99:>7.0f} | "
             f"{p50 / floor_p50:>8.1f}x | {run['site_cpu']:>7.0f}% | {run['machine_cpu']:>10.0f}%"
         )
-    print(f"(floor p99 {floor_p99:.0f} ms; CPU as % of one core, 200 % = both cores)")
+    print(
+        f"(floor p99 {floor_p99:.0f} ms; received: the ticks a page was sent itself, the others "
+        "reached it as a newer mark; CPU as % of one core, 200 % = both cores)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,16 +12,18 @@ from django.utils.functional import SimpleLazyObject
 
 from trading.models import Notification
 from trading.selectors import account_summary
+from trading.selectors.accounts import AccountSummary
 
 WARNING_RATIO = Decimal("0.8")
 BANNER_KINDS = (Notification.Kind.LIQUIDATION, Notification.Kind.OPERATOR)
 BANNER_ROWS = 5
 
 
-def _cross_ratio_warning(user) -> dict:
+def cross_ratio_warning(summary: AccountSummary) -> dict:
     """``show`` when the cross margin ratio is at or past 80 %, or the cross margin balance is
-    gone (ratio None) while maintenance margin is due."""
-    summary = account_summary(user=user)
+    gone (ratio None) while maintenance margin is due. A view that shows the account panel
+    passes it from the same summary (``views.common.account_panel``), so that the page values
+    the account once."""
     ratio = summary.cross_margin_ratio
     due = summary.cross_maintenance_margin > 0
     return {"show": due and (ratio is None or ratio >= WARNING_RATIO), "ratio": ratio}
@@ -49,5 +51,7 @@ def alerts(request) -> dict:
         ),
         "unread_liquidations": SimpleLazyObject(lambda: notices()[Notification.Kind.LIQUIDATION]),
         "operator_notices": SimpleLazyObject(lambda: notices()[Notification.Kind.OPERATOR]),
-        "cross_ratio_warning": SimpleLazyObject(lambda: _cross_ratio_warning(user)),
+        "cross_ratio_warning": SimpleLazyObject(
+            lambda: cross_ratio_warning(account_summary(user=user))
+        ),
     }

@@ -104,6 +104,22 @@ class ReduceOnlyRejected(ApplicationError):
     status = 409
 
 
+class ClosePositionExists(ApplicationError):
+    """A position holds at most one open close-position order of each type: its take-profit
+    (TAKE_PROFIT_MARKET) and its stop-loss (STOP_MARKET), as on Binance."""
+
+    code = "CLOSE_POSITION_ORDER_EXISTS"
+    status = 409
+
+
+class BookTooThin(ApplicationError):
+    """An action that must fill whole at once (a reversal) would not: the book holds less within
+    the maximum slippage. Nothing is done."""
+
+    code = "BOOK_TOO_THIN"
+    status = 409
+
+
 class OrderNotFound(NotFound):
     code = "ORDER_NOT_FOUND"
 

@@ -6,6 +6,7 @@ import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from marginsite.errors import InvalidInput
+from trading.engine import quantity_for_cost
 
 # The widest money column holds 20 integer digits and 8 decimals; a figure above 10^15 USDT or
 # units is no paper trade, and it keeps every product of two inputs well inside 28 digits.
@@ -85,5 +86,6 @@ def on_step(value: Decimal, step: Decimal) -> bool:
 
 def quantity_from_notional(notional: Decimal, *, price: Decimal, step: Decimal) -> Decimal:
     """The base quantity that ``notional`` USDT buys at ``price``, rounded down to the step: an
-    order entered in USDT never costs more than the amount typed."""
-    return (notional / price / step).to_integral_value(rounding=ROUND_DOWN) * step
+    order entered in USDT never costs more than the amount typed (the rule of an order by cost,
+    at leverage 1)."""
+    return quantity_for_cost(cost=notional, leverage=1, price=price, step_size=step)

@@ -17,6 +17,13 @@ urlpatterns = [
         name="position_close_limit",
     ),
     path("positions/<int:position_id>/margin/", positions.position_margin, name="position_margin"),
+    path("positions/<int:position_id>/tpsl/", positions.position_tpsl, name="position_tpsl"),
+    path(
+        "positions/<int:position_id>/reverse/",
+        positions.position_reverse,
+        name="position_reverse",
+    ),
+    path("positions/close-all/", positions.positions_close_all, name="positions_close_all"),
     path("orders/<int:order_id>/cancel/", history.order_cancel, name="order_cancel"),
     path("orders/<int:order_id>/edit/", history.order_edit, name="order_edit"),
     path("history/orders/", history.order_history, name="order_history"),

@@ -2,10 +2,12 @@
 // (trading/live/consumers.py), and this swaps them in. A "snapshot" carries every live panel's
 // HTML (rendered by the same templates as the page), the mark, the newest candles and the
 // chart's lines; a "market" carries only the mark, candles and book. A dropped socket reconnects
-// (1 s, then doubling to 15 s) and the server's first message resyncs the whole page; meanwhile
-// trade.js polls the mark. A panel holding the focus (a price being typed) is swapped when the
-// focus leaves it. <html data-live> says "open" or "closed", and data-live-at when the last
-// message arrived.
+// (1 s, then doubling to 15 s) and the server's first message, a snapshot, resyncs the whole
+// page; meanwhile trade.js polls the mark and a status line says the other figures may be out of
+// date. The backoff starts again at 1 s only once a snapshot has arrived, so a server that accepts
+// and at once closes (its channel layer down) is not asked every second. A panel holding the
+// focus (a price being typed) is swapped when the focus leaves it. <html data-live> says "open"
+// (the page is in sync) or "closed", and data-live-at when the last message arrived.
 (function () {
   "use strict";
 
@@ -19,6 +21,12 @@
   var MAX_DELAY = 15000;
   var deferred = {};
   var current = null;
+  // A live region is announced only if it was in the page before its text changed: it stays,
+  // empty (and so not drawn, trade.css) while the page is in sync.
+  var status = document.createElement("p");
+  status.className = "live-status";
+  status.setAttribute("role", "status");
+  document.body.appendChild(status);
 
   function panel(name) {
     return document.querySelector("[data-live-panel='" + name + "']");
@@ -53,17 +61,24 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = current = new WebSocket(scheme + window.location.host + path);
     socket.addEventListener("open", function () {
-      delay = 1000;
       live.socketOpen(true);
-      root.setAttribute("data-live", "open");
     });
     socket.addEventListener("message", function (event) {
       show(JSON.parse(event.data));
+      if (root.getAttribute("data-live") === "open") return;
+      delay = 1000;
+      root.setAttribute("data-live", "open");
+      status.textContent = "";
     });
     socket.addEventListener("close", function (event) {
       live.socketOpen(false);
       root.setAttribute("data-live", "closed");
-      if (event.code === 4401 || event.code === 4404) return;  // signed out, or no such symbol
+      if (event.code === 4401 || event.code === 4404) {  // signed out, or no such symbol
+        status.textContent = "Live updates stopped: reload the page.";
+        return;
+      }
+      status.textContent =
+        "Connection lost: reconnecting. Positions, orders and balances may be out of date.";
       window.setTimeout(connect, delay);
       delay = Math.min(delay * 2, MAX_DELAY);
     });

@@ -47,14 +47,19 @@
   var socketOpen = false;
 
   // The entry and liquidation lines of the user's positions on the symbol, drawn again whole.
+  // Entry yellow; liquidation red; a take-profit green and a stop-loss orange, dashed.
+  var LINE_COLOURS = {
+    entry: "#f0b90b", liquidation: "#f6465d", "take-profit": "#0ecb81", "stop-loss": "#f7931a"
+  };
+
   function setLines(lines) {
     if (!series) return;
     priceLines.forEach(function (line) { series.removePriceLine(line); });
     priceLines = (lines || []).map(function (line) {
-      var liquidation = /liquidation/.test(line.title);
+      var kind = (line.title.match(/liquidation|take-profit|stop-loss/) || ["entry"])[0];
       return series.createPriceLine({
         price: Number(line.price), title: line.title, lineWidth: 1,
-        color: liquidation ? "#f6465d" : "#f0b90b", lineStyle: liquidation ? 2 : 0
+        color: LINE_COLOURS[kind], lineStyle: kind === "entry" ? 0 : 2
       });
     });
   }
@@ -106,7 +111,7 @@
     if (!type) return;
     function update() {
       document.querySelectorAll("[data-for-type]").forEach(function (field) {
-        field.hidden = field.getAttribute("data-for-type") !== type.value;
+        field.hidden = field.getAttribute("data-for-type").split(" ").indexOf(type.value) < 0;
       });
     }
     type.addEventListener("change", update);

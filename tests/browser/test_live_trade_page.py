@@ -3,6 +3,7 @@ it (gunicorn's uvicorn workers, tests/served.py), the figures change without a r
 order, a tick and a liquidation made by other processes (here, this test's, as the Celery worker
 and other requests make them). Under the Content-Security-Policy, nothing is refused."""
 
+import time
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from tests.browser.test_content_security_policy import COLLECT_VIOLATIONS
 from tests.builders import market_order
 from trading.models import Position
 from trading.services import mark_price_set, sweep_run
-from trading.templatetags.figures import to_tick
+from trading.templatetags.figures import to_step, to_tick
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
@@ -96,3 +97,59 @@ def test_a_pushed_panels_forms_still_post(site, page, make_trader, market):
 
     position.refresh_from_db()
     assert position.status == Position.Status.CLOSED
+
+
+def test_a_dropped_socket_reconnects_with_a_backoff_and_resyncs_the_page(
+    site, page, make_trader, market
+):
+    """The test stands between the page and the server (Playwright's WebSocket routing): it drops
+    the page's socket, refuses its first retry, fills an order meanwhile, then lets the next retry
+    through. The page says it is reconnecting, waits longer before its second retry than its
+    first, and once back shows the fill's position without a reload."""
+    trader = make_trader()
+    signed_in(page, site, trader)
+    sockets, attempts, refusing = [], [], []
+
+    def route(socket) -> None:
+        attempts.append(time.monotonic())
+        if refusing:
+            socket.close(code=1011, reason="refused by the test")
+            return
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket("**/live/trade/**", route)
+    page.goto(f"{site.url}/trade/BTCUSDT/")
+    page.wait_for_selector("html[data-live='open']", state="attached")
+    page.evaluate("window.loadedOnce = true")
+    status = page.get_by_role("status")
+    assert status.is_hidden()
+
+    # when the socket drops
+    refusing.append(True)
+    dropped = time.monotonic()
+    sockets[-1].close(code=1001, reason="dropped by the test")
+    page.wait_for_selector("html[data-live='closed']", state="attached", timeout=PUSH_MS)
+    # then the page says so, and while it is down a fill reaches the database only
+    assert status.inner_text() == (
+        "Connection lost: reconnecting. Positions, orders and balances may be out of date."
+    )
+    market_order(trader, "BUY", "0.1", margin_mode="CROSS")
+    position = Position.objects.get(user=trader)
+    deadline = time.monotonic() + 5
+    while len(attempts) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert len(attempts) == 2  # the first retry, refused
+    assert page.locator("[data-live-panel='positions'] [data-position]").count() == 0
+    refusing.clear()
+
+    # when the next retry gets through, the page resyncs: the fill's position, the cue gone
+    page.wait_for_selector("html[data-live='open']", state="attached", timeout=5_000)
+    size = page.locator(f"[data-position='{position.pk}'] [data-figure='size']")
+    assert size.inner_text() == to_step(Decimal("0.1"), position.instrument.step_size)
+    assert status.is_hidden()
+    assert page.evaluate("window.loadedOnce") is True
+    # 1 s before the first retry, 2 s before the second
+    first, second = attempts[1] - dropped, attempts[2] - attempts[1]
+    assert 0.8 <= first <= 1.6, first
+    assert 1.8 <= second <= 2.6, second

@@ -40,7 +40,11 @@ from trading.api.serializers import (
     OrderPreviewSerializer,
     OrderRequestSerializer,
     OrderSerializer,
+    PositionsCloseAllSerializer,
     PositionSerializer,
+    PositionTpslCancelSerializer,
+    PositionTpslRequestSerializer,
+    PositionTpslSerializer,
     SymbolLeverageSerializer,
 )
 from trading.models import LedgerEntry, Order
@@ -154,6 +158,22 @@ ORDER_EXAMPLES = [
         },
         request_only=True,
     ),
+    OpenApiExample(
+        "Trailing stop sell, 1 % behind the best mark",
+        {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "quantity": "0.01",
+            "order_type": "TRAILING_STOP_MARKET",
+            "callback_rate": "1",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Market buy for 100 USDT of margin",
+        {"symbol": "BTCUSDT", "side": "BUY", "cost": "100", "margin_mode": "CROSS"},
+        request_only=True,
+    ),
 ]
 
 LEDGER_KIND = OpenApiParameter(
@@ -206,6 +226,35 @@ VIEW_SCHEMAS = {
     "trading.api.views.Positions": {"get": {"responses": PositionSerializer(many=True)}},
     "trading.api.views.PositionClose": {
         "post": {"request": None, "responses": {201: OrderSerializer}}
+    },
+    "trading.api.views.PositionTpsl": {
+        "post": {
+            "request": PositionTpslRequestSerializer,
+            "responses": PositionTpslSerializer,
+            "examples": [
+                OpenApiExample(
+                    "Take profit and stop loss of a long",
+                    {"take_profit": "66000", "stop_loss": "57000"},
+                    request_only=True,
+                )
+            ],
+        },
+        "delete": {
+            "parameters": [PositionTpslCancelSerializer],
+            "responses": {200: PositionTpslSerializer},
+        },
+    },
+    "trading.api.views.PositionReverse": {
+        "post": {"request": None, "responses": {201: OrderSerializer}}
+    },
+    "trading.api.views.PositionsCloseAll": {
+        "post": {
+            "request": PositionsCloseAllSerializer,
+            "responses": OrderSerializer(many=True),
+            "examples": [
+                OpenApiExample("Every cross position", {"margin_mode": "CROSS"}, request_only=True)
+            ],
+        }
     },
     "trading.api.views.PositionMargin": {
         "post": {

@@ -17,6 +17,7 @@ from trading.models import (
     LiquidationEvent,
     MarkPrice,
     Order,
+    OrderType,
     Position,
     TimeInForce,
 )
@@ -150,6 +151,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "price",
             "stop_price",
             "reduce_only",
+            "close_position",
+            "callback_rate",
+            "activation_price",
+            "trailing_extreme",
             "leverage",
             "status",
             "filled_quantity",
@@ -161,24 +166,82 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderRequestSerializer(serializers.Serializer):
+    """A new order. Its size is ``quantity`` or ``cost`` (exactly one), or neither for a
+    ``close_position`` order, which closes the whole position when it triggers."""
+
     symbol = serializers.CharField(max_length=20)
     side = serializers.ChoiceField(choices=["BUY", "SELL"])
-    quantity = AsSent()
-    order_type = serializers.ChoiceField(
-        choices=["MARKET", "LIMIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"], default="MARKET"
+    quantity = AsSent(required=False, allow_null=True, default=None)
+    cost = AsSent(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="instead of quantity: USDT of initial margin; the quantity is cost x leverage "
+        "/ price, rounded down to the step (price: the order's, a stop's stop_price, a trailing "
+        "stop's activation_price, else the best price of the book)",
     )
+    order_type = serializers.ChoiceField(choices=OrderType.values, default="MARKET")
     price = AsSent(required=False, allow_null=True, default=None)
     stop_price = AsSent(required=False, allow_null=True, default=None)
     margin_mode = serializers.ChoiceField(
         choices=["CROSS", "ISOLATED"], required=False, allow_null=True, default=None
     )
     reduce_only = serializers.BooleanField(default=False)
+    close_position = serializers.BooleanField(
+        default=False,
+        help_text="STOP_MARKET and TAKE_PROFIT_MARKET only, with no quantity: reduce-only, "
+        "closes the whole position when it triggers (one of each type per position)",
+    )
+    callback_rate = AsSent(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="TRAILING_STOP_MARKET only: percent back from the best mark, 0.1 to 10 in "
+        "steps of 0.1",
+    )
+    activation_price = AsSent(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="TRAILING_STOP_MARKET only: the mark at which it starts to trail (none: at once)",
+    )
     client_order_id = TextAsSent(max_length=36, required=False, allow_null=True, default=None)
     time_in_force = serializers.ChoiceField(
         choices=TimeInForce.values,
         default=TimeInForce.GTC,
         help_text="LIMIT orders only: GTC rests, IOC fills what it can and expires the rest, FOK "
         "fills whole or expires, GTX (post-only) is refused if it would take.",
+    )
+
+
+class PositionTpslSerializer(serializers.Serializer):
+    """A position's take-profit and stop-loss: trigger prices (mark) and order ids; null: not
+    set. Each closes the whole position."""
+
+    take_profit = figure(allow_null=True)
+    take_profit_order_id = serializers.IntegerField(allow_null=True)
+    stop_loss = figure(allow_null=True)
+    stop_loss_order_id = serializers.IntegerField(allow_null=True)
+
+
+class PositionTpslRequestSerializer(serializers.Serializer):
+    """Either price or both; one given replaces the one set, one left out stays as it is."""
+
+    take_profit = AsSent(required=False, allow_null=True, default=None)
+    stop_loss = AsSent(required=False, allow_null=True, default=None)
+
+
+class PositionTpslCancelSerializer(serializers.Serializer):
+    which = serializers.ChoiceField(choices=["both", "take_profit", "stop_loss"], default="both")
+
+
+class PositionsCloseAllSerializer(serializers.Serializer):
+    margin_mode = serializers.ChoiceField(
+        choices=["CROSS", "ISOLATED"],
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="only the positions of this mode (none: every open position)",
     )
 
 

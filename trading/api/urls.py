@@ -10,7 +10,16 @@ urlpatterns = [
     path("orders/preview", views.OrderPreview.as_view(), name="api_order_preview"),
     path("orders/<int:order_id>", views.OrderDetail.as_view(), name="api_order"),
     path("positions", views.Positions.as_view(), name="api_positions"),
+    path("positions/close-all", views.PositionsCloseAll.as_view(), name="api_positions_close_all"),
     path("positions/<int:position_id>", views.PositionDetail.as_view(), name="api_position"),
+    path(
+        "positions/<int:position_id>/tpsl", views.PositionTpsl.as_view(), name="api_position_tpsl"
+    ),
+    path(
+        "positions/<int:position_id>/reverse",
+        views.PositionReverse.as_view(),
+        name="api_position_reverse",
+    ),
     path(
         "positions/<int:position_id>/close",
         views.PositionClose.as_view(),

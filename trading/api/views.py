@@ -29,7 +29,11 @@ from trading.api.serializers import (
     OrderPreviewSerializer,
     OrderRequestSerializer,
     OrderSerializer,
+    PositionsCloseAllSerializer,
     PositionSerializer,
+    PositionTpslCancelSerializer,
+    PositionTpslRequestSerializer,
+    PositionTpslSerializer,
     PreferencesSerializer,
     SymbolLeverageSerializer,
     SymbolMarginModeSerializer,
@@ -57,6 +61,7 @@ from trading.selectors.history import (
     liquidation_receipt,
 )
 from trading.selectors.market import candles_recent, mark_get, mode_leverages
+from trading.selectors.position_orders import order_quantity_for_cost, position_tpsl_orders
 from trading.selectors.positions import isolated_margin_state, open_position_get
 from trading.services import (
     isolated_margin_add,
@@ -68,6 +73,10 @@ from trading.services import (
     order_preview,
     position_close,
     position_margin_mode_change,
+    position_reverse,
+    position_tpsl_cancel,
+    position_tpsl_set,
+    positions_close_all,
     symbol_margin_mode_set,
 )
 
@@ -110,7 +119,34 @@ def _body(serializer_class, request) -> dict:
 
 
 def _order_request(request) -> dict:
-    return _body(OrderRequestSerializer, request)
+    """A new order's arguments, its size given by ``quantity`` or by ``cost`` (exactly one; a
+    close-position order names neither)."""
+    arguments = _body(OrderRequestSerializer, request)
+    cost = arguments.pop("cost")
+    if cost is None:
+        if arguments["quantity"] is None and not arguments["close_position"]:
+            raise InvalidInput(
+                "Give the order's quantity, or its cost in USDT of initial margin.",
+                field="quantity",
+            )
+        return arguments
+    if arguments["quantity"] is not None or arguments["close_position"]:
+        raise InvalidInput(
+            "Give either quantity or cost, not both (and neither with close_position).",
+            field="cost",
+        )
+    arguments["quantity"] = order_quantity_for_cost(
+        user=request.user,
+        cost=cost,
+        **{
+            name: arguments[name]
+            for name in (
+                "symbol", "side", "order_type", "price", "stop_price", "activation_price",
+                "margin_mode",
+            )
+        },
+    )  # fmt: skip
+    return arguments
 
 
 class Orders(generics.ListAPIView):
@@ -141,6 +177,11 @@ class OrderPreview(APIView):
 
     def post(self, request):
         arguments = _order_request(request)
+        if arguments.pop("close_position"):
+            raise InvalidInput(
+                "A close_position order has no size until it triggers: preview it by quantity.",
+                field="close_position",
+            )
         for placing_only in ("reduce_only", "client_order_id"):
             arguments.pop(placing_only)
         preview = order_preview(user=request.user, **arguments)
@@ -330,6 +371,61 @@ class PositionClose(APIView):
             user=request.user, symbol=position.instrument.symbol, margin_mode=position.margin_mode
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class PositionTpsl(APIView):
+    """A position's take-profit and stop-loss, each a close-position order (TAKE_PROFIT_MARKET,
+    STOP_MARKET) that closes the whole position when the mark reaches it. GET: them. POST
+    ``{"take_profit", "stop_loss"}`` (either or both): set or replace them; a price the mark has
+    already reached is refused. DELETE ``?which=both|take_profit|stop_loss``: cancel."""
+
+    serializer_class = PositionTpslSerializer
+
+    def get(self, request, position_id):
+        position = open_position_get(user=request.user, position_id=position_id)
+        tpsl = position_tpsl_orders(user=request.user, positions=[position])[position.pk]
+        return Response(PositionTpslSerializer(tpsl).data)
+
+    def post(self, request, position_id):
+        tpsl = position_tpsl_set(
+            user=request.user,
+            position_id=position_id,
+            **_body(PositionTpslRequestSerializer, request),
+        )
+        return Response(PositionTpslSerializer(tpsl).data)
+
+    def delete(self, request, position_id):
+        query = PositionTpslCancelSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tpsl = position_tpsl_cancel(
+            user=request.user, position_id=position_id, which=query.validated_data["which"]
+        )
+        return Response(PositionTpslSerializer(tpsl).data)
+
+
+class PositionReverse(APIView):
+    """Close the position and open the other side with the same size and mode, at market, in one
+    order; refused, changing nothing, if the margin or the book falls short. Answers that
+    order."""
+
+    serializer_class = OrderSerializer
+
+    def post(self, request, position_id):
+        order = position_reverse(user=request.user, position_id=position_id)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class PositionsCloseAll(APIView):
+    """Close every open position (``{"margin_mode"}``: of that mode only) at market, all or none;
+    answers the closing orders."""
+
+    serializer_class = PositionsCloseAllSerializer
+
+    def post(self, request):
+        orders = positions_close_all(
+            user=request.user, **_body(PositionsCloseAllSerializer, request)
+        )
+        return Response(OrderSerializer(orders, many=True).data)
 
 
 class PositionMargin(APIView):

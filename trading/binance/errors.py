@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from marginsite.errors import ApplicationError, InvalidInput
 from trading.errors import (
+    ClosePositionExists,
     InvalidAmount,
     InvalidLeverage,
     InvalidPrice,
@@ -63,6 +64,11 @@ ALGO_ORDER_TYPE = (
     -4120,
     "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
 )
+CLOSE_POSITION_QUANTITY = (-4137, "Quantity must be zero with closePosition equals true")
+TRAILING_CLOSE_POSITION = (
+    -4136,
+    "Target strategy invalid for orderType TRAILING_STOP_MARKET,closePosition true",
+)
 POSITION_SIDE_MISMATCH = (-4061, "Order's position side does not match user's setting.")
 POSITION_SIDE_UNCHANGED = (-4059, "No need to change position side.")
 MULTI_ASSETS_WITH_ISOLATED = (
@@ -94,6 +100,7 @@ INVALID_INPUT_BY_FIELD = {
     "side": INVALID_SIDE,
     "order_type": INVALID_ORDER_TYPE,
     "client_order_id": (-4015, "Client order id is not valid."),
+    "callback_rate": (-1130, "Data sent for parameter 'callbackRate' is not valid."),
 }
 
 
@@ -158,6 +165,11 @@ BY_REFUSAL: dict[type[ApplicationError] | tuple[type[ApplicationError], str], Tr
     NotIsolated: (-4049, "Add margin only support for isolated position."),
     NoPosition: (-4054, "Cannot add position margin: position is 0."),
     ReduceOnlyRejected: (-2022, "ReduceOnly Order is rejected."),
+    ClosePositionExists: (
+        -4130,
+        "An open stop or take profit order with GTE and closePosition in the direction is "
+        "existing.",
+    ),
     OrderNotFound: UNKNOWN_ORDER,
     OrderNotCancelable: UNKNOWN_ORDER,
     OrderNotEditable: (-4000, "Invalid order status."),

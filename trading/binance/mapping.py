@@ -8,8 +8,8 @@ numbers (leverage brackets, the amount of a margin change) are numbers here too.
 Binance keeps one position per symbol (in one-way mode) and one margin type per symbol;
 marginsite keys positions by (symbol, margin mode). The facade shows per symbol the position of
 the symbol's margin type (selectors.account_state), with its ``marginType`` and ``positionSide``
-"BOTH" (one-way mode). Conditional orders (STOP_MARKET, TAKE_PROFIT_MARKET) are Binance's algo
-orders: their ``algoId`` is marginsite's order id.
+"BOTH" (one-way mode). Conditional orders (STOP_MARKET, TAKE_PROFIT_MARKET, TRAILING_STOP_MARKET)
+are Binance's algo orders: their ``algoId`` is marginsite's order id.
 """
 
 from dataclasses import replace
@@ -18,8 +18,17 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from trading.binance.selectors import CONDITIONAL_TYPES
 from trading.domain.funding import CLAMP
+from trading.domain.triggers import trailing_stop_price
 from trading.inputs import LARGEST_INPUT
-from trading.models import Fill, FundingSettlement, Instrument, MarginMode, Order, TimeInForce
+from trading.models import (
+    Fill,
+    FundingSettlement,
+    Instrument,
+    MarginMode,
+    Order,
+    OrderType,
+    TimeInForce,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EIGHT_PLACES = Decimal("1e-8")
@@ -120,7 +129,13 @@ def symbol_info(instrument: Instrument) -> dict:
             {"filterType": "MARKET_LOT_SIZE", **lot_size},
             {"filterType": "MIN_NOTIONAL", "notional": step(instrument.min_notional)},
         ],
-        "orderTypes": ["LIMIT", "MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
+        "orderTypes": [
+            "LIMIT",
+            "MARKET",
+            "STOP_MARKET",
+            "TAKE_PROFIT_MARKET",
+            "TRAILING_STOP_MARKET",
+        ],
         "timeInForce": list(TimeInForce.values),
     }
 
@@ -151,7 +166,7 @@ def _order_common(order: Order) -> dict:
         "positionSide": "BOTH",
         "timeInForce": order.time_in_force,
         "reduceOnly": order.reduce_only,
-        "closePosition": False,
+        "closePosition": order.close_position,
         "workingType": "MARK_PRICE",
         "priceProtect": False,
         "priceMatch": "NONE",
@@ -181,9 +196,30 @@ def order_info(order: Order) -> dict:
         "executedQty": figure(filled),
         "cumQty": figure(filled),
         "cumQuote": figure(filled * average if average is not None else None),
-        "stopPrice": figure(order.stop_price),
+        "stopPrice": figure(_trigger_price(order)),
         "time": ms(order.updated_at if triggered else order.created_at),
+        **(
+            {
+                "activatePrice": figure(order.activation_price),
+                "priceRate": step(order.callback_rate),
+            }
+            if order.order_type == OrderType.TRAILING_STOP_MARKET
+            else {}
+        ),
     }
+
+
+def _trigger_price(order: Order) -> Decimal | None:
+    """A stop's stop price; a trailing stop's, the mark it triggers at now (None before it is
+    active), to the tick, as Binance shows it."""
+    if order.order_type != OrderType.TRAILING_STOP_MARKET:
+        return order.stop_price
+    if order.trailing_extreme is None:
+        return None
+    level = trailing_stop_price(
+        side=order.side, extreme=order.trailing_extreme, callback_rate=order.callback_rate
+    )
+    return level.quantize(order.instrument.tick_size, rounding=ROUND_HALF_EVEN)
 
 
 def _order_status(order: Order) -> str:
@@ -201,21 +237,31 @@ def algo_order_info(order: Order) -> dict:
     (its checks failed then) is EXPIRED, with no actual order; one the book filled only in part
     executed what it filled, and is FINISHED with that actual order."""
     triggered = order.filled_quantity > 0
+    # a close-position order has no size until it triggers (Binance shows 0)
+    quantity = order.quantity if triggered or not order.close_position else None
     return {
         **_order_common(order),
         "algoId": order.pk,
         "clientAlgoId": order.client_order_id,
         "algoType": "CONDITIONAL",
         "orderType": order.order_type,
-        "quantity": figure(order.quantity),
+        "quantity": figure(quantity),
         "algoStatus": ALGO_STATUSES[Order.Status.FILLED if triggered else order.status],
-        "triggerPrice": figure(order.stop_price),
+        "triggerPrice": figure(_trigger_price(order)),
         "price": figure(None),
         "icebergQuantity": None,
         "createTime": ms(order.created_at),
         "triggerTime": ms(order.updated_at) if triggered else 0,
         "actualOrderId": str(order.pk) if triggered else "",
         "actualPrice": figure(order.average_fill_price),
+        **(
+            {
+                "activatePrice": figure(order.activation_price),
+                "callbackRate": step(order.callback_rate),
+            }
+            if order.order_type == OrderType.TRAILING_STOP_MARKET
+            else {}
+        ),
     }
 
 

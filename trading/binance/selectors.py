@@ -35,7 +35,7 @@ from trading.selectors.funding import funding_rate
 from trading.selectors.history import ledger_entry_list, ledger_lines_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
 KLINE_MINUTES = {
     "1m": 1,
     "3m": 3,

@@ -6,7 +6,8 @@ Orders act on the position of the symbol's margin type (marginsite's per-symbol 
 set with POST /fapi/v1/marginType): ``order_place`` gets no mode and resolves that default
 itself, under its lock. The position lists show that position alone per symbol, so a one-way
 client never sees a position its orders do not act on. Conditional orders are Binance's algo
-orders (/fapi/v1/algoOrder).
+orders (/fapi/v1/algoOrder): stops and take-profits (with closePosition, a position's own) and
+trailing stops.
 """
 
 import json
@@ -25,6 +26,7 @@ from trading.binance import selectors as reads
 from trading.binance.errors import (
     ALGO_ORDER_TYPE,
     ASSET_MODE_UNCHANGED,
+    CLOSE_POSITION_QUANTITY,
     INVALID_INTERVAL,
     INVALID_ORDER_TYPE,
     INVALID_SIDE,
@@ -36,6 +38,7 @@ from trading.binance.errors import (
     POSITION_SIDE_UNCHANGED,
     SAME_ORDER,
     TOO_MANY_REQUESTS,
+    TRAILING_CLOSE_POSITION,
     UNKNOWN_ERROR,
     UNKNOWN_ORDER,
     BinanceError,
@@ -46,6 +49,7 @@ from trading.binance.errors import (
     explanation,
     invalid_value,
     mandatory_missing,
+    not_required,
     path_invalid,
 )
 from trading.binance.params import Params, request_params
@@ -71,6 +75,7 @@ from trading.services.listen_keys import (
 SIDES = ("BUY", "SELL")
 REGULAR_TYPES = ("MARKET", "LIMIT")
 ALGO_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
+CLOSE_POSITION_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 BATCH_ORDERS_MAX = 5
 BATCH_CANCEL_MAX = 10
 DEPTH_LIMITS = ("5", "10", "20", "50", "100", "500", "1000")
@@ -139,19 +144,29 @@ def _one_way(params) -> None:
         raise BinanceError.of(POSITION_SIDE_MISMATCH)
 
 
-def _order_base(params) -> dict:
-    """The side, quantity and reduce-only flag of a new order (of one-way mode, with a
-    quantity: marginsite has no closePosition orders)."""
+def _order_base(params, *, order_type: str) -> dict:
+    """The side, quantity and reduce-only flag of a new order (of one-way mode). With
+    ``closePosition=true`` (a STOP_MARKET or TAKE_PROFIT_MARKET algo order) it names no quantity
+    and no reduceOnly, as on Binance: it closes the whole position when it triggers."""
     _one_way(params)
-    if params.boolean("closePosition"):
+    side = params.choice("side", SIDES, error=BinanceError.of(INVALID_SIDE))
+    if not params.boolean("closePosition"):
+        return {
+            "side": side,
+            "quantity": params.number("quantity", required=True),
+            "reduce_only": params.boolean("reduceOnly"),
+        }
+    if order_type == "TRAILING_STOP_MARKET":
+        raise BinanceError.of(TRAILING_CLOSE_POSITION)
+    if order_type not in CLOSE_POSITION_TYPES:
         raise invalid_value(
-            "closePosition", detail="Name the quantity: marginsite has no closePosition orders."
+            "closePosition",
+            detail="closePosition is for STOP_MARKET and TAKE_PROFIT_MARKET algo orders.",
         )
-    return {
-        "side": params.choice("side", SIDES, error=BinanceError.of(INVALID_SIDE)),
-        "quantity": params.number("quantity", required=True),
-        "reduce_only": params.boolean("reduceOnly"),
-    }
+    if "quantity" in params:
+        raise BinanceError.of(CLOSE_POSITION_QUANTITY)
+    params.forbidden("reduceOnly")
+    return {"side": side, "quantity": None, "close_position": True}
 
 
 # Times past this (the year 9000) are refused: a window of candles after one would overflow.
@@ -681,7 +696,7 @@ def _order_new(user, params) -> dict:
         raise BinanceError.of(ALGO_ORDER_TYPE)
     if order_type not in REGULAR_TYPES:
         raise BinanceError.of(INVALID_ORDER_TYPE)
-    order = _order_base(params)
+    order = _order_base(params, order_type=order_type)
     params.forbidden("stopPrice")
     if order_type == "LIMIT":
         order["price"] = params.number("price", required=True)
@@ -929,8 +944,23 @@ class UserTrades(SignedView):
         return Response([mapping.trade_info(fill) for fill in fills])
 
 
+def _trailing_terms(params) -> dict:
+    """A TRAILING_STOP_MARKET's callback rate and activation price (Binance's algo endpoint
+    names it ``activatePrice``; its order endpoint named it ``activationPrice``: either is read,
+    not both)."""
+    if "activatePrice" in params and "activationPrice" in params:
+        raise not_required("activationPrice")
+    activation = params.number("activatePrice") or params.number("activationPrice")
+    return {
+        "callback_rate": params.number("callbackRate", required=True),
+        "activation_price": activation,
+    }
+
+
 class AlgoOrder(SignedView):
-    """Conditional orders: STOP_MARKET and TAKE_PROFIT_MARKET, triggered by the mark price."""
+    """Conditional orders, triggered by the mark price: STOP_MARKET and TAKE_PROFIT_MARKET
+    (``closePosition=true``: with no quantity, closing the whole position) and
+    TRAILING_STOP_MARKET (``callbackRate``, optional ``activatePrice``)."""
 
     def post(self, request):
         params = self.params
@@ -939,16 +969,20 @@ class AlgoOrder(SignedView):
         order_type = params.text("type", required=True)
         if order_type not in reads.CONDITIONAL_TYPES:
             raise BinanceError.of(INVALID_ORDER_TYPE)
-        order = _order_base(params)
-        params.forbidden("price", "callbackRate", "activatePrice")
+        order = _order_base(params, order_type=order_type)
+        params.forbidden("price")
         params.choice("workingType", ("MARK_PRICE", "CONTRACT_PRICE"), default="MARK_PRICE")
-        trigger = params.number("triggerPrice", required=True)
+        if order_type == "TRAILING_STOP_MARKET":
+            params.forbidden("triggerPrice")
+            order.update(_trailing_terms(params))
+        else:
+            params.forbidden("callbackRate", "activatePrice", "activationPrice")
+            order["stop_price"] = params.number("triggerPrice", required=True)
         with binance_errors("order", instrument=instrument):
             placed = order_place(
                 user=request.user,
                 symbol=instrument.symbol,
                 order_type=order_type,
-                stop_price=trigger,
                 client_order_id=params.text("clientAlgoId"),
                 **order,
             )

@@ -16,7 +16,11 @@ from trading import engine
 from trading.domain.holdings import Holdings, engine_brackets, position_held
 from trading.domain.settlement import Settlement, fill_settlement
 from trading.domain.sides import engine_side, order_sign
-from trading.domain.triggers import trigger_crossed
+from trading.domain.triggers import (
+    trailing_activation_crossed,
+    trailing_stop_price,
+    trigger_crossed,
+)
 from trading.errors import (
     InvalidPrice,
     InvalidQuantity,
@@ -31,13 +35,19 @@ from trading.models import Instrument, MarginMode, OrderType, Position, TimeInFo
 from trading.money import QUANTUM, ZERO, money_owed, money_received, usdt
 
 RESTING_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+# Binance's range and step of a trailing stop's callback rate, in percent
+CALLBACK_RATE_MIN, CALLBACK_RATE_MAX = Decimal("0.1"), Decimal("10")
+CALLBACK_RATE_STEP = Decimal("0.1")
 # What a LIMIT order that does not take may do: rest (GTC, GTX); IOC and FOK expire instead.
 RESTING_TIME_IN_FORCE = (TimeInForce.GTC, TimeInForce.GTX)
 
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """An order's parameters, checked against the instrument (steps, ticks, minimums)."""
+    """An order's parameters, checked against the instrument (steps, ticks, minimums).
+    ``close_position``: the order closes the whole position when it executes, whatever its
+    size then (``quantity`` is None until the position's size is known). ``callback_rate`` and
+    ``activation_price``: a trailing stop's (trading/domain/triggers.py)."""
 
     instrument: Instrument
     side: str
@@ -49,6 +59,9 @@ class OrderRequest:
     reduce_only: bool
     client_order_id: str
     time_in_force: str = TimeInForce.GTC
+    callback_rate: Decimal | None = None
+    activation_price: Decimal | None = None
+    close_position: bool = False
 
 
 def book_model(instrument: Instrument) -> engine.BookModel:
@@ -174,7 +187,10 @@ def order_plan(
                 f"{request.margin_mode.title()} position to reduce in that direction.",
                 field="reduce_only",
             )
-        order_quantity = min(order_quantity, position.quantity)
+        # a close-position order closes the whole position as it is now
+        order_quantity = (
+            position.quantity if request.close_position else min(order_quantity, position.quantity)
+        )
     quantity, rests, post_only_takes, rest_quantity = order_quantity, False, False, ZERO
     if execution is not None:
         price, executes_now = execution[0], True
@@ -196,6 +212,22 @@ def order_plan(
         else:
             price = request.price or market_price(instrument, request.side, mark)
             rests = request.order_type == OrderType.LIMIT and tif in RESTING_TIME_IN_FORCE
+    elif request.order_type == OrderType.TRAILING_STOP_MARKET:
+        activation = request.activation_price
+        if activation is not None and trailing_activation_crossed(
+            side=request.side, activation_price=activation, mark=mark
+        ):
+            raise InvalidPrice(
+                "Order would immediately trigger: the activation price is already through the "
+                f"mark price {mark.normalize():f}.",
+                field="activation_price",
+                reason=InvalidPrice.Reason.WOULD_TRIGGER_IMMEDIATELY,
+            )
+        # figured where it would trigger if the mark turned at once (at activation, or now)
+        price = trailing_stop_price(
+            side=request.side, extreme=activation or mark, callback_rate=request.callback_rate
+        )
+        executes_now, rests = False, True
     else:
         if trigger_crossed(
             order_type=request.order_type, side=request.side, price=None,
@@ -278,6 +310,26 @@ def order_plan(
         rest_cost=rest_cost,
         margin_held=margin_held,
     )
+
+
+def quantity_for_cost(
+    *, instrument: Instrument, cost: Decimal, leverage: int, price: Decimal
+) -> Decimal:
+    """The quantity whose initial margin at ``price`` and ``leverage`` is ``cost`` USDT, rounded
+    down to the instrument's step (an order by cost, as Binance's order form offers); refused
+    below the instrument's minimum quantity."""
+    quantity = engine.quantity_for_cost(
+        cost=cost, leverage=leverage, price=price, step_size=instrument.step_size
+    )
+    if quantity < instrument.min_quantity:
+        raise InvalidQuantity(
+            f"{usdt(cost)} USDT at {leverage}x buys {quantity.normalize():f} "
+            f"{instrument.base_asset} at {price.normalize():f}, below the minimum quantity of "
+            f"{instrument.min_quantity.normalize():f}.",
+            field="cost",
+            reason=InvalidQuantity.Reason.BELOW_MIN_QUANTITY,
+        )
+    return quantity
 
 
 def available_for_mode(mode: str, figures: engine.AccountFigures) -> Decimal:

@@ -34,7 +34,13 @@ from trading.engine.liquidation import (
     max_removable_isolated_margin,
 )
 from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
-from trading.engine.orders import FillResult, OrderCost, order_cost, position_after_fill
+from trading.engine.orders import (
+    FillResult,
+    OrderCost,
+    order_cost,
+    position_after_fill,
+    quantity_for_cost,
+)
 from trading.engine.positions import Bracket, PositionState, Side
 from trading.engine.watch import watch_prices
 
@@ -75,6 +81,7 @@ __all__ = [
     "max_removable_isolated_margin",
     "order_cost",
     "position_after_fill",
+    "quantity_for_cost",
     "unrealized_pnl",
     "watch_prices",
 ]

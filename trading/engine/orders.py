@@ -2,9 +2,9 @@
 an opposite fill reduces the position first, and only what is left over opens the other way)."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from trading.engine.decimals import ZERO, checked_decimal, exact
+from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
 from trading.engine.margins import initial_margin
 from trading.engine.positions import Side, checked_side
 
@@ -108,3 +108,20 @@ def position_after_fill(
         return FillResult(None, ZERO, None, closed, ZERO, realized)
     opened = fill_quantity - position_quantity
     return FillResult(fill_side, opened, fill_price, closed, opened, realized)
+
+
+@exact
+def quantity_for_cost(
+    *, cost: Decimal, leverage: int, price: Decimal, step_size: Decimal
+) -> Decimal:
+    """The largest quantity on the step whose initial margin at ``price`` is at most ``cost``:
+    cost x leverage / price, rounded down to ``step_size``. The division rounds down too, so a
+    quotient just under a step is never taken for the step."""
+    checked_decimal("cost", cost, positive=True)
+    checked_leverage(leverage)
+    checked_decimal("price", price, positive=True)
+    checked_decimal("step_size", step_size, positive=True)
+    with localcontext() as context:
+        context.rounding = ROUND_FLOOR
+        steps = (cost * leverage / (price * step_size)).to_integral_value()
+    return (steps * step_size).quantize(step_size)

@@ -32,6 +32,7 @@ class OrderType(models.TextChoices):
     LIMIT = "LIMIT", "Limit"
     STOP_MARKET = "STOP_MARKET", "Stop market"
     TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET", "Take profit market"
+    TRAILING_STOP_MARKET = "TRAILING_STOP_MARKET", "Trailing stop market"
 
 
 class TimeInForce(models.TextChoices):

@@ -1,4 +1,14 @@
-"""Orders and their fills. An order acts only on the position of its margin mode."""
+"""Orders and their fills. An order acts only on the position of its margin mode.
+
+A ``close_position`` order (Binance's closePosition: a position's own take-profit or stop-loss)
+is a reduce-only STOP_MARKET or TAKE_PROFIT_MARKET that closes the whole position its key holds
+when it triggers; its ``quantity`` is the size when it was placed, brought to the size at the
+trigger. A key holds at most one open of each type, as on Binance (-4130). A TRAILING_STOP_MARKET
+follows the mark by ``callback_rate`` percent once the mark reaches its ``activation_price``;
+``trailing_extreme`` is the best mark since then (trading/domain/triggers.py), kept by the sweep.
+"""
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -31,6 +41,22 @@ class Order(models.Model):
     price = price_field(null=True, blank=True)
     stop_price = price_field(null=True, blank=True)
     reduce_only = models.BooleanField(default=False)
+    close_position = models.BooleanField(
+        default=False, help_text="closes the whole position of its key when it triggers"
+    )
+    callback_rate = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="a trailing stop's distance from the best mark, in percent (0.1 to 10)",
+    )
+    activation_price = price_field(null=True, blank=True)
+    trailing_extreme = price_field(
+        null=True,
+        blank=True,
+        help_text="a trailing stop's best mark since it activated (none: not active yet)",
+    )
     leverage = models.PositiveSmallIntegerField()
     client_order_id = models.CharField(max_length=36, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
@@ -45,7 +71,15 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [("cancel_any_order", "Can cancel a user's open order")]
-        indexes = [models.Index(fields=["user", "status"], name="order_user_status_idx")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="order_user_status_idx"),
+            # the sweep's set-based update of the open trailing stops' extremes
+            models.Index(
+                fields=["instrument"],
+                condition=Q(status="NEW", order_type=OrderType.TRAILING_STOP_MARKET),
+                name="order_trailing_open_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "client_order_id"],
@@ -61,6 +95,32 @@ class Order(models.Model):
                 name="order_stop_price_positive",
             ),
             models.CheckConstraint(condition=Q(margin_held__gte=0), name="order_margin_held"),
+            models.CheckConstraint(
+                condition=Q(close_position=False)
+                | Q(
+                    reduce_only=True,
+                    order_type__in=[OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET],
+                ),
+                name="order_close_position_reduce_only_stop",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "instrument", "margin_mode", "order_type"],
+                condition=Q(close_position=True, status="NEW"),
+                name="order_one_open_close_position_per_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    order_type=OrderType.TRAILING_STOP_MARKET,
+                    callback_rate__gte=Decimal("0.1"),
+                    callback_rate__lte=Decimal("10"),
+                )
+                | (
+                    ~Q(order_type=OrderType.TRAILING_STOP_MARKET)
+                    & Q(callback_rate__isnull=True, activation_price__isnull=True)
+                    & Q(trailing_extreme__isnull=True)
+                ),
+                name="order_trailing_fields",
+            ),
         ]
 
     def __str__(self):

@@ -12,6 +12,7 @@ from trading.engine import PositionFigures, liquidation_price_for_display
 from trading.models import LeverageSetting, Position
 from trading.selectors.deleveraging import position_adl_quantiles
 from trading.selectors.holdings import holdings_load
+from trading.selectors.position_orders import NO_TPSL, PositionTpsl
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def account_summary(*, user) -> AccountSummary:
 class PositionRow:
     """A position with its live figures; ``liquidation_price_display`` is rounded to the tick on
     the safe side (None: no liquidation price). ``twin``: the position had it been opened in the
-    other margin mode (trading/domain/twin.py)."""
+    other margin mode (trading/domain/twin.py). ``tpsl``: its take-profit and stop-loss, read
+    only for the panels that show them (``position_rows``)."""
 
     position: Position
     mark_price: Decimal
@@ -58,6 +60,7 @@ class PositionRow:
     liquidation_price_display: Decimal | None
     adl_quantile: int = 0  # its place in the auto-deleveraging queue, 0 to 4 (the "lights")
     twin: PositionTwin | None = None
+    tpsl: PositionTpsl = NO_TPSL
 
 
 def other_mode_leverages(*, user, positions: list[Position]) -> dict[int, int]:

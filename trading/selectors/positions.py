@@ -6,7 +6,7 @@ services enforce (the same functions compute them), so the page never offers an 
 ``isolated_margin_add`` / ``isolated_margin_remove`` would refuse, nor hides one they accept.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from marginsite.errors import InvalidInput
@@ -20,6 +20,7 @@ from trading.models import MarginMode, Position
 from trading.money import ZERO, money_received, usdt
 from trading.selectors.accounts import PositionRow, position_list
 from trading.selectors.holdings import holdings_load
+from trading.selectors.position_orders import position_tpsl_orders
 
 MARGIN_CHANGES = ("add", "remove")
 
@@ -38,11 +39,14 @@ def isolated_margin_max_removable(*, user, position: Position, positions) -> Dec
 def position_rows(*, user, symbol: str | None = None) -> list[PositionRow]:
     """The user's open positions with their live figures, on ``symbol`` only if given, ordered
     by symbol and then Cross before Isolated, so the two positions one symbol can hold sit side
-    by side. All positions are valued even when one symbol is asked for: a cross position's
-    liquidation price depends on the other cross positions."""
+    by side, each with its take-profit and stop-loss. All positions are valued even when one
+    symbol is asked for: a cross position's liquidation price depends on the other cross
+    positions."""
     rows = position_list(user=user)
     if symbol is not None:
         rows = [row for row in rows if row.position.instrument.symbol == symbol.upper()]
+    tpsl = position_tpsl_orders(user=user, positions=[row.position for row in rows])
+    rows = [replace(row, tpsl=tpsl[row.position.pk]) for row in rows]
     return sorted(rows, key=lambda row: (row.position.instrument.symbol, row.position.margin_mode))
 
 

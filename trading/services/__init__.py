@@ -22,6 +22,13 @@ from trading.services.leverage import (
 from trading.services.margins import isolated_margin_add, isolated_margin_remove
 from trading.services.notifications import notifications_read
 from trading.services.orders import order_cancel, order_edit, order_place, position_close
+from trading.services.positions import (
+    order_place_with_tpsl,
+    position_reverse,
+    position_tpsl_cancel,
+    position_tpsl_set,
+    positions_close_all,
+)
 from trading.services.previews import ModePreview, OrderPreview, order_preview
 from trading.services.prices import (
     mark_price_override,
@@ -65,10 +72,15 @@ __all__ = [
     "order_cancel_by_operator",
     "order_edit",
     "order_place",
+    "order_place_with_tpsl",
     "order_preview",
     "position_close",
     "position_force_close",
     "position_margin_mode_change",
+    "position_reverse",
+    "position_tpsl_cancel",
+    "position_tpsl_set",
+    "positions_close_all",
     "price_drill_start",
     "prices_tick",
     "sweep_run",

@@ -4,7 +4,9 @@ transfer through ``ledger_post``. A liquidation books its settlement here too.
 
 A fill that closes or reverses the position cancels the key's other reduce-only orders (as
 exchanges do): they were written to reduce a position that is gone, and left open they would
-close the next position of that symbol and mode.
+close the next position of that symbol and mode. A position's own take-profit and stop-loss
+(close-position orders) are among them: the database holds every close-position order
+reduce-only (order_close_position_reduce_only_stop).
 """
 
 from dataclasses import dataclass

@@ -25,6 +25,9 @@ from django.db import IntegrityError, transaction
 
 from marginsite.errors import InvalidInput
 from trading.domain.orders import (
+    CALLBACK_RATE_MAX,
+    CALLBACK_RATE_MIN,
+    CALLBACK_RATE_STEP,
     RESTING_TYPES,
     OrderPlan,
     OrderRequest,
@@ -32,7 +35,10 @@ from trading.domain.orders import (
     order_refusal,
 )
 from trading.domain.sides import closing_side
+from trading.domain.triggers import trailing_extreme_next
 from trading.errors import (
+    BookTooThin,
+    ClosePositionExists,
     InvalidPrice,
     InvalidQuantity,
     NoPosition,
@@ -58,7 +64,8 @@ from trading.services.locks import open_orders_lock, open_positions_lock, wallet
 CLIENT_ORDER_ID = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 
 
-def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
+def price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
+    """A price a client sends for ``instrument``: a positive number on its tick."""
     price = decimal_from_input(value, field=field, error=InvalidPrice)
     if price <= 0:
         raise InvalidPrice(
@@ -77,10 +84,13 @@ def _price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
 def order_request_checked(
     *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
     client_order_id, time_in_force=TimeInForce.GTC, whole_position: bool = False,
+    callback_rate=None, activation_price=None, close_position=False,
 ) -> OrderRequest:  # fmt: skip
     """The request, checked as far as it can be without the account. ``whole_position``: the
     quantity is an open position's whole size (``position_close``), which closes whatever the
-    step and minimum are now: an operator may have changed them since it opened."""
+    step and minimum are now: an operator may have changed them since it opened.
+    ``close_position``: a STOP_MARKET or TAKE_PROFIT_MARKET with no quantity, reduce-only, that
+    closes the whole position when it triggers."""
     instrument = instrument_get(symbol)
     if side not in ("BUY", "SELL"):
         raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
@@ -89,32 +99,22 @@ def order_request_checked(
             f"order_type must be one of {', '.join(OrderType.values)}, not {order_type!r}.",
             field="order_type",
         )
-    quantity = decimal_from_input(quantity, field="quantity", error=InvalidQuantity)
-    if quantity <= 0:
-        raise InvalidQuantity(
-            "quantity must be greater than 0.",
-            field="quantity",
-            reason=InvalidQuantity.Reason.NOT_POSITIVE,
-        )
-    if not whole_position and not on_step(quantity, instrument.step_size):
-        raise InvalidQuantity(
-            f"quantity {quantity} is not a multiple of the step size "
-            f"{instrument.step_size.normalize()}.",
-            field="quantity",
-            reason=InvalidQuantity.Reason.OFF_STEP,
-        )
-    if not whole_position and quantity < instrument.min_quantity:
-        raise InvalidQuantity(
-            f"quantity {quantity} is below the minimum of {instrument.min_quantity.normalize()}.",
-            field="quantity",
-            reason=InvalidQuantity.Reason.BELOW_MIN_QUANTITY,
-        )
+    if not isinstance(close_position, bool):
+        raise InvalidInput("close_position must be true or false.", field="close_position")
+    if close_position:
+        _close_position_checked(order_type, quantity)
+        reduce_only = True
+    else:
+        quantity = _quantity_checked(quantity, instrument, whole_position=whole_position)
+    callback_rate, activation_price = _trailing_checked(
+        order_type, callback_rate, activation_price, instrument
+    )
     if order_type == OrderType.LIMIT:
         if price is None:
             raise InvalidPrice(
                 "A LIMIT order needs a price.", field="price", reason=InvalidPrice.Reason.MISSING
             )
-        price = _price_checked(price, field="price", instrument=instrument)
+        price = price_checked(price, field="price", instrument=instrument)
     elif price is not None:
         raise InvalidPrice(
             f"A {order_type} order takes no price.",
@@ -128,7 +128,7 @@ def order_request_checked(
                 field="stop_price",
                 reason=InvalidPrice.Reason.MISSING,
             )
-        stop_price = _price_checked(stop_price, field="stop_price", instrument=instrument)
+        stop_price = price_checked(stop_price, field="stop_price", instrument=instrument)
     elif stop_price is not None:
         raise InvalidPrice(
             f"A {order_type} order takes no stop_price.",
@@ -160,8 +160,81 @@ def order_request_checked(
         )
     return OrderRequest(
         instrument, side, order_type, quantity, price, stop_price, margin_mode, reduce_only,
-        client_order_id, time_in_force,
+        client_order_id, time_in_force, callback_rate, activation_price, close_position,
     )  # fmt: skip
+
+
+def _quantity_checked(quantity, instrument: Instrument, *, whole_position: bool) -> Decimal:
+    quantity = decimal_from_input(quantity, field="quantity", error=InvalidQuantity)
+    if quantity <= 0:
+        raise InvalidQuantity(
+            "quantity must be greater than 0.",
+            field="quantity",
+            reason=InvalidQuantity.Reason.NOT_POSITIVE,
+        )
+    if not whole_position and not on_step(quantity, instrument.step_size):
+        raise InvalidQuantity(
+            f"quantity {quantity} is not a multiple of the step size "
+            f"{instrument.step_size.normalize()}.",
+            field="quantity",
+            reason=InvalidQuantity.Reason.OFF_STEP,
+        )
+    if not whole_position and quantity < instrument.min_quantity:
+        raise InvalidQuantity(
+            f"quantity {quantity} is below the minimum of {instrument.min_quantity.normalize()}.",
+            field="quantity",
+            reason=InvalidQuantity.Reason.BELOW_MIN_QUANTITY,
+        )
+    return quantity
+
+
+def _close_position_checked(order_type: str, quantity) -> None:
+    """A close-position order is a stop or take-profit, and names no quantity (as on Binance:
+    it closes whatever the position holds when it triggers)."""
+    if order_type not in RESTING_TYPES:
+        raise InvalidInput(
+            "close_position is for STOP_MARKET and TAKE_PROFIT_MARKET orders only, not "
+            f"{order_type}.",
+            field="close_position",
+        )
+    if quantity is not None:
+        raise InvalidInput(
+            "A close_position order takes no quantity: it closes the whole position when it "
+            "triggers.",
+            field="quantity",
+        )
+
+
+def _trailing_checked(order_type: str, callback_rate, activation_price, instrument: Instrument):
+    """A trailing stop's callback rate (Binance's range and step) and optional activation price
+    (on the tick); other order types take neither."""
+    if order_type != OrderType.TRAILING_STOP_MARKET:
+        trailing = {"callback_rate": callback_rate, "activation_price": activation_price}
+        for field, value in trailing.items():
+            if value is not None:
+                raise InvalidInput(
+                    f"A {order_type} order takes no {field}: only TRAILING_STOP_MARKET does.",
+                    field=field,
+                )
+        return None, None
+    if callback_rate is None:
+        raise InvalidInput(
+            "A TRAILING_STOP_MARKET order needs a callback_rate.", field="callback_rate"
+        )
+    rate = decimal_from_input(callback_rate, field="callback_rate")
+    if not (CALLBACK_RATE_MIN <= rate <= CALLBACK_RATE_MAX) or not on_step(
+        rate, CALLBACK_RATE_STEP
+    ):
+        raise InvalidInput(
+            f"callback_rate must be a percentage from {CALLBACK_RATE_MIN} to {CALLBACK_RATE_MAX} "
+            f"in steps of {CALLBACK_RATE_STEP}, not {rate.normalize():f}.",
+            field="callback_rate",
+        )
+    if activation_price is not None:
+        activation_price = price_checked(
+            activation_price, field="activation_price", instrument=instrument
+        )
+    return rate, activation_price
 
 
 def order_account_state(user, request: OrderRequest, *, wallet=None, positions=None):
@@ -192,48 +265,85 @@ def order_place(
     client_order_id=None,
     expected_leverage=None,
     time_in_force=TimeInForce.GTC,
+    callback_rate=None,
+    activation_price=None,
+    close_position=False,
 ) -> Order:
     """Place an order; refusals raise and change nothing. Idempotent on client_order_id: a
     replay returns the first order and changes nothing. ``expected_leverage``: the leverage the
     user reviewed (the confirmation step); if the stored one differs now, ReviewOutdated.
     ``time_in_force`` (LIMIT orders only): GTC, IOC, FOK or GTX; an IOC or FOK that cannot fill
     is recorded EXPIRED (what it filled, if anything, stays filled), a GTX that would take
-    raises PostOnlyRejected and is not recorded."""
+    raises PostOnlyRejected and is not recorded. ``callback_rate`` (percent, 0.1 to 10) and
+    ``activation_price``: a TRAILING_STOP_MARKET's. ``close_position``: a STOP_MARKET or
+    TAKE_PROFIT_MARKET with no ``quantity`` that closes the whole position when it triggers
+    (one of each type per position, ClosePositionExists otherwise)."""
     request = order_request_checked(
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
         client_order_id=client_order_id, time_in_force=time_in_force,
+        callback_rate=callback_rate, activation_price=activation_price,
+        close_position=close_position,
     )  # fmt: skip
-    if replayed := _order_replayed(user, request.client_order_id):
+    return order_place_once(
+        user,
+        request.client_order_id,
+        lambda wallet: _order_place_locked(
+            user,
+            wallet,
+            request,
+            mode_given=margin_mode is not None,
+            expected_leverage=expected_leverage,
+        ),
+    )
+
+
+def order_place_once(user, client_order_id: str, place) -> Order:
+    """``place(wallet)`` in one transaction under the user's wallet lock, unless the user already
+    has an order with ``client_order_id``: then that order, and nothing changes (a replay)."""
+    if replayed := _order_replayed(user, client_order_id):
         return replayed
     try:
         with transaction.atomic(durable=True):
             wallet = wallet_lock(user)
             # a concurrent replay may have committed while this one waited for the lock
-            if replayed := _order_replayed(user, request.client_order_id):
+            if replayed := _order_replayed(user, client_order_id):
                 return replayed
-            return _order_place_locked(
-                user,
-                wallet,
-                request,
-                mode_given=margin_mode is not None,
-                expected_leverage=expected_leverage,
-            )
+            return place(wallet)
     except IntegrityError:
-        if replayed := _order_replayed(user, request.client_order_id):
+        if replayed := _order_replayed(user, client_order_id):
             return replayed
         raise
 
 
 def _order_replayed(user, client_order_id: str) -> Order | None:
+    """The user's order with this ``client_order_id`` (None without one): a replay's answer."""
     if not client_order_id:
         return None
     return Order.objects.filter(user=user, client_order_id=client_order_id).first()
 
 
-def _order_place_locked(
-    user, wallet, request: OrderRequest, *, mode_given: bool, expected_leverage
+def order_place_locked(
+    *, user, wallet, request: OrderRequest, fill_whole: bool = False, expected_leverage=None
 ) -> Order:
+    """``order_place`` of a checked request that names its mode, for a caller that holds the
+    user's wallet lock (``wallet``) inside its own transaction (a position's take-profit and
+    stop-loss, a reversal, an order with its TP/SL). ``fill_whole``: refused (BookTooThin)
+    unless it fills whole now."""
+    return _order_place_locked(
+        user,
+        wallet,
+        request,
+        mode_given=True,
+        expected_leverage=expected_leverage,
+        fill_whole=fill_whole,
+    )
+
+
+def _order_place_locked(
+    user, wallet, request: OrderRequest, *, mode_given: bool, expected_leverage,
+    fill_whole: bool = False,
+) -> Order:  # fmt: skip
     """Place ``request`` with the wallet locked. What a concurrent change could have moved since
     the request was checked is read again here: the instrument (halted?) and, when the order
     named no mode, the user's default mode."""
@@ -259,6 +369,16 @@ def _order_place_locked(
     plan = _plan_accepted(
         request, leverage=leverage, mark=mark, position=position, holdings=holdings
     )
+    if request.close_position:
+        _close_position_free(user, request)
+    if fill_whole and not (plan.executes_now and plan.quantity == plan.order_quantity):
+        raise BookTooThin(
+            f"The {request.instrument.symbol} book holds less than "
+            f"{plan.order_quantity.normalize():f} {request.instrument.base_asset} within the "
+            "maximum slippage: it cannot be done at once in whole. Nothing was done.",
+            field="quantity",
+        )
+    trailing = request.order_type == OrderType.TRAILING_STOP_MARKET
     order = Order.objects.create(
         user=user,
         instrument=request.instrument,
@@ -270,6 +390,20 @@ def _order_place_locked(
         price=request.price,
         stop_price=request.stop_price,
         reduce_only=request.reduce_only,
+        close_position=request.close_position,
+        callback_rate=request.callback_rate,
+        activation_price=request.activation_price,
+        # active at once without an activation price, from the mark at placement
+        trailing_extreme=(
+            trailing_extreme_next(
+                side=request.side,
+                activation_price=request.activation_price,
+                extreme=None,
+                mark=mark,
+            )
+            if trailing
+            else None
+        ),
         leverage=leverage,
         client_order_id=request.client_order_id,
         status=(Order.Status.NEW if plan.rests or plan.executes_now else Order.Status.EXPIRED),
@@ -277,6 +411,27 @@ def _order_place_locked(
     )
     _plan_execute(order, plan, wallet=wallet, position=position)
     return order
+
+
+def _close_position_free(user, request: OrderRequest) -> None:
+    """A position holds at most one open close-position order of each type (its take-profit and
+    its stop-loss), as on Binance; read under the wallet lock, so no concurrent placement can
+    add one meanwhile."""
+    taken = Order.objects.filter(
+        user=user,
+        instrument=request.instrument,
+        margin_mode=request.margin_mode,
+        order_type=request.order_type,
+        close_position=True,
+        status=Order.Status.NEW,
+    ).values_list("pk", flat=True)
+    if taken:
+        kind = "take-profit" if request.order_type == OrderType.TAKE_PROFIT_MARKET else "stop-loss"
+        raise ClosePositionExists(
+            f"This {request.instrument.symbol} {request.margin_mode.title()} position already "
+            f"has a {kind} (order {taken[0]}) that closes it whole: change or cancel that one.",
+            field="close_position",
+        )
 
 
 def _plan_accepted(request: OrderRequest, *, leverage, mark, position, holdings) -> OrderPlan:

@@ -87,14 +87,18 @@ def order_preview(
     margin_mode=None,
     stop_price=None,
     time_in_force="GTC",
+    callback_rate=None,
+    activation_price=None,
 ) -> OrderPreview:
     """Bad input raises, as in ``order_place``; a refusal of the account (insufficient margin,
     leverage above the bracket, halted symbol, a post-only order that would take) is reported
-    in the figures instead."""
+    in the figures instead. A trailing stop is shown at the mark where it would trigger if the
+    mark turned at once (from its activation price, or now)."""
     request = order_request_checked(
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=False,
-        client_order_id=None, time_in_force=time_in_force,
+        client_order_id=None, time_in_force=time_in_force, callback_rate=callback_rate,
+        activation_price=activation_price,
     )  # fmt: skip
     holdings, by_mode, mark = order_account_state(user, request)
     other = "CROSS" if request.margin_mode == MarginMode.ISOLATED else "ISOLATED"

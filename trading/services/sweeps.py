@@ -1,10 +1,11 @@
 """``sweep_run``: what Celery beat runs after every price tick.
 
-1. Triggered orders: a LIMIT whose price the mark crossed fills (what is left of it) at its
-   price (maker fee); a
-   STOP_MARKET or TAKE_PROFIT_MARKET whose stop the mark crossed executes as a market order,
-   walking the order book (taker fee; what the book cannot fill within the maximum slippage
-   expires).
+1. Triggered orders: the open trailing stops first follow the marks (one set-based UPDATE of
+   their extremes); then a LIMIT whose price the mark crossed fills (what is left of it) at its
+   price (maker fee); a STOP_MARKET, TAKE_PROFIT_MARKET or TRAILING_STOP_MARKET whose trigger
+   the mark crossed executes as a market order, walking the order book (taker fee; what the
+   book cannot fill within the maximum slippage expires). A close-position order closes the
+   whole position as it is then.
    The order's checks run again at that moment; one that fails them expires, with a notification.
 2. Isolated liquidations, then 3. cross liquidations (trading/services/liquidations.py).
 
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from marginsite.errors import ApplicationError
 from trading.domain.orders import OrderRequest, order_plan, order_refusal
-from trading.domain.triggers import trigger_crossed
+from trading.domain.triggers import trailing_moves_sql, trigger_crossed
 from trading.models import (
     Fill,
     MarginMode,
@@ -82,6 +83,7 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
         run = _sweep_start(shard, shards)
         report = SweepReport(ran=True)
         try:
+            trailing_extremes_update(shard=shard, shards=shards)
             users = sorted(
                 {user for _, user in orders_triggered(shard=shard, shards=shards)}
                 | set(accounts_due(shard=shard, shards=shards))
@@ -98,6 +100,33 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
         finally:
             _sweep_finish(run, report)
         return report
+
+
+# The open trailing stops of a shard whose extreme the mark moves (trading/domain/triggers.py),
+# locked in id order as every transaction locks orders (services/locks.py), then updated.
+TRAILING_EXTREMES_UPDATE = f"""
+    WITH moved AS (
+        SELECT o.id, mark.price FROM trading_order o
+        JOIN trading_markprice mark ON mark.instrument_id = o.instrument_id
+        WHERE o.status = 'NEW' AND o.order_type = '{OrderType.TRAILING_STOP_MARKET}'
+            AND o.user_id %% %(shards)s = %(shard)s
+            AND o.trailing_extreme IS DISTINCT FROM mark.price
+            AND {trailing_moves_sql(order="o", mark="mark")}
+        ORDER BY o.id
+        FOR UPDATE OF o
+    )
+    UPDATE trading_order SET trailing_extreme = moved.price
+    FROM moved WHERE trading_order.id = moved.id
+"""
+
+
+def trailing_extremes_update(*, shard: int = 0, shards: int = 1) -> int:
+    """Bring every open trailing stop of the shard to the current marks, in one statement,
+    before the triggers are looked for: a stop activates, or follows a new best mark. Returns
+    how many moved."""
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute(TRAILING_EXTREMES_UPDATE, {"shard": shard, "shards": shards})
+        return cursor.rowcount
 
 
 def sweep_lock_keys(shard: int, shards: int) -> tuple[int, int]:
@@ -222,7 +251,8 @@ def _orders_trigger(user, wallet) -> tuple[int, int]:
         mark = marks.get(order.instrument_id)
         if mark is None or not trigger_crossed(
             order_type=order.order_type, side=order.side, price=order.price,
-            stop_price=order.stop_price, mark=mark,
+            stop_price=order.stop_price, mark=mark, trailing_extreme=order.trailing_extreme,
+            callback_rate=order.callback_rate,
         ):  # fmt: skip
             continue
         order.refresh_from_db(fields=["status"])
@@ -247,11 +277,12 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
     holdings = holdings_load(user=user, wallet=wallet, positions=positions)
     # the order's own held margin is what it is about to use
     holdings = replace(holdings, open_order_margin=holdings.open_order_margin - order.margin_held)
-    # a triggered stop is a market order now; a partly filled limit fills what it has left
+    # a triggered stop is a market order now; a partly filled limit fills what it has left; a
+    # close-position order closes the whole position as it is now
     request = OrderRequest(
         order.instrument, order.side, order.order_type if limit else OrderType.MARKET,
         order.quantity - order.filled_quantity, order.price, None, order.margin_mode,
-        order.reduce_only, order.client_order_id,
+        order.reduce_only, order.client_order_id, close_position=order.close_position,
     )  # fmt: skip
     try:
         plan = order_plan(
@@ -268,7 +299,7 @@ def _order_trigger(user, wallet, order: Order, mark) -> bool:
     if refusal is not None:
         _order_expire(order, refusal.message)
         return False
-    if plan.order_quantity != request.quantity:  # a reduce-only order cut to the position
+    if plan.order_quantity != request.quantity:  # cut (or, close-position, set) to the position
         order.quantity = order.filled_quantity + plan.order_quantity
         order.save(update_fields=["quantity", "updated_at"])
     if not plan.executes_now:

@@ -5,6 +5,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 
 from marginsite.errors import ApplicationError
+from trading.context_processors import cross_ratio_warning
 from trading.selectors import account_summary
 
 
@@ -22,5 +23,7 @@ def see_other(url: str) -> HttpResponseRedirect:
 
 
 def account_panel(user) -> dict:
-    """The context of templates/trading/partials/account_panel.html."""
-    return {"account": account_summary(user=user)}
+    """The context of templates/trading/partials/account_panel.html, and the banners' cross
+    ratio warning from the same figures."""
+    summary = account_summary(user=user)
+    return {"account": summary, "cross_ratio_warning": cross_ratio_warning(summary)}

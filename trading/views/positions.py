@@ -182,3 +182,96 @@ def position_margin(request, position_id):
         f"{usdt(position.isolated_margin)} USDT (was {usdt(margin.position.isolated_margin)}).",
     )
     return redirect(return_to)
+
+
+@login_required
+@require_POST
+def position_tpsl(request, position_id):
+    """Set, change or cancel the position's take-profit and stop-loss, each for the whole
+    position at the mark. ``action`` "set" sets the prices typed (an empty field leaves that
+    one as it is), "cancel_take_profit"/"cancel_stop_loss" cancel one."""
+    action = request.POST.get("action", "set")
+    take_profit = request.POST.get("take_profit", "").strip() or None
+    stop_loss = request.POST.get("stop_loss", "").strip() or None
+    try:
+        position = open_position_get(user=request.user, position_id=position_id)
+        if action == "set":
+            if take_profit is None and stop_loss is None:
+                raise InvalidInput("Enter a take-profit price, a stop-loss price or both.")
+            tpsl = services.position_tpsl_set(
+                user=request.user,
+                position_id=position.pk,
+                take_profit=take_profit,
+                stop_loss=stop_loss,
+            )
+        elif action in TPSL_CANCELS:
+            tpsl = services.position_tpsl_cancel(
+                user=request.user, position_id=position.pk, which=TPSL_CANCELS[action]
+            )
+        else:
+            raise InvalidInput("Choose Set, or cancel the take-profit or the stop-loss.")
+    except ApplicationError as error:
+        return _portfolio_refused(
+            request,
+            error,
+            tpsl_failed_id=position_id,
+            entered_take_profit=take_profit or "",
+            entered_stop_loss=stop_loss or "",
+        )
+    messages.success(request, f"Your {_described(position)}: {_tpsl_sentence(position, tpsl)}")
+    return redirect(_next_url(request))
+
+
+TPSL_CANCELS = {"cancel_take_profit": "take_profit", "cancel_stop_loss": "stop_loss"}
+
+
+def _tpsl_sentence(position: Position, tpsl) -> str:
+    tick = position.instrument.tick_size
+    parts = [
+        f"{name} {to_tick(price, tick)}" if price is not None else f"no {name}"
+        for name, price in (("take-profit", tpsl.take_profit), ("stop-loss", tpsl.stop_loss))
+    ]
+    return f"{parts[0]}, {parts[1]} (each closes the whole position at the mark)."
+
+
+@login_required
+@require_POST
+def position_reverse(request, position_id):
+    """Close the position and open the same size on the other side, in the same mode."""
+    try:
+        position = open_position_get(user=request.user, position_id=position_id)
+        order = services.position_reverse(user=request.user, position_id=position.pk)
+    except ApplicationError as error:
+        return _portfolio_refused(request, error)
+    instrument = position.instrument
+    new_side = "short" if position.side == "LONG" else "long"
+    messages.success(
+        request,
+        f"Reversed your {_described(position)}: now {new_side} "
+        f"{to_step(position.quantity, instrument.step_size)} {instrument.base_asset} "
+        f"({position.get_margin_mode_display()}), at "
+        f"{to_tick(order.average_fill_price, instrument.tick_size)}.",
+    )
+    return redirect(_next_url(request))
+
+
+@login_required
+@require_POST
+def positions_close_all(request):
+    """Close every open position at market: of one mode (``positions`` CROSS or ISOLATED) or
+    ALL of them."""
+    which = request.POST.get("positions", "")
+    margin_mode = None if which == "ALL" else which
+    try:
+        orders = services.positions_close_all(user=request.user, margin_mode=margin_mode)
+    except ApplicationError as error:
+        return _portfolio_refused(request, error)
+    which = {"CROSS": "Cross ", "ISOLATED": "Isolated "}.get(margin_mode, "")
+    if orders:
+        count = len(orders)
+        messages.success(
+            request, f"Closed your {count} {which}position{'s' if count > 1 else ''} at market."
+        )
+    else:
+        messages.info(request, f"You had no open {which}positions: nothing to close.")
+    return redirect(_next_url(request))

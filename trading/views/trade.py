@@ -40,12 +40,22 @@ from trading.selectors.market import (
     open_position_symbols,
     order_book,
 )
+from trading.selectors.position_orders import order_quantity_for_cost
 from trading.selectors.positions import position_rows
-from trading.services import order_place, order_preview
+from trading.services import order_place, order_place_with_tpsl, order_preview
 from trading.views.common import account_panel, refused
 
-FORM_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET)
-QUANTITY_UNITS = ("BASE", "USDT")
+FORM_TYPES = (
+    OrderType.MARKET,
+    OrderType.LIMIT,
+    OrderType.STOP_MARKET,
+    OrderType.TAKE_PROFIT_MARKET,
+    OrderType.TRAILING_STOP_MARKET,
+)
+# The types whose trigger is the form's stop price, reached by the mark.
+TRIGGERED_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+# The quantity in the base asset, in USDT of notional, or in USDT of margin (the order's cost).
+QUANTITY_UNITS = ("BASE", "USDT", "MARGIN")
 # The levels a side of the trade page's depth ladder shows.
 LADDER_DEPTH = 5
 
@@ -60,7 +70,11 @@ class OrderForm:
     quantity_unit: str = "BASE"
     price: str = ""
     stop_price: str = ""
+    callback_rate: str = ""
+    activation_price: str = ""
     margin_mode: str = ""
+    take_profit: str = ""
+    stop_loss: str = ""
     time_in_force: str = TimeInForce.GTC
 
     @classmethod
@@ -81,18 +95,26 @@ def _instrument(symbol: str) -> Instrument:
         raise Http404(f"No instrument {symbol!r}.") from None
 
 
-def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
+def _order_arguments(form: OrderForm, instrument: Instrument, mark, user) -> dict:
     """The service's arguments from the form: the price fields its type uses (empty: none), and
-    the quantity, converted when it was entered in USDT: at the order's price, or for a market
-    order at the best price of the book; a time in force for a limit order only."""
+    the quantity, converted when it was entered in USDT: of notional, at the order's price, or
+    for a market order at the best price of the book; of margin (the order's cost), by
+    ``order_quantity_for_cost`` at the chosen mode's leverage. A time in force for a limit order
+    only."""
     price = (form.price or None) if form.order_type == OrderType.LIMIT else None
-    stop_price = (form.stop_price or None) if form.order_type == OrderType.STOP_MARKET else None
+    stop_price = (form.stop_price or None) if form.order_type in TRIGGERED_TYPES else None
+    trailing = form.order_type == OrderType.TRAILING_STOP_MARKET
+    callback_rate = (form.callback_rate or None) if trailing else None
+    activation_price = (form.activation_price or None) if trailing else None
     quantity = form.quantity
     if form.quantity_unit not in QUANTITY_UNITS:
-        raise InvalidInput("The quantity is in the base asset or in USDT.", field="quantity_unit")
+        raise InvalidInput(
+            "The quantity is in the base asset, in USDT or in USDT of margin.",
+            field="quantity_unit",
+        )
     if form.quantity_unit == "USDT":
         amount = decimal_from_input(form.quantity, field="quantity")
-        basis = price or stop_price
+        basis = price or stop_price or activation_price
         if basis is None and mark is not None and form.side in ("BUY", "SELL"):
             basis = market_price(instrument, form.side, mark.price)
         basis = decimal_from_input(basis, field="price") if basis is not None else None
@@ -105,6 +127,12 @@ def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
                 f"({instrument.step_size.normalize():f} {instrument.base_asset}).",
                 field="quantity",
             )
+    elif form.quantity_unit == "MARGIN":
+        quantity = order_quantity_for_cost(
+            user=user, symbol=instrument.symbol, side=form.side, cost=form.quantity,
+            order_type=form.order_type, price=price, stop_price=stop_price,
+            activation_price=activation_price, margin_mode=form.margin_mode or None,
+        )  # fmt: skip
     return {
         "symbol": instrument.symbol,
         "side": form.side,
@@ -112,6 +140,8 @@ def _order_arguments(form: OrderForm, instrument: Instrument, mark) -> dict:
         "order_type": form.order_type,
         "price": price,
         "stop_price": stop_price,
+        "callback_rate": callback_rate,
+        "activation_price": activation_price,
         "margin_mode": form.margin_mode or None,
         "time_in_force": (
             form.time_in_force if form.order_type == OrderType.LIMIT else TimeInForce.GTC
@@ -257,15 +287,19 @@ def _ladder(instrument: Instrument):
 
 
 def _price_lines(positions) -> list[dict]:
-    """The chart's lines: the entry and liquidation price of each position on the symbol."""
+    """The chart's lines: the entry and liquidation price of each position on the symbol, and
+    its take-profit and stop-loss."""
     lines = []
     for row in positions:
         label = row.position.get_margin_mode_display()
-        lines.append({"price": str(row.position.entry_price), "title": f"{label} entry"})
-        if row.liquidation_price_display is not None:
-            lines.append(
-                {"price": str(row.liquidation_price_display), "title": f"{label} liquidation"}
-            )
+        for price, what in (
+            (row.position.entry_price, "entry"),
+            (row.liquidation_price_display, "liquidation"),
+            (row.tpsl.take_profit, "take-profit"),
+            (row.tpsl.stop_loss, "stop-loss"),
+        ):
+            if price is not None:
+                lines.append({"price": str(price), "title": f"{label} {what}"})
     return lines
 
 
@@ -293,7 +327,7 @@ def order_confirm(request, symbol):
     instrument = _instrument(symbol)
     form = OrderForm.of(request.POST)
     try:
-        arguments = _order_arguments(form, instrument, mark_get(instrument))
+        arguments = _order_arguments(form, instrument, mark_get(instrument), request.user)
         preview = order_preview(user=request.user, **arguments)
     except ApplicationError as error:
         context = _trade_context(request, instrument, form)
@@ -330,7 +364,7 @@ def order_submit(request, symbol):
     instrument = _instrument(symbol)
     form = OrderForm.of(request.POST)
     try:
-        arguments = _order_arguments(form, instrument, mark_get(instrument))
+        arguments = _order_arguments(form, instrument, mark_get(instrument), request.user)
     except ApplicationError as error:
         return refused(
             request, "trading/trade.html", _trade_context(request, instrument, form), error
@@ -339,12 +373,20 @@ def order_submit(request, symbol):
     if client_order_id and (placed := order_with_client_id(request.user, client_order_id)):
         messages.info(request, f"This order was already placed (order {placed.pk}): nothing new.")
         return redirect("trade", instrument.symbol)
+    # the position's take-profit and stop-loss typed on the confirmation, set with the order
+    tpsl = {
+        name: value
+        for name, value in (("take_profit", form.take_profit), ("stop_loss", form.stop_loss))
+        if value
+    }
+    place = order_place_with_tpsl if tpsl else order_place
     try:
-        order = order_place(
+        order = place(
             user=request.user,
             client_order_id=client_order_id,
             expected_leverage=request.POST.get(f"leverage_{form.margin_mode}") or None,
             **arguments,
+            **tpsl,
         )
     except ApplicationError as error:
         return _confirm_refused(request, instrument, form, arguments, error)

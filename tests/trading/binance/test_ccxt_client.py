@@ -322,6 +322,37 @@ def test_stop_market_orders_are_algo_orders_triggered_by_the_mark(exchange):
     assert (actual["average"], actual["cost"], actual["reduceOnly"]) == (57900, 5790, True)
 
 
+def test_trailing_stops_and_close_position_stops_through_ccxt(exchange):
+    # given a long, a trailing stop 1 % behind the high from 61,000 and a closePosition stop
+    exchange.create_order(BTC, "market", "buy", 0.1)
+    trailing = exchange.create_order(
+        BTC, "market", "sell", 0.1,
+        params={"trailingPercent": 1, "trailingTriggerPrice": 61000, "reduceOnly": True},
+    )  # fmt: skip
+    assert (trailing["status"], trailing["info"]["orderType"]) == ("open", "TRAILING_STOP_MARKET")
+    assert (trailing["info"]["callbackRate"], trailing["info"]["activatePrice"]) == (
+        "1",
+        "61000.00000000",
+    )
+    stop = exchange.create_order(
+        BTC, "market", "sell", 0.1, params={"stopLossPrice": 58000, "closePosition": True}
+    )
+    assert (stop["info"]["closePosition"], stop["info"]["quantity"]) == (True, "0")
+
+    # when the mark rises to 61,000 and comes back to 60,390
+    for mark in ("61000", "60390"):
+        mark_price_set(symbol="BTCUSDT", price=D(mark))
+        sweep_run()
+
+    # then the trailing stop has closed the position, and the stop is canceled with it
+    assert exchange.fetch_order(trailing["id"], BTC, params={"trigger": True})["status"] == (
+        "closed"
+    )
+    assert exchange.fetch_order(stop["id"], BTC, params={"trigger": True})["status"] == ("canceled")
+    assert exchange.fetch_positions([BTC]) == []
+    assert exchange.fetch_my_trades(BTC)[-1]["price"] == 60390
+
+
 def test_refusals_raise_ccxt_typed_exceptions(exchange, ccxt_client):
     # typed by its message (see trading/binance/errors.py), so ccxt's text is the message
     with pytest.raises(ccxt.InsufficientFunds, match="insufficient balance for requested action"):
@@ -661,19 +692,6 @@ def test_what_marginsite_has_not_is_refused_in_binances_shape(exchange, ccxt_cli
         with pytest.raises(ccxt.ExchangeError, match='"code":-5000') as raised:
             fetch()
         assert not isinstance(raised.value, ccxt.NetworkError)
-
-    # trailing stops: the algo order type is refused
-    with pytest.raises(ccxt.BadRequest, match='"code":-1116'):
-        exchange.fapiPrivatePostAlgoOrder(
-            {
-                "algoType": "CONDITIONAL",
-                "symbol": "BTCUSDT",
-                "side": "SELL",
-                "type": "TRAILING_STOP_MARKET",
-                "quantity": "0.01",
-                "callbackRate": "1",
-            }
-        )
 
     # the wallet, options and spot calls: ccxt itself refuses them (no URL), nothing is sent
     checked = ccxt_client(exchange.apiKey, exchange.secret)

@@ -28,6 +28,8 @@ from trading.binance.views import binance_exception_handler
 from trading.engine import brackets_from_rows
 from trading.errors import (
     AlreadySubmitted,
+    BookTooThin,
+    ClosePositionExists,
     DrillRunning,
     InstrumentStatusUnchanged,
     InvalidAmount,
@@ -522,6 +524,12 @@ FACADE_ANSWERS = {
     (NotIsolated, None): (-4049, "Add margin only support for isolated position."),
     (NoPosition, None): (-4054, "Cannot add position margin: position is 0."),
     (ReduceOnlyRejected, None): (-2022, "ReduceOnly Order is rejected."),
+    (ClosePositionExists, None): (
+        -4130,
+        "An open stop or take profit order with GTE and closePosition in the direction is "
+        "existing.",
+    ),
+    (BookTooThin, None): UNKNOWN,
     (OrderNotFound, None): (-2011, "Unknown order sent."),
     (OrderNotCancelable, None): (-2011, "Unknown order sent."),
     (OrderNotEditable, None): (-4000, "Invalid order status."),
@@ -623,6 +631,7 @@ def test_insufficient_margin_names_the_balance_of_the_endpoint(action, code, msg
         ("order_type", -1116, "Invalid orderType."),
         ("client_order_id", -4015, "Client order id is not valid."),
         ("time_in_force", -1130, "Data sent for parameter 'time_in_force' is not valid."),
+        ("callback_rate", -1130, "Data sent for parameter 'callbackRate' is not valid."),
     ],
 )
 def test_an_invalid_input_is_answered_by_its_field(field, code, msg):

@@ -100,10 +100,10 @@ def test_every_position_form_carries_a_csrf_token_and_a_post_without_one_is_refu
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(trader)
 
-    # then each of the row's two forms carries a token
+    # then each of the row's four forms (close at market, at limit, TP/SL, reverse) carries a token
     row = row_html(browser.get(PORTFOLIO).content.decode(), position)
-    assert row.count('<form method="post"') == 2
-    assert row.count('name="csrfmiddlewaretoken"') == 2
+    assert row.count('<form method="post"') == 4
+    assert row.count('name="csrfmiddlewaretoken"') == 4
 
     # and a close without the token is refused, nothing closed
     with unchanged():
@@ -160,6 +160,8 @@ def test_the_portfolio_shows_the_account_and_every_symbols_positions_with_exact_
         "margin-ratio": "6.38 %",
         "unrealized-pnl": "+1,000.00",
         "roe": "(+33.33 %)",
+        "take-profit": "—",
+        "stop-loss": "—",
         "adl": "",
     }
     # alone in profit on its side: first in the auto-deleveraging queue, four lights
@@ -199,8 +201,9 @@ def test_the_portfolio_shows_the_account_and_every_symbols_positions_with_exact_
     assert "Add/remove margin" not in sol_row
     # no control offers to change a position's mode
     assert 'name="margin_mode"' not in html
-    # the table scrolls inside its wrapper on a phone, and the stylesheet is linked
-    assert '<div class="table-wrap">\n    <table class="positions">' in html
+    # the table is cards on a phone (tests/browser/test_phone_layout.py), inside its wrapper,
+    # and the stylesheet is linked
+    assert '<div class="table-wrap">\n    <table class="positions cards">' in html
     assert '<link rel="stylesheet" href="/static/css/positions.css">' in html
 
 
@@ -252,8 +255,8 @@ def test_position_rows_reads_a_fixed_number_of_queries(trader, django_assert_num
     # positions, brackets, wallet, marks, open order margin, the other modes' leverages (the
     # twins): the same for 1 or 100 positions; and, on a cold cache, the ADL queues of their
     # sides: the sides' positions, then their holders' positions, brackets, marks, wallets and
-    # order margin
-    with django_assert_num_queries(12):
+    # order margin; and their take-profits and stop-losses
+    with django_assert_num_queries(13):
         rows = position_rows(user=trader)
     assert len(rows) == 6
 

@@ -190,6 +190,68 @@ def test_a_quantity_in_usdt_becomes_base_quantity_rounded_down_to_the_step(signe
     assert 'data-summary="quantity">0.016 BTC' in page
 
 
+def closing_order_confirmed(client, trader, **fields) -> str:
+    """Given a Cross long of 0.1 BTC, an order to sell 0.1 with ``fields``, reviewed then
+    confirmed: the confirmation's text."""
+    order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.1", margin_mode="CROSS")
+    form = {**ONE_BTC, "side": "SELL", "quantity": "0.1", "margin_mode": "CROSS", **fields}
+    confirmation = text(client.post(CONFIRM, form))
+    token = confirmation.split('name="client_order_id" value="')[1].split('"')[0]
+    assert client.post(PLACE, {**form, "client_order_id": token}).status_code == 302
+    return confirmation
+
+
+def test_a_take_profit_market_order_rests_until_the_mark_reaches_its_trigger(signed_in, trader):
+    confirmation = closing_order_confirmed(
+        signed_in, trader, order_type="TAKE_PROFIT_MARKET", stop_price="62000"
+    )
+
+    assert "Take profit market" in confirmation
+    assert "(take profit at 62000)" in confirmation
+    order = Order.objects.get(user=trader, order_type="TAKE_PROFIT_MARKET")
+    assert (order.side, order.quantity, order.stop_price, order.status) == (
+        "SELL",
+        Decimal("0.1"),
+        Decimal("62000"),
+        "NEW",
+    )
+    assert '<option value="TAKE_PROFIT_MARKET">Take profit market</option>' in text(
+        signed_in.get(TRADE)
+    )
+
+
+def test_a_quantity_in_usdt_of_margin_is_the_cost_at_the_chosen_modes_leverage(
+    signed_in, cross_10x
+):
+    # 1,000 USDT of margin at Cross 10x buys 10,000 USDT of notional: at the best ask of 60,000
+    # (the seeded book's spread is 0), 0.1666... BTC, 0.166 on the step
+    form = {**ONE_BTC, "quantity": "1000", "quantity_unit": "MARGIN", "margin_mode": "CROSS"}
+    page = text(signed_in.post(CONFIRM, form))
+
+    assert '<input type="hidden" name="quantity" value="0.166">' in page
+    assert 'data-summary="leverage">10x' in page
+
+
+def test_a_trailing_stop_from_the_form_rests_with_its_callback_rate_and_activation(
+    signed_in, trader
+):
+    confirmation = closing_order_confirmed(
+        signed_in,
+        trader,
+        order_type="TRAILING_STOP_MARKET",
+        callback_rate="1.5",
+        activation_price="61000",
+    )
+
+    assert "(trailing 1.5 % from 61000)" in confirmation
+    order = Order.objects.get(user=trader, order_type="TRAILING_STOP_MARKET")
+    assert (order.callback_rate, order.activation_price, order.trailing_extreme) == (
+        Decimal("1.5"),
+        Decimal("61000"),
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
@@ -202,7 +264,17 @@ def test_a_quantity_in_usdt_becomes_base_quantity_rounded_down_to_the_step(signe
         ({"side": "HOLD"}, 400, "Side must be BUY or SELL"),
         ({"order_type": "LIMIT", "price": "60000.05"}, 400, "tick"),
         ({"order_type": "LIMIT", "price": ""}, 400, "A LIMIT order needs a price."),
-        ({"quantity_unit": "usdt"}, 400, "The quantity is in the base asset or in USDT."),
+        (
+            {"quantity_unit": "usdt"},
+            400,
+            "The quantity is in the base asset, in USDT or in USDT of margin.",
+        ),
+        ({"quantity": "0", "quantity_unit": "MARGIN"}, 400, "Cost must be greater than 0."),
+        (
+            {"order_type": "TRAILING_STOP_MARKET", "side": "SELL", "callback_rate": "11"},
+            400,
+            "10",
+        ),
         ({"margin_mode": "BOTH"}, 400, "The margin_mode must be CROSS or ISOLATED"),
         ({"quantity": "1", "quantity_unit": "USDT"}, 400, "buys less than one step"),
     ],
@@ -401,7 +473,8 @@ def test_the_trade_pages_queries_do_not_grow_with_positions_and_orders(
     order_place(user=trader, symbol="BTCUSDT", side="BUY", quantity="0.01", order_type="LIMIT",
                 price="50000", margin_mode="CROSS")  # fmt: skip
 
-    with django_assert_max_num_queries(37):  # 6 of them the ADL queues, on a cold cache
+    # 6 of them the ADL queues, on a cold cache; 1 the positions' take-profits and stop-losses
+    with django_assert_max_num_queries(38):
         trade = signed_in.get(TRADE)
     with django_assert_max_num_queries(40):
         confirm = signed_in.post(CONFIRM, ONE_BTC)
@@ -540,3 +613,40 @@ def test_a_gtc_limit_the_book_fills_in_part_is_confirmed_placed_and_edited_with_
         f"Order {order.pk} now buys 0.6 BTC at 59000 (0.4 filled so far, at an average of "
         "60000.15)." in text(signed_in.get(TRADE))
     )
+
+
+def test_confirm_sets_the_new_positions_take_profit_and_stop_loss_with_the_order(signed_in, trader):
+    form = {**ONE_BTC, "quantity": "0.1", "margin_mode": "ISOLATED"}
+    confirmation = text(signed_in.post(CONFIRM, form))
+    assert 'name="take_profit" id="confirm-take-profit" value=""' in confirmation
+
+    response = signed_in.post(
+        PLACE, {**form, "take_profit": "66000", "stop_loss": "57000", "client_order_id": "tp1"}
+    )
+
+    assert response.status_code == 302
+    position = Position.objects.get(user=trader)
+    assert (position.margin_mode, position.quantity) == ("ISOLATED", Decimal("0.1"))
+    assert sorted(
+        Order.objects.filter(user=trader, close_position=True).values_list(
+            "order_type", "side", "stop_price", "status"
+        )
+    ) == [
+        ("STOP_MARKET", "SELL", Decimal("57000"), "NEW"),
+        ("TAKE_PROFIT_MARKET", "SELL", Decimal("66000"), "NEW"),
+    ]
+
+
+def test_a_tpsl_the_mark_has_passed_refuses_the_whole_confirm_and_places_nothing(
+    signed_in, trader, unchanged
+):
+    form = {**ONE_BTC, "quantity": "0.1", "margin_mode": "ISOLATED", "client_order_id": "tp2"}
+
+    with unchanged():
+        response = signed_in.post(PLACE, {**form, "take_profit": "59000"})
+
+    assert response.status_code == 400
+    page = text(response)
+    assert "A long&#x27;s take-profit must be above the mark price 60000: at 59000" in page
+    assert 'id="confirm-take-profit" value="59000"' in page
+    assert not Order.objects.filter(user=trader).exists()

@@ -102,6 +102,8 @@ def order_trade_update(
     }
     if trade:
         update["N"], update["n"] = trade["commissionAsset"], trade["commission"]
+    if "priceRate" in info:  # a trailing stop: its activation price and callback rate
+        update["AP"], update["cr"] = info["activatePrice"], info["priceRate"]
     return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": time_ms, "o": update}
 
 
