@@ -82,8 +82,8 @@ def test_on_a_phone_positions_and_orders_are_cards_with_every_figure_and_button_
 
     def fits() -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        # two positions of 12 cells, each with its twin's row; one order of 9 cells
-        assert count(page, f"{positions} tbody tr[data-position] > [data-label]") == 24
+        # two positions of 13 cells, each with its twin's row; one order of 9 cells
+        assert count(page, f"{positions} tbody tr[data-position] > [data-label]") == 26
         assert count(page, f"{orders} tbody tr[data-order] > [data-label]") == 9
         assert page.evaluate(
             "(t) => getComputedStyle(document.querySelector(t)).display", f"{positions} table"

@@ -54,6 +54,7 @@ from trading.binance.errors import (
 )
 from trading.binance.params import Params, request_params
 from trading.binance.signing import ApiKeyAuthentication, BinanceSignatureAuthentication
+from trading.domain.orders import RESTING_TYPES
 from trading.errors import NoMarkPrice, NotIsolated, OrderNotCancelable
 from trading.models import MarginMode, Order, TimeInForce
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
@@ -75,7 +76,6 @@ from trading.services.listen_keys import (
 SIDES = ("BUY", "SELL")
 REGULAR_TYPES = ("MARKET", "LIMIT")
 ALGO_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
-CLOSE_POSITION_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 BATCH_ORDERS_MAX = 5
 BATCH_CANCEL_MAX = 10
 DEPTH_LIMITS = ("5", "10", "20", "50", "100", "500", "1000")
@@ -158,7 +158,7 @@ def _order_base(params, *, order_type: str) -> dict:
         }
     if order_type == "TRAILING_STOP_MARKET":
         raise BinanceError.of(TRAILING_CLOSE_POSITION)
-    if order_type not in CLOSE_POSITION_TYPES:
+    if order_type not in RESTING_TYPES:
         raise invalid_value(
             "closePosition",
             detail="closePosition is for STOP_MARKET and TAKE_PROFIT_MARKET algo orders.",

@@ -35,6 +35,13 @@ from trading.models import Instrument, MarginMode, OrderType, Position, TimeInFo
 from trading.money import QUANTUM, ZERO, money_owed, money_received, usdt
 
 RESTING_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+# A position's take-profit and stop-loss, by field: the close-position order of each, and what a
+# trader calls it
+TPSL = {
+    "take_profit": (OrderType.TAKE_PROFIT_MARKET, "take-profit"),
+    "stop_loss": (OrderType.STOP_MARKET, "stop-loss"),
+}
+TPSL_FIELD_OF_TYPE = {order_type: field for field, (order_type, _) in TPSL.items()}
 # Binance's range and step of a trailing stop's callback rate, in percent
 CALLBACK_RATE_MIN, CALLBACK_RATE_MAX = Decimal("0.1"), Decimal("10")
 CALLBACK_RATE_STEP = Decimal("0.1")

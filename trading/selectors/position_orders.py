@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from marginsite.errors import InvalidInput
-from trading.domain.orders import market_price, quantity_for_cost
+from trading.domain.orders import TPSL_FIELD_OF_TYPE, market_price, quantity_for_cost
 from trading.errors import InvalidAmount, InvalidPrice, NoMarkPrice
 from trading.inputs import decimal_from_input
 from trading.models import Order, OrderSide, OrderType, Position
@@ -21,6 +21,7 @@ from trading.selectors.instruments import (
 
 __all__ = [
     "PositionTpsl",
+    "order_price_basis",
     "order_quantity_for_cost",
     "position_tpsl_orders",
     "quantity_for_cost",
@@ -40,11 +41,6 @@ class PositionTpsl:
 
 NO_TPSL = PositionTpsl()
 
-TPSL_FIELDS = {
-    OrderType.TAKE_PROFIT_MARKET: ("take_profit", "take_profit_order_id"),
-    OrderType.STOP_MARKET: ("stop_loss", "stop_loss_order_id"),
-}
-
 
 def position_tpsl_orders(*, user, positions: Iterable[Position]) -> dict[int, PositionTpsl]:
     """Each position's take-profit and stop-loss, by position id, in one query (every position
@@ -62,7 +58,8 @@ def position_tpsl_orders(*, user, positions: Iterable[Position]) -> dict[int, Po
     for order_id, instrument_id, margin_mode, order_type, stop_price in orders:
         position_id = keys.get((instrument_id, margin_mode))
         if position_id is not None:
-            price_field, id_field = TPSL_FIELDS[order_type]
+            price_field = TPSL_FIELD_OF_TYPE[order_type]
+            id_field = f"{price_field}_order_id"
             tpsl[position_id] = replace(
                 tpsl[position_id], **{price_field: stop_price, id_field: order_id}
             )
@@ -82,18 +79,31 @@ def order_quantity_for_cost(
     margin_mode=None,
 ) -> Decimal:
     """The quantity of an order given by its ``cost`` (USDT of initial margin) at the leverage of
-    its (symbol, mode), at the price it would fill at: a LIMIT's price, a stop's stop price, a
-    trailing stop's activation price, else the best price of the book for its side now. The
-    order's own checks run when it is placed."""
+    its (symbol, mode), at the price it would fill at (``order_price_basis``). The order's own
+    checks run when it is placed."""
     instrument = instrument_get(symbol)
-    if side not in OrderSide.values:
-        raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
     if margin_mode is None:
         margin_mode = margin_mode_default(user=user, instrument=instrument)
     margin_mode = margin_mode_checked(margin_mode)
     cost = decimal_from_input(cost, field="cost", error=InvalidAmount)
     if cost <= 0:
         raise InvalidAmount("cost must be greater than 0.", field="cost")
+    basis = order_price_basis(
+        instrument=instrument, side=side, order_type=order_type, price=price,
+        stop_price=stop_price, activation_price=activation_price,
+    )  # fmt: skip
+    leverage = leverage_for(user=user, instrument=instrument, margin_mode=margin_mode)
+    return quantity_for_cost(instrument=instrument, cost=cost, leverage=leverage, price=basis)
+
+
+def order_price_basis(
+    *, instrument, side, order_type, price=None, stop_price=None, activation_price=None
+) -> Decimal:
+    """The price an order given in USDT (of value or of margin) converts at: the price it
+    would fill at, a LIMIT's price, a stop's stop price, a trailing stop's activation price, else
+    the best price of the book for its ``side`` now."""
+    if side not in OrderSide.values:
+        raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
     named = {
         OrderType.LIMIT: ("price", price),
         OrderType.STOP_MARKET: ("stop_price", stop_price),
@@ -114,5 +124,4 @@ def order_quantity_for_cost(
         if mark is None:
             raise NoMarkPrice(f"{instrument.symbol} has no mark price yet; try again shortly.")
         basis = market_price(instrument, side, mark)
-    leverage = leverage_for(user=user, instrument=instrument, margin_mode=margin_mode)
-    return quantity_for_cost(instrument=instrument, cost=cost, leverage=leverage, price=basis)
+    return basis

@@ -2,7 +2,10 @@
 and within a table by primary key, so two transactions of one user can never wait on each other
 in a cycle. Every state change of a user's money starts by locking the wallet, which also
 serialises them. Rows joined for reading (instrument, user) are not locked (``of=("self",)``):
-two users trading one symbol never wait on each other."""
+two users trading one symbol never wait on each other. One exception: the sweep's update of the
+trailing stops' extremes (services/sweeps.py) locks open orders alone, in id order, in one
+statement that takes no other lock, so it can wait on a user but no user waits on it for more
+than that statement."""
 
 from decimal import Decimal
 

@@ -29,6 +29,8 @@ from trading.domain.orders import (
     CALLBACK_RATE_MIN,
     CALLBACK_RATE_STEP,
     RESTING_TYPES,
+    TPSL,
+    TPSL_FIELD_OF_TYPE,
     OrderPlan,
     OrderRequest,
     order_plan,
@@ -426,7 +428,7 @@ def _close_position_free(user, request: OrderRequest) -> None:
         status=Order.Status.NEW,
     ).values_list("pk", flat=True)
     if taken:
-        kind = "take-profit" if request.order_type == OrderType.TAKE_PROFIT_MARKET else "stop-loss"
+        kind = TPSL[TPSL_FIELD_OF_TYPE[request.order_type]][1]
         raise ClosePositionExists(
             f"This {request.instrument.symbol} {request.margin_mode.title()} position already "
             f"has a {kind} (order {taken[0]}) that closes it whole: change or cancel that one.",

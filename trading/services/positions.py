@@ -14,8 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from marginsite.errors import InvalidInput
-from trading.domain.sides import closing_side, engine_side
+from trading.domain.holdings import holdings_of
+from trading.domain.orders import TPSL
+from trading.domain.sides import closing_side
 from trading.domain.triggers import trigger_crossed
+from trading.engine import unrealized_pnl
 from trading.errors import InvalidPrice, NoMarkPrice, NoPosition, OrderNotFound
 from trading.inputs import row_id_from_input
 from trading.models import Order, OrderType, Position, PositionSide
@@ -32,11 +35,6 @@ from trading.services.orders import (
     price_checked,
 )
 
-# field -> (order type, what a trader calls it)
-TPSL = {
-    "take_profit": (OrderType.TAKE_PROFIT_MARKET, "take-profit"),
-    "stop_loss": (OrderType.STOP_MARKET, "stop-loss"),
-}
 TPSL_WHICH = {"both": tuple(TPSL), "take_profit": ("take_profit",), "stop_loss": ("stop_loss",)}
 
 
@@ -101,8 +99,10 @@ def order_place_with_tpsl(
 ) -> Order:
     """``order_place`` (``order`` names its ``margin_mode``), then the take-profit and/or
     stop-loss of the position it leaves open, all or nothing: the confirmation's TP/SL. Refused,
-    placing nothing, when a price would trigger at once or the order leaves no open position in
-    its mode (a resting limit, a close). Idempotent on ``client_order_id`` as ``order_place``."""
+    placing nothing, when a price would trigger at once, or the order did not fill at once (a
+    resting limit, a market order the book could not fill) or leaves no open position in its
+    mode (a close): a TP/SL must never move those of a position the order did not touch.
+    Idempotent on ``client_order_id`` as ``order_place``."""
     _tpsl_given(take_profit, stop_loss)
     request = order_request_checked(user=user, reduce_only=False, **order)
 
@@ -115,10 +115,10 @@ def order_place_with_tpsl(
             (p for p in open_positions_lock(user) if (p.instrument_id, p.margin_mode) == key),
             None,
         )
-        if position is None:
+        if position is None or not placed.filled_quantity:
             raise InvalidInput(
-                "A take-profit or stop-loss is for the position this order leaves open, and it "
-                "leaves none yet: set them from the positions panel once it fills.",
+                "A take-profit or stop-loss goes with an order that fills at once and leaves a "
+                "position open; this one does not: set them from the positions panel.",
                 field="take_profit" if take_profit is not None else "stop_loss",
             )
         _tpsl_set_locked(user, wallet, position, take_profit, stop_loss)
@@ -212,12 +212,11 @@ def positions_close_all(*, user, margin_mode=None) -> list[Order]:
             for p in open_positions_lock(user)
             if margin_mode is None or p.margin_mode == margin_mode
         ]
-        marks = mark_prices(p.instrument_id for p in positions)
+        valued = holdings_of(positions, mark_prices(p.instrument_id for p in positions))
 
         def profit_first(position: Position):
-            mark = marks.get(position.instrument_id, position.entry_price)
-            sign = engine_side(position.side)
-            return -sign * position.quantity * (mark - position.entry_price), position.pk
+            state = valued[(position.instrument_id, position.margin_mode)].position
+            return -unrealized_pnl(state), position.pk
 
         return [
             position_close_locked(

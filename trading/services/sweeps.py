@@ -103,7 +103,8 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
 
 
 # The open trailing stops of a shard whose extreme the mark moves (trading/domain/triggers.py),
-# locked in id order as every transaction locks orders (services/locks.py), then updated.
+# locked in id order as every transaction locks orders, but without their wallets (the one
+# exception to services/locks.py's order, written there), then updated.
 TRAILING_EXTREMES_UPDATE = f"""
     WITH moved AS (
         SELECT o.id, mark.price FROM trading_order o

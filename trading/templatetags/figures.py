@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from django import template
 
+from trading.domain.triggers import trailing_stop_price
+
 register = template.Library()
 
 CENT = Decimal("0.01")
@@ -93,3 +95,14 @@ def every(interval: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:f} {unit}"
     return f"{seconds.normalize():f} s"
+
+
+@register.filter
+def trailing_trigger(order) -> Decimal | None:
+    """The mark at which an active trailing stop triggers now (None: not active yet), by the
+    trigger rule (trading/domain/triggers.py)."""
+    if order.trailing_extreme is None:
+        return None
+    return trailing_stop_price(
+        side=order.side, extreme=order.trailing_extreme, callback_rate=order.callback_rate
+    )

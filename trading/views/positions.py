@@ -196,8 +196,6 @@ def position_tpsl(request, position_id):
     try:
         position = open_position_get(user=request.user, position_id=position_id)
         if action == "set":
-            if take_profit is None and stop_loss is None:
-                raise InvalidInput("Enter a take-profit price, a stop-loss price or both.")
             tpsl = services.position_tpsl_set(
                 user=request.user,
                 position_id=position.pk,

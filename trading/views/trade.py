@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from marginsite.errors import ApplicationError, InvalidInput
-from trading.domain.orders import market_price
+from trading.domain.orders import RESTING_TYPES
 from trading.errors import NoMarkPrice
 from trading.inputs import decimal_from_input, quantity_from_notional
 from trading.live.paths import trade_socket_path
@@ -40,7 +40,7 @@ from trading.selectors.market import (
     open_position_symbols,
     order_book,
 )
-from trading.selectors.position_orders import order_quantity_for_cost
+from trading.selectors.position_orders import order_price_basis, order_quantity_for_cost
 from trading.selectors.positions import position_rows
 from trading.services import order_place, order_place_with_tpsl, order_preview
 from trading.views.common import account_panel, refused
@@ -52,8 +52,7 @@ FORM_TYPES = (
     OrderType.TAKE_PROFIT_MARKET,
     OrderType.TRAILING_STOP_MARKET,
 )
-# The types whose trigger is the form's stop price, reached by the mark.
-TRIGGERED_TYPES = (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+
 # The quantity in the base asset, in USDT of notional, or in USDT of margin (the order's cost).
 QUANTITY_UNITS = ("BASE", "USDT", "MARGIN")
 # The levels a side of the trade page's depth ladder shows.
@@ -95,14 +94,13 @@ def _instrument(symbol: str) -> Instrument:
         raise Http404(f"No instrument {symbol!r}.") from None
 
 
-def _order_arguments(form: OrderForm, instrument: Instrument, mark, user) -> dict:
+def _order_arguments(form: OrderForm, instrument: Instrument, user) -> dict:
     """The service's arguments from the form: the price fields its type uses (empty: none), and
-    the quantity, converted when it was entered in USDT: of notional, at the order's price, or
-    for a market order at the best price of the book; of margin (the order's cost), by
-    ``order_quantity_for_cost`` at the chosen mode's leverage. A time in force for a limit order
-    only."""
+    the quantity, converted when it was entered in USDT (``order_price_basis``): of notional,
+    at the price it would fill at; of margin (the order's cost), by ``order_quantity_for_cost``
+    at the chosen mode's leverage. A time in force for a limit order only."""
     price = (form.price or None) if form.order_type == OrderType.LIMIT else None
-    stop_price = (form.stop_price or None) if form.order_type in TRIGGERED_TYPES else None
+    stop_price = (form.stop_price or None) if form.order_type in RESTING_TYPES else None
     trailing = form.order_type == OrderType.TRAILING_STOP_MARKET
     callback_rate = (form.callback_rate or None) if trailing else None
     activation_price = (form.activation_price or None) if trailing else None
@@ -114,12 +112,12 @@ def _order_arguments(form: OrderForm, instrument: Instrument, mark, user) -> dic
         )
     if form.quantity_unit == "USDT":
         amount = decimal_from_input(form.quantity, field="quantity")
-        basis = price or stop_price or activation_price
-        if basis is None and mark is not None and form.side in ("BUY", "SELL"):
-            basis = market_price(instrument, form.side, mark.price)
-        basis = decimal_from_input(basis, field="price") if basis is not None else None
-        if amount <= 0 or basis is None or basis <= 0:
-            raise InvalidInput("Enter a positive amount of USDT and a price.", field="quantity")
+        if amount <= 0:
+            raise InvalidInput("Enter a positive amount of USDT.", field="quantity")
+        basis = order_price_basis(
+            instrument=instrument, side=form.side, order_type=form.order_type, price=price,
+            stop_price=stop_price, activation_price=activation_price,
+        )  # fmt: skip
         quantity = quantity_from_notional(amount, price=basis, step=instrument.step_size)
         if quantity <= 0:
             raise InvalidInput(
@@ -327,7 +325,7 @@ def order_confirm(request, symbol):
     instrument = _instrument(symbol)
     form = OrderForm.of(request.POST)
     try:
-        arguments = _order_arguments(form, instrument, mark_get(instrument), request.user)
+        arguments = _order_arguments(form, instrument, request.user)
         preview = order_preview(user=request.user, **arguments)
     except ApplicationError as error:
         context = _trade_context(request, instrument, form)
@@ -364,7 +362,7 @@ def order_submit(request, symbol):
     instrument = _instrument(symbol)
     form = OrderForm.of(request.POST)
     try:
-        arguments = _order_arguments(form, instrument, mark_get(instrument), request.user)
+        arguments = _order_arguments(form, instrument, request.user)
     except ApplicationError as error:
         return refused(
             request, "trading/trade.html", _trade_context(request, instrument, form), error

@@ -71,7 +71,7 @@ def test_a_positions_take_profit_and_stop_loss_are_set_drawn_edited_and_cancelle
     assert '<span data-figure="stop-loss">58,000.0</span>' in page
     assert {"price": "65000.00000000", "title": "Cross take-profit"} in chart_lines(page)
     assert {"price": "58000.00000000", "title": "Cross stop-loss"} in chart_lines(page)
-    assert re.search(rf'id="take-profit-{long.pk}"\s+value="65000"', page)  # the form, filled
+    assert re.search(rf'id="take-profit-{long.pk}"\s+placeholder="65000"', page)
 
     # editing the take-profit keeps its order (and the stop-loss as it was)
     take_profit_id = Order.objects.get(order_type="TAKE_PROFIT_MARKET").pk
@@ -96,7 +96,7 @@ def test_a_positions_take_profit_and_stop_loss_are_set_drawn_edited_and_cancelle
         ({"take_profit": "59000"}, 400, "take"),
         ({"stop_loss": "61000"}, 400, "stop"),
         ({"take_profit": "lots"}, 400, "must be a number"),
-        ({"take_profit": "", "stop_loss": ""}, 400, "Enter a take-profit price"),
+        ({"take_profit": "", "stop_loss": ""}, 400, "Give a take_profit price"),
         ({"action": "cancel_take_profit"}, 404, ""),
         ({"action": "explode"}, 400, "Choose Set, or cancel the take-profit or the stop-loss."),
     ],

@@ -230,6 +230,7 @@ def test_a_quantity_in_usdt_of_margin_is_the_cost_at_the_chosen_modes_leverage(
 
     assert '<input type="hidden" name="quantity" value="0.166">' in page
     assert 'data-summary="leverage">10x' in page
+    assert "for 1000 USDT of margin at Cross 10x; the other mode needs the margin" in page
 
 
 def test_a_trailing_stop_from_the_form_rests_with_its_callback_rate_and_activation(
