@@ -5,6 +5,7 @@ adapter (trading/domain/holdings.py)."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from trading.domain.holdings import Holdings
 from trading.domain.leverage import leverage_default
 from trading.domain.sides import engine_side
 from trading.domain.twin import PositionTwin, other_mode, position_twin
@@ -32,7 +33,19 @@ class AccountSummary:
 def account_summary(*, user) -> AccountSummary:
     """The account panel: wallet, cross margin balance and ratio, available balance, isolated
     margin in use, equity."""
-    figures = holdings_load(user=user).figures()
+    return _summary_of(holdings_load(user=user))
+
+
+def account_with_positions(*, user) -> tuple[AccountSummary, list["PositionRow"]]:
+    """``account_summary`` and ``position_list`` from one read of the account, for a page that
+    shows both (the trade page's panels, rendered again on every tick)."""
+    positions = _open_positions(user)
+    holdings = holdings_load(user=user, positions=positions)
+    return _summary_of(holdings), _position_rows_of(user, positions, holdings)
+
+
+def _summary_of(holdings: Holdings) -> AccountSummary:
+    figures = holdings.figures()
     return AccountSummary(
         wallet_balance=figures.wallet_balance,
         cross_unrealized_pnl=figures.cross_unrealized_pnl,
@@ -85,12 +98,19 @@ def position_list(*, user) -> list[PositionRow]:
     """The user's open positions, newest first, each with its figures and its other-mode twin.
     A cross position's liquidation price takes the account's other cross positions into
     account."""
-    positions = list(
+    positions = _open_positions(user)
+    return _position_rows_of(user, positions, holdings_load(user=user, positions=positions))
+
+
+def _open_positions(user) -> list[Position]:
+    return list(
         Position.objects.filter(user=user, status=Position.Status.OPEN)
         .select_related("instrument")
         .prefetch_related("instrument__brackets")
     )
-    holdings = holdings_load(user=user, positions=positions)
+
+
+def _position_rows_of(user, positions: list[Position], holdings: Holdings) -> list[PositionRow]:
     quantiles = position_adl_quantiles(positions)
     leverages = other_mode_leverages(user=user, positions=positions)
     rows = []

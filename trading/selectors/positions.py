@@ -18,7 +18,12 @@ from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIso
 from trading.inputs import decimal_from_input
 from trading.models import MarginMode, Position
 from trading.money import ZERO, money_received, usdt
-from trading.selectors.accounts import PositionRow, position_list
+from trading.selectors.accounts import (
+    AccountSummary,
+    PositionRow,
+    account_with_positions,
+    position_list,
+)
 from trading.selectors.holdings import holdings_load
 from trading.selectors.position_orders import position_tpsl_orders
 
@@ -42,7 +47,19 @@ def position_rows(*, user, symbol: str | None = None) -> list[PositionRow]:
     by side, each with its take-profit and stop-loss. All positions are valued even when one
     symbol is asked for: a cross position's liquidation price depends on the other cross
     positions."""
-    rows = position_list(user=user)
+    return _panel_rows(user, position_list(user=user), symbol)
+
+
+def account_and_position_rows(
+    *, user, symbol: str | None = None
+) -> tuple[AccountSummary, list[PositionRow]]:
+    """``account_summary`` and ``position_rows`` from one read of the account: the trade page's
+    panels, rendered again on every tick."""
+    summary, rows = account_with_positions(user=user)
+    return summary, _panel_rows(user, rows, symbol)
+
+
+def _panel_rows(user, rows: list[PositionRow], symbol: str | None) -> list[PositionRow]:
     if symbol is not None:
         rows = [row for row in rows if row.position.instrument.symbol == symbol.upper()]
     tpsl = position_tpsl_orders(user=user, positions=[row.position for row in rows])

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from marginsite.errors import ApplicationError
 from trading.context_processors import cross_ratio_warning
 from trading.selectors import account_summary
+from trading.selectors.accounts import AccountSummary
 
 
 def refused(request, template: str, context: dict, error: ApplicationError):
@@ -25,5 +26,9 @@ def see_other(url: str) -> HttpResponseRedirect:
 def account_panel(user) -> dict:
     """The context of templates/trading/partials/account_panel.html, and the banners' cross
     ratio warning from the same figures."""
-    summary = account_summary(user=user)
+    return account_panel_of(account_summary(user=user))
+
+
+def account_panel_of(summary: AccountSummary) -> dict:
+    """``account_panel`` of figures already read."""
     return {"account": summary, "cross_ratio_warning": cross_ratio_warning(summary)}

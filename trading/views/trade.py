@@ -41,9 +41,9 @@ from trading.selectors.market import (
     order_book,
 )
 from trading.selectors.position_orders import order_price_basis, order_quantity_for_cost
-from trading.selectors.positions import position_rows
+from trading.selectors.positions import account_and_position_rows
 from trading.services import order_place, order_place_with_tpsl, order_preview
-from trading.views.common import account_panel, refused
+from trading.views.common import account_panel_of, refused
 
 FORM_TYPES = (
     OrderType.MARKET,
@@ -175,11 +175,12 @@ def _panels_context(user, instrument: Instrument) -> dict:
 
 
 def _holdings_context(user, instrument: Instrument) -> dict:
+    summary, positions = account_and_position_rows(user=user, symbol=instrument.symbol)
     return {
         "instrument": instrument,
-        "positions": position_rows(user=user, symbol=instrument.symbol),
+        "positions": positions,
         "return_to": reverse("trade", args=[instrument.symbol]),
-        **account_panel(user),
+        **account_panel_of(summary),
     }
 
 
