@@ -60,7 +60,7 @@ def fill(accounts: int, positions: int, at_risk: float) -> None:
             "accounts_preferences, accounts_user CASCADE"
         )
     market_seed()
-    instruments = list(Instrument.objects.order_by("symbol"))
+    instruments = list(Instrument.objects.filter(symbol__in=MARKS).order_by("symbol"))
     for instrument in instruments:
         MarkPrice.objects.update_or_create(
             instrument=instrument, defaults={"price": MARKS[instrument.symbol], "source": "seed"}
@@ -145,7 +145,7 @@ def watch_prices_set() -> None:
 
 def marks_drop() -> None:
     """A 1.5 % drop: the 100x positions (margin 1 %) fall through their maintenance margin."""
-    for instrument in Instrument.objects.all():
+    for instrument in Instrument.objects.filter(symbol__in=MARKS):
         MarkPrice.objects.filter(instrument=instrument).update(
             price=MARKS[instrument.symbol] * Decimal("0.985")
         )

@@ -160,7 +160,11 @@ def cache_fresh(cache_redis):
     """Each test starts with an empty cache: full request budgets (counted by key or user id, and
     ids start again with each test database), no wrong passwords counted (the tests log in as
     the same users from the same address), no signature seen. Only this worker's keys are
-    deleted: ``cache.clear()`` would empty the other workers' mid-test."""
+    deleted: ``cache.clear()`` would empty the other workers' mid-test. The instruments and
+    system ledger accounts an order keeps in memory are dropped too: a test's rolled back."""
+    from trading.selectors.instruments import instruments_forget
+
+    instruments_forget()
     if cache_redis is None:
         from django.core.cache import cache
 

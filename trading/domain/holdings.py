@@ -56,12 +56,20 @@ class Holdings:
         return replace(self, holdings=holdings, **changes)
 
     def figures(self) -> AccountFigures:
-        return account_figures(
-            wallet_balance=self.wallet_balance,
-            cross_holdings=[h for h in self.holdings.values() if isinstance(h, CrossHolding)],
-            isolated_holdings=[h for h in self.holdings.values() if isinstance(h, IsolatedHolding)],
-            open_order_margin=self.open_order_margin,
-        )
+        """The account's figures, computed once per Holdings: a Holdings never changes (a change
+        is a new one, ``replaced``), and a sweep or a liquidation asks for them many times."""
+        figures = self.__dict__.get("_figures")
+        if figures is None:
+            figures = account_figures(
+                wallet_balance=self.wallet_balance,
+                cross_holdings=[h for h in self.holdings.values() if isinstance(h, CrossHolding)],
+                isolated_holdings=[
+                    h for h in self.holdings.values() if isinstance(h, IsolatedHolding)
+                ],
+                open_order_margin=self.open_order_margin,
+            )
+            object.__setattr__(self, "_figures", figures)  # frozen: set as dataclasses do
+        return figures
 
     def position_figures(self, key: PositionKey) -> PositionFigures | None:
         """The live figures of the position at ``key`` (None if flat)."""

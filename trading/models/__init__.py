@@ -10,7 +10,7 @@ from trading.models.choices import (
 from trading.models.drills import PriceDrill
 from trading.models.funding import FundingPayment, FundingSettlement
 from trading.models.heartbeats import Heartbeat
-from trading.models.instruments import Instrument, LeverageBracket
+from trading.models.instruments import Instrument, InstrumentsVersion, LeverageBracket
 from trading.models.leverage import LeverageSetting, SymbolMarginMode
 from trading.models.liquidations import Deleveraging, LiquidationEvent, Notification
 from trading.models.listen_keys import ListenKey
@@ -30,6 +30,7 @@ __all__ = [
     "FundingSettlement",
     "Heartbeat",
     "Instrument",
+    "InstrumentsVersion",
     "Journal",
     "LedgerAccount",
     "LedgerEntry",

@@ -125,3 +125,17 @@ class LeverageBracket(models.Model):
 
     def __str__(self):
         return f"{self.instrument} tier {self.tier}"
+
+
+class InstrumentsVersion(models.Model):
+    """One row: the version of the instruments and their brackets, for the copies processes keep
+    in memory (trading/selectors/instruments.py). A database trigger (migration 0017) sets it to
+    a new number from a sequence, in the same transaction, on every insert, update, delete or
+    truncate of either table, whoever writes (a service, the back office, a migration, a test's
+    queryset update): a process that reads a version other than its copy's reloads. Numbers are
+    never reused, so a rolled-back change can never pass for a later one."""
+
+    version = models.BigIntegerField()
+
+    def __str__(self):
+        return f"instruments version {self.version}"

@@ -78,17 +78,26 @@ class PositionRow:
 
 def other_mode_leverages(*, user, positions: list[Position]) -> dict[int, int]:
     """Position id -> the leverage set for its symbol's other margin mode (the instrument's
-    default where the user set none), in one query for all the positions."""
+    default where the user set none), in one query for all the positions (``user``'s)."""
+    return other_mode_leverages_many(positions)
+
+
+def other_mode_leverages_many(positions: list[Position]) -> dict[int, int]:
+    """``other_mode_leverages`` for the positions of any number of users (a sweep's batch), in
+    one query."""
     if not positions:
         return {}
     stored = {
-        (instrument_id, mode): leverage
-        for instrument_id, mode, leverage in LeverageSetting.objects.filter(
-            user=user, instrument_id__in={position.instrument_id for position in positions}
-        ).values_list("instrument_id", "margin_mode", "leverage")
+        (user_id, instrument_id, mode): leverage
+        for user_id, instrument_id, mode, leverage in LeverageSetting.objects.filter(
+            user_id__in={position.user_id for position in positions},
+            instrument_id__in={position.instrument_id for position in positions},
+        ).values_list("user_id", "instrument_id", "margin_mode", "leverage")
     }
     return {
-        position.pk: stored.get((position.instrument_id, other_mode(position.margin_mode)))
+        position.pk: stored.get(
+            (position.user_id, position.instrument_id, other_mode(position.margin_mode))
+        )
         or leverage_default(position.instrument)
         for position in positions
     }

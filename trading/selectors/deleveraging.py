@@ -53,6 +53,8 @@ def _rankings(sides: set[Side]) -> dict[Side, list[AdlRank]]:
     positions = list(
         Position.objects.filter(wanted, status=Position.Status.OPEN).select_related("instrument")
     )
+    if not positions:  # nobody on those sides (a crash of a one-sided market): no account to value
+        return {}
     accounts = holdings_load_many(user_ids={position.user_id for position in positions})
     queues: dict[Side, list[AdlRank]] = {}
     for position in positions:

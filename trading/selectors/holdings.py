@@ -21,10 +21,16 @@ def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
 
 
 def holdings_load(
-    *, user, wallet: Wallet | None = None, positions: list[Position] | None = None
+    *,
+    user,
+    wallet: Wallet | None = None,
+    positions: list[Position] | None = None,
+    marks: dict[int, Decimal] | None = None,
+    open_order_margin: Decimal | None = None,
 ) -> Holdings:
     """The account's holdings at the current marks (a position whose instrument has no mark yet
-    is valued at its entry price). Services pass the rows they locked."""
+    is valued at its entry price). Services pass the rows they locked, and the marks and the
+    margin held by open orders when they have read them already."""
     wallet = wallet or Wallet.objects.get(user=user)
     if positions is None:
         positions = list(
@@ -32,11 +38,16 @@ def holdings_load(
             .select_related("instrument")
             .prefetch_related("instrument__brackets")
         )
-    marks = mark_prices(position.instrument_id for position in positions)
-    held = Order.objects.filter(user=user, status=Order.Status.NEW).aggregate(
-        total=Sum("margin_held")
-    )["total"]
-    return Holdings(wallet.balance, held or ZERO, holdings_of(positions, marks))
+    if marks is None:
+        marks = mark_prices(position.instrument_id for position in positions)
+    if open_order_margin is None:
+        open_order_margin = (
+            Order.objects.filter(user=user, status=Order.Status.NEW).aggregate(
+                total=Sum("margin_held")
+            )["total"]
+            or ZERO
+        )
+    return Holdings(wallet.balance, open_order_margin, holdings_of(positions, marks))
 
 
 def holdings_load_many(

@@ -1,5 +1,6 @@
+import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from trading.domain.venues import venue_rules
 from trading.errors import UnknownSymbol
 from trading.models import (
     Instrument,
+    InstrumentsVersion,
     LeverageBracket,
     LeverageSetting,
     MarginMode,
@@ -52,18 +54,111 @@ def instrument_rules(instrument: Instrument) -> RulesShown:
     )
 
 
+def _symbol_checked(symbol) -> str:
+    if not isinstance(symbol, str) or not SYMBOL.fullmatch(symbol.strip()):
+        raise UnknownSymbol("symbol must be a symbol such as BTCUSDT.", field="symbol")
+    return symbol.strip().upper()
+
+
+def _unknown(symbol: str) -> UnknownSymbol:
+    return UnknownSymbol(f"Unknown symbol {symbol.strip()!r}.", field="symbol")
+
+
 def instrument_get(symbol, *, venue: str | None = None) -> Instrument:
     """The instrument called ``symbol`` (case-insensitive), on ``venue``'s rules if given (one
     on another venue's is not found, like a missing one), or UnknownSymbol."""
-    if not isinstance(symbol, str) or not SYMBOL.fullmatch(symbol.strip()):
-        raise UnknownSymbol("symbol must be a symbol such as BTCUSDT.", field="symbol")
+    wanted = _symbol_checked(symbol)
     instruments = Instrument.objects.prefetch_related("brackets")
     try:
-        return (instruments.filter(venue=venue) if venue else instruments).get(
-            symbol=symbol.strip().upper()
-        )
+        return (instruments.filter(venue=venue) if venue else instruments).get(symbol=wanted)
     except Instrument.DoesNotExist:
-        raise UnknownSymbol(f"Unknown symbol {symbol.strip()!r}.", field="symbol") from None
+        raise _unknown(symbol) from None
+
+
+# --- the instruments kept in memory, for placing orders -----------------------------------
+#
+# An order reads its instrument and brackets from this process's copy of every instrument, not
+# from the database. The copy is tagged with the version (InstrumentsVersion) it was loaded
+# after; the statement that locks the trader's wallet reads the version too
+# (trading/services/locks.py), and a copy of another version is replaced before the order goes
+# on. A change is thus seen by every process from its next order, whatever wrote it; the ids of
+# the system ledger accounts (created once) are kept beside it (trading/services/ledger.py).
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    version: int | None  # None: the version row is missing (a flushed test database)
+    by_pk: dict[int, Instrument]
+    by_symbol: dict[str, Instrument]
+    ledger_account_ids: dict[str, int] = field(default_factory=dict)
+
+
+_instruments: _Instruments | None = None
+
+
+def _instruments_load(version: int | None) -> _Instruments:
+    global _instruments
+    loaded = instrument_list()
+    _instruments = _Instruments(version, {i.pk: i for i in loaded}, {i.symbol: i for i in loaded})
+    return _instruments
+
+
+def _instruments_fresh() -> _Instruments:
+    return _instruments_load(InstrumentsVersion.objects.values_list("version", flat=True).first())
+
+
+def instruments_version_seen(version: int | None) -> None:
+    """``version`` was read in the current transaction (with the wallet's lock): from here on,
+    this process's instruments are those of that version or later."""
+    if _instruments is None or version is None or _instruments.version != version:
+        _instruments_load(version)
+
+
+def instruments_forget() -> None:
+    """Drop this process's copy (the tests do, as each rolls its database back)."""
+    global _instruments
+    _instruments = None
+
+
+def instruments_version() -> int | None:
+    """The version of this process's copy (None: none loaded, or no version row)."""
+    return None if _instruments is None else _instruments.version
+
+
+def instrument_cached(symbol) -> Instrument:
+    """``instrument_get`` from this process's copy: the instrument of the last version this
+    process saw (a symbol it does not know is looked for in the database first). An order
+    checks its request with it, and again under its lock if the version has moved since."""
+    wanted = _symbol_checked(symbol)
+    instruments = _instruments or _instruments_fresh()
+    if wanted not in instruments.by_symbol:
+        instruments = _instruments_fresh()
+    if wanted not in instruments.by_symbol:
+        raise _unknown(symbol)
+    return _own(instruments, instruments.by_symbol[wanted])
+
+
+def instrument_by_pk(pk: int) -> Instrument:
+    """Instrument ``pk`` with its brackets, from this process's copy (see above)."""
+    instruments = _instruments or _instruments_fresh()
+    if pk not in instruments.by_pk:
+        instruments = _instruments_fresh()
+    return _own(instruments, instruments.by_pk[pk])
+
+
+def _own(instruments: _Instruments, instrument: Instrument) -> Instrument:
+    """A copy for the caller to attach to its rows (related rows a caller reads through it are
+    cached on the copy, never on the process's), tagged with its version."""
+    mine = copy.copy(instrument)
+    mine.instruments_version = instruments.version
+    return mine
+
+
+def ledger_account_ids() -> dict[str, int]:
+    """The ids of the system ledger accounts (kind -> id) read while this copy is current, for
+    trading/services/ledger.py to fill and read: they are created once and never change, but a
+    test database's are rolled back, flushed (which moves the version) or created anew."""
+    return (_instruments or _instruments_fresh()).ledger_account_ids
 
 
 def margin_mode_checked(margin_mode) -> str:

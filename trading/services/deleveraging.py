@@ -42,10 +42,9 @@ def deleverage(*, position: Position, need: DeleverageNeed, mark: Decimal) -> li
     """Close ``need.quantity`` of the side opposite to the bankrupt ``position`` at
     ``need.price`` (see the module). Returns what was closed, as the bankrupt's receipt shows
     it: symbol, quantity and price, no one's name."""
-    opposite = "SHORT" if position.side == "LONG" else "LONG"
     remaining = need.quantity
     closed = []
-    for rank in adl_ranking(instrument=position.instrument, side=opposite):
+    for rank in deleverage_queue(position):
         if remaining <= 0:
             break
         if rank.user_id == position.user_id:
@@ -61,6 +60,12 @@ def deleverage(*, position: Position, need: DeleverageNeed, mark: Decimal) -> li
                 }
             )
     return closed
+
+
+def deleverage_queue(position: Position) -> list:
+    """The queue on the side opposite to the bankrupt ``position``, first to go first."""
+    opposite = "SHORT" if position.side == "LONG" else "LONG"
+    return adl_ranking(instrument=position.instrument, side=opposite)
 
 
 def _deleverage_one(rank, quantity: Decimal, price: Decimal, mark: Decimal) -> Decimal:

@@ -19,7 +19,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.ledger import Posting, journal_open, ledger_post_all
+from trading.services.ledger import Posting, journal_open, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
 
@@ -70,12 +70,12 @@ def order_execute(
         settlement = fill_settlement(**terms, fund_balance=insurance_fund_lock())
     if settlement.opening and settlement.fee_waived:
         raise ValueError(f"order {order.pk} opens a position but cannot pay its fees")
+    _order_filled(order, quantity, price, rest_hold)
     execution = settlement_book(
         settlement, order=order, wallet=wallet, position=position, price=price, liquidity=liquidity
     )
     if settlement.position_closed:
         reduce_only_orders_cancel(order)
-    _order_filled(order, quantity, price, rest_hold)
     return execution
 
 
@@ -89,11 +89,16 @@ def settlement_book(
     liquidity: Fill.Liquidity,
     closed_status: Position.Status = Position.Status.CLOSED,
     journal: Journal | None = None,
+    writes=None,
 ) -> Execution:
     """Write ``settlement`` of a fill of ``order`` against ``position``: the closed position's
     row (``closed_status`` once flat), the opened or grown one, a fill at ``price`` per part and
     each transfer, in the settlement's order, all in one journal (the fill's own, or the
-    liquidation's). The caller holds the locks."""
+    liquidation's). The caller holds the locks. A sweep's liquidation passes its batch's
+    ``writes`` (trading/services/write_batches.py), which keeps the rows to write them in bulk;
+    it only closes, never opens."""
+    if writes is not None and settlement.opening:
+        raise ValueError("a batch keeps the rows of a close, never of an opening")
     journal = journal or journal_open(Journal.Kind.FILL)
     fills = []
     positions = {Leg.CLOSING: position, Leg.OPENING: position}
@@ -126,23 +131,26 @@ def settlement_book(
             unsaved[id(position)] = ["quantity", "entry_price"]
         opened = positions[Leg.OPENING]
         fills.append(_fill(order, opened, settlement.opening, price, liquidity, journal))
-    ledger_post_all(
-        [
-            Posting(
-                kind=LedgerEntry.Kind(transfer.kind),
-                amount=transfer.amount,
-                source=_holder(transfer.source, wallet, positions[transfer.leg]),
-                destination=_holder(transfer.destination, wallet, positions[transfer.leg]),
-                user=order.user,
-                position=positions[transfer.leg],
-                order=order,
-                memo=transfer.memo,
-            )
-            for transfer in settlement.transfers
-        ],
-        journal=journal,
-        unsaved=unsaved,
-    )
+    postings = [
+        Posting(
+            kind=LedgerEntry.Kind(transfer.kind),
+            amount=transfer.amount,
+            source=_holder(transfer.source, wallet, positions[transfer.leg]),
+            destination=_holder(transfer.destination, wallet, positions[transfer.leg]),
+            user=order.user,
+            position=positions[transfer.leg],
+            order=order,
+            memo=transfer.memo,
+        )
+        for transfer in settlement.transfers
+    ]
+    if writes is not None:
+        ledger_post_kept(postings, journal=journal, writes=writes, unsaved=unsaved)
+        if unsaved:  # a position no transfer touched (a cross one)
+            writes.update(position)
+        writes.create(*fills)
+        return Execution(fills, None if settlement.position_closed else position)
+    ledger_post_all(postings, journal=journal, unsaved=unsaved)
     if unsaved:  # a position no transfer touched (a cross one)
         position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
     Fill.objects.bulk_create(fills)
@@ -174,7 +182,9 @@ def _fill(order, position, part, price, liquidity, journal) -> Fill:
 
 
 def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) -> None:
-    """The order's state after a fill of ``quantity`` at ``price`` (see ``order_execute``)."""
+    """The order's state after a fill of ``quantity`` at ``price`` (see ``order_execute``),
+    written before the fill that points at it: a new order (not saved yet: ``order_place``'s)
+    is inserted once, as it stands after the fill."""
     before = order.filled_quantity
     order.filled_quantity = before + quantity
     order.average_fill_price = (
@@ -188,6 +198,9 @@ def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) ->
         order.margin_held = rest_hold
     else:
         order.status, order.margin_held = Order.Status.EXPIRED, ZERO
+    if order.pk is None:
+        order.save()
+        return
     order.save(
         update_fields=[
             "status",
@@ -217,7 +230,14 @@ def reduce_only_orders_cancel(order: Order) -> None:
 def closing_order_filled(position: Position, *, quantity: Decimal, price: Decimal) -> Order:
     """The filled market order a forced close books on ``position`` (a liquidation step, an
     auto-deleveraging): reduce-only, on the closing side, at the position's leverage."""
-    return Order.objects.create(
+    order = closing_order(position, quantity=quantity, price=price)
+    order.save(force_insert=True)
+    return order
+
+
+def closing_order(position: Position, *, quantity: Decimal, price: Decimal) -> Order:
+    """``closing_order_filled``'s order, not saved yet (a sweep's batch inserts it)."""
+    return Order(
         user=position.user,
         instrument=position.instrument,
         side=closing_side(position.side),

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
+from trading.selectors.instruments import ledger_account_ids
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -17,22 +18,42 @@ _ALONE = {LedgerEntry.Kind.FUNDING: Journal.Kind.FUNDING}
 
 
 def _ledger_account(holder) -> LedgerAccount:
-    """The holder's ledger account. A wallet's or a position's is kept on the (locked) instance,
-    so that a transaction posting several entries looks it up once."""
-    if isinstance(holder, Wallet | Position):
+    """The holder's ledger account, looked up once: a wallet's comes with its lock
+    (services/locks.py) and a position's with its row (open_positions_lock), or is read once
+    and kept on the (locked) instance; the system accounts' ids are kept in this process
+    (selectors/instruments.py's ledger_account_ids), since they are created once: each from
+    the commit of the transaction that found it (one that created it may still roll back)."""
+    if isinstance(holder, Wallet):
         account = getattr(holder, "_ledger_account", None)
         if account is None:
-            if isinstance(holder, Wallet):
+            account_id = getattr(holder, "ledger_account_id", None)
+            if account_id is None:
                 account, _ = LedgerAccount.objects.get_or_create(
                     kind=Kind.WALLET, user_id=holder.user_id
                 )
             else:
-                account, _ = LedgerAccount.objects.get_or_create(
-                    kind=Kind.ISOLATED_MARGIN, position=holder, defaults={"user_id": holder.user_id}
+                account = LedgerAccount(pk=account_id, kind=Kind.WALLET, user_id=holder.user_id)
+            holder._ledger_account = account
+        return account
+    if isinstance(holder, Position):
+        account = getattr(holder, "_ledger_account", None)
+        if account is None:
+            known = Position.ledger_account.is_cached(holder)
+            account = getattr(holder, "ledger_account", None) if known else None
+            if account is None:  # the position is locked: no one else creates its account
+                if not known:
+                    account = LedgerAccount.objects.filter(position=holder).first()
+                account = account or LedgerAccount.objects.create(
+                    kind=Kind.ISOLATED_MARGIN, position=holder, user_id=holder.user_id
                 )
             holder._ledger_account = account
         return account
-    account, _ = LedgerAccount.objects.get_or_create(kind=Kind(holder), user=None, position=None)
+    kind = Kind(holder)
+    known = ledger_account_ids()
+    if kind in known:
+        return LedgerAccount(pk=known[kind], kind=kind)
+    account, _ = LedgerAccount.objects.get_or_create(kind=kind, user=None, position=None)
+    transaction.on_commit(lambda: known.setdefault(kind, account.pk))
     return account
 
 
@@ -155,3 +176,75 @@ def ledger_post_all(
             balance=F("balance") + fund_change
         )
     return entries
+
+
+def ledger_post_kept(postings, *, journal: Journal, writes, unsaved: dict | None = None) -> None:
+    """``ledger_post_all`` for a sweep's batch (trading/services/write_batches.py): the same
+    entries and balance changes, kept in ``writes`` to be written with the batch's other rows.
+    The balances change in memory at once, refused below 0 as ``ledger_post_all`` refuses them;
+    the rows changed (with the caller's ``unsaved`` fields, taken out) are written by the batch.
+    """
+    created_at = timezone.now()
+    changes: dict[int, tuple[object, Decimal]] = {}
+    for posting in postings:
+        if posting.amount < 0:
+            raise ValueError(f"a ledger amount is never negative: {posting.amount}")
+        if posting.amount == 0:
+            continue
+        writes.create(
+            LedgerEntry(
+                journal=journal,
+                kind=posting.kind,
+                amount=posting.amount,
+                source=_ledger_account(posting.source),
+                destination=_ledger_account(posting.destination),
+                user=posting.user,
+                position=posting.position,
+                order=posting.order,
+                memo=posting.memo,
+                created_at=created_at,
+            )
+        )
+        for holder, change in (
+            (posting.source, -posting.amount),
+            (posting.destination, posting.amount),
+        ):
+            if isinstance(holder, Wallet | Position):
+                _, before = changes.get(id(holder), (holder, Decimal(0)))
+                changes[id(holder)] = (holder, before + change)
+            elif holder == Kind.INSURANCE_FUND:
+                writes.fund_move(change)
+    for key, (holder, change) in changes.items():
+        (unsaved or {}).pop(key, None)
+        if isinstance(holder, Wallet):
+            holder.balance += change
+            if holder.balance < 0:
+                raise ValueError(f"wallet {holder.pk} would go below 0")
+        else:
+            holder.isolated_margin += change
+            if holder.isolated_margin < 0:
+                raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
+        writes.update(holder)
+
+
+def ledger_accounts_attach(wallets: list[Wallet], positions: list[Position]) -> None:
+    """Look up the ledger accounts of ``wallets`` and of the isolated ``positions`` in one query
+    (a sweep's batch, an account about to be liquidated), kept on the instances as
+    ``_ledger_account`` keeps them. Those already kept are not looked up again; one that does
+    not exist yet is left to ``_ledger_account``, which creates it."""
+    wallets = {w.user_id: w for w in wallets if not hasattr(w, "_ledger_account")}
+    isolated = {
+        p.pk: p
+        for p in positions
+        if p.margin_mode == "ISOLATED" and not hasattr(p, "_ledger_account")
+    }
+    if not (wallets or isolated):
+        return
+    for account in LedgerAccount.objects.filter(
+        Q(kind=Kind.WALLET, user_id__in=wallets)
+        | Q(kind=Kind.ISOLATED_MARGIN, position_id__in=isolated)
+    ):
+        if account.kind == Kind.WALLET:
+            wallets[account.user_id]._ledger_account = account
+        else:
+            isolated[account.position_id]._ledger_account = account

@@ -19,10 +19,11 @@ the money is settled at the mark, exactly (the fund takes the margin balance lef
 what is missing). The fund pays only what it holds (its row locked, after the account's); what
 it cannot pay is recovered by auto-deleveraging (trading/services/deleveraging.py).
 
-Both run inside the sweep's per-account transaction, with the wallet, positions and orders
-locked, and write a LiquidationEvent (the receipt: every figure it shows, each step and the
-brackets, as they were at the trigger, and what the other margin mode would have done then,
-trading/domain/twin.py) and a Notification.
+Both run within the sweep's handling of one account, all or nothing, with the wallet, positions
+and orders locked, and write a LiquidationEvent (the receipt: every figure it shows, each step
+and the brackets, as they were at the trigger, and what the other margin mode would have done
+then, trading/domain/twin.py) and a Notification. They write through the sweep's batch
+(``writes``, trading/services/write_batches.py), which writes the rows of many accounts at once.
 """
 
 from collections.abc import Iterable
@@ -57,11 +58,10 @@ from trading.models import (
     Position,
 )
 from trading.money import ZERO, price_stored, usdt
-from trading.selectors.accounts import other_mode_leverages
-from trading.services.deleveraging import deleverage
-from trading.services.fills import closing_order_filled, settlement_book
-from trading.services.ledger import journal_open, ledger_post
-from trading.services.locks import insurance_fund_lock
+from trading.services.deleveraging import deleverage, deleverage_queue
+from trading.services.fills import closing_order, settlement_book
+from trading.services.ledger import Posting, ledger_post_kept
+from trading.services.write_batches import ImmediateNeeded, WriteBatch
 
 INSURANCE_FUND = LedgerAccount.Kind.INSURANCE_FUND
 
@@ -82,10 +82,16 @@ def _terms(position: Position) -> Terms:
 
 
 def isolated_liquidate(
-    *, wallet, position: Position, holdings: Holdings, orders: list[Order]
+    *,
+    wallet,
+    position: Position,
+    holdings: Holdings,
+    orders: list[Order],
+    leverages: dict[int, int],
+    writes: WriteBatch,
 ) -> LiquidationEvent | None:
     """Liquidate one isolated position (see the module); None while its venue's cooldown after
-    a partial step runs."""
+    a partial step runs. ``leverages``: ``other_mode_leverages`` of the account's positions."""
     key = (position.instrument_id, MarginMode.ISOLATED)
     holding = holdings.holdings[key]
     state, margin = holding.position, position.isolated_margin
@@ -94,18 +100,19 @@ def isolated_liquidate(
         key,
         held=position_held(position),
         terms=_terms(position),
-        fund_balance=insurance_fund_lock(),
+        fund_balance=writes.fund_balance(),
     )
     if not plan.steps:
         return None
     figures = engine.isolated_liquidation_figures(state, isolated_margin=holding.backing)
-    twins = _other_mode(wallet.user, holdings, [position])
-    _orders_cancel(o for o in orders if _same_key(o, position))
+    twins = _other_mode(holdings, [position], leverages)
+    _orders_cancel((o for o in orders if _same_key(o, position)), writes)
     receipt = _receipt_row(position, state, figures)
-    journal = journal_open(Journal.Kind.LIQUIDATION)
-    lines = _steps_book(plan, {key: position}, wallet, journal)
+    journal = _journal_open(writes)
+    lines = _steps_book(plan, {key: position}, wallet, journal, writes)
     loss = margin - position.isolated_margin
     event = _event_record(
+        writes,
         position.user,
         MarginMode.ISOLATED,
         [position],
@@ -132,15 +139,21 @@ def isolated_liquidate(
             f"{usdt(state.mark_price)}. You lost its margin of {usdt(margin)} USDT; the rest of "
             "your account is untouched."
         )
-    _notify(event, message)
+    _notify(event, message, writes)
     return event
 
 
 def cross_liquidate(
-    *, wallet, positions: list[Position], holdings: Holdings, orders: list[Order]
+    *,
+    wallet,
+    positions: list[Position],
+    holdings: Holdings,
+    orders: list[Order],
+    leverages: dict[int, int],
+    writes: WriteBatch,
 ) -> LiquidationEvent | None:
     """Liquidate the account's cross positions (see the module); None while a venue's cooldown
-    after a partial step runs."""
+    after a partial step runs. ``leverages``: as for ``isolated_liquidate``."""
     account = holdings.figures()
     cross = [p for p in positions if p.margin_mode == MarginMode.CROSS]
     keys = {(p.instrument_id, MarginMode.CROSS): p for p in cross}
@@ -150,12 +163,12 @@ def cross_liquidate(
         holdings,
         held={key: position_held(p) for key, p in keys.items()},
         terms={key: _terms(p) for key, p in keys.items()},
-        fund_balance=insurance_fund_lock(),
+        fund_balance=writes.fund_balance(),
     )
     if not plan.steps:
         return None
-    twins = _other_mode(wallet.user, holdings, cross)
-    _orders_cancel(o for o in orders if o.margin_mode == MarginMode.CROSS)
+    twins = _other_mode(holdings, cross, leverages)
+    _orders_cancel((o for o in orders if o.margin_mode == MarginMode.CROSS), writes)
     at_trigger = {
         position.pk: engine.cross_liquidation_figures(
             states[position.pk],
@@ -165,18 +178,24 @@ def cross_liquidate(
         for position in cross
     }
     receipts = [_receipt_row(p, states[p.pk], at_trigger[p.pk]) for p in cross]
-    journal = journal_open(Journal.Kind.LIQUIDATION)
-    lines = _steps_book(plan, keys, wallet, journal)
-    ledger_post(
-        kind=LedgerEntry.Kind.LIQUIDATION,
-        amount=plan.wallet_taken,
-        source=wallet,
-        destination=INSURANCE_FUND,
-        user=wallet.user,
-        memo="cross margin balance taken by the liquidation",
+    journal = _journal_open(writes)
+    lines = _steps_book(plan, keys, wallet, journal, writes)
+    ledger_post_kept(
+        [
+            Posting(
+                kind=LedgerEntry.Kind.LIQUIDATION,
+                amount=plan.wallet_taken,
+                source=wallet,
+                destination=INSURANCE_FUND,
+                user=wallet.user,
+                memo="cross margin balance taken by the liquidation",
+            )
+        ],
         journal=journal,
+        writes=writes,
     )
     event = _event_record(
+        writes,
         wallet.user,
         MarginMode.CROSS,
         cross,
@@ -202,14 +221,20 @@ def cross_liquidate(
             f"the maintenance margin. Your wallet of {usdt(wallet_before)} USDT is gone; your "
             "isolated positions are untouched."
         )
-    _notify(event, message)
+    _notify(event, message, writes)
     return event
 
 
-def _other_mode(user, holdings: Holdings, positions: list[Position]) -> OtherMode:
+def _journal_open(writes: WriteBatch) -> Journal:
+    """The liquidation's journal (``journal_open``'s row), kept in the batch."""
+    journal = Journal(kind=Journal.Kind.LIQUIDATION, created_at=timezone.now())
+    writes.create(journal)
+    return journal
+
+
+def _other_mode(holdings: Holdings, positions: list[Position], leverages) -> OtherMode:
     """The twins of the liquidated ``positions`` in the other mode, from the account as it
     stood just before the liquidation (trading/domain/twin.py)."""
-    leverages = other_mode_leverages(user=user, positions=positions)
     return OtherMode(
         other_mode(positions[0].margin_mode),
         tuple(
@@ -223,26 +248,44 @@ def _quantity(plan: LiquidationPlan) -> str:
     return ", ".join(f"{step.quantity.normalize():f}" for step in plan.steps)
 
 
-def _steps_book(plan: LiquidationPlan, positions, wallet, journal) -> list[dict]:
+def _steps_book(plan: LiquidationPlan, positions, wallet, journal, writes) -> list[dict]:
     """Book each step (a filled reduce-only market order), start a venue's cooldown after a
     partial step, and deleverage what the fund could not cover. Returns the receipt's lines."""
     lines = []
     for step in plan.steps:
         position = positions[step.key]
         shown = _price_shown(step, position)
-        _step_book(step, position, wallet, journal, shown)
+        _step_book(step, position, wallet, journal, shown, writes)
         rules = venue_rules(position.instrument.venue)
         if not step.final and rules.cooldown_seconds:
             position.liquidation_cooldown_until = timezone.now() + timedelta(
                 seconds=rules.cooldown_seconds
             )
-            position.save(update_fields=["liquidation_cooldown_until", "updated_at"])
+            writes.update(position)
         need = deleverage_need(step, step_size=position.instrument.step_size)
-        deleveraged = (
-            deleverage(position=position, need=need, mark=step.state.mark_price) if need else []
-        )
+        deleveraged = _deleverage(position, need, step.state.mark_price, writes) if need else []
         lines.append(_step_line(step, position, shown, deleveraged))
     return lines
+
+
+def _deleverage(position: Position, need, mark: Decimal, writes: WriteBatch) -> list[dict]:
+    """Auto-deleveraging books other accounts' positions, ranked from the database: the batch is
+    written first, and an account kept with others' is swept on its own (``ImmediateNeeded``).
+    With nobody in the queue (a one-sided crash) there is nothing to take, so nothing to write:
+    the queue read before the batch is written can only be longer than the truth (the batch
+    closes or reduces positions; it opens none)."""
+    side = (position.instrument_id, position.side)
+    if side in writes.queues_empty:
+        return []
+    if not deleverage_queue(position):
+        writes.queues_empty.add(side)
+        return []
+    if not writes.immediate:
+        raise ImmediateNeeded
+    writes.flush()
+    closed = deleverage(position=position, need=need, mark=mark)
+    writes.fund_forget()
+    return closed
 
 
 def _price_shown(step: LiquidationStep, position: Position) -> Decimal:
@@ -257,8 +300,9 @@ def _price_shown(step: LiquidationStep, position: Position) -> Decimal:
     return price_stored(step.state.mark_price)
 
 
-def _step_book(step: LiquidationStep, position: Position, wallet, journal, shown) -> None:
-    order = closing_order_filled(position, quantity=step.quantity, price=shown)
+def _step_book(step: LiquidationStep, position: Position, wallet, journal, shown, writes) -> None:
+    order = closing_order(position, quantity=step.quantity, price=shown)
+    writes.create(order)
     settlement_book(
         step.settlement,
         order=order,
@@ -268,6 +312,7 @@ def _step_book(step: LiquidationStep, position: Position, wallet, journal, shown
         liquidity=Fill.Liquidity.TAKER,
         closed_status=Position.Status.LIQUIDATED,
         journal=journal,
+        writes=writes,
     )
 
 
@@ -295,11 +340,11 @@ def _same_key(order: Order, position: Position) -> bool:
     )
 
 
-def _orders_cancel(orders) -> None:
+def _orders_cancel(orders, writes: WriteBatch) -> None:
     for order in orders:
         order.status = Order.Status.CANCELED
         order.margin_held = ZERO
-        order.save(update_fields=["status", "margin_held", "updated_at"])
+        writes.update(order)
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -364,10 +409,10 @@ def _receipt_row(
     }
 
 
-def _event_record(user, mode, positions, plan, lines, **figures) -> LiquidationEvent:
+def _event_record(writes, user, mode, positions, plan, lines, **figures) -> LiquidationEvent:
     for name in ("margin_balance", "maintenance_margin"):
         figures[name] = price_stored(figures[name])
-    event = LiquidationEvent.objects.create(
+    event = LiquidationEvent(
         user=user,
         margin_mode=mode,
         insurance_fund_change=sum(
@@ -379,20 +424,25 @@ def _event_record(user, mode, positions, plan, lines, **figures) -> LiquidationE
         deleveraged=[row for line in lines for row in line["deleveraged"]],
         **figures,
     )
-    LiquidationEvent.positions.through.objects.bulk_create(
-        LiquidationEvent.positions.through(liquidationevent=event, position=position)
-        for position in positions
+    writes.create(
+        event,
+        *(
+            LiquidationEvent.positions.through(liquidationevent=event, position=position)
+            for position in positions
+        ),
     )
     return event
 
 
-def _notify(event: LiquidationEvent, message: str) -> None:
+def _notify(event: LiquidationEvent, message: str, writes: WriteBatch) -> None:
     """The notice, with what the other mode would have done (left to the receipt when the two
     would not fit in a notice)."""
     outcome = OtherMode.from_record(event.other_mode).outcome
     limit = Notification._meta.get_field("message").max_length
     if len(message) + 1 + len(outcome) <= limit:
         message = f"{message} {outcome}"
-    Notification.objects.create(
-        user=event.user, kind=Notification.Kind.LIQUIDATION, message=message, liquidation=event
+    writes.create(
+        Notification(
+            user=event.user, kind=Notification.Kind.LIQUIDATION, message=message, liquidation=event
+        )
     )

@@ -9,7 +9,10 @@ than that statement."""
 
 from decimal import Decimal
 
-from trading.models import LedgerAccount, Order, Position, Wallet
+from django.db.models import OuterRef, Subquery
+
+from trading.models import Instrument, InstrumentsVersion, LedgerAccount, Order, Position, Wallet
+from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
 from trading.services.live import live_account_changed
 
 
@@ -17,8 +20,25 @@ def wallet_lock(user) -> Wallet:
     """Lock the wallet, and mark the account due for the next sweep: whatever the caller changes
     (balance, positions, margins) may move its liquidation point, so the watch prices computed
     before are no longer to be trusted (trading/services/watch.py). The trader's open pages are
-    told at commit (trading/services/live.py)."""
-    wallet = Wallet.objects.select_for_update().get(user=user)
+    told at commit (trading/services/live.py).
+
+    The same statement reads the instruments' version, so that the instruments this process
+    keeps in memory are those of that version from here on (trading/selectors/instruments.py),
+    and the id of the wallet's ledger account (created with the wallet), for ledger_post. (A
+    version that changes while the lock is awaited is seen from the next transaction, as if the
+    operator's change had come a moment later: instruments are read, never locked, by orders.)"""
+    wallet = (
+        with_instruments_version(Wallet.objects.select_for_update())
+        .annotate(
+            ledger_account_id=Subquery(
+                LedgerAccount.objects.filter(
+                    kind=LedgerAccount.Kind.WALLET, user_id=OuterRef("user_id")
+                ).values("pk")[:1]
+            ),
+        )
+        .get(user=user)
+    )
+    instruments_version_seen(wallet.instruments_version)
     if not wallet.sweep_due:
         wallet.sweep_due = True
         wallet.save(update_fields=["sweep_due"])
@@ -26,15 +46,28 @@ def wallet_lock(user) -> Wallet:
     return wallet
 
 
+def with_instruments_version(wallets):
+    """``wallets`` (a locking queryset) reading the instruments' version in the same statement:
+    whoever locks a wallet then calls ``instruments_version_seen`` with it, before
+    ``open_positions_lock`` gives the positions the instruments kept in memory."""
+    return wallets.annotate(
+        instruments_version=Subquery(InstrumentsVersion.objects.values("version")[:1])
+    )
+
+
 def open_positions_lock(user) -> list[Position]:
-    """All the user's open positions (cross liquidation prices depend on every one of them)."""
-    return list(
+    """All the user's open positions (cross liquidation prices depend on every one of them), each
+    with its isolated margin's ledger account (if it has one) and its instrument and brackets
+    from the ones kept in memory at the version the wallet's lock read (taken first)."""
+    positions = list(
         Position.objects.select_for_update(of=("self",))
         .filter(user=user, status=Position.Status.OPEN)
-        .select_related("instrument", "user")
-        .prefetch_related("instrument__brackets")
+        .select_related("user", "ledger_account")
         .order_by("pk")
     )
+    for position in positions:
+        position.instrument = instrument_by_pk(position.instrument_id)
+    return positions
 
 
 def open_orders_lock(user, **filters) -> list[Order]:
@@ -54,3 +87,42 @@ def insurance_fund_lock() -> Decimal:
         kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
     )
     return LedgerAccount.objects.select_for_update().get(pk=fund.pk).balance
+
+
+def sweep_accounts_lock(user_ids) -> dict[int, tuple[Wallet, list[Position], list[Order]]]:
+    """Some accounts of a sweep batch, locked in three statements: user id -> (wallet, open
+    positions, open orders). The wallets first, by primary key, with SKIP LOCKED (an account
+    busy with its owner's own order is left out, for the next tick); then the positions, then
+    the orders, of the accounts whose wallet it holds: the order of this module, for every
+    account at once (nobody else takes a position or an order of an account without its
+    wallet). Their instruments, with the brackets, are read once. A batch may take these after
+    the insurance fund (it keeps the fund from its first liquidation to its commit): the wallets
+    are never waited for, and nobody else holds the positions or orders of an account whose
+    wallet the batch holds, so this waits on no one who may be waiting for the fund."""
+    wallets = list(
+        Wallet.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("user")
+        .filter(user_id__in=user_ids)
+        .order_by("pk")
+    )
+    accounts = {wallet.user_id: (wallet, [], []) for wallet in wallets}
+    positions = list(
+        Position.objects.select_for_update()
+        .filter(user_id__in=accounts, status=Position.Status.OPEN)
+        .order_by("pk")
+    )
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(user_id__in=accounts, status=Order.Status.NEW)
+        .order_by("pk")
+    )
+    instruments = Instrument.objects.filter(
+        pk__in={row.instrument_id for row in positions + orders}
+    ).prefetch_related("brackets")
+    instruments = {instrument.pk: instrument for instrument in instruments}
+    for rows, index in ((positions, 1), (orders, 2)):
+        for row in rows:
+            wallet = accounts[row.user_id][0]
+            row.user, row.instrument = wallet.user, instruments[row.instrument_id]
+            accounts[row.user_id][index].append(row)
+    return accounts

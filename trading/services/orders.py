@@ -20,6 +20,7 @@ A resting LIMIT fills (what is left of it) as a maker at its own price when the 
 import re
 from dataclasses import replace
 from decimal import Decimal
+from functools import partial
 
 from django.db import IntegrityError, transaction
 
@@ -55,11 +56,12 @@ from trading.money import ZERO
 from trading.selectors import (
     holdings_load,
     instrument_get,
-    leverage_for,
     margin_mode_checked,
     margin_mode_default,
 )
 from trading.selectors.holdings import mark_prices
+from trading.selectors.instruments import instrument_by_pk, instrument_cached, instruments_version
+from trading.selectors.order_accounts import order_account_load
 from trading.services.fills import order_execute
 from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
 
@@ -86,14 +88,18 @@ def price_checked(value, *, field: str, instrument: Instrument) -> Decimal:
 def order_request_checked(
     *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
     client_order_id, time_in_force=TimeInForce.GTC, whole_position: bool = False,
-    callback_rate=None, activation_price=None, close_position=False,
+    callback_rate=None, activation_price=None, close_position=False, in_memory: bool = False,
+    mode_later: bool = False,
 ) -> OrderRequest:  # fmt: skip
     """The request, checked as far as it can be without the account. ``whole_position``: the
     quantity is an open position's whole size (``position_close``), which closes whatever the
     step and minimum are now: an operator may have changed them since it opened.
     ``close_position``: a STOP_MARKET or TAKE_PROFIT_MARKET with no quantity, reduce-only, that
-    closes the whole position when it triggers."""
-    instrument = instrument_get(symbol)
+    closes the whole position when it triggers. ``in_memory``: checked against the instrument
+    this process keeps in memory (selectors/instruments.py), for a caller that holds the wallet's
+    lock or checks again under it if the version has moved (``order_place``). ``mode_later``:
+    an order that names no mode keeps none here; the caller resolves it under its lock."""
+    instrument = instrument_cached(symbol) if in_memory else instrument_get(symbol)
     if side not in ("BUY", "SELL"):
         raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
     if order_type not in OrderType.values:
@@ -147,9 +153,10 @@ def order_request_checked(
             f"A {order_type} order takes no time in force: only LIMIT orders do.",
             field="time_in_force",
         )
-    if margin_mode is None:
+    if margin_mode is None and not mode_later:
         margin_mode = margin_mode_default(user=user, instrument=instrument)
-    margin_mode = margin_mode_checked(margin_mode)
+    if margin_mode is not None:
+        margin_mode = margin_mode_checked(margin_mode)
     if not isinstance(reduce_only, bool):
         raise InvalidInput("reduce_only must be true or false.", field="reduce_only")
     client_order_id = client_order_id or ""
@@ -240,17 +247,18 @@ def _trailing_checked(order_type: str, callback_rate, activation_price, instrume
 
 
 def order_account_state(user, request: OrderRequest, *, wallet=None, positions=None):
-    """Holdings, the open position of each mode on the order's symbol, and its mark."""
-    holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+    """Holdings, the open position of each mode on the order's symbol, and its mark (each mark
+    read once, in one query)."""
     if positions is None:
         positions = list(
-            Position.objects.filter(
-                user=user, instrument=request.instrument, status=Position.Status.OPEN
-            ).select_related("instrument")
+            Position.objects.filter(user=user, status=Position.Status.OPEN)
+            .select_related("instrument")
+            .prefetch_related("instrument__brackets")
         )
+    marks = mark_prices({p.instrument_id for p in positions} | {request.instrument.pk})
+    holdings = holdings_load(user=user, wallet=wallet, positions=positions, marks=marks)
     by_mode = {p.margin_mode: p for p in positions if p.instrument_id == request.instrument.pk}
-    mark = mark_prices([request.instrument.pk]).get(request.instrument.pk)
-    return holdings, by_mode, mark
+    return holdings, by_mode, marks.get(request.instrument.pk)
 
 
 def order_place(
@@ -280,24 +288,29 @@ def order_place(
     ``activation_price``: a TRAILING_STOP_MARKET's. ``close_position``: a STOP_MARKET or
     TAKE_PROFIT_MARKET with no ``quantity`` that closes the whole position when it triggers
     (one of each type per position, ClosePositionExists otherwise)."""
-    request = order_request_checked(
+    checked = partial(
+        order_request_checked,
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
         client_order_id=client_order_id, time_in_force=time_in_force,
         callback_rate=callback_rate, activation_price=activation_price,
-        close_position=close_position,
+        close_position=close_position, in_memory=True, mode_later=True,
     )  # fmt: skip
-    return order_place_once(
-        user,
-        request.client_order_id,
-        lambda wallet: _order_place_locked(
+    request = checked()
+
+    def place(wallet) -> Order:
+        # the instruments changed since the request was checked: check it again with the new
+        # ones (the wallet's lock has brought them in)
+        current = instruments_version() == request.instrument.instruments_version
+        return _order_place_locked(
             user,
             wallet,
-            request,
+            request if current else checked(),
             mode_given=margin_mode is not None,
             expected_leverage=expected_leverage,
-        ),
-    )
+        )
+
+    return order_place_once(user, request.client_order_id, place)
 
 
 def order_place_once(user, client_order_id: str, place) -> Order:
@@ -347,20 +360,35 @@ def _order_place_locked(
     fill_whole: bool = False,
 ) -> Order:  # fmt: skip
     """Place ``request`` with the wallet locked. What a concurrent change could have moved since
-    the request was checked is read again here: the instrument (halted?) and, when the order
-    named no mode, the user's default mode."""
-    instrument = Instrument.objects.prefetch_related("brackets").get(pk=request.instrument.pk)
-    request = replace(request, instrument=instrument)
-    if not mode_given:
-        request = replace(
-            request, margin_mode=margin_mode_default(user=user, instrument=instrument)
-        )
-    positions = open_positions_lock(user)
-    holdings, by_mode, mark = order_account_state(user, request, wallet=wallet, positions=positions)
-    position = by_mode.get(request.margin_mode)
-    leverage = leverage_for(
-        user=user, instrument=request.instrument, margin_mode=request.margin_mode
+    the request was checked is read again here: the instrument (halted?), at the version the
+    wallet's lock read, and, when the order named no mode, the user's default mode. The account
+    is read in one query (selectors/order_accounts.py), then its open positions locked, if it
+    has any (a flat account's order skips that statement)."""
+    instrument = instrument_by_pk(request.instrument.pk)
+    account = order_account_load(user=user, instrument=instrument)
+    positions = open_positions_lock(user) if account.positions_open else []
+    request = replace(
+        request,
+        instrument=instrument,
+        margin_mode=request.margin_mode if mode_given else account.margin_mode_default,
     )
+    holdings = holdings_load(
+        user=user,
+        wallet=wallet,
+        positions=positions,
+        marks=account.marks,
+        open_order_margin=account.open_order_margin,
+    )
+    position = next(
+        (
+            p
+            for p in positions
+            if p.instrument_id == instrument.pk and p.margin_mode == request.margin_mode
+        ),
+        None,
+    )
+    mark = account.marks.get(instrument.pk)
+    leverage = account.leverages[request.margin_mode]
     if expected_leverage is not None and str(expected_leverage).strip() != str(leverage):
         raise ReviewOutdated(
             f"Your {request.instrument.symbol} {request.margin_mode.title()} leverage is now "
@@ -381,7 +409,8 @@ def _order_place_locked(
             field="quantity",
         )
     trailing = request.order_type == OrderType.TRAILING_STOP_MARKET
-    order = Order.objects.create(
+    # written once, as it stands after what it executes now (services/fills.py)
+    order = Order(
         user=user,
         instrument=request.instrument,
         side=request.side,
@@ -452,7 +481,10 @@ def _plan_accepted(request: OrderRequest, *, leverage, mark, position, holdings)
 
 def _plan_execute(order: Order, plan: OrderPlan, *, wallet, position) -> None:
     """Take from the book what ``plan`` takes now (nothing for an order that rests); a GTC's
-    unfilled rest stays open, holding its margin and fee."""
+    unfilled rest stays open, holding its margin and fee. A new order (not saved yet) is
+    inserted here, once."""
+    if not plan.executes_now and order.pk is None:
+        order.save()
     if plan.executes_now:
         order_execute(
             order=order,
@@ -510,7 +542,7 @@ def order_edit(*, user, order_id, quantity, price) -> Order:
             user=user, symbol=order.instrument.symbol, side=order.side, quantity=quantity,
             order_type=OrderType.LIMIT, price=price, stop_price=None,
             margin_mode=order.margin_mode, reduce_only=order.reduce_only, client_order_id=None,
-            time_in_force=order.time_in_force,
+            time_in_force=order.time_in_force, in_memory=True,
         )  # fmt: skip
         filled = order.filled_quantity
         if request.quantity <= filled:
@@ -560,7 +592,7 @@ def order_cancel_locked(*, user, order_id: int) -> Order:
 
 def position_close(*, user, symbol, margin_mode) -> Order:
     """Close the whole position of (symbol, mode) at market: a reduce-only market order."""
-    instrument = instrument_get(symbol)
+    instrument = instrument_cached(symbol)  # its id and symbol: the order is checked under the lock
     margin_mode = margin_mode_checked(margin_mode)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
@@ -585,5 +617,6 @@ def position_close_locked(*, user, wallet, instrument: Instrument, margin_mode: 
         user=user, symbol=instrument.symbol, side=closing_side(position.side),
         quantity=position.quantity, order_type=OrderType.MARKET, price=None, stop_price=None,
         margin_mode=margin_mode, reduce_only=True, client_order_id=None, whole_position=True,
+        in_memory=True,
     )  # fmt: skip
     return _order_place_locked(user, wallet, request, mode_given=True, expected_leverage=None)

@@ -10,11 +10,21 @@
 2. Isolated liquidations, then 3. cross liquidations (trading/services/liquidations.py).
 
 Candidates come from set-based SQL (trading/selectors/risk.py): accounts with a crossed order, a
-mark at a position's watch price, or a change since their last check. Each is then handled in
-its own transaction: its wallet is locked with SKIP LOCKED (an account busy with its owner's own
-order is taken on the next tick, and parallel sweeps share the work), everything is re-checked
-exactly with the engine, and only then changed; what is left open gets new watch prices
-(trading/services/watch.py). A crash leaves no half-done account; running the
+mark at a position's watch price, or a change since their last check. They are swept in batches,
+one transaction each (``accounts_sweep``), their accounts locked and read a chunk at a time and
+their rows written a table at a time (trading/services/write_batches.py): a flash crash pays a
+few statements and one commit per batch, not twenty statements per liquidation. Each account is
+all or nothing: one that fails is taken out of its batch alone (what the batch kept of it is
+dropped) and the others go through; if the database refuses the batch's rows, the batch is swept
+again one account at a time, each in its own savepoint, writing as it goes. An account that needs
+the database as it stands (a triggered order, auto-deleveraging) is swept that way too, once the
+batch so far is written. A batch ends after SWEEP_BATCH_SIZE accounts or SWEEP_BATCH_SECONDS,
+whichever comes first, so the rows it locks (and the insurance fund's, once it liquidates) are
+held for a bounded time. Each account's wallet is locked with SKIP LOCKED (an account busy with
+its owner's own order is taken on the next tick, and parallel sweeps share the work), everything
+is re-checked exactly with the engine, and only then changed; what is left open gets new watch
+prices (trading/services/watch.py). The trader's open pages hear of it when the batch commits.
+A crash leaves no half-done account; running the
 same sweep twice changes nothing the second time. At most one live sweep of a shard runs at once:
 each holds the shard's PostgreSQL advisory lock on its own connection for its whole run, and a
 second one, started while the first still runs, returns at once. The lock dies with its worker
@@ -24,14 +34,16 @@ account that fails is logged and retried on the next tick; the others are still 
 """
 
 import logging
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from marginsite.errors import ApplicationError
+from trading.domain.holdings import Holdings, holdings_of
 from trading.domain.orders import OrderRequest, order_plan, order_refusal
 from trading.domain.triggers import trailing_moves_sql, trigger_crossed
 from trading.models import (
@@ -44,20 +56,38 @@ from trading.models import (
     SweepRun,
     Wallet,
 )
+from trading.money import ZERO
 from trading.selectors import holdings_load
+from trading.selectors.accounts import other_mode_leverages, other_mode_leverages_many
 from trading.selectors.holdings import mark_prices
+from trading.selectors.instruments import instruments_version_seen
 from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
+from trading.services.ledger import ledger_accounts_attach
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.live import live_account_changed
-from trading.services.locks import open_orders_lock, open_positions_lock
+from trading.services.locks import (
+    open_orders_lock,
+    open_positions_lock,
+    sweep_accounts_lock,
+    with_instruments_version,
+)
 from trading.services.watch import account_watch_set
+from trading.services.write_batches import ImmediateNeeded, WriteBatch
 
 logger = logging.getLogger(__name__)
 
 # The first key of the sweep's advisory locks: PostgreSQL's advisory keys are shared by the whole
 # database, and this one is the sweep's alone ("SWEE"). The second key is the shard.
 SWEEP_LOCK_NAMESPACE = 0x53574545
+
+# A batch's bounds (see the module): enough accounts to spread a commit over many, few enough
+# seconds that a trader's own order never waits long on a row the batch holds.
+SWEEP_BATCH_SIZE = 200
+SWEEP_BATCH_SECONDS = 0.5
+# A batch locks and reads its accounts this many at a time (what a batch cut short by its time
+# had locked and not swept is left for the next one).
+SWEEP_LOCK_CHUNK = 25
 
 
 @dataclass(frozen=True)
@@ -89,14 +119,16 @@ def sweep_run(*, shard: int = 0, shards: int = 1) -> SweepReport:
                 | set(accounts_due(shard=shard, shards=shards))
             )
             report = replace(report, accounts=len(users))
-            for user_id in users:
+            while users:
                 try:
-                    report = _add(report, account_sweep(user_id=user_id))
-                except Exception:  # one broken account must not stop the others' liquidations
-                    logger.exception(
-                        "sweep: account of user %s failed; it is retried next tick", user_id
+                    batch, swept = accounts_sweep(user_ids=users[:SWEEP_BATCH_SIZE])
+                except Exception:  # the batch's writes failed as a whole: its accounts one by one
+                    logger.exception("sweep: a batch failed; its accounts are swept one by one")
+                    batch, swept = accounts_sweep(
+                        user_ids=users[:SWEEP_BATCH_SIZE], one_by_one=True
                     )
-                    report = replace(report, errors=report.errors + 1)
+                report = _add(report, batch)
+                users = users[swept:]
         finally:
             _sweep_finish(run, report)
         return report
@@ -164,6 +196,7 @@ def _add(report: SweepReport, account: SweepReport) -> SweepReport:
         "isolated_liquidations",
         "cross_liquidations",
         "skipped_busy",
+        "errors",
     )
     return replace(
         report, **{name: getattr(report, name) + getattr(account, name) for name in counted}
@@ -194,35 +227,126 @@ def _sweep_finish(run: SweepRun, report: SweepReport) -> None:
     )  # fmt: skip
 
 
-def account_sweep(*, user_id: int) -> SweepReport:
-    """Trigger, then liquidate, one account in one transaction (see the module)."""
+def accounts_sweep(*, user_ids: list[int], one_by_one: bool = False) -> tuple[SweepReport, int]:
+    """Sweep the accounts of ``user_ids`` in order, in one transaction, each in its own
+    savepoint, until the batch's bounds (see the module); their rows are written together at the
+    end (trading/services/write_batches.py), or, ``one_by_one``, each account's at its own end.
+    Returns the batch's report and how many of ``user_ids`` it swept (the rest are for the next
+    batch)."""
+    report = SweepReport(ran=True)
+    started = time.monotonic()
+    swept = 0
     with transaction.atomic(durable=True):
-        wallet = (
-            Wallet.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("user")
-            .filter(user_id=user_id)
-            .first()
-        )
-        if wallet is None:
-            return SweepReport(ran=True, skipped_busy=1)
+        writes = WriteBatch(immediate=one_by_one)
+        accounts, marks = {}, None
+        for user_id in user_ids:
+            if swept and (writes.ended or time.monotonic() - started > SWEEP_BATCH_SECONDS):
+                break
+            if not one_by_one and swept % SWEEP_LOCK_CHUNK == 0:
+                accounts, marks = _accounts_read(user_ids[swept : swept + SWEEP_LOCK_CHUNK])
+            swept += 1
+            if one_by_one or user_id in accounts:
+                account = _account_batched(user_id, accounts.get(user_id), marks, writes)
+                report = _add(report, account)
+            else:
+                report = replace(report, skipped_busy=report.skipped_busy + 1)
+        writes.flush()
+    return report, swept
+
+
+def _accounts_read(user_ids: list[int]) -> tuple[dict, dict]:
+    """The next accounts of a batch, locked and read at once (services/locks.py), with what a
+    liquidation reads (``_liquidation_reads``) read for all of them, and the marks."""
+    locked = sweep_accounts_lock(user_ids)
+    positions = [position for _, own, _ in locked.values() for position in own]
+    ledger_accounts_attach([wallet for wallet, _, _ in locked.values()], positions)
+    leverages = other_mode_leverages_many(positions)
+    accounts = {
+        user_id: (wallet, own, orders, leverages)
+        for user_id, (wallet, own, orders) in locked.items()
+    }
+    orders = [order for _, _, own in locked.values() for order in own]
+    return accounts, mark_prices({row.instrument_id for row in positions + orders})
+
+
+def _account_batched(user_id: int, account, marks, writes: WriteBatch) -> SweepReport:
+    """One account of a batch: its rows kept with the batch's; or, when it needs the database
+    as it stands (``ImmediateNeeded``), swept on its own once the batch is written. A failing
+    account is rolled back alone (its savepoint, and what the batch kept of it)."""
+    if not writes.immediate:
+        mark = writes.mark()
+        try:
+            return account_sweep(user_id=user_id, writes=writes, account=account, marks=marks)
+        except ImmediateNeeded:
+            writes.rollback(mark)
+            writes.flush()
+        except Exception:  # one broken account must not stop the others' liquidations
+            writes.rollback(mark)
+            return _account_failed(user_id)
+    try:
+        return account_sweep(user_id=user_id)
+    except Exception:
+        return _account_failed(user_id)
+    finally:
+        writes.written_behind()
+
+
+def _account_failed(user_id: int) -> SweepReport:
+    logger.exception("sweep: account of user %s failed; retried next tick", user_id)
+    return SweepReport(ran=True, errors=1)
+
+
+def account_sweep(
+    *, user_id: int, writes: WriteBatch | None = None, account=None, marks=None
+) -> SweepReport:
+    """Trigger, then liquidate, one account, all or nothing (see the module), in a savepoint of
+    the caller's batch, its rows kept in the batch's ``writes``, with the ``account``'s rows the
+    batch locked and read (wallet, open positions, open orders, ``_liquidation_reads``'s
+    leverages) and the ``marks`` it read; or,
+    without them, on its own: in its own transaction (or savepoint), its rows locked, read and,
+    at its end, written here."""
+    alone = writes is None
+    writes = WriteBatch(immediate=True) if alone else writes
+    # Kept in a batch, the account writes nothing to the database (its locks are the batch's):
+    # what the batch keeps of it is all it has to take back on a failure. Otherwise it writes
+    # as it goes, in a savepoint (or transaction) of its own.
+    with nullcontext() if not writes.immediate else transaction.atomic():
+        if account is None:
+            account = _account_lock(user_id)
+            if account is None:
+                return SweepReport(ran=True, skipped_busy=1)
+        wallet, positions, orders, leverages = account
         user = wallet.user
-        filled, expired = _orders_trigger(user, wallet)
-        positions = open_positions_lock(user)
-        orders = open_orders_lock(user)
-        holdings = holdings_load(user=user, wallet=wallet, positions=positions)
+        if marks is None:
+            marks = mark_prices({row.instrument_id for row in positions + orders})
+        filled, expired = _orders_trigger(user, wallet, orders, marks, writes)
+        if filled or expired:
+            positions, orders = open_positions_lock(user), open_orders_lock(user)
+            leverages = None
+            marks = mark_prices({position.instrument_id for position in positions})
+        holdings = _holdings(wallet, positions, orders, marks)
+        if leverages is None:
+            leverages = _liquidation_reads(wallet, positions, holdings)
         isolated = 0
         for position in [p for p in positions if p.margin_mode == MarginMode.ISOLATED]:
             figures = holdings.position_figures((position.instrument_id, MarginMode.ISOLATED))
             if figures.liquidatable and isolated_liquidate(
-                wallet=wallet, position=position, holdings=holdings, orders=orders
-            ):
+                wallet=wallet, position=position, holdings=holdings, orders=orders,
+                leverages=leverages, writes=writes,
+            ):  # fmt: skip
                 isolated += 1
         cross = 0
         if holdings.figures().cross_liquidatable and cross_liquidate(
-            wallet=wallet, positions=positions, holdings=holdings, orders=orders
-        ):
+            wallet=wallet, positions=positions, holdings=holdings, orders=orders,
+            leverages=leverages, writes=writes,
+        ):  # fmt: skip
             cross = 1
-        _watch_set(wallet, positions, holdings, liquidated=bool(isolated or cross))
+        open_positions = [p for p in positions if p.status == Position.Status.OPEN]
+        if isolated or cross:  # its steps changed the wallet, and the positions they reduced
+            holdings = _holdings(wallet, open_positions, orders, marks)
+        account_watch_set(wallet=wallet, positions=open_positions, holdings=holdings, writes=writes)
+        if alone:
+            writes.flush()
         if filled or expired or isolated or cross:  # the wallet was locked without wallet_lock
             live_account_changed(user_id)
         return SweepReport(
@@ -235,19 +359,45 @@ def account_sweep(*, user_id: int) -> SweepReport:
         )
 
 
-def _watch_set(wallet: Wallet, positions: list[Position], holdings, *, liquidated: bool) -> None:
-    """Watch prices for what is left open. After a liquidation the account is valued again: its
-    steps changed the wallet, and the sizes and margins of the positions they reduced."""
-    open_positions = [p for p in positions if p.status == Position.Status.OPEN]
-    if liquidated:
-        holdings = holdings_load(user=wallet.user, wallet=wallet, positions=open_positions)
-    account_watch_set(wallet=wallet, positions=open_positions, holdings=holdings)
+def _account_lock(user_id: int):
+    """The account's wallet (SKIP LOCKED: None when busy), open positions and open orders."""
+    wallet = (
+        with_instruments_version(Wallet.objects.select_for_update(skip_locked=True, of=("self",)))
+        .select_related("user")
+        .filter(user_id=user_id)
+        .first()
+    )
+    if wallet is None:
+        return None
+    instruments_version_seen(wallet.instruments_version)
+    return wallet, open_positions_lock(wallet.user), open_orders_lock(wallet.user), None
 
 
-def _orders_trigger(user, wallet) -> tuple[int, int]:
+def _liquidation_reads(wallet: Wallet, positions: list[Position], holdings) -> dict[int, int]:
+    """What a liquidation of the account reads, read once for all its liquidations when it has
+    one to make: its ledger accounts (unless its batch read them), and the other mode's leverage
+    of each position (for the receipts' twins)."""
+    figures = holdings.figures()
+    if not (figures.cross_liquidatable or any(p.liquidatable for p in figures.isolated_positions)):
+        return {}
+    ledger_accounts_attach([wallet], positions)
+    return other_mode_leverages(user=wallet.user, positions=positions)
+
+
+def _holdings(wallet: Wallet, positions: list[Position], orders: list[Order], marks) -> Holdings:
+    """``holdings_load``'s figures from the rows the sweep holds in memory, locked: the margin
+    held by the account's open orders is theirs (those a liquidation cancelled hold none)."""
+    held = sum((o.margin_held for o in orders if o.status == Order.Status.NEW), ZERO)
+    return Holdings(wallet.balance, held, holdings_of(positions, marks))
+
+
+def _orders_trigger(
+    user, wallet, orders: list[Order], marks, writes: WriteBatch
+) -> tuple[int, int]:
+    """Execute or expire the account's open ``orders`` whose trigger the mark crossed. They
+    book through the services that write at once (order_execute), so an account with one is
+    swept on its own (``ImmediateNeeded``)."""
     filled = expired = 0
-    orders = open_orders_lock(user)
-    marks = mark_prices(order.instrument_id for order in orders)
     for order in orders:
         mark = marks.get(order.instrument_id)
         if mark is None or not trigger_crossed(
@@ -256,6 +406,8 @@ def _orders_trigger(user, wallet) -> tuple[int, int]:
             callback_rate=order.callback_rate,
         ):  # fmt: skip
             continue
+        if not writes.immediate:
+            raise ImmediateNeeded
         order.refresh_from_db(fields=["status"])
         if order.status != Order.Status.NEW:
             continue  # cancelled by an earlier fill of this loop (a closed position's reduce-only)

@@ -58,16 +58,23 @@ def watch_prices_of(positions: list[Position], holdings: Holdings) -> dict[int, 
     }
 
 
-def account_watch_set(*, wallet: Wallet, positions: list[Position], holdings: Holdings) -> bool:
+def account_watch_set(
+    *, wallet: Wallet, positions: list[Position], holdings: Holdings, writes=None
+) -> bool:
     """Within the caller's transaction, with the wallet and ``positions`` (the account's open
     ones) locked and ``holdings`` loaded from them. An account liquidatable now keeps
-    ``sweep_due`` (the sweep liquidates it): returns False."""
+    ``sweep_due`` (the sweep liquidates it): returns False. A sweep passes its batch's
+    ``writes`` (trading/services/write_batches.py), which writes the rows with its others."""
     prices = watch_prices_of(positions, holdings)
     if prices is None:
         return False
     for position in positions:
         position.watch_price = prices[position.pk]
-    Position.objects.bulk_update(positions, ["watch_price"])
     wallet.sweep_due = False
+    if writes is not None:
+        for row in (*positions, wallet):
+            writes.update(row)
+        return True
+    Position.objects.bulk_update(positions, ["watch_price"])
     wallet.save(update_fields=["sweep_due"])
     return True

@@ -919,10 +919,10 @@ def test_a_crash_inside_one_accounts_liquidation_leaves_it_untouched_and_the_oth
     # notification, after the ledger entries and the position's update were written)
     real_notify = liquidations._notify
 
-    def crash_for_doomed(event, message):
+    def crash_for_doomed(event, message, writes):
         if event.user_id == doomed.pk:
             raise RuntimeError("worker died here")
-        real_notify(event, message)
+        real_notify(event, message, writes)
 
     monkeypatch.setattr(liquidations, "_notify", crash_for_doomed)
     report = sweep_run()

@@ -1,0 +1,225 @@
+"""The sweep's batches (trading/services/write_batches.py): a flash crash's liquidations kept in
+memory and written a table at a time write exactly the rows one-by-one liquidations write; a
+failing account is rolled back alone; a second run changes nothing.
+
+The crash: BTCUSDT from 60,000 to 50,100 and ETHUSDT from 3,000 to 2,810, against an insurance
+fund of 1,000,000 (so that what it pays never depends on which account was liquidated first):
+- a whale's isolated BTC long of 5,000 at 5x: partly liquidated, one bracket down
+  (test_exchange_grade_liquidation.py);
+- an isolated BTC long of 1 at 20x: margin 3,000, loss 9,900: closed at its bankruptcy price,
+  the fund paying what its margin lacks;
+- a cross ETH long of 50 at 20x: the cross account liquidated (wallet 9,925 - 9,500 = 425 <=
+  the maintenance margin 652.5);
+- both of the last two in one account (funded with the isolated position's 3,030 more).
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Model
+
+from tests.builders import open_position
+from trading.models import (
+    Fill,
+    Instrument,
+    Journal,
+    LedgerEntry,
+    LiquidationEvent,
+    Notification,
+    Order,
+    Position,
+    SweepRun,
+    Wallet,
+)
+from trading.services import liquidations, mark_price_set, sweep_run, wallet_deposit
+from trading.services.sweeps import account_sweep, accounts_sweep
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def deep_book():
+    """A BTCUSDT and ETHUSDT book that fills any size at the mark: entry prices stay round."""
+    Instrument.objects.filter(symbol__in=["BTCUSDT", "ETHUSDT"]).update(
+        book_half_spread_ticks=0, book_level_quantity="1000000"
+    )
+
+
+def crash_accounts(make_trader, group: str) -> list:
+    """The four accounts of the module, opened at 60,000 and 3,000."""
+    whale, isolated, cross, both = (
+        make_trader(f"{group}-{name}") for name in ("whale", "isolated", "cross", "both")
+    )
+    wallet_deposit(user=whale, amount="70000000")
+    open_position(whale, "BUY", "5000", leverage=5)
+    wallet_deposit(user=both, amount="3030")  # its isolated position's margin and fee
+    for user in (isolated, both):
+        open_position(user, "BUY", "1", leverage=20)
+    for user in (cross, both):
+        open_position(user, "BUY", "50", symbol="ETHUSDT", margin_mode="CROSS", leverage=20)
+    return [whale, isolated, cross, both]
+
+
+def crash() -> None:
+    mark_price_set(symbol="BTCUSDT", price="50100")
+    mark_price_set(symbol="ETHUSDT", price="2810")
+
+
+def _named(value, names: dict):
+    """``value`` (a receipt's JSON) with each position id replaced by its (symbol, mode)."""
+    if isinstance(value, dict):
+        return {
+            key: names[item] if key == "position" else _named(item, names)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_named(item, names) for item in value]
+    return value
+
+
+def rows_of(user) -> dict:
+    """Every row a liquidation writes or changes for ``user``, in order, without ids or times
+    (a position is named by its symbol and mode)."""
+    positions = Position.objects.filter(user=user).select_related("instrument").order_by("pk")
+    names = {p.pk: f"{p.instrument.symbol} {p.margin_mode}" for p in positions}
+
+    def plain(row: Model, *fields: str) -> tuple:
+        return tuple(getattr(row, field) for field in fields)
+
+    return {
+        "wallet": plain(Wallet.objects.get(user=user), "balance", "sweep_due"),
+        "positions": [
+            (
+                names[p.pk],
+                *plain(p, "status", "side", "quantity", "entry_price", "isolated_margin"),
+                *plain(p, "realized_pnl", "watch_price", "leverage"),
+                p.liquidation_cooldown_until is None,
+            )
+            for p in positions
+        ],
+        "orders": [
+            (
+                f"{o.instrument.symbol} {o.margin_mode}",
+                *plain(o, "side", "order_type", "quantity", "status", "filled_quantity"),
+                *plain(o, "average_fill_price", "reduce_only", "leverage", "margin_held"),
+            )
+            for o in Order.objects.filter(user=user).select_related("instrument").order_by("pk")
+        ],
+        "fills": [
+            (
+                names[f.position_id],
+                *plain(f, "price", "quantity", "fee", "realized_pnl", "liquidity"),
+                f.journal.kind,
+            )
+            for f in Fill.objects.filter(order__user=user).select_related("journal").order_by("pk")
+        ],
+        "ledger": [
+            (
+                *(e.journal.kind, e.kind, e.amount, e.source.kind, e.destination.kind, e.memo),
+                *(names.get(e.position_id), e.order and (e.order.side, e.order.quantity)),
+            )
+            for e in LedgerEntry.objects.filter(user=user)
+            .select_related("journal", "source", "destination", "order")
+            .order_by("pk")
+        ],
+        "receipts": [
+            (
+                *plain(event, "margin_mode", "collateral", "margin_balance", "maintenance_margin"),
+                *plain(event, "loss", "insurance_fund_change", "liquidation_fee", "survived"),
+                _named(event.steps, names),
+                _named(event.details, names),
+                event.deleveraged,
+                event.brackets,
+                _named(event.other_mode, names),
+                sorted(names[p.pk] for p in event.positions.all()),
+            )
+            for event in LiquidationEvent.objects.filter(user=user).order_by("pk")
+        ],
+        "notices": list(
+            Notification.objects.filter(user=user)
+            .order_by("pk")
+            .values_list("kind", "message", "liquidation__margin_mode")
+        ),
+    }
+
+
+def test_a_batch_writes_exactly_the_rows_that_one_by_one_liquidations_write(
+    make_trader, deep_book, insurance_fund, balanced_ledger
+):
+    # given the crash's four accounts twice over
+    one_by_one = crash_accounts(make_trader, "alone")
+    batched = crash_accounts(make_trader, "batched")
+    crash()
+
+    # when the first four are swept one account per transaction, and the other four in one batch
+    for user in one_by_one:
+        account_sweep(user_id=user.pk)
+    report, swept = accounts_sweep(user_ids=[user.pk for user in batched])
+
+    # then the batch swept them all: the whale's partial step, 3 isolated and 2 cross
+    # liquidations
+    assert swept == 4
+    assert (report.isolated_liquidations, report.cross_liquidations, report.errors) == (3, 2, 0)
+    # and each account's rows are exactly those of its twin swept on its own
+    for alone, batch in zip(one_by_one, batched, strict=True):
+        assert rows_of(batch) == rows_of(alone)
+    whale = rows_of(batched[0])
+    assert whale["positions"][0][1:4] == ("OPEN", "LONG", D("4590.818"))
+    assert [row[:3] for row in rows_of(batched[3])["receipts"]] == [
+        ("ISOLATED", D("3000"), D("-6900")),
+        ("CROSS", D("9925"), D("425")),
+    ]
+
+
+def test_a_second_sweep_after_a_batch_changes_nothing(
+    make_trader, deep_book, insurance_fund, unchanged, balanced_ledger
+):
+    # given the crash's accounts swept in one batch
+    users = crash_accounts(make_trader, "crash")
+    crash()
+    first = sweep_run()
+    assert (first.isolated_liquidations, first.cross_liquidations) == (3, 2)
+    counts = [model.objects.count() for model in (Journal, LiquidationEvent, Notification)]
+
+    # when the sweep runs again at the same marks
+    with unchanged():
+        second = sweep_run()
+
+    # then it liquidates nothing and writes nothing
+    assert (second.isolated_liquidations, second.cross_liquidations, second.errors) == (0, 0, 0)
+    assert [model.objects.count() for model in (Journal, LiquidationEvent, Notification)] == counts
+    assert [LiquidationEvent.objects.filter(user=user).count() for user in users] == [1, 1, 1, 2]
+
+
+def test_an_account_whose_rows_the_database_refuses_is_rolled_back_alone(
+    make_trader, deep_book, insurance_fund, monkeypatch, balanced_ledger
+):
+    # given the crash's accounts, and a fault: the database refuses the notice of one of them
+    # (longer than its column), so the batch's write fails as a whole
+    users = crash_accounts(make_trader, "crash")
+    doomed = users[2]
+    crash()
+    real_notify = liquidations._notify
+
+    def refused_for_doomed(event, message, writes):
+        real_notify(event, "x" * 700 if event.user_id == doomed.pk else message, writes)
+
+    monkeypatch.setattr(liquidations, "_notify", refused_for_doomed)
+    before = rows_of(doomed)
+
+    # when the sweep runs
+    report = sweep_run()
+
+    # then the batch is swept again one account at a time: the doomed account is exactly as
+    # before (rolled back alone), the error counted, and the others liquidated all the same
+    assert (report.isolated_liquidations, report.cross_liquidations, report.errors) == (3, 1, 1)
+    assert rows_of(doomed) == before
+    assert SweepRun.objects.get().errors == 1
+    assert [LiquidationEvent.objects.filter(user=user).count() for user in users] == [1, 1, 0, 2]
+
+    # and the next sweep, without the fault, liquidates it once
+    monkeypatch.setattr(liquidations, "_notify", real_notify)
+    assert sweep_run().cross_liquidations == 1
+    assert LiquidationEvent.objects.filter(user=doomed).count() == 1

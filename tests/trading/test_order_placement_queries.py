@@ -1,0 +1,125 @@
+"""What one market order costs in SQL, pinned so that it cannot creep back up (issue 17: at most
+10 per market order). Each test places a first order (which loads the instruments a process keeps
+in memory and finds the system ledger accounts), then counts the next one.
+
+The tests are transactional: the count is what a served site sends (its transaction's BEGIN and
+COMMIT included, no test savepoints), and the ids of the system ledger accounts are kept from the
+first order's commit, as they are in production. Seeded BTCUSDT at 60,000, taker fee 0.05 %; alice
+has 10,000 USDT; her wallet is already due for a sweep (a sweep that clears it costs the next
+order one more write)."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.services import api_key_create
+from tests.builders import market_order, wallet_balance
+from tests.clients import BinanceClient, SignedClient
+from trading.errors import InvalidQuantity
+from trading.models import Instrument, Order, Position
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPEN = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01", "margin_mode": "CROSS"}
+
+
+@pytest.fixture
+def warm(trader):
+    """alice after one round trip of 0.01 BTC: what a process keeps in memory is loaded."""
+    market_order(trader, "BUY", "0.01")
+    market_order(trader, "SELL", "0.01")
+    return trader
+
+
+def test_a_market_order_that_opens_a_position_costs_10_queries(warm, django_assert_num_queries):
+    # begin; lock the wallet, read the account (flat: no positions to lock); insert the order, the
+    # journal, the position, the ledger entry, the fill; write the wallet; commit
+    with django_assert_num_queries(10):
+        order = market_order(warm, "BUY", "0.01")
+
+    assert (order.status, order.filled_quantity, order.average_fill_price) == (
+        "FILLED",
+        Decimal("0.01"),
+        Decimal("60000"),
+    )
+    assert Position.objects.get(user=warm, status="OPEN").quantity == Decimal("0.01")
+    # three fees of 0.30 (0.05 % of 600)
+    assert wallet_balance(warm) == Decimal("9999.1")
+
+
+def test_a_market_order_that_closes_it_costs_12_queries(warm, django_assert_num_queries):
+    market_order(warm, "BUY", "0.01")
+
+    # ... its position locked, then written closed instead of inserted, and the open reduce-only
+    # orders of its key locked to be canceled
+    with django_assert_num_queries(12):
+        order = market_order(warm, "SELL", "0.01")
+
+    assert order.status == "FILLED"
+    assert not Position.objects.filter(user=warm, status="OPEN").exists()
+    assert wallet_balance(warm) == Decimal("9998.8")
+
+
+def test_a_signed_api_order_costs_11_queries_with_its_authentication(
+    warm, django_assert_num_queries
+):
+    new = api_key_create(user=warm, name="bot", permission="TRADING")
+    bot = SignedClient(new.api_key.key, new.secret)
+    # a refusal records the key's use (a write at most once a minute)
+    assert bot.post("/api/v1/orders", {**OPEN, "quantity": "0.0001"}).status_code == 400
+
+    # the key, then the order's 10
+    with django_assert_num_queries(11):
+        response = bot.post("/api/v1/orders", OPEN)
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "FILLED"
+
+
+def test_the_facades_market_order_costs_13_queries(warm, django_assert_num_queries):
+    new = api_key_create(user=warm, name="ccxt", permission="TRADING")
+    ccxt = BinanceClient(new.api_key.key, new.secret)
+    order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
+    assert ccxt.post("/fapi/v1/order", {**order, "quantity": "0.0001"}).status_code == 400
+
+    # the key, the instrument and its brackets (the facade's symbol check), the order's 10; its
+    # margin mode (none named) is read with the account
+    with django_assert_num_queries(13):
+        response = ccxt.post("/fapi/v1/order", order)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "FILLED"
+
+
+def test_the_web_confirm_costs_17_queries(warm, client_of, django_assert_num_queries):
+    web = client_of(warm)
+    form = {"side": "BUY", "order_type": "MARKET", "quantity": "0.01", "quantity_unit": "BASE",
+            "margin_mode": "CROSS"}  # fmt: skip
+
+    # the session and the user; the instrument and its brackets (the page's symbol); the order's
+    # token looked up by the page, before the lock and under it; the order's 10
+    with django_assert_num_queries(17):
+        response = web.post("/trade/BTCUSDT/place/", {**form, "client_order_id": "second"})
+
+    assert response.status_code == 302
+    assert Order.objects.get(user=warm, client_order_id="second").status == "FILLED"
+
+
+def test_an_instrument_changed_by_any_writer_is_seen_by_the_next_order(warm):
+    # a queryset update (no service, no signal): the database moves the version itself
+    Instrument.objects.filter(symbol="BTCUSDT").update(taker_fee_rate=Decimal("0.001"))
+
+    market_order(warm, "BUY", "0.01")
+
+    # a fee of 0.60 (0.1 % of 600) after the two of 0.30
+    assert wallet_balance(warm) == Decimal("9998.8")
+
+
+def test_an_order_checked_against_an_older_copy_is_checked_again_under_the_lock(warm, unchanged):
+    # this process still has a step of 0.001 in memory when the operator makes it 0.1
+    Instrument.objects.filter(symbol="BTCUSDT").update(
+        step_size=Decimal("0.1"), min_quantity=Decimal("0.1")
+    )
+
+    with pytest.raises(InvalidQuantity, match=r"not a multiple of the step size 0\.1"), unchanged():
+        market_order(warm, "BUY", "0.01")

@@ -1,0 +1,212 @@
+"""``WriteBatch``: the rows a sweep's liquidations write, kept in memory and written in bulk.
+
+A flash crash liquidates thousands of accounts in one tick. Written one row at a time, each
+liquidation costs some twenty round trips to the database; kept here, a whole batch of accounts
+costs one insert per table and one update per table (trading/services/sweeps.py). The rows are
+the very ones the one-by-one writes would be: the same ledger entries, fills, orders, receipts
+and notices, the same changes to wallets, positions and orders.
+
+What a batch keeps and what it has written are never confused:
+- Each account's rows are taken back on its failure (``mark``/``rollback``): kept in a batch, an
+  account writes nothing to the database itself, so a failing one leaves nothing behind.
+- Nothing of the batch reads back what it has not written yet: its rows are only inserted, and
+  the rows it changes are the ones its accounts locked and hold in memory. The insurance fund is
+  the one shared row: its balance is read once under its lock, and what the batch has paid in
+  or out since is added here (``fund_balance``).
+- Whatever must see the database as the batch left it (auto-deleveraging ranks other accounts
+  from the database) runs only once the batch is written (``flush``); an account that needs it
+  is swept on its own (``ImmediateNeeded``).
+"""
+
+from decimal import Decimal
+
+import psycopg
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from trading.models import (
+    Fill,
+    Journal,
+    LedgerAccount,
+    LedgerEntry,
+    LiquidationEvent,
+    Notification,
+    Order,
+    Position,
+    Wallet,
+)
+from trading.services.locks import insurance_fund_lock
+
+# Inserted in this order: each table's foreign keys point only to tables inserted before it.
+INSERT_ORDER = (
+    Journal,
+    Order,
+    LiquidationEvent,
+    LedgerEntry,
+    Fill,
+    LiquidationEvent.positions.through,
+    Notification,
+)
+# The fields a liquidation or the sweep changes on the rows it locked.
+UPDATED_FIELDS = {
+    Order: ["status", "margin_held", "updated_at"],
+    Position: [
+        "quantity", "realized_pnl", "isolated_margin", "status", "closed_at",
+        "liquidation_cooldown_until", "watch_price", "updated_at",
+    ],
+    Wallet: ["balance", "sweep_due", "updated_at"],
+}  # fmt: skip
+
+
+class ImmediateNeeded(Exception):
+    """The account needs the database as it stands now (a triggered order, auto-deleveraging):
+    the sweep writes its batch, then sweeps that account on its own."""
+
+
+class WriteBatch:
+    """Rows to insert and locked rows to update, written by ``flush`` (see the module).
+    ``immediate``: this batch holds one account, swept on its own, so it may write whenever a
+    step must see the database (``ImmediateNeeded`` is never raised)."""
+
+    def __init__(self, *, immediate: bool = False):
+        self.immediate = immediate
+        self._created: list = []
+        self._updated: list = []
+        self._fund_change = Decimal(0)
+        self._fund_locked: Decimal | None = None  # the fund's balance in the database, locked
+        # the sides (instrument id, side) of bankrupt positions whose auto-deleveraging queue
+        # was found empty: the batch opens no position, so they stay empty until it writes
+        self.queues_empty: set[tuple[int, str]] = set()
+        self.ended = False
+
+    def create(self, *rows) -> None:
+        """Insert ``rows`` (unsaved instances; foreign keys to rows of this batch are resolved
+        when they are written)."""
+        self._created.extend(rows)
+
+    def update(self, row) -> None:
+        """Write the fields a liquidation changes (``UPDATED_FIELDS``) of ``row``, locked by the
+        caller, as they are in memory when the batch is written."""
+        row.updated_at = timezone.now()
+        self._updated.append(row)
+
+    def fund_move(self, change: Decimal) -> None:
+        self._fund_change += change
+
+    def fund_balance(self) -> Decimal:
+        """What the insurance fund holds with this batch's payments: its row locked once (by
+        ``insurance_fund_lock``, after the accounts' rows), then kept here."""
+        if self._fund_locked is None:
+            self._fund_locked = insurance_fund_lock()
+        return self._fund_locked + self._fund_change
+
+    def fund_forget(self) -> None:
+        """The fund changed in the database behind this batch (auto-deleveraging books through
+        ``ledger_post``): read it again next time."""
+        self._fund_locked = None
+
+    def written_behind(self) -> None:
+        """An account swept on its own wrote the database behind this batch: the fund, and,
+        through auto-deleveraging, other accounts' rows, maybe rows the batch locked and read
+        for accounts it has not swept yet. The batch reads the fund again, and, unless each of
+        its accounts reads its own rows (``immediate``), ends there (``ended``): its remaining
+        accounts are locked and read afresh by the next batch."""
+        self.fund_forget()
+        self.ended = not self.immediate
+
+    def mark(self) -> tuple:
+        return len(self._created), len(self._updated), self._fund_change
+
+    def rollback(self, mark: tuple) -> None:
+        """Forget what was kept since ``mark`` (the account's savepoint was rolled back)."""
+        created, updated, self._fund_change = mark
+        del self._created[created:], self._updated[updated:]
+        self._fund_locked = None  # a rolled-back flush may have moved it
+
+    def flush(self) -> None:
+        """Write everything kept, in the caller's transaction: one insert per table, one update
+        per table, one update of the fund."""
+        by_model: dict = {}
+        for row in self._created:
+            by_model.setdefault(type(row), []).append(row)
+        for model in INSERT_ORDER:
+            if rows := by_model.pop(model, None):
+                _rows_insert(model, rows)
+        if by_model:
+            raise TypeError(f"no insert order for {sorted(m.__name__ for m in by_model)}")
+        updated: dict = {}
+        for row in self._updated:
+            updated.setdefault(type(row), {})[id(row)] = row
+        for model, rows in updated.items():
+            _rows_update(model, list(rows.values()), UPDATED_FIELDS[model])
+        if self._fund_change:  # its floor of 0 is the database's constraint
+            fund = LedgerAccount.objects.filter(
+                kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
+            )
+            fund.update(balance=F("balance") + self._fund_change)
+            if self._fund_locked is not None:
+                self._fund_locked += self._fund_change
+        self._created, self._updated, self._fund_change = [], [], Decimal(0)
+        self.queues_empty.clear()
+
+
+# ``bulk_create`` and ``bulk_update``, each in one statement whose cost hardly grows with its
+# rows: each column sent as one array (bound by the server, in binary, not quoted in Python),
+# unnested into rows. The values are the ORM's, prepared by each field as ``save`` prepares them.
+
+
+def _arrays(fields, rows: list) -> list[list]:
+    return [[field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
+            for field in fields]  # fmt: skip
+
+
+def _unnested(fields) -> str:
+    """Each array cast to its column's type without the length or scale (``varchar``, not
+    ``varchar(600)``): an explicit cast would cut a text that is too long, where the column
+    refuses it, as it does any insert or update."""
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"unnest(%b::{field.db_type(connection).split('(')[0]}[]) AS {quote(field.column)}"
+        for field in fields
+    )
+
+
+def _execute(sql: str, params: list) -> list[tuple]:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _rows_insert(model, rows: list) -> None:
+    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="bulk_create")  # the ids of rows
+        for field in fields:  # inserted before (INSERT_ORDER), and auto_now(_add) times
+            setattr(row, field.attname, field.pre_save(row, add=True))
+    columns = ", ".join(quote(field.column) for field in fields)
+    ids = _execute(
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
+        f"RETURNING {quote(pk.column)}",
+        _arrays(fields, rows),
+    )
+    for row, (row_id,) in zip(rows, ids, strict=True):  # RETURNING keeps the rows' order
+        row.pk = row_id
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def _rows_update(model, rows: list, names: list[str]) -> None:
+    """Write the fields ``names`` of ``rows`` (instances of ``model``), by primary key."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    pk = quote(model._meta.pk.column)
+    assigned = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
+    _execute(
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {assigned} "
+        f"FROM (SELECT {_unnested([model._meta.pk, *fields])}) AS v WHERE t.{pk} = v.{pk}",
+        _arrays([model._meta.pk, *fields], rows),
+    )
