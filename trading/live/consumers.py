@@ -15,6 +15,7 @@ polls the mark and reconnects).
 """
 
 import asyncio
+import json
 import logging
 from contextlib import contextmanager
 
@@ -37,8 +38,8 @@ RENDER_SECONDS = 0.25
 SNAPSHOT, HOLDINGS, MARKET = "snapshot", "holdings", "market"
 NOT_SIGNED_IN, NO_SUCH_SYMBOL, LAYER_DOWN = 4401, 4404, 1011
 
-# The market part of a symbol's page, per process: (the mark's time, the message).
-_markets: dict[str, tuple[object, dict]] = {}
+# The market part of a symbol's page, per process: (the tick's stamp, its render: the JSON text).
+_markets: dict[str, tuple[str | None, asyncio.Future]] = {}
 
 
 class TradeConsumer(AsyncJsonWebsocketConsumer):
@@ -47,6 +48,7 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
         self.due: set[str] = set()
         self.rendered_at = 0.0
         self.held: set[str] = set()
+        self.market_stamp: str | None = None
         self.joined: list[str] = []
         await self.accept()  # a close code reaches the page only once the socket is open
         user = self.scope["user"]
@@ -90,6 +92,7 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
         if event["symbol"] in self.held:
             self._render_soon(HOLDINGS)
         if event["symbol"] == self.instrument.symbol:
+            self.market_stamp = event.get("stamp")
             self._render_soon(MARKET)
 
     def _render_soon(self, part: str) -> None:
@@ -113,16 +116,15 @@ class TradeConsumer(AsyncJsonWebsocketConsumer):
         self.rendered_at = asyncio.get_running_loop().time()
         if SNAPSHOT in due:
             due = {SNAPSHOT}
-        for part in (SNAPSHOT, HOLDINGS, MARKET):
+        for part in (SNAPSHOT, HOLDINGS):
             if part in due:
                 message = await database_sync_to_async(self._message)(part)
-                if "held" in message:
-                    self.held = set(message["held"])
+                self.held = set(message["held"])
                 await self.send_json(message)
+        if MARKET in due:
+            await self.send(text_data=await _market_text(self.instrument, self.market_stamp))
 
     def _message(self, part: str) -> dict:
-        if part == MARKET:
-            return _market(self.instrument)
         request = _page_request(self.scope, self.instrument.symbol)
         render = trade_snapshot if part == SNAPSHOT else trade_holdings
         with _one_snapshot():
@@ -147,14 +149,19 @@ def _instrument_or_none(symbol: str):
         return None
 
 
-def _market(instrument) -> dict:
-    """The market part of ``instrument``'s page, rendered once per tick in this process."""
-    mark = mark_get(instrument)
-    stamp = mark.updated_at if mark else None
+async def _market_text(instrument, stamp: str | None) -> str:
+    """The market part of ``instrument``'s page as the socket sends it, rendered and encoded once
+    per tick (``stamp``, the mark's time the note named) in this process: every page of the
+    symbol that the note reaches here awaits the same render."""
     cached = _markets.get(instrument.symbol)
-    if cached is None or cached[0] != stamp:
-        cached = _markets[instrument.symbol] = (stamp, trade_market(instrument, mark))
-    return cached[1]
+    if cached is None or cached[0] != stamp or stamp is None:
+        render = database_sync_to_async(_market_rendered)(instrument)
+        cached = _markets[instrument.symbol] = (stamp, asyncio.ensure_future(render))
+    return await asyncio.shield(cached[1])
+
+
+def _market_rendered(instrument) -> str:
+    return json.dumps(trade_market(instrument, mark_get(instrument)))
 
 
 def _page_request(scope, symbol: str) -> HttpRequest:

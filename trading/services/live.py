@@ -31,8 +31,10 @@ def live_account_changed(user_id: int) -> None:
     _publish(account_group(user_id), {"type": "live.account"})
 
 
-def live_mark_changed(symbol: str) -> None:
-    _publish(MARKS_GROUP, {"type": "live.mark", "symbol": symbol})
+def live_mark_changed(symbol: str, stamp: str) -> None:
+    """``stamp``: the mark's ``updated_at`` (ISO), which names the tick: the pages of a process
+    that show the symbol share one render of its market part per stamp."""
+    _publish(MARKS_GROUP, {"type": "live.mark", "symbol": symbol, "stamp": stamp})
 
 
 def _publish(group: str, message: dict) -> None:

@@ -63,7 +63,7 @@ def mark_price_write(
         mark = MarkPrice.objects.create(
             instrument=instrument, price=price, source=source, held=held
         )
-        live_mark_changed(instrument.symbol)
+        live_mark_changed(instrument.symbol, mark.updated_at.isoformat())
         return mark, True
     if mark.held and not held:
         return mark, False
@@ -71,7 +71,7 @@ def mark_price_write(
         return mark, False
     mark.price, mark.source, mark.held = price, source, held
     mark.save(update_fields=["price", "source", "held", "updated_at"])
-    live_mark_changed(instrument.symbol)
+    live_mark_changed(instrument.symbol, mark.updated_at.isoformat())
     return mark, True
 
 
