@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -36,30 +35,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
 from served import Site, percentile  # noqa: E402
+from trading_load import database_prepare  # noqa: E402
 
-from accounts.services import api_key_create, user_create  # noqa: E402
 from trading.api.authentication import request_signature  # noqa: E402
 from trading.selectors import ledger_problems  # noqa: E402
-from trading.services import market_seed, wallet_deposit  # noqa: E402
 
 CLIENTS = (2, 8)
 ORDER = {"symbol": "BTCUSDT", "quantity": "0.002", "margin_mode": "CROSS"}
-
-
-def database_prepare(clients: int) -> list[tuple[str, str]]:
-    """A fresh market and one funded trader with a trading key per client."""
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    market_seed()
-    keys = []
-    for number in range(clients):
-        user = user_create(username=f"orders-{number}", password="pw-0123456789")
-        wallet_deposit(user=user, amount=Decimal(90_000))
-        new = api_key_create(user=user, name="bench", permission="TRADING")
-        keys.append((new.api_key.key, new.secret))
-    return keys
 
 
 class Client:

@@ -140,6 +140,19 @@ def ledger_post_all(
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     created_at = timezone.now() if at is None else at
+    entries, changes, fund_change = _entries_of(postings, journal=journal, created_at=created_at)
+    LedgerEntry.objects.bulk_create(entries)
+    _apply(changes, {} if unsaved is None else unsaved)
+    if fund_change:  # its floor of 0 is the database's constraint
+        LedgerAccount.objects.filter(pk=_ledger_account(Kind.INSURANCE_FUND).pk).update(
+            balance=F("balance") + fund_change
+        )
+    return entries
+
+
+def _entries_of(postings, *, journal: Journal, created_at: datetime):
+    """The entries of ``postings`` (none for 0), what they change of each wallet's or margin's
+    balance (id of the row -> (row, change)), and of the insurance fund's."""
     entries, changes, fund_change = [], {}, Decimal(0)
     for posting in postings:
         if posting.amount < 0:
@@ -169,13 +182,7 @@ def ledger_post_all(
                 changes[id(holder)] = (holder, before + change)
             elif holder == Kind.INSURANCE_FUND:
                 fund_change += change
-    LedgerEntry.objects.bulk_create(entries)
-    _apply(changes, {} if unsaved is None else unsaved)
-    if fund_change:  # its floor of 0 is the database's constraint
-        LedgerAccount.objects.filter(pk=_ledger_account(Kind.INSURANCE_FUND).pk).update(
-            balance=F("balance") + fund_change
-        )
-    return entries
+    return entries, changes, fund_change
 
 
 def ledger_post_kept(postings, *, journal: Journal, writes, unsaved: dict | None = None) -> None:
@@ -184,36 +191,11 @@ def ledger_post_kept(postings, *, journal: Journal, writes, unsaved: dict | None
     The balances change in memory at once, refused below 0 as ``ledger_post_all`` refuses them;
     the rows changed (with the caller's ``unsaved`` fields, taken out) are written by the batch.
     """
-    created_at = timezone.now()
-    changes: dict[int, tuple[object, Decimal]] = {}
-    for posting in postings:
-        if posting.amount < 0:
-            raise ValueError(f"a ledger amount is never negative: {posting.amount}")
-        if posting.amount == 0:
-            continue
-        writes.create(
-            LedgerEntry(
-                journal=journal,
-                kind=posting.kind,
-                amount=posting.amount,
-                source=_ledger_account(posting.source),
-                destination=_ledger_account(posting.destination),
-                user=posting.user,
-                position=posting.position,
-                order=posting.order,
-                memo=posting.memo,
-                created_at=created_at,
-            )
-        )
-        for holder, change in (
-            (posting.source, -posting.amount),
-            (posting.destination, posting.amount),
-        ):
-            if isinstance(holder, Wallet | Position):
-                _, before = changes.get(id(holder), (holder, Decimal(0)))
-                changes[id(holder)] = (holder, before + change)
-            elif holder == Kind.INSURANCE_FUND:
-                writes.fund_move(change)
+    entries, changes, fund_change = _entries_of(
+        postings, journal=journal, created_at=timezone.now()
+    )
+    writes.create(*entries)
+    writes.fund_move(fund_change)
     for key, (holder, change) in changes.items():
         (unsaved or {}).pop(key, None)
         if isinstance(holder, Wallet):
