@@ -35,7 +35,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from served import Site, percentile  # noqa: E402
+from served import Site, percentile, threads_run  # noqa: E402
 from trading_load import database_prepare  # noqa: E402
 
 from trading.api.authentication import request_signature  # noqa: E402
@@ -111,12 +111,7 @@ def measure(clients: list[Client], kind: str, seconds: float) -> dict:
     threads = [
         threading.Thread(target=client.run, args=(kind, until, results)) for client in clients
     ]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - started
+    wall = threads_run(threads)
     times = [elapsed for elapsed, _, _ in results]
     return {
         "rate": len(results) / wall,

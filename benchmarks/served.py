@@ -102,3 +102,13 @@ def machine_cpu_seconds() -> float:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def threads_run(threads) -> float:
+    """Start ``threads``, wait for all of them, and return the wall time they took."""
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started

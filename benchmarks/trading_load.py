@@ -38,7 +38,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from served import Site, percentile  # noqa: E402
+from served import Site, percentile, threads_run  # noqa: E402
 
 from accounts.services import api_key_create, user_create  # noqa: E402
 from trading.api.authentication import request_signature  # noqa: E402
@@ -153,12 +153,7 @@ def main() -> int:
         until = time.monotonic() + arguments.seconds
         traders = [Trader(site.url, key, results, seed) for seed, key in enumerate(keys)]
         threads = [threading.Thread(target=trader.run, args=(until,)) for trader in traders]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        wall = time.monotonic() - started
+        wall = threads_run(threads)
     finally:
         site.stop()
 
