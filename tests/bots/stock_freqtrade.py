@@ -16,7 +16,6 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from tests.clients import marginsite_urls
 from tests.conftest import REPO_DIR
 from trading.models import MarkPrice, PriceCandle
 
@@ -69,6 +68,7 @@ def freqtrade_config(*, site_url: str, key: str, secret: str, margin_mode: str) 
     """docs/bots.md's freqtrade configuration: live futures on exchange "binance", every Binance
     URL ccxt could use pointed at marginsite, spot markets and wallet currencies not asked for,
     and no data downloads from Binance's public archive."""
+    fapi = f"{site_url}/fapi"
     return {
         "trading_mode": "futures",
         "margin_mode": margin_mode,
@@ -92,7 +92,17 @@ def freqtrade_config(*, site_url: str, key: str, secret: str, margin_mode: str) 
             "secret": secret,
             "only_from_ccxt": True,
             "ccxt_config": {
-                "urls": {"api": marginsite_urls(site_url)},
+                "urls": {
+                    "api": {
+                        "fapiPublic": f"{fapi}/v1",
+                        "fapiPublicV2": f"{fapi}/v2",
+                        "fapiPublicV3": f"{fapi}/v3",
+                        "fapiPrivate": f"{fapi}/v1",
+                        "fapiPrivateV2": f"{fapi}/v2",
+                        "fapiPrivateV3": f"{fapi}/v3",
+                        "fapiData": f"{site_url}/futures/data",
+                    }
+                },
                 "options": {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}},
             },
             "pair_whitelist": ["BTC/USDT:USDT", "ETH/USDT:USDT"],
