@@ -15,6 +15,7 @@ from trading.errors import UnknownSymbol
 from trading.models import (
     Instrument,
     InstrumentsVersion,
+    LedgerAccount,
     LeverageBracket,
     LeverageSetting,
     MarginMode,
@@ -90,7 +91,7 @@ class _Instruments:
     version: int | None  # None: the version row is missing (a flushed test database)
     by_pk: dict[int, Instrument]
     by_symbol: dict[str, Instrument]
-    ledger_account_ids: dict[str, int] = field(default_factory=dict)
+    ledger_accounts: dict[str, LedgerAccount] = field(default_factory=dict)
 
 
 _instruments: _Instruments | None = None
@@ -154,11 +155,12 @@ def _own(instruments: _Instruments, instrument: Instrument) -> Instrument:
     return mine
 
 
-def ledger_account_ids() -> dict[str, int]:
-    """The ids of the system ledger accounts (kind -> id) read while this copy is current, for
-    trading/services/ledger.py to fill and read: they are created once and never change, but a
-    test database's are rolled back, flushed (which moves the version) or created anew."""
-    return (_instruments or _instruments_fresh()).ledger_account_ids
+def system_ledger_accounts() -> dict[str, LedgerAccount]:
+    """The system ledger accounts (kind -> the row, its id and kind) read while this copy is
+    current, for trading/services/ledger.py to fill and read: they are created once and never
+    change, but a test database's are rolled back, flushed (which moves the version) or created
+    anew."""
+    return (_instruments or _instruments_fresh()).ledger_accounts
 
 
 def margin_mode_checked(margin_mode) -> str:

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
-from trading.selectors.instruments import ledger_account_ids
+from trading.selectors.instruments import system_ledger_accounts
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -20,8 +20,8 @@ _ALONE = {LedgerEntry.Kind.FUNDING: Journal.Kind.FUNDING}
 def _ledger_account(holder) -> LedgerAccount:
     """The holder's ledger account, looked up once: a wallet's comes with its lock
     (services/locks.py) and a position's with its row (open_positions_lock), or is read once
-    and kept on the (locked) instance; the system accounts' ids are kept in this process
-    (selectors/instruments.py's ledger_account_ids), since they are created once: each from
+    and kept on the (locked) instance; the system accounts are kept in this process
+    (selectors/instruments.py's system_ledger_accounts), since they are created once: each from
     the commit of the transaction that found it (one that created it may still roll back)."""
     if isinstance(holder, Wallet):
         account = getattr(holder, "_ledger_account", None)
@@ -49,12 +49,20 @@ def _ledger_account(holder) -> LedgerAccount:
             holder._ledger_account = account
         return account
     kind = Kind(holder)
-    known = ledger_account_ids()
+    known = system_ledger_accounts()
     if kind in known:
-        return LedgerAccount(pk=known[kind], kind=kind)
+        return known[kind]
     account, _ = LedgerAccount.objects.get_or_create(kind=kind, user=None, position=None)
-    transaction.on_commit(lambda: known.setdefault(kind, account.pk))
+    transaction.on_commit(lambda: known.setdefault(kind, LedgerAccount(pk=account.pk, kind=kind)))
     return account
+
+
+def ledger_system_accounts_keep() -> None:
+    """Look up (creating them the first time) the system accounts, kept in this process from the
+    commit of the caller's transaction: a sweep does it in its first one, so that its batches
+    of liquidations never look them up (``_ledger_account``)."""
+    for kind in (Kind.FEES, Kind.INSURANCE_FUND, Kind.HOUSE, Kind.DEPOSITS):
+        _ledger_account(kind)
 
 
 def _apply(changes: dict[int, tuple[object, Decimal]], unsaved: dict[int, list[str]]) -> None:

@@ -26,6 +26,7 @@ then, trading/domain/twin.py) and a Notification. They write through the sweep's
 (``writes``, trading/services/write_batches.py), which writes the rows of many accounts at once.
 """
 
+import functools
 from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
@@ -374,9 +375,15 @@ def _brackets_used(
 ) -> dict[str, list[list]]:
     """Symbol -> the bracket table each (position, state) was valued with at the trigger."""
     return {
-        position.instrument.symbol: [_bracket_row(bracket) for bracket in state.brackets]
+        position.instrument.symbol: [list(row) for row in _bracket_rows(state.brackets)]
         for position, state in positions
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _bracket_rows(brackets: tuple[engine.Bracket, ...]) -> tuple[tuple, ...]:
+    """A bracket table's rows, made once per table: a crash's receipts copy the same few."""
+    return tuple(tuple(_bracket_row(bracket)) for bracket in brackets)
 
 
 def _receipt_row(

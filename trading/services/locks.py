@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery
 
-from trading.models import Instrument, InstrumentsVersion, LedgerAccount, Order, Position, Wallet
+from trading.models import InstrumentsVersion, LedgerAccount, Order, Position, Wallet
 from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
 from trading.services.live import live_account_changed
 
@@ -83,10 +83,24 @@ def insurance_fund_lock() -> Decimal:
     """The insurance fund's balance, its row locked to the end of the transaction: what the fund
     can pay stays what it is until the payment is written (two liquidations never spend the same
     money). Taken last, after the account's own rows."""
-    fund, _ = LedgerAccount.objects.get_or_create(
-        kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
-    )
-    return LedgerAccount.objects.select_for_update().get(pk=fund.pk).balance
+    return _insurance_fund_balance(LedgerAccount.objects.select_for_update())
+
+
+def insurance_fund_read() -> Decimal:
+    """The insurance fund's balance as last committed, its row not locked: for a sweep's batch,
+    whose payments the fund's row checks when they are written (trading/services/
+    write_batches.py)."""
+    return _insurance_fund_balance(LedgerAccount.objects.all())
+
+
+def _insurance_fund_balance(accounts) -> Decimal:
+    """The fund's balance read through ``accounts``; its row is made (empty) the first time."""
+    fund = {"kind": LedgerAccount.Kind.INSURANCE_FUND, "user": None, "position": None}
+    balance = accounts.filter(**fund).values_list("balance", flat=True).first()
+    if balance is None:
+        LedgerAccount.objects.get_or_create(**fund)
+        balance = accounts.filter(**fund).values_list("balance", flat=True).get()
+    return balance
 
 
 def sweep_accounts_lock(user_ids) -> dict[int, tuple[Wallet, list[Position], list[Order]]]:
@@ -95,16 +109,19 @@ def sweep_accounts_lock(user_ids) -> dict[int, tuple[Wallet, list[Position], lis
     busy with its owner's own order is left out, for the next tick); then the positions, then
     the orders, of the accounts whose wallet it holds: the order of this module, for every
     account at once (nobody else takes a position or an order of an account without its
-    wallet). Their instruments, with the brackets, are read once. A batch may take these after
+    wallet). Their instruments, with the brackets, are those kept in memory at the version the
+    wallets' statement read (``with_instruments_version``). A batch may take these after
     the insurance fund (it keeps the fund from its first liquidation to its commit): the wallets
     are never waited for, and nobody else holds the positions or orders of an account whose
     wallet the batch holds, so this waits on no one who may be waiting for the fund."""
     wallets = list(
-        Wallet.objects.select_for_update(skip_locked=True, of=("self",))
+        with_instruments_version(Wallet.objects.select_for_update(skip_locked=True, of=("self",)))
         .select_related("user")
         .filter(user_id__in=user_ids)
         .order_by("pk")
     )
+    if wallets:
+        instruments_version_seen(wallets[0].instruments_version)
     accounts = {wallet.user_id: (wallet, [], []) for wallet in wallets}
     positions = list(
         Position.objects.select_for_update()
@@ -116,13 +133,9 @@ def sweep_accounts_lock(user_ids) -> dict[int, tuple[Wallet, list[Position], lis
         .filter(user_id__in=accounts, status=Order.Status.NEW)
         .order_by("pk")
     )
-    instruments = Instrument.objects.filter(
-        pk__in={row.instrument_id for row in positions + orders}
-    ).prefetch_related("brackets")
-    instruments = {instrument.pk: instrument for instrument in instruments}
     for rows, index in ((positions, 1), (orders, 2)):
         for row in rows:
             wallet = accounts[row.user_id][0]
-            row.user, row.instrument = wallet.user, instruments[row.instrument_id]
+            row.user, row.instrument = wallet.user, instrument_by_pk(row.instrument_id)
             accounts[row.user_id][index].append(row)
     return accounts

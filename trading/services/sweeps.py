@@ -63,7 +63,7 @@ from trading.selectors.holdings import mark_prices
 from trading.selectors.instruments import instruments_version_seen
 from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
-from trading.services.ledger import ledger_accounts_attach
+from trading.services.ledger import ledger_accounts_attach, ledger_system_accounts_keep
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
 from trading.services.live import live_account_changed
 from trading.services.locks import (
@@ -204,11 +204,13 @@ def _add(report: SweepReport, account: SweepReport) -> SweepReport:
 
 
 def _sweep_start(shard: int, shards: int) -> SweepRun:
-    """The run's row, under the shard's lock: a RUNNING row of the shard is then a dead run's."""
+    """The run's row, under the shard's lock: a RUNNING row of the shard is then a dead run's.
+    The system ledger accounts are kept from its commit, for the batches' postings."""
     with transaction.atomic(durable=True):
         SweepRun.objects.filter(shard=shard, shards=shards, status=SweepRun.Status.RUNNING).update(
             status=SweepRun.Status.ABANDONED
         )
+        ledger_system_accounts_keep()
         return SweepRun.objects.create(shard=shard, shards=shards)
 
 

@@ -11,17 +11,23 @@ What a batch keeps and what it has written are never confused:
   account writes nothing to the database itself, so a failing one leaves nothing behind.
 - Nothing of the batch reads back what it has not written yet: its rows are only inserted, and
   the rows it changes are the ones its accounts locked and hold in memory. The insurance fund is
-  the one shared row: its balance is read once under its lock, and what the batch has paid in
-  or out since is added here (``fund_balance``).
+  the one shared row: its balance is read once, and what the batch has paid in or out since is
+  added here (``fund_balance``). A batch reads it without its lock, so that the shards' batches
+  run side by side instead of taking turns on that row; the fund's row refuses to go below 0
+  (a database constraint) when the batch writes, and a refused batch is swept again one account
+  at a time, each locking the fund as a lone liquidation does. The batch's rows are checked
+  (foreign keys) as they are inserted, and the fund's row is written last: the batch holds it
+  only for its commit.
 - Whatever must see the database as the batch left it (auto-deleveraging ranks other accounts
   from the database) runs only once the batch is written (``flush``); an account that needs it
   is swept on its own (``ImmediateNeeded``).
 """
 
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
 
@@ -36,7 +42,7 @@ from trading.models import (
     Position,
     Wallet,
 )
-from trading.services.locks import insurance_fund_lock
+from trading.services.locks import insurance_fund_lock, insurance_fund_read
 
 # Inserted in this order: each table's foreign keys point only to tables inserted before it.
 INSERT_ORDER = (
@@ -74,7 +80,7 @@ class WriteBatch:
         self._created: list = []
         self._updated: list = []
         self._fund_change = Decimal(0)
-        self._fund_locked: Decimal | None = None  # the fund's balance in the database, locked
+        self._fund_read: Decimal | None = None  # the fund's balance in the database
         # the sides (instrument id, side) of bankrupt positions whose auto-deleveraging queue
         # was found empty: the batch opens no position, so they stay empty until it writes
         self.queues_empty: set[tuple[int, str]] = set()
@@ -95,16 +101,17 @@ class WriteBatch:
         self._fund_change += change
 
     def fund_balance(self) -> Decimal:
-        """What the insurance fund holds with this batch's payments: its row locked once (by
-        ``insurance_fund_lock``, after the accounts' rows), then kept here."""
-        if self._fund_locked is None:
-            self._fund_locked = insurance_fund_lock()
-        return self._fund_locked + self._fund_change
+        """What the insurance fund holds with this batch's payments: read once, then kept here;
+        locked (after the accounts' rows) when the batch writes as it goes (``immediate``), read
+        without the lock otherwise (see the module)."""
+        if self._fund_read is None:
+            self._fund_read = insurance_fund_lock() if self.immediate else insurance_fund_read()
+        return self._fund_read + self._fund_change
 
     def fund_forget(self) -> None:
         """The fund changed in the database behind this batch (auto-deleveraging books through
         ``ledger_post``): read it again next time."""
-        self._fund_locked = None
+        self._fund_read = None
 
     def written_behind(self) -> None:
         """An account swept on its own wrote the database behind this batch: the fund, and,
@@ -122,11 +129,12 @@ class WriteBatch:
         """Forget what was kept since ``mark`` (the account's savepoint was rolled back)."""
         created, updated, self._fund_change = mark
         del self._created[created:], self._updated[updated:]
-        self._fund_locked = None  # a rolled-back flush may have moved it
+        self._fund_read = None  # a rolled-back flush may have moved it
 
     def flush(self) -> None:
         """Write everything kept, in the caller's transaction: one insert per table, one update
-        per table, one update of the fund."""
+        per table, one update of the fund, last (see the module)."""
+        _execute("SET CONSTRAINTS ALL IMMEDIATE", [])
         by_model: dict = {}
         for row in self._created:
             by_model.setdefault(type(row), []).append(row)
@@ -145,8 +153,8 @@ class WriteBatch:
                 kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
             )
             fund.update(balance=F("balance") + self._fund_change)
-            if self._fund_locked is not None:
-                self._fund_locked += self._fund_change
+            self._fund_read = None  # read again, now under the lock this update took
+        _execute("SET CONSTRAINTS ALL DEFERRED", [])  # the foreign keys' own: to the commit
         self._created, self._updated, self._fund_change = [], [], Decimal(0)
         self.queues_empty.clear()
 
@@ -156,9 +164,32 @@ class WriteBatch:
 # unnested into rows. The values are the ORM's, prepared by each field as ``save`` prepares them.
 
 
+# The type a value of a column of these kinds already has when it goes to the database as it is
+# (None is NULL): what ``get_db_prep_save`` would make of it. Other values go through the field.
+READY_TYPES = {
+    "AutoField": int, "BigAutoField": int, "IntegerField": int, "BigIntegerField": int,
+    "PositiveIntegerField": int, "PositiveSmallIntegerField": int, "BooleanField": bool,
+    "CharField": str, "TextField": str, "DateTimeField": datetime, "DecimalField": Decimal,
+}  # fmt: skip
+
+
 def _arrays(fields, rows: list) -> list[list]:
-    return [[field.get_db_prep_save(getattr(row, field.attname), connection) for row in rows]
-            for field in fields]  # fmt: skip
+    """Each field's values of ``rows``, as the database takes them."""
+    database = connections[connection.alias]  # the proxy would look it up at each use
+    return [_column(field, rows, database) for field in fields]
+
+
+def _column(field, rows: list, database) -> list:
+    ready = READY_TYPES.get(
+        (field.target_field if field.is_relation else field).get_internal_type()
+    )
+    values = [getattr(row, field.attname) for row in rows]
+    return [
+        value
+        if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite()))
+        else field.get_db_prep_save(value, database)
+        for value in values
+    ]
 
 
 def _unnested(fields) -> str:
