@@ -13,9 +13,11 @@ fund of 1,000,000 (so that what it pays never depends on which account was liqui
 - both of the last two in one account (funded with the isolated position's 3,030 more).
 """
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Model
 
 from tests.builders import open_position
@@ -23,6 +25,7 @@ from trading.models import (
     Fill,
     Instrument,
     Journal,
+    LedgerAccount,
     LedgerEntry,
     LiquidationEvent,
     Notification,
@@ -31,7 +34,15 @@ from trading.models import (
     SweepRun,
     Wallet,
 )
-from trading.services import liquidations, mark_price_set, sweep_run, wallet_deposit
+from trading.selectors.ledger import system_account_balance
+from trading.services import (
+    insurance_fund_grant,
+    liquidations,
+    mark_price_set,
+    sweep_run,
+    wallet_deposit,
+    write_batches,
+)
 from trading.services.sweeps import account_sweep, accounts_sweep
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +234,53 @@ def test_an_account_whose_rows_the_database_refuses_is_rolled_back_alone(
     monkeypatch.setattr(liquidations, "_notify", real_notify)
     assert sweep_run().cross_liquidations == 1
     assert LiquidationEvent.objects.filter(user=doomed).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_read_the_fund_before_another_shard_spent_it_is_swept_again_under_its_lock(
+    make_trader, deep_book, monkeypatch, caplog, balanced_ledger
+):
+    # given an insurance fund of 10,000 and, one in each of two shards, two isolated BTC longs
+    # of 1 at 20x that the crash takes past bankruptcy: each needs 9,900 - 3,000 = 6,900 of it
+    insurance_fund_grant(amount="10000")
+    traders = [make_trader() for _ in range(3)]
+    first = traders[0]
+    second = next(user for user in traders if user.pk % 2 != first.pk % 2)
+    for user in (first, second):
+        open_position(user, "BUY", "1", leverage=20)
+    mark_price_set(symbol="BTCUSDT", price="50100")
+
+    # and the first shard's batch reads the fund (10,000, without its lock), then the second
+    # shard sweeps meanwhile, in its own connection, and its fund payment commits
+    real_read, racing = write_batches.insurance_fund_read, []
+
+    def read_then_the_other_shard_sweeps():
+        balance = real_read()
+        if not racing:
+            racing.append(threading.Thread(target=other_shard_sweep))
+            racing[0].start()
+            racing[0].join()
+        return balance
+
+    def other_shard_sweep():
+        try:
+            racing.append(sweep_run(shard=second.pk % 2, shards=2))
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(write_batches, "insurance_fund_read", read_then_the_other_shard_sweeps)
+
+    # when the first shard's sweep goes on with what it read
+    report = sweep_run(shard=first.pk % 2, shards=2)
+
+    # then the fund's row refuses its batch (it would go below 0), and the batch is swept again
+    # one account at a time, under the fund's lock: the fund pays the 3,100 it has left, the
+    # rest of the loss stays with the house, and nobody's money is invented
+    assert "sweep: a batch failed; its accounts are swept one by one" in caplog.messages
+    assert racing[1].isolated_liquidations == 1
+    assert (report.isolated_liquidations, report.errors) == (1, 0)
+    changes = {
+        event.user_id: event.insurance_fund_change for event in LiquidationEvent.objects.all()
+    }
+    assert changes == {second.pk: D("-6900"), first.pk: D("-3100")}
+    assert system_account_balance(LedgerAccount.Kind.INSURANCE_FUND) == 0
