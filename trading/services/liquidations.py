@@ -96,12 +96,15 @@ def isolated_liquidate(
     key = (position.instrument_id, MarginMode.ISOLATED)
     holding = holdings.holdings[key]
     state, margin = holding.position, position.isolated_margin
-    plan = isolated_liquidation_plan(
-        holdings,
-        key,
-        held=position_held(position),
-        terms=_terms(position),
-        fund_balance=writes.fund_balance(),
+    plan = _planned(
+        lambda fund_balance: isolated_liquidation_plan(
+            holdings,
+            key,
+            held=position_held(position),
+            terms=_terms(position),
+            fund_balance=fund_balance,
+        ),
+        writes,
     )
     if not plan.steps:
         return None
@@ -160,11 +163,14 @@ def cross_liquidate(
     keys = {(p.instrument_id, MarginMode.CROSS): p for p in cross}
     states = {p.pk: holdings.holdings[key].position for key, p in keys.items()}
     wallet_before = wallet.balance
-    plan = cross_liquidation_plan(
-        holdings,
-        held={key: position_held(p) for key, p in keys.items()},
-        terms={key: _terms(p) for key, p in keys.items()},
-        fund_balance=writes.fund_balance(),
+    plan = _planned(
+        lambda fund_balance: cross_liquidation_plan(
+            holdings,
+            held={key: position_held(p) for key, p in keys.items()},
+            terms={key: _terms(p) for key, p in keys.items()},
+            fund_balance=fund_balance,
+        ),
+        writes,
     )
     if not plan.steps:
         return None
@@ -224,6 +230,16 @@ def cross_liquidate(
         )
     _notify(event, message, writes)
     return event
+
+
+def _planned(plan_of, writes: WriteBatch) -> LiquidationPlan:
+    """``plan_of(fund balance)``, with the fund the batch read (without its lock: trading/
+    services/write_batches.py); a plan the fund does not cover in full is made again with the
+    fund locked and read as it stands, so that it covers a loss up to what it holds."""
+    plan = plan_of(writes.fund_balance())
+    if any(step.settlement.uncovered for step in plan.steps) and writes.fund_lock():
+        plan = plan_of(writes.fund_balance())
+    return plan
 
 
 def _journal_open(writes: WriteBatch) -> Journal:

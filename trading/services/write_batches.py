@@ -15,9 +15,11 @@ What a batch keeps and what it has written are never confused:
   added here (``fund_balance``). A batch reads it without its lock, so that the shards' batches
   run side by side instead of taking turns on that row; the fund's row refuses to go below 0
   (a database constraint) when the batch writes, and a refused batch is swept again one account
-  at a time, each locking the fund as a lone liquidation does. The batch's rows are checked
-  (foreign keys) as they are inserted, and the fund's row is written last: the batch holds it
-  only for its commit.
+  at a time, each locking the fund as a lone liquidation does. A liquidation the fund would not
+  cover in full locks it (``fund_lock``) and is planned again with what it holds then: money
+  another shard paid into it meanwhile covers it. The batch's rows are checked (foreign keys)
+  as they are inserted, and the fund's row is written last: unless it had to lock it before,
+  the batch holds it only for its commit.
 - Whatever must see the database as the batch left it (auto-deleveraging ranks other accounts
   from the database) runs only once the batch is written (``flush``); an account that needs it
   is swept on its own (``ImmediateNeeded``).
@@ -81,6 +83,7 @@ class WriteBatch:
         self._updated: list = []
         self._fund_change = Decimal(0)
         self._fund_read: Decimal | None = None  # the fund's balance in the database
+        self._fund_locked = immediate  # whether this transaction holds the fund's row
         # the sides (instrument id, side) of bankrupt positions whose auto-deleveraging queue
         # was found empty: the batch opens no position, so they stay empty until it writes
         self.queues_empty: set[tuple[int, str]] = set()
@@ -105,8 +108,16 @@ class WriteBatch:
         locked (after the accounts' rows) when the batch writes as it goes (``immediate``), read
         without the lock otherwise (see the module)."""
         if self._fund_read is None:
-            self._fund_read = insurance_fund_lock() if self.immediate else insurance_fund_read()
+            self._fund_read = insurance_fund_lock() if self._fund_locked else insurance_fund_read()
         return self._fund_read + self._fund_change
+
+    def fund_lock(self) -> bool:
+        """Lock the fund's row (after the accounts' rows) and read it again, unless this batch
+        holds it already; returns whether it did (what the batch read may have moved)."""
+        if self._fund_locked:
+            return False
+        self._fund_locked, self._fund_read = True, insurance_fund_lock()
+        return True
 
     def fund_forget(self) -> None:
         """The fund changed in the database behind this batch (auto-deleveraging books through
@@ -129,7 +140,8 @@ class WriteBatch:
         """Forget what was kept since ``mark`` (the account's savepoint was rolled back)."""
         created, updated, self._fund_change = mark
         del self._created[created:], self._updated[updated:]
-        self._fund_read = None  # a rolled-back flush may have moved it
+        self._fund_read = None  # a rolled-back flush may have moved it, and freed its lock
+        self._fund_locked = self.immediate
 
     def flush(self) -> None:
         """Write everything kept, in the caller's transaction: one insert per table, one update
@@ -153,7 +165,7 @@ class WriteBatch:
                 kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
             )
             fund.update(balance=F("balance") + self._fund_change)
-            self._fund_read = None  # read again, now under the lock this update took
+            self._fund_locked, self._fund_read = True, None  # read again: this update locked it
         _execute("SET CONSTRAINTS ALL DEFERRED", [])  # the foreign keys' own: to the commit
         self._created, self._updated, self._fund_change = [], [], Decimal(0)
         self.queues_empty.clear()

@@ -284,3 +284,42 @@ def test_a_batch_that_read_the_fund_before_another_shard_spent_it_is_swept_again
     }
     assert changes == {second.pk: D("-6900"), first.pk: D("-3100")}
     assert system_account_balance(LedgerAccount.Kind.INSURANCE_FUND) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_finds_the_fund_short_locks_it_and_uses_what_was_paid_in_meanwhile(
+    make_trader, deep_book, monkeypatch, balanced_ledger
+):
+    # given an empty insurance fund and an isolated BTC long of 1 at 20x that the crash takes
+    # past bankruptcy: it needs 6,900 of the fund
+    trader = make_trader()
+    open_position(trader, "BUY", "1", leverage=20)
+    mark_price_set(symbol="BTCUSDT", price="50100")
+
+    # and the batch reads the fund (0, without its lock), then 10,000 is paid into it and
+    # committed, in another connection
+    real_read = write_batches.insurance_fund_read
+
+    def read_then_the_fund_is_granted():
+        balance = real_read()
+        granting = threading.Thread(target=grant)
+        granting.start()
+        granting.join()
+        return balance
+
+    def grant():
+        try:
+            insurance_fund_grant(amount="10000")
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(write_batches, "insurance_fund_read", read_then_the_fund_is_granted)
+
+    # when the sweep runs
+    report = sweep_run()
+
+    # then, the fund short of the loss as read, the batch locks it, reads it again and plans
+    # again: the fund covers the loss, none of it is left with the house
+    assert (report.isolated_liquidations, report.errors) == (1, 0)
+    assert LiquidationEvent.objects.get(user=trader).insurance_fund_change == D("-6900")
+    assert system_account_balance(LedgerAccount.Kind.INSURANCE_FUND) == D("3100")
