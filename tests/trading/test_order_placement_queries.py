@@ -31,10 +31,11 @@ def warm(trader):
     return trader
 
 
-def test_a_market_order_that_opens_a_position_costs_10_queries(warm, django_assert_num_queries):
-    # begin; lock the wallet, read the account (flat: no positions to lock); insert the order, the
-    # journal, the position, the ledger entry, the fill; write the wallet; commit
-    with django_assert_num_queries(10):
+def test_a_market_order_that_opens_a_position_costs_9_queries(warm, django_assert_num_queries):
+    # begin; lock the wallet; read the account and lock its open positions (none here: flat), in
+    # one statement; insert the order with its journal (one statement), the position, the ledger
+    # entry, the fill; write the wallet; commit
+    with django_assert_num_queries(9):
         order = market_order(warm, "BUY", "0.01")
 
     assert (order.status, order.filled_quantity, order.average_fill_price) == (
@@ -47,12 +48,12 @@ def test_a_market_order_that_opens_a_position_costs_10_queries(warm, django_asse
     assert wallet_balance(warm) == Decimal("9999.1")
 
 
-def test_a_market_order_that_closes_it_costs_12_queries(warm, django_assert_num_queries):
+def test_a_market_order_that_closes_it_costs_10_queries(warm, django_assert_num_queries):
     market_order(warm, "BUY", "0.01")
 
-    # ... its position locked, then written closed instead of inserted, and the open reduce-only
-    # orders of its key locked to be canceled
-    with django_assert_num_queries(12):
+    # ... its position (locked with the account's read) written closed instead of inserted, and
+    # the open reduce-only orders of its key locked and canceled (one statement)
+    with django_assert_num_queries(10):
         order = market_order(warm, "SELL", "0.01")
 
     assert order.status == "FILLED"
@@ -60,7 +61,7 @@ def test_a_market_order_that_closes_it_costs_12_queries(warm, django_assert_num_
     assert wallet_balance(warm) == Decimal("9998.8")
 
 
-def test_a_signed_api_order_costs_11_queries_with_its_authentication(
+def test_a_signed_api_order_costs_10_queries_with_its_authentication(
     warm, django_assert_num_queries
 ):
     new = api_key_create(user=warm, name="bot", permission="TRADING")
@@ -68,37 +69,37 @@ def test_a_signed_api_order_costs_11_queries_with_its_authentication(
     # a refusal records the key's use (a write at most once a minute)
     assert bot.post("/api/v1/orders", {**OPEN, "quantity": "0.0001"}).status_code == 400
 
-    # the key, then the order's 10
-    with django_assert_num_queries(11):
+    # the key, then the order's 9
+    with django_assert_num_queries(10):
         response = bot.post("/api/v1/orders", OPEN)
 
     assert response.status_code == 201
     assert response.json()["status"] == "FILLED"
 
 
-def test_the_facades_market_order_costs_13_queries(warm, django_assert_num_queries):
+def test_the_facades_market_order_costs_12_queries(warm, django_assert_num_queries):
     new = api_key_create(user=warm, name="ccxt", permission="TRADING")
     ccxt = BinanceClient(new.api_key.key, new.secret)
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
     assert ccxt.post("/fapi/v1/order", {**order, "quantity": "0.0001"}).status_code == 400
 
-    # the key, the instrument and its brackets (the facade's symbol check), the order's 10; its
+    # the key, the instrument and its brackets (the facade's symbol check), the order's 9; its
     # margin mode (none named) is read with the account
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = ccxt.post("/fapi/v1/order", order)
 
     assert response.status_code == 200
     assert response.json()["status"] == "FILLED"
 
 
-def test_the_web_confirm_costs_17_queries(warm, client_of, django_assert_num_queries):
+def test_the_web_confirm_costs_16_queries(warm, client_of, django_assert_num_queries):
     web = client_of(warm)
     form = {"side": "BUY", "order_type": "MARKET", "quantity": "0.01", "quantity_unit": "BASE",
             "margin_mode": "CROSS"}  # fmt: skip
 
     # the session and the user; the instrument and its brackets (the page's symbol); the order's
-    # token looked up by the page, before the lock and under it; the order's 10
-    with django_assert_num_queries(17):
+    # token looked up by the page, before the lock and under it; the order's 9
+    with django_assert_num_queries(16):
         response = web.post("/trade/BTCUSDT/place/", {**form, "client_order_id": "second"})
 
     assert response.status_code == 302

@@ -37,6 +37,7 @@ from trading.api.serializers import (
     PreferencesSerializer,
     SymbolLeverageSerializer,
     SymbolMarginModeSerializer,
+    order_shown,
 )
 from trading.csv_download import csv_download
 from trading.errors import MarginModeUnchanged, NoMarkPrice, NoPosition
@@ -167,7 +168,7 @@ class Orders(generics.ListAPIView):
 
     def post(self, request):
         order = order_place(user=request.user, **_order_request(request))
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(order_shown(order), status=status.HTTP_201_CREATED)
 
 
 class OrderPreview(APIView):
@@ -199,16 +200,16 @@ class OrderDetail(APIView):
         order = generics.get_object_or_404(
             Order.objects.select_related("instrument"), pk=order_id, user=request.user
         )
-        return Response(OrderSerializer(order).data)
+        return Response(order_shown(order))
 
     def put(self, request, order_id):
         order = order_edit(
             user=request.user, order_id=order_id, **_body(OrderEditSerializer, request)
         )
-        return Response(OrderSerializer(order).data)
+        return Response(order_shown(order))
 
     def delete(self, request, order_id):
-        return Response(OrderSerializer(order_cancel(user=request.user, order_id=order_id)).data)
+        return Response(order_shown(order_cancel(user=request.user, order_id=order_id)))
 
 
 class Book(APIView):
@@ -370,7 +371,7 @@ class PositionClose(APIView):
         order = position_close(
             user=request.user, symbol=position.instrument.symbol, margin_mode=position.margin_mode
         )
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(order_shown(order), status=status.HTTP_201_CREATED)
 
 
 class PositionTpsl(APIView):
@@ -412,7 +413,7 @@ class PositionReverse(APIView):
 
     def post(self, request, position_id):
         order = position_reverse(user=request.user, position_id=position_id)
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(order_shown(order), status=status.HTTP_201_CREATED)
 
 
 class PositionsCloseAll(APIView):

@@ -8,6 +8,8 @@ selectors load the rows (trading/selectors/accounts.py) and services pass the ro
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import chain
+from operator import is_
 
 from trading.domain.settlement import PositionHeld
 from trading.domain.sides import engine_side
@@ -16,10 +18,13 @@ from trading.engine import (
     AccountFigures,
     Bracket,
     CrossHolding,
+    CrossMargin,
     IsolatedHolding,
     PositionFigures,
     PositionState,
     account_figures,
+    cross_margin,
+    isolated_position_figures,
 )
 from trading.models import Instrument, Position
 
@@ -27,15 +32,42 @@ PositionKey = tuple[int, str]  # (instrument id, margin mode)
 
 
 def engine_brackets(instrument: Instrument) -> tuple[Bracket, ...]:
-    return tuple(
-        Bracket(
-            row.notional_floor,
-            row.notional_cap,
-            row.max_leverage,
-            row.maintenance_margin_rate,
-            row.maintenance_amount,
+    """The instrument's bracket rows as the engine's table. A table is built (and checked) once
+    per process and distinct rows, then shared: every account's positions on an instrument get
+    the same tuple, as a sweep or an order asks for it again for each account."""
+    values = tuple(
+        chain.from_iterable(
+            (
+                row.notional_floor,
+                row.notional_cap,
+                row.max_leverage,
+                row.maintenance_margin_rate,
+                row.maintenance_amount,
+            )
+            for row in instrument.brackets.all()
         )
-        for row in instrument.brackets.all()
+    )
+    kept = _TABLES.get(values)
+    if kept is None or not _same_values(kept[0], values):
+        table = tuple(Bracket(*values[start : start + 5]) for start in range(0, len(values), 5))
+        if len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.clear()
+        kept = _TABLES[values] = (values, table)
+    return kept[1]
+
+
+_TABLES: dict[tuple, tuple[tuple, tuple[Bracket, ...]]] = {}  # values -> (the values, table)
+_TABLES_KEPT = 256
+
+
+def _same_values(kept: tuple, values: tuple) -> bool:
+    """Whether ``values``, equal to ``kept`` as a key, are the very same: equal values may
+    differ in their digits (2.5 and 2.50) or type (2 and Decimal 2), which the figures would
+    keep or refuse. Rows read once and shared hold the same objects."""
+    return all(map(is_, kept, values)) or all(
+        type(old) is type(new)
+        and (old.compare_total(new) == 0 if isinstance(new, Decimal) else old == new)
+        for old, new in zip(kept, values, strict=True)
     )
 
 
@@ -71,8 +103,26 @@ class Holdings:
             object.__setattr__(self, "_figures", figures)  # frozen: set as dataclasses do
         return figures
 
+    def cross_margin(self) -> CrossMargin:
+        """The cross positions' totals, which decide a cross liquidation, computed once per
+        Holdings (as ``figures``), without the figures of each position: a liquidation's steps
+        ask for them after each step."""
+        totals = self.__dict__.get("_cross_margin")
+        if totals is None:
+            totals = cross_margin(
+                wallet_balance=self.wallet_balance,
+                cross_holdings=[h for h in self.holdings.values() if isinstance(h, CrossHolding)],
+            )
+            object.__setattr__(self, "_cross_margin", totals)
+        return totals
+
     def position_figures(self, key: PositionKey) -> PositionFigures | None:
-        """The live figures of the position at ``key`` (None if flat)."""
+        """The live figures of the position at ``key`` (None if flat). An isolated position's
+        depend on nothing else: unless the account's figures are computed already, they are
+        computed alone (the same function values them in the account's)."""
+        holding = self.holdings.get(key)
+        if isinstance(holding, IsolatedHolding) and "_figures" not in self.__dict__:
+            return isolated_position_figures(holding)
         figures = self.figures()
         cross = [k for k, h in self.holdings.items() if isinstance(h, CrossHolding)]
         isolated = [k for k, h in self.holdings.items() if isinstance(h, IsolatedHolding)]

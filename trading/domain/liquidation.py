@@ -170,11 +170,10 @@ def cross_liquidation_plan(
     """The steps that liquidate the account's cross positions (see the module). ``held`` and
     ``terms`` cover each cross position."""
     run = _Run(holdings, dict(held), fund_balance)
-    account = run.holdings.figures()
+    account = run.holdings.cross_margin()
     backstop = any(
         t.rules.backstop(
-            margin_balance=account.cross_margin_balance,
-            maintenance=account.cross_maintenance_margin,
+            margin_balance=account.margin_balance, maintenance=account.maintenance_margin
         )
         for t in terms.values()
     )
@@ -187,7 +186,7 @@ def cross_liquidation_plan(
             break
         key, settlement = step
         run.apply(key, settlement, terms[key])
-        if terms[key].rules.cooldown_seconds or not run.holdings.figures().cross_liquidatable:
+        if terms[key].rules.cooldown_seconds or not run.holdings.cross_margin().liquidatable:
             return run.plan(survived=True)
     cross = {k: h for k, h in run.holdings.holdings.items() if isinstance(h, CrossHolding)}
     by_profit = sorted(cross, key=lambda k: -unrealized_pnl(cross[k].position))

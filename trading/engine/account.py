@@ -9,11 +9,11 @@ and includes the margin that open orders hold. It is taken as given, even below 
 keeps wallets from going negative, and figures must still show the truth if one ever did.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact
+from trading.engine.decimals import ZERO, checked_decimal, checked_leverage, exact, exact_once
 from trading.engine.liquidation import cross_liquidation_price, isolated_liquidation_price
 from trading.engine.margins import initial_margin, maintenance_margin, unrealized_pnl
 from trading.engine.positions import PositionState
@@ -110,7 +110,10 @@ def _return_on_equity(position: PositionState, pnl: Decimal, leverage: int) -> D
     return pnl / initial_margin(position.quantity * position.entry_price, leverage)
 
 
-def _isolated_figures(holding: IsolatedHolding) -> PositionFigures:
+@exact_once(IsolatedHolding)
+def isolated_position_figures(holding: IsolatedHolding) -> PositionFigures:
+    """An isolated position's figures: its own, whatever else the account holds (the account's
+    figures list exactly these)."""
     position = holding.position
     pnl = unrealized_pnl(position)
     maintenance = maintenance_margin(position)
@@ -129,6 +132,78 @@ def _isolated_figures(holding: IsolatedHolding) -> PositionFigures:
     )
 
 
+@dataclass(frozen=True)
+class CrossMargin:
+    """The cross set's totals, all that decides whether it is liquidated (the account's figures
+    hold the same ones)."""
+
+    unrealized_pnl: Decimal
+    margin_balance: Decimal
+    initial_margin: Decimal
+    maintenance_margin: Decimal
+    margin_ratio: Decimal | None
+    liquidatable: bool
+
+
+@exact
+def cross_margin(
+    *, wallet_balance: Decimal, cross_holdings: Sequence[CrossHolding] = ()
+) -> CrossMargin:
+    """The totals of the cross positions backed by ``wallet_balance``, without each position's
+    figures (its liquidation price is the costly one): what a liquidation re-checks after each
+    step. Cross is liquidatable when its margin balance is at or below the cross maintenance
+    margin (margin ratio >= 100 %)."""
+    checked_decimal("wallet_balance", wallet_balance)
+    states = [holding.position for holding in cross_holdings]
+    pnl = sum((unrealized_pnl(state) for state in states), ZERO)
+    maintenance = sum((maintenance_margin(state) for state in states), ZERO)
+    balance = wallet_balance + pnl
+    return CrossMargin(
+        unrealized_pnl=pnl,
+        margin_balance=balance,
+        initial_margin=sum(
+            (initial_margin(h.position.notional, h.leverage) for h in cross_holdings), ZERO
+        ),
+        maintenance_margin=maintenance,
+        margin_ratio=margin_ratio(maintenance, balance),
+        liquidatable=maintenance > 0 and balance <= maintenance,
+    )
+
+
+@exact
+def cross_position_figures(
+    cross_holdings: Sequence[CrossHolding],
+    index: int,
+    *,
+    wallet_balance: Decimal,
+    totals: CrossMargin,
+) -> PositionFigures:
+    """The figures of the cross position at ``index`` of ``cross_holdings``, ``totals`` being
+    their ``cross_margin`` (the account's figures list exactly these)."""
+    holding = cross_holdings[index]
+    position = holding.position
+    pnl = unrealized_pnl(position)
+    initial = initial_margin(position.notional, holding.leverage)
+    return PositionFigures(
+        notional=position.notional,
+        unrealized_pnl=pnl,
+        margin_balance=totals.margin_balance,
+        return_on_equity=_return_on_equity(position, pnl, holding.leverage),
+        initial_margin=initial,
+        maintenance_margin=maintenance_margin(position),
+        margin=initial,
+        margin_ratio=totals.margin_ratio,
+        liquidation_price=cross_liquidation_price(
+            position,
+            wallet_balance=wallet_balance,
+            others=[
+                other.position for other in (*cross_holdings[:index], *cross_holdings[index + 1 :])
+            ],
+        ),
+        liquidatable=totals.liquidatable,
+    )
+
+
 @exact
 def account_figures(
     *,
@@ -140,47 +215,18 @@ def account_figures(
     """All figures of one account at the current marks.
 
     Available balance = wallet + cross uPnL - cross initial margin - open order margin (as on
-    Binance, cross unrealized profit may back new orders). Cross is liquidatable when its margin
-    balance is at or below the cross maintenance margin (margin ratio >= 100 %).
+    Binance, cross unrealized profit may back new orders). Cross is liquidatable as
+    ``cross_margin`` says.
     """
     checked_decimal("wallet_balance", wallet_balance)
     checked_decimal("open_order_margin", open_order_margin, non_negative=True)
     cross_holdings, isolated_holdings = tuple(cross_holdings), tuple(isolated_holdings)
-    cross_states = [holding.position for holding in cross_holdings]
-
-    cross_pnls = [unrealized_pnl(state) for state in cross_states]
-    cross_maintenances = [maintenance_margin(state) for state in cross_states]
-    cross_initials = [
-        initial_margin(holding.position.notional, holding.leverage) for holding in cross_holdings
-    ]
-    cross_pnl = sum(cross_pnls, ZERO)
-    cross_maintenance = sum(cross_maintenances, ZERO)
-    cross_balance = wallet_balance + cross_pnl
-    cross_ratio = margin_ratio(cross_maintenance, cross_balance)
-    cross_liquidatable = cross_maintenance > 0 and cross_balance <= cross_maintenance
-
+    cross = cross_margin(wallet_balance=wallet_balance, cross_holdings=cross_holdings)
     cross_figures = tuple(
-        PositionFigures(
-            notional=holding.position.notional,
-            unrealized_pnl=pnl,
-            margin_balance=cross_balance,
-            return_on_equity=_return_on_equity(holding.position, pnl, holding.leverage),
-            initial_margin=initial,
-            maintenance_margin=maintenance,
-            margin=initial,
-            margin_ratio=cross_ratio,
-            liquidation_price=cross_liquidation_price(
-                holding.position,
-                wallet_balance=wallet_balance,
-                others=cross_states[:index] + cross_states[index + 1 :],
-            ),
-            liquidatable=cross_liquidatable,
-        )
-        for index, (holding, pnl, maintenance, initial) in enumerate(
-            zip(cross_holdings, cross_pnls, cross_maintenances, cross_initials, strict=True)
-        )
+        cross_position_figures(cross_holdings, index, wallet_balance=wallet_balance, totals=cross)
+        for index in range(len(cross_holdings))
     )
-    isolated_figures = tuple(_isolated_figures(holding) for holding in isolated_holdings)
+    isolated_figures = tuple(isolated_position_figures(holding) for holding in isolated_holdings)
 
     isolated_margin = sum((holding.isolated_margin for holding in isolated_holdings), ZERO)
     isolated_pnl = sum((figures.unrealized_pnl for figures in isolated_figures), ZERO)
@@ -189,17 +235,17 @@ def account_figures(
     )
     return AccountFigures(
         wallet_balance=wallet_balance,
-        cross_unrealized_pnl=cross_pnl,
-        cross_margin_balance=cross_balance,
-        cross_initial_margin=sum(cross_initials, ZERO),
-        cross_maintenance_margin=cross_maintenance,
-        cross_margin_ratio=cross_ratio,
-        cross_liquidatable=cross_liquidatable,
+        cross_unrealized_pnl=cross.unrealized_pnl,
+        cross_margin_balance=cross.margin_balance,
+        cross_initial_margin=cross.initial_margin,
+        cross_maintenance_margin=cross.maintenance_margin,
+        cross_margin_ratio=cross.margin_ratio,
+        cross_liquidatable=cross.liquidatable,
         open_order_margin=open_order_margin,
         isolated_margin=isolated_margin,
         isolated_unrealized_pnl=isolated_pnl,
-        available_balance=cross_balance - sum(cross_initials, ZERO) - open_order_margin,
-        equity=max(ZERO, cross_balance) + isolated_equity,
+        available_balance=cross.margin_balance - cross.initial_margin - open_order_margin,
+        equity=max(ZERO, cross.margin_balance) + isolated_equity,
         cross_positions=cross_figures,
         isolated_positions=isolated_figures,
     )

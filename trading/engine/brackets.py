@@ -59,10 +59,17 @@ def bracket_for(brackets: Sequence[Bracket], notional: Decimal) -> Bracket:
     if not brackets:
         raise ValueError("no leverage brackets")
     checked_decimal("notional", notional, non_negative=True)
-    reached = [bracket for bracket in brackets if bracket.notional_floor <= notional]
-    if not reached:
-        return min(brackets, key=lambda bracket: bracket.notional_floor)
-    return max(reached, key=lambda bracket: bracket.notional_floor)
+    # One pass (a sweep looks brackets up some 40 times per liquidation): the first of the
+    # highest floors reached, else the first of the lowest floors, as max and min would pick.
+    reached = lowest = None
+    for bracket in brackets:
+        floor = bracket.notional_floor
+        if floor <= notional:
+            if reached is None or floor > reached.notional_floor:
+                reached = bracket
+        elif lowest is None or floor < lowest.notional_floor:
+            lowest = bracket
+    return lowest if reached is None else reached
 
 
 def max_notional_at_leverage(brackets: Sequence[Bracket], leverage: int) -> Decimal:

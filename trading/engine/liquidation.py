@@ -30,12 +30,19 @@ def _price_where_margin_meets_maintenance(
     ``collateral`` is WB - TMM1 + UPNL1: what backs the position besides its own uPnL.
     """
     side, quantity = position.side, position.quantity
-    for bracket in position.brackets:
+    for index, bracket in enumerate(position.brackets):
         denominator = quantity * bracket.maintenance_margin_rate - side * quantity
         price = (
             collateral + bracket.maintenance_amount - side * quantity * position.entry_price
         ) / denominator
-        if price > 0 and bracket_for(position.brackets, quantity * price) is bracket:
+        if price <= 0:
+            continue
+        notional = quantity * price
+        # A position's brackets rise by floor: above the first, a bracket whose floor the
+        # notional does not reach is not its bracket (the lookup is skipped, not the rule).
+        if (index == 0 or bracket.notional_floor <= notional) and bracket_for(
+            position.brackets, notional
+        ) is bracket:
             return price
     return None
 

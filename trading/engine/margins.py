@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from trading.engine.brackets import bracket_for
-from trading.engine.decimals import checked_decimal, checked_leverage, exact
+from trading.engine.decimals import checked_decimal, checked_leverage, exact, exact_once
 from trading.engine.positions import PositionState
 
 
@@ -14,7 +14,7 @@ def initial_margin(notional: Decimal, leverage: int) -> Decimal:
     return notional / checked_leverage(leverage)
 
 
-@exact
+@exact_once(PositionState)
 def maintenance_margin(position: PositionState) -> Decimal:
     """MM = N x MMR - maintenance amount, with the bracket of N at the mark."""
     notional = position.notional
@@ -22,7 +22,7 @@ def maintenance_margin(position: PositionState) -> Decimal:
     return notional * bracket.maintenance_margin_rate - bracket.maintenance_amount
 
 
-@exact
+@exact_once(PositionState)
 def unrealized_pnl(position: PositionState) -> Decimal:
     """uPnL = s x q x (MP - EP)."""
     return position.side * position.quantity * (position.mark_price - position.entry_price)

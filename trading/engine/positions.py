@@ -22,6 +22,8 @@ class Side(IntEnum):
 
 def checked_side(value) -> Side:
     """A Side from Side.LONG/SHORT or the ints 1/-1; a bool or a float is refused, not coerced."""
+    if type(value) is Side:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"side must be 1 (long) or -1 (short), not {value!r}")
     return Side(value)
@@ -72,16 +74,32 @@ class PositionState:
         checked_decimal("entry_price", self.entry_price, positive=True)
         checked_decimal("mark_price", self.mark_price, positive=True)
         brackets = tuple(self.brackets)
-        if not brackets:
-            raise ValueError("a position needs at least one leverage bracket")
-        if not all(isinstance(bracket, Bracket) for bracket in brackets):
-            raise TypeError("brackets must be Bracket instances")
-        floors = [bracket.notional_floor for bracket in brackets]
-        if any(lower >= upper for lower, upper in pairwise(floors)):
-            raise ValueError("brackets must be ordered by rising notional_floor")
+        if _TABLES_CHECKED.get(id(brackets)) is not brackets:
+            _brackets_check(brackets)
         object.__setattr__(self, "brackets", brackets)
 
     @property
     def notional(self) -> Decimal:
         """N = q x MP: the position's value at the mark."""
         return ENGINE_CONTEXT.multiply(self.quantity, self.mark_price)
+
+
+# Bracket tables found valid, by id, each kept alive here so that its id cannot be reused: an
+# instrument's table is one tuple that every position on it shares (and a liquidation's steps
+# make new positions from), and a tuple of frozen Brackets stays as valid as it was found.
+_TABLES_CHECKED: dict[int, tuple[Bracket, ...]] = {}
+_TABLES_KEPT = 1024
+
+
+def _brackets_check(brackets: tuple[Bracket, ...]) -> None:
+    """Raise unless ``brackets`` is a non-empty table of Brackets ordered by rising floor."""
+    if not brackets:
+        raise ValueError("a position needs at least one leverage bracket")
+    if not all(isinstance(bracket, Bracket) for bracket in brackets):
+        raise TypeError("brackets must be Bracket instances")
+    floors = [bracket.notional_floor for bracket in brackets]
+    if any(lower >= upper for lower, upper in pairwise(floors)):
+        raise ValueError("brackets must be ordered by rising notional_floor")
+    if len(_TABLES_CHECKED) >= _TABLES_KEPT:
+        _TABLES_CHECKED.clear()
+    _TABLES_CHECKED[id(brackets)] = brackets

@@ -1,6 +1,7 @@
 """The other-mode twin: a position as it would stand, at the same mark, had it been opened in
-the other margin mode. It is valued by ``account_figures`` over a hypothetical account, so the
-twin follows exactly the rules the real position follows (each rule in one place):
+the other margin mode. It is valued as ``account_figures`` values a position of a hypothetical
+account (by the same functions, computing only the twin's own figures), so the twin follows
+exactly the rules the real position follows (each rule in one place):
 
 - the **isolated twin** is an account that holds the position alone, on its own margin: its
   liquidation price is the isolated one, and that margin is all it can lose;
@@ -16,7 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.engine.account import CrossHolding, IsolatedHolding, account_figures
+from trading.engine.account import (
+    CrossHolding,
+    IsolatedHolding,
+    cross_margin,
+    cross_position_figures,
+    isolated_position_figures,
+)
 from trading.engine.decimals import ZERO, exact
 
 
@@ -39,7 +46,7 @@ class Twin:
 def isolated_twin(holding: IsolatedHolding) -> Twin:
     """The position alone on ``holding``'s margin (the margin an isolated order would have moved
     out of the wallet when it opened)."""
-    own = account_figures(wallet_balance=ZERO, isolated_holdings=[holding]).isolated_positions[0]
+    own = isolated_position_figures(holding)
     return Twin(
         liquidation_price=own.liquidation_price,
         at_risk=holding.isolated_margin,
@@ -56,13 +63,14 @@ def cross_twin(
 ) -> Twin:
     """The position added to the cross set ``others`` (the account's cross positions), backed by
     ``wallet_balance`` (the wallet as it would be: with the twin's isolated margin still in it)."""
-    figures = account_figures(wallet_balance=wallet_balance, cross_holdings=[holding, *others])
-    own = figures.cross_positions[0]
+    cross = (holding, *others)
+    totals = cross_margin(wallet_balance=wallet_balance, cross_holdings=cross)
+    own = cross_position_figures(cross, 0, wallet_balance=wallet_balance, totals=totals)
     return Twin(
         liquidation_price=own.liquidation_price,
         at_risk=max(ZERO, wallet_balance),
         unrealized_pnl=own.unrealized_pnl,
-        margin_balance=figures.cross_margin_balance,
-        maintenance_margin=figures.cross_maintenance_margin,
-        liquidated=figures.cross_liquidatable,
+        margin_balance=totals.margin_balance,
+        maintenance_margin=totals.maintenance_margin,
+        liquidated=totals.liquidatable,
     )

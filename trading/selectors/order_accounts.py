@@ -1,15 +1,14 @@
-"""What an order reads of its account once the wallet is locked, in one statement: whether it has
-open positions, the margin its open orders hold, the marks (every instrument's: a handful of
-rows), the stored leverage of the order's symbol in each mode and the defaults its margin mode
-resolves from. Each is read once, and after the lock: the rows the wallet's lock protects are
-then as committed by whoever held it before (a statement's reads are those of its start, so this
-cannot be the locking statement itself). Plain SQL: it runs on every order, and building it
-through the ORM cost more than running it."""
+"""What an order reads of its account once the wallet is locked, in one row: the margin its open
+orders hold, the marks (every instrument's: a handful of rows), the stored leverage of the order's
+symbol in each mode and the defaults its margin mode resolves from. Each is read once, and after
+the lock: the rows the wallet's lock protects are then as committed by whoever held it before (a
+statement's reads are those of its start, so this cannot be the locking statement itself). The
+order's service reads it in the statement that locks the open positions
+(trading/services/locks.py's open_positions_lock_reading). Plain SQL: it runs on every order,
+and building it through the ORM cost more than running it."""
 
 from dataclasses import dataclass
 from decimal import Decimal
-
-from django.db import connection
 
 from trading.domain.leverage import leverage_default
 from trading.domain.margin_modes import margin_mode_resolved
@@ -17,8 +16,6 @@ from trading.models import Instrument, MarginMode
 
 ORDER_ACCOUNT = """
     SELECT
-        EXISTS (SELECT 1 FROM trading_position
-                WHERE user_id = %(user)s AND status = 'OPEN'),
         (SELECT COALESCE(SUM(margin_held), 0) FROM trading_order
          WHERE user_id = %(user)s AND status = 'NEW'),
         ARRAY(SELECT instrument_id FROM trading_markprice ORDER BY instrument_id),
@@ -35,23 +32,17 @@ ORDER_ACCOUNT = """
 
 @dataclass(frozen=True)
 class OrderAccount:
-    positions_open: bool
     open_order_margin: Decimal
     marks: dict[int, Decimal]  # instrument id -> mark (of each instrument that has one)
     leverages: dict[str, int]  # margin mode -> the leverage of the order's symbol in it
     margin_mode_default: str  # the mode of an order that names none (domain/margin_modes.py)
 
 
-def order_account_load(*, user, instrument: Instrument) -> OrderAccount:
-    """``user``'s account for an order on ``instrument``: one query. The caller holds the wallet's
-    lock."""
-    with connection.cursor() as cursor:
-        cursor.execute(ORDER_ACCOUNT, {"user": user.pk, "instrument": instrument.pk})
-        (positions_open, held, mark_ids, mark_prices, cross, isolated, symbol_default,
-         user_default) = cursor.fetchone()  # fmt: skip
+def order_account_of(row: tuple, *, instrument: Instrument) -> OrderAccount:
+    """The account an ``ORDER_ACCOUNT`` ``row`` holds, for an order on ``instrument``."""
+    held, mark_ids, mark_prices, cross, isolated, symbol_default, user_default = row
     stored = {MarginMode.CROSS: cross, MarginMode.ISOLATED: isolated}
     return OrderAccount(
-        positions_open=positions_open,
         open_order_margin=held,
         marks=dict(zip(mark_ids, mark_prices, strict=True)),
         leverages={mode: stored[mode] or leverage_default(instrument) for mode in stored},

@@ -12,6 +12,7 @@ reduce-only (order_close_position_reduce_only_stop).
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.utils import timezone
 
 from trading.domain.holdings import position_held
@@ -72,7 +73,13 @@ def order_execute(
         raise ValueError(f"order {order.pk} opens a position but cannot pay its fees")
     _order_filled(order, quantity, price, rest_hold)
     execution = settlement_book(
-        settlement, order=order, wallet=wallet, position=position, price=price, liquidity=liquidity
+        settlement,
+        order=order,
+        wallet=wallet,
+        position=position,
+        price=price,
+        liquidity=liquidity,
+        journal=_order_written(order),
     )
     if settlement.position_closed:
         reduce_only_orders_cancel(order)
@@ -182,9 +189,8 @@ def _fill(order, position, part, price, liquidity, journal) -> Fill:
 
 
 def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) -> None:
-    """The order's state after a fill of ``quantity`` at ``price`` (see ``order_execute``),
-    written before the fill that points at it: a new order (not saved yet: ``order_place``'s)
-    is inserted once, as it stands after the fill."""
+    """The order's state after a fill of ``quantity`` at ``price`` (see ``order_execute``), in
+    memory: ``_order_written`` writes it, before the fill that points at it."""
     before = order.filled_quantity
     order.filled_quantity = before + quantity
     order.average_fill_price = (
@@ -198,31 +204,56 @@ def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) ->
         order.margin_held = rest_hold
     else:
         order.status, order.margin_held = Order.Status.EXPIRED, ZERO
-    if order.pk is None:
-        order.save()
-        return
-    order.save(
-        update_fields=[
-            "status",
-            "filled_quantity",
-            "average_fill_price",
-            "margin_held",
-            "updated_at",
-        ]
-    )
+
+
+def _order_written(order: Order) -> Journal | None:
+    """Write the order as it stands after its fill: an order already in the database, its
+    fill's fields; a new one (``order_place``'s, not saved yet), inserted whole with the journal
+    of its fill in one statement (each is written once, and the next rows point at both), which
+    is returned."""
+    if order.pk is not None:
+        fields = ["status", "filled_quantity", "average_fill_price", "margin_held", "updated_at"]
+        order.save(update_fields=fields)
+        return None
+    journal = Journal(kind=Journal.Kind.FILL)
+    quote = connection.ops.quote_name
+    fields = [field for field in Order._meta.concrete_fields if not field.primary_key]
+    order._prepare_related_fields_for_save(operation_name="save")
+    values = [
+        field.get_db_prep_save(field.pre_save(order, add=True), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH journal AS (INSERT INTO {quote(Journal._meta.db_table)} (kind, created_at) "
+            "VALUES (%s, %s) RETURNING id) "
+            f"INSERT INTO {quote(Order._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id, (SELECT id FROM journal)",
+            [journal.kind, journal.created_at, *values],
+        )
+        order.pk, journal.pk = cursor.fetchone()
+    for row in (order, journal):
+        row._state.adding, row._state.db = False, connection.alias
+    return journal
 
 
 def reduce_only_orders_cancel(order: Order) -> None:
     """The other open reduce-only orders of the order's (symbol, mode), once its position is
-    closed. Locked after the wallet and the position (services/locks.py's order)."""
-    stale = Order.objects.select_for_update(of=("self",)).filter(
-        user=order.user_id,
-        instrument=order.instrument_id,
-        margin_mode=order.margin_mode,
-        status=Order.Status.NEW,
-        reduce_only=True,
+    closed. Locked after the wallet and the position (services/locks.py's order), by primary key,
+    and written, in one statement."""
+    stale = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(
+            user=order.user_id,
+            instrument=order.instrument_id,
+            margin_mode=order.margin_mode,
+            status=Order.Status.NEW,
+            reduce_only=True,
+        )
+        .exclude(pk=order.pk)
+        .order_by("pk")
     )
-    Order.objects.filter(pk__in=[o.pk for o in stale.exclude(pk=order.pk).order_by("pk")]).update(
+    Order.objects.filter(pk__in=stale.values("pk")).update(
         status=Order.Status.CANCELED, margin_held=ZERO, updated_at=timezone.now()
     )
 

@@ -7,9 +7,12 @@ trailing stops' extremes (services/sweeps.py) locks open orders alone, in id ord
 statement that takes no other lock, so it can wait on a user but no user waits on it for more
 than that statement."""
 
+import functools
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Subquery
 
 from trading.models import InstrumentsVersion, LedgerAccount, Order, Position, Wallet
 from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
@@ -27,17 +30,14 @@ def wallet_lock(user) -> Wallet:
     and the id of the wallet's ledger account (created with the wallet), for ledger_post. (A
     version that changes while the lock is awaited is seen from the next transaction, as if the
     operator's change had come a moment later: instruments are read, never locked, by orders.)"""
-    wallet = (
-        with_instruments_version(Wallet.objects.select_for_update())
-        .annotate(
-            ledger_account_id=Subquery(
-                LedgerAccount.objects.filter(
-                    kind=LedgerAccount.Kind.WALLET, user_id=OuterRef("user_id")
-                ).values("pk")[:1]
-            ),
-        )
-        .get(user=user)
-    )
+    sql, fields = _wallet_lock_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [LedgerAccount.Kind.WALLET, getattr(user, "pk", user)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Wallet.DoesNotExist(f"user {getattr(user, 'pk', user)} has no wallet")
+    wallet = Wallet.from_db(connection.alias, fields, row[: len(fields)])
+    wallet.instruments_version, wallet.ledger_account_id = row[len(fields) :]
     instruments_version_seen(wallet.instruments_version)
     if not wallet.sweep_due:
         wallet.sweep_due = True
@@ -59,15 +59,91 @@ def open_positions_lock(user) -> list[Position]:
     """All the user's open positions (cross liquidation prices depend on every one of them), each
     with its isolated margin's ledger account (if it has one) and its instrument and brackets
     from the ones kept in memory at the version the wallet's lock read (taken first)."""
-    positions = list(
-        Position.objects.select_for_update(of=("self",))
-        .filter(user=user, status=Position.Status.OPEN)
-        .select_related("user", "ledger_account")
-        .order_by("pk")
-    )
-    for position in positions:
+    sql, _ = _open_positions_lock_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"user": getattr(user, "pk", user)})
+        return _positions_of(cursor.fetchall())
+
+
+def open_positions_lock_reading(user, sql: str, params: dict) -> tuple[list[Position], tuple]:
+    """``open_positions_lock`` and a read of one row (``sql``, its named ``params``; ``user`` is
+    the user's id) in one statement: the positions, and that row. An order reads its account
+    (selectors/order_accounts.py) this way, after the wallet's lock, as its positions are."""
+    positions_sql, models = _open_positions_lock_query()
+    width = sum(len(fields) for _, fields in models)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM ({sql}) reading LEFT JOIN LATERAL ({positions_sql}) locked ON true",
+            {**params, "user": getattr(user, "pk", user)},
+        )
+        rows = cursor.fetchall()
+    read = len(rows[0]) - width
+    return _positions_of([row[read:] for row in rows if row[read] is not None]), rows[0][:read]
+
+
+def _positions_of(rows) -> list[Position]:
+    """The positions of rows of ``_open_positions_lock_query``'s statement."""
+    _, models = _open_positions_lock_query()
+    positions = []
+    for row in rows:
+        position, owner, account = _instances(row, models)
+        position.user = owner
+        Position.ledger_account.related.set_cached_value(position, account)
+        if account is not None:
+            LedgerAccount.position.field.set_cached_value(account, position)
         position.instrument = instrument_by_pk(position.instrument_id)
+        positions.append(position)
     return positions
+
+
+@functools.cache
+def _wallet_lock_query() -> tuple[str, list[str]]:
+    """``wallet_lock``'s statement (the wallet's fields, then the instruments' version and the id
+    of its ledger account), and the wallet's fields in order. Plain SQL, made once: it runs on
+    every order, and building it through the ORM cost more than running it."""
+    quote = connection.ops.quote_name
+    fields = Wallet._meta.concrete_fields
+    sql = (
+        f"SELECT {', '.join(f'w.{quote(f.column)}' for f in fields)}, "
+        f"(SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} LIMIT 1), "
+        f"(SELECT id FROM {quote(LedgerAccount._meta.db_table)} "
+        "WHERE kind = %s AND user_id = w.user_id LIMIT 1) "
+        f"FROM {quote(Wallet._meta.db_table)} w WHERE w.user_id = %s FOR UPDATE"
+    )
+    return sql, [f.attname for f in fields]
+
+
+@functools.cache
+def _open_positions_lock_query():
+    """``open_positions_lock``'s statement (its parameter: ``user``, the user's id): each open
+    position (locked, by primary key) with its user and its ledger account (none for a cross
+    position), joined for reading; and the models each row holds, in order, with their fields.
+    Plain SQL, made once, as ``wallet_lock``'s."""
+    quote = connection.ops.quote_name
+    models = [(Position, "p"), (get_user_model(), "u"), (LedgerAccount, "a")]
+    columns = ", ".join(
+        f"{alias}.{quote(f.column)}" for model, alias in models for f in model._meta.concrete_fields
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(Position._meta.db_table)} p "
+        f"JOIN {quote(get_user_model()._meta.db_table)} u ON u.id = p.user_id "
+        f"LEFT JOIN {quote(LedgerAccount._meta.db_table)} a ON a.position_id = p.id "
+        f"WHERE p.user_id = %(user)s AND p.status = '{Position.Status.OPEN}' "
+        "ORDER BY p.id FOR UPDATE OF p"
+    )
+    return sql, [(model, [f.attname for f in model._meta.concrete_fields]) for model, _ in models]
+
+
+def _instances(row, models) -> list:
+    """The instances of ``models`` (model, fields) a row holds, in order; None for a model whose
+    columns are all null (an outer join that found nothing)."""
+    instances, start = [], 0
+    for model, fields in models:
+        values = row[start : start + len(fields)]
+        start += len(fields)
+        present = any(value is not None for value in values)
+        instances.append(model.from_db(connection.alias, fields, values) if present else None)
+    return instances
 
 
 def open_orders_lock(user, **filters) -> list[Order]:

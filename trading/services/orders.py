@@ -61,9 +61,14 @@ from trading.selectors import (
 )
 from trading.selectors.holdings import mark_prices
 from trading.selectors.instruments import instrument_by_pk, instrument_cached, instruments_version
-from trading.selectors.order_accounts import order_account_load
+from trading.selectors.order_accounts import ORDER_ACCOUNT, order_account_of
 from trading.services.fills import order_execute
-from trading.services.locks import open_orders_lock, open_positions_lock, wallet_lock
+from trading.services.locks import (
+    open_orders_lock,
+    open_positions_lock,
+    open_positions_lock_reading,
+    wallet_lock,
+)
 
 CLIENT_ORDER_ID = re.compile(r"^[.A-Za-z0-9:/_-]{1,36}$")
 
@@ -362,11 +367,12 @@ def _order_place_locked(
     """Place ``request`` with the wallet locked. What a concurrent change could have moved since
     the request was checked is read again here: the instrument (halted?), at the version the
     wallet's lock read, and, when the order named no mode, the user's default mode. The account
-    is read in one query (selectors/order_accounts.py), then its open positions locked, if it
-    has any (a flat account's order skips that statement)."""
+    (selectors/order_accounts.py) is read in the statement that locks the open positions."""
     instrument = instrument_by_pk(request.instrument.pk)
-    account = order_account_load(user=user, instrument=instrument)
-    positions = open_positions_lock(user) if account.positions_open else []
+    positions, row = open_positions_lock_reading(
+        user, ORDER_ACCOUNT, {"user": user.pk, "instrument": instrument.pk}
+    )
+    account = order_account_of(row, instrument=instrument)
     request = replace(
         request,
         instrument=instrument,
