@@ -158,7 +158,7 @@ def cross_liquidate(
 ) -> LiquidationEvent | None:
     """Liquidate the account's cross positions (see the module); None while a venue's cooldown
     after a partial step runs. ``leverages``: as for ``isolated_liquidate``."""
-    account = holdings.figures()
+    account = holdings.cross_margin()
     cross = [p for p in positions if p.margin_mode == MarginMode.CROSS]
     keys = {(p.instrument_id, MarginMode.CROSS): p for p in cross}
     states = {p.pk: holdings.holdings[key].position for key, p in keys.items()}
@@ -209,8 +209,8 @@ def cross_liquidate(
         plan,
         lines,
         collateral=wallet_before,
-        margin_balance=account.cross_margin_balance,
-        maintenance_margin=account.cross_maintenance_margin,
+        margin_balance=account.margin_balance,
+        maintenance_margin=account.maintenance_margin,
         loss=wallet_before - wallet.balance,
         details=receipts,
         brackets=_brackets_used((p, states[p.pk]) for p in cross),

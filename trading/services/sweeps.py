@@ -338,7 +338,7 @@ def account_sweep(
             ):  # fmt: skip
                 isolated += 1
         cross = 0
-        if holdings.figures().cross_liquidatable and cross_liquidate(
+        if holdings.cross_margin().liquidatable and cross_liquidate(
             wallet=wallet, positions=positions, holdings=holdings, orders=orders,
             leverages=leverages, writes=writes,
         ):  # fmt: skip
@@ -379,8 +379,14 @@ def _liquidation_reads(wallet: Wallet, positions: list[Position], holdings) -> d
     """What a liquidation of the account reads, read once for all its liquidations when it has
     one to make: its ledger accounts (unless its batch read them), and the other mode's leverage
     of each position (for the receipts' twins)."""
-    figures = holdings.figures()
-    if not (figures.cross_liquidatable or any(p.liquidatable for p in figures.isolated_positions)):
+    if not (
+        holdings.cross_margin().liquidatable
+        or any(
+            holdings.position_figures(key).liquidatable
+            for key in holdings.holdings
+            if key[1] == MarginMode.ISOLATED
+        )
+    ):
         return {}
     ledger_accounts_attach([wallet], positions)
     return other_mode_leverages(user=wallet.user, positions=positions)
