@@ -12,7 +12,9 @@ price tick and a sweep every second). At 2 and then 8 clients, each a trader wit
 own, it measures in turn, closed loop: GET /healthz (the floor: the stack with no work),
 GET /api/v1/account (signed) and POST /api/v1/orders (signed, market orders of 0.002 BTC that
 alternate opening a position and closing it). It prints each one's rate, p50 and p99, and its
-rate as a share of /healthz's at the same number of clients; then check_ledger. It exits non-zero
+rate as a share of /healthz's at the same number of clients. First, with one client, it times the
+pages' floor: GET /healthz and the signed-in trade page (GET /trade/BTCUSDT/), whose latency
+alone is the server's time for them. Then check_ledger. It exits non-zero
 if the books do not balance or an order was not filled.
 """
 
@@ -38,9 +40,11 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.test import Client as TestClient  # noqa: E402
 from served import Site, percentile, threads_run  # noqa: E402
 from trading_load import database_prepare  # noqa: E402
 
+from accounts.models import User  # noqa: E402
 from trading.api.authentication import request_signature  # noqa: E402
 from trading.selectors import ledger_problems  # noqa: E402
 
@@ -51,16 +55,21 @@ ORDER = {"symbol": "BTCUSDT", "quantity": "0.002", "margin_mode": "CROSS"}
 class Client:
     """One closed-loop client: a request, its answer, the next request."""
 
-    def __init__(self, url: str, key: tuple[str, str]):
+    def __init__(self, url: str, key: tuple[str, str], signed_in: str = ""):
         self.url, (self.key, self.secret) = url, key
         self.session = requests.Session()
+        if signed_in:  # a session cookie, for the trade page
+            self.session.cookies.set("sessionid", signed_in)
         self.opening = True  # the next order opens a position (BUY), else closes it (SELL)
         self.refused = ""  # the first answer that was not a success, to print
 
     def request(self, kind: str) -> tuple[float, int, str]:
-        """One request of ``kind`` (healthz, account, order): (seconds, status, order status)."""
+        """One request of ``kind`` (healthz, trade, account, order): (seconds, status, order
+        status)."""
         if kind == "healthz":
             method, path, body = "GET", "/healthz", None
+        elif kind == "trade":
+            method, path, body = "GET", "/trade/BTCUSDT/", None
         elif kind == "account":
             method, path, body = "GET", "/api/v1/account", None
         else:
@@ -68,7 +77,7 @@ class Client:
             body = {**ORDER, "side": "BUY" if self.opening else "SELL"}
         raw = b"" if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
-        if kind != "healthz":
+        if kind not in ("healthz", "trade"):
             timestamp = str(int(time.time() * 1000))
             headers |= {
                 "X-API-KEY": self.key,
@@ -94,6 +103,13 @@ class Client:
     def run(self, kind: str, until: float, results: list) -> None:
         while time.monotonic() < until:
             results.append(self.request(kind))
+
+
+def session_of(username: str) -> str:
+    """A session cookie of ``username``, signed in."""
+    client = TestClient()
+    client.force_login(User.objects.get(username=username))
+    return client.cookies["sessionid"].value
 
 
 def site_ready(url: str) -> None:
@@ -139,6 +155,9 @@ def main() -> int:
     figures, every = {}, []
     try:
         site_ready(site.url)
+        page = Client(site.url, keys[0], signed_in=session_of("load-0"))
+        for kind in ("healthz", "trade"):
+            figures[1, kind] = measure([page], kind, arguments.seconds)
         for count in CLIENTS:
             clients = [Client(site.url, key) for key in keys[:count]]
             every += clients
@@ -149,6 +168,7 @@ def main() -> int:
 
     names = {
         "healthz": "GET /healthz",
+        "trade": "GET /trade/BTCUSDT/",
         "account": "GET /api/v1/account",
         "order": "POST /api/v1/orders",
     }
