@@ -40,7 +40,7 @@ from trading.domain.holdings import Holdings, engine_brackets, holding_for  # no
 from trading.engine import account_figures  # noqa: E402
 from trading.models import Instrument, LedgerAccount, MarkPrice, Position, Wallet  # noqa: E402
 from trading.selectors.risk import accounts_due, orders_triggered  # noqa: E402
-from trading.services import market_seed, sweep_run  # noqa: E402
+from trading.services import insurance_fund_grant, market_seed, sweep_run  # noqa: E402
 from trading.services.sweeps import SweepReport  # noqa: E402
 from trading.services.watch import watch_prices_of  # noqa: E402
 
@@ -49,8 +49,9 @@ QUANTITIES = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("2"), "SOLUSDT": Dec
 
 
 def fill(accounts: int, positions: int, at_risk: float) -> None:
-    """Bulk-insert the accounts, their positions and ledger accounts (no entries: the benchmark
-    measures the sweep)."""
+    """Bulk-insert the accounts, their positions and ledger accounts (no entries but the insurance
+    fund's starting capital, which ``seed_market`` gives a new site: the benchmark measures the
+    sweep)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE trading_fill, trading_order, trading_ledgerentry, trading_journal, "
@@ -60,6 +61,7 @@ def fill(accounts: int, positions: int, at_risk: float) -> None:
             "accounts_preferences, accounts_user CASCADE"
         )
     market_seed()
+    insurance_fund_grant(amount=settings.INSURANCE_FUND_CAPITAL)
     instruments = list(Instrument.objects.filter(symbol__in=MARKS).order_by("symbol"))
     for instrument in instruments:
         MarkPrice.objects.update_or_create(
