@@ -18,6 +18,7 @@ from trading.binance.errors import (
     not_required,
 )
 from trading.selectors import instrument_get
+from trading.selectors.instruments import instrument_cached
 
 NUMBER = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
 INTEGER = r"^[0-9]{1,20}$"
@@ -99,11 +100,14 @@ class Params:
         limit = self.integer("limit")
         return default if limit is None else max(1, min(limit, maximum))
 
-    def instrument(self, *, required: bool = True, name: str = "symbol"):
+    def instrument(self, *, required: bool = True, name: str = "symbol", kept: bool = False):
         """The instrument named by ``symbol`` (or ``name``: indexPriceKlines names a ``pair``),
-        None if absent and not required; -1121 if none has that name."""
+        None if absent and not required; -1121 if none has that name. ``kept``: from the copy
+        this process keeps in memory, for an order (``order_place`` checks it again under its
+        lock if the instruments have changed)."""
         symbol = self.text(name, required=required)
         if symbol is None:
             return None
+        find = instrument_cached if kept else instrument_get
         with binance_errors("read"):
-            return instrument_get(symbol, venue=FACADE_VENUE)
+            return find(symbol, venue=FACADE_VENUE)

@@ -690,7 +690,7 @@ def _cancel_all(request, orders) -> None:
 def _order_new(user, params) -> dict:
     """A new MARKET or LIMIT order from ``params``, answered as Binance answers it (or the
     BinanceError it raises): POST /fapi/v1/order, and each order of /fapi/v1/batchOrders."""
-    instrument = params.instrument()
+    instrument = params.instrument(kept=True)
     order_type = params.text("type", required=True)
     if order_type in ALGO_TYPES:
         raise BinanceError.of(ALGO_ORDER_TYPE)
@@ -712,6 +712,7 @@ def _order_new(user, params) -> dict:
         placed = order_place(
             user=user,
             symbol=instrument.symbol,
+            venue=FACADE_VENUE,
             order_type=order_type,
             client_order_id=params.text("newClientOrderId"),
             **order,
@@ -965,7 +966,7 @@ class AlgoOrder(SignedView):
     def post(self, request):
         params = self.params
         params.choice("algoType", ("CONDITIONAL",))
-        instrument = params.instrument()
+        instrument = params.instrument(kept=True)
         order_type = params.text("type", required=True)
         if order_type not in reads.CONDITIONAL_TYPES:
             raise BinanceError.of(INVALID_ORDER_TYPE)
@@ -982,6 +983,7 @@ class AlgoOrder(SignedView):
             placed = order_place(
                 user=request.user,
                 symbol=instrument.symbol,
+                venue=FACADE_VENUE,
                 order_type=order_type,
                 client_order_id=params.text("clientAlgoId"),
                 **order,

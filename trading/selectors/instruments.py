@@ -126,17 +126,23 @@ def instruments_version() -> int | None:
     return None if _instruments is None else _instruments.version
 
 
-def instrument_cached(symbol) -> Instrument:
+def instrument_cached(symbol, *, venue: str | None = None) -> Instrument:
     """``instrument_get`` from this process's copy: the instrument of the last version this
-    process saw (a symbol it does not know is looked for in the database first). An order
-    checks its request with it, and again under its lock if the version has moved since."""
+    process saw (one it does not know, or knows on another venue, is looked for in the database
+    first). An order checks its request with it, and again under its lock if the version has
+    moved since."""
     wanted = _symbol_checked(symbol)
+
+    def found(instruments: _Instruments) -> Instrument | None:
+        instrument = instruments.by_symbol.get(wanted)
+        return instrument if instrument and venue in (None, instrument.venue) else None
+
     instruments = _instruments or _instruments_fresh()
-    if wanted not in instruments.by_symbol:
+    if found(instruments) is None:
         instruments = _instruments_fresh()
-    if wanted not in instruments.by_symbol:
+    if (instrument := found(instruments)) is None:
         raise _unknown(symbol)
-    return _own(instruments, instruments.by_symbol[wanted])
+    return _own(instruments, instrument)
 
 
 def instrument_by_pk(pk: int) -> Instrument:

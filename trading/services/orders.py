@@ -24,7 +24,7 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 
-from marginsite.errors import InvalidInput
+from marginsite.errors import ApplicationError, InvalidInput
 from trading.domain.orders import (
     CALLBACK_RATE_MAX,
     CALLBACK_RATE_MIN,
@@ -94,7 +94,7 @@ def order_request_checked(
     *, user, symbol, side, quantity, order_type, price, stop_price, margin_mode, reduce_only,
     client_order_id, time_in_force=TimeInForce.GTC, whole_position: bool = False,
     callback_rate=None, activation_price=None, close_position=False, in_memory: bool = False,
-    mode_later: bool = False,
+    mode_later: bool = False, venue: str | None = None,
 ) -> OrderRequest:  # fmt: skip
     """The request, checked as far as it can be without the account. ``whole_position``: the
     quantity is an open position's whole size (``position_close``), which closes whatever the
@@ -103,8 +103,10 @@ def order_request_checked(
     closes the whole position when it triggers. ``in_memory``: checked against the instrument
     this process keeps in memory (selectors/instruments.py), for a caller that holds the wallet's
     lock or checks again under it if the version has moved (``order_place``). ``mode_later``:
-    an order that names no mode keeps none here; the caller resolves it under its lock."""
-    instrument = instrument_cached(symbol) if in_memory else instrument_get(symbol)
+    an order that names no mode keeps none here; the caller resolves it under its lock.
+    ``venue``: only an instrument on that venue's rules is known (the Binance facade's)."""
+    find = instrument_cached if in_memory else instrument_get
+    instrument = find(symbol, venue=venue)
     if side not in ("BUY", "SELL"):
         raise InvalidInput(f"side must be BUY or SELL, not {side!r}.", field="side")
     if order_type not in OrderType.values:
@@ -283,6 +285,7 @@ def order_place(
     callback_rate=None,
     activation_price=None,
     close_position=False,
+    venue=None,
 ) -> Order:
     """Place an order; refusals raise and change nothing. Idempotent on client_order_id: a
     replay returns the first order and changes nothing. ``expected_leverage``: the leverage the
@@ -292,14 +295,15 @@ def order_place(
     raises PostOnlyRejected and is not recorded. ``callback_rate`` (percent, 0.1 to 10) and
     ``activation_price``: a TRAILING_STOP_MARKET's. ``close_position``: a STOP_MARKET or
     TAKE_PROFIT_MARKET with no ``quantity`` that closes the whole position when it triggers
-    (one of each type per position, ClosePositionExists otherwise)."""
+    (one of each type per position, ClosePositionExists otherwise). ``venue``: only an
+    instrument on that venue's rules is known (the Binance facade's), under the lock too."""
     checked = partial(
         order_request_checked,
         user=user, symbol=symbol, side=side, quantity=quantity, order_type=order_type,
         price=price, stop_price=stop_price, margin_mode=margin_mode, reduce_only=reduce_only,
         client_order_id=client_order_id, time_in_force=time_in_force,
         callback_rate=callback_rate, activation_price=activation_price,
-        close_position=close_position, in_memory=True, mode_later=True,
+        close_position=close_position, in_memory=True, mode_later=True, venue=venue,
     )  # fmt: skip
     request = checked()
 
@@ -320,17 +324,14 @@ def order_place(
 
 def order_place_once(user, client_order_id: str, place) -> Order:
     """``place(wallet)`` in one transaction under the user's wallet lock, unless the user already
-    has an order with ``client_order_id``: then that order, and nothing changes (a replay)."""
-    if replayed := _order_replayed(user, client_order_id):
-        return replayed
+    has an order with ``client_order_id``: then that order, and nothing changes (a replay).
+    A new order reads nothing to find out: the order's row, whose client id is unique for its
+    user, refuses a replay that gets as far as its insert (the transaction is rolled back), and
+    a replay refused before that (the first order changed the account) is looked for then."""
     try:
         with transaction.atomic(durable=True):
-            wallet = wallet_lock(user)
-            # a concurrent replay may have committed while this one waited for the lock
-            if replayed := _order_replayed(user, client_order_id):
-                return replayed
-            return place(wallet)
-    except IntegrityError:
+            return place(wallet_lock(user))
+    except (IntegrityError, ApplicationError):
         if replayed := _order_replayed(user, client_order_id):
             return replayed
         raise

@@ -30,7 +30,7 @@ from trading.live.paths import trade_socket_path
 from trading.models import Instrument, OrderType, TimeInForce
 from trading.selectors import instrument_get, instrument_list, margin_mode_default
 from trading.selectors.history import open_orders, order_with_client_id, recent_fills
-from trading.selectors.instruments import instrument_rules
+from trading.selectors.instruments import instrument_cached, instrument_rules
 from trading.selectors.market import (
     candles_recent,
     leverage_marks,
@@ -87,9 +87,11 @@ class OrderForm:
 _DEFAULTS = tuple(asdict(OrderForm()).items())
 
 
-def _instrument(symbol: str) -> Instrument:
+def _instrument(symbol: str, *, kept: bool = False) -> Instrument:
+    """The page's instrument, or 404. ``kept``: from the copy this process keeps in memory, for
+    an order (``order_place`` checks it again under its lock if the instruments have changed)."""
     try:
-        return instrument_get(symbol)
+        return (instrument_cached if kept else instrument_get)(symbol)
     except ApplicationError:
         raise Http404(f"No instrument {symbol!r}.") from None
 
@@ -360,7 +362,7 @@ def _confirm_context(user, instrument, form: OrderForm, preview) -> dict:
 def order_submit(request, symbol):
     """Confirm: place the order in the chosen mode. ``client_order_id`` makes a second click (or
     a resent form) return the first order instead of placing another."""
-    instrument = _instrument(symbol)
+    instrument = _instrument(symbol, kept=True)
     form = OrderForm.of(request.POST)
     try:
         arguments = _order_arguments(form, instrument, request.user)

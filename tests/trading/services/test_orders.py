@@ -899,6 +899,23 @@ def test_a_replayed_client_order_id_returns_the_first_order_and_changes_nothing(
     assert position_figures(position_of(trader))[:2] == ("LONG", D("0.1"))
 
 
+def test_a_replay_the_account_would_now_refuse_returns_the_first_order(
+    trader, unchanged, balanced_ledger
+):
+    # given an order of 3 BTC at 20x that holds 9,000 of alice's 10,000 as margin
+    first = market_order(trader, "BUY", "3", client_order_id="bot-1")
+
+    # when it is sent again: as a new order, the margin left could not hold it
+    with pytest.raises(MarginInsufficient), unchanged():
+        market_order(trader, "BUY", "3", client_order_id="bot-2")
+    with unchanged():
+        again = market_order(trader, "BUY", "3", client_order_id="bot-1")
+
+    # then the replay answers the first order
+    assert again.pk == first.pk
+    assert Order.objects.filter(user=trader).count() == 1
+
+
 def test_different_users_may_use_the_same_client_order_id(make_trader, balanced_ledger):
     alice, bob = make_trader("alice"), make_trader("bob")
 
