@@ -35,9 +35,21 @@ READY_SECONDS = 5
 def group_notify(group: str, message: dict) -> None:
     """Publish ``message`` to ``group`` on Django's connection: inside a transaction it is
     delivered at commit, and dropped by a rollback."""
-    payload = json.dumps({"group": group, "message": message}, separators=(",", ":"))
+    groups_notify([(group, message)])
+
+
+def groups_notify(notes: list[tuple[str, dict]]) -> None:
+    """``group_notify`` for each (group, message) of ``notes``, in one statement (a sweep's
+    batch tells the pages of hundreds of accounts at once)."""
+    payloads = [
+        json.dumps({"group": group, "message": message}, separators=(",", ":"))
+        for group, message in notes
+    ]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, payload])
+        cursor.execute(
+            "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
+            [NOTIFY_CHANNEL, payloads],
+        )
 
 
 def _conninfo() -> str:

@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from marginsite.channel_layers import PostgresNotifyChannelLayer, group_notify
+from marginsite.channel_layers import PostgresNotifyChannelLayer, groups_notify
 
 logger = logging.getLogger(__name__)
 
@@ -28,35 +28,43 @@ def account_group(user_id: int) -> str:
 
 
 def live_account_changed(user_id: int) -> None:
-    _publish(account_group(user_id), {"type": "live.account"})
+    live_accounts_changed([user_id])
+
+
+def live_accounts_changed(user_ids: list[int]) -> None:
+    """One note for each account of ``user_ids``, all published at once (a sweep's batch)."""
+    _publish([(account_group(user_id), {"type": "live.account"}) for user_id in user_ids])
 
 
 def live_mark_changed(symbol: str, stamp: str) -> None:
     """``stamp``: the mark's ``updated_at`` (ISO), which names the tick: the pages of a process
     that show the symbol share one render of its market part per stamp."""
-    _publish(MARKS_GROUP, {"type": "live.mark", "symbol": symbol, "stamp": stamp})
+    _publish([(MARKS_GROUP, {"type": "live.mark", "symbol": symbol, "stamp": stamp})])
 
 
-def _publish(group: str, message: dict) -> None:
+def _publish(notes: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not notes:
         return
     if isinstance(layer, PostgresNotifyChannelLayer):
-        group_notify(group, message)  # NOTIFY is itself delivered at commit
+        groups_notify(notes)  # NOTIFY is itself delivered at commit
         return
-    transaction.on_commit(lambda: _send(layer, group, message))
+    transaction.on_commit(lambda: _send(layer, notes))
 
 
-def _send(layer, group: str, message: dict) -> None:
+def _send(layer, notes: list[tuple[str, dict]]) -> None:
     """Publish as channels_redis' pub/sub layer does (its serializer, its group channel name),
-    with a plain Redis client: sync code (a sweep, a Celery task, a view) needs no event loop of
-    its own per note."""
+    with a plain Redis client, in one round trip: sync code (a sweep, a Celery task, a view)
+    needs no event loop of its own per note."""
     try:
-        _redis(settings.CHANNEL_LAYER_URL).publish(
-            f"{settings.CHANNEL_LAYER_PREFIX}__group__{group}", layer.serialize(message)
-        )
+        pipeline = _redis(settings.CHANNEL_LAYER_URL).pipeline(transaction=False)
+        for group, message in notes:
+            pipeline.publish(
+                f"{settings.CHANNEL_LAYER_PREFIX}__group__{group}", layer.serialize(message)
+            )
+        pipeline.execute()
     except redis.RedisError:  # a page that misses a note resyncs; the change itself stands
-        logger.warning("live events: %s not published to %s", message["type"], group, exc_info=True)
+        logger.warning("live events: %d notes not published", len(notes), exc_info=True)
 
 
 @functools.cache

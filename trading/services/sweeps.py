@@ -65,7 +65,6 @@ from trading.selectors.risk import accounts_due, orders_triggered
 from trading.services.fills import order_execute
 from trading.services.ledger import ledger_accounts_attach, ledger_system_accounts_keep
 from trading.services.liquidations import cross_liquidate, isolated_liquidate
-from trading.services.live import live_account_changed
 from trading.services.locks import (
     open_orders_lock,
     open_positions_lock,
@@ -347,10 +346,10 @@ def account_sweep(
         if isolated or cross:  # its steps changed the wallet, and the positions they reduced
             holdings = _holdings(wallet, open_positions, orders, marks)
         account_watch_set(wallet=wallet, positions=open_positions, holdings=holdings, writes=writes)
+        if filled or expired or isolated or cross:  # the wallet was locked without wallet_lock
+            writes.account_changed(user_id)
         if alone:
             writes.flush()
-        if filled or expired or isolated or cross:  # the wallet was locked without wallet_lock
-            live_account_changed(user_id)
         return SweepReport(
             ran=True,
             positions_checked=len(positions),

@@ -44,6 +44,7 @@ from trading.models import (
     Position,
     Wallet,
 )
+from trading.services.live import live_accounts_changed
 from trading.services.locks import insurance_fund_lock, insurance_fund_read
 
 # Inserted in this order: each table's foreign keys point only to tables inserted before it.
@@ -88,6 +89,7 @@ class WriteBatch:
         # was found empty: the batch opens no position, so they stay empty until it writes
         self.queues_empty: set[tuple[int, str]] = set()
         self.ended = False
+        self._accounts_changed: list[int] = []  # whose open pages are told when it is written
 
     def create(self, *rows) -> None:
         """Insert ``rows`` (unsaved instances; foreign keys to rows of this batch are resolved
@@ -99,6 +101,11 @@ class WriteBatch:
         caller, as they are in memory when the batch is written."""
         row.updated_at = timezone.now()
         self._updated.append(row)
+
+    def account_changed(self, user_id: int) -> None:
+        """Tell the open pages of ``user_id`` that the account changed, once the batch is
+        written (one note per account, all in one round trip)."""
+        self._accounts_changed.append(user_id)
 
     def fund_move(self, change: Decimal) -> None:
         self._fund_change += change
@@ -134,12 +141,17 @@ class WriteBatch:
         self.ended = not self.immediate
 
     def mark(self) -> tuple:
-        return len(self._created), len(self._updated), self._fund_change
+        return (
+            len(self._created),
+            len(self._updated),
+            len(self._accounts_changed),
+            self._fund_change,
+        )
 
     def rollback(self, mark: tuple) -> None:
         """Forget what was kept since ``mark`` (the account's savepoint was rolled back)."""
-        created, updated, self._fund_change = mark
-        del self._created[created:], self._updated[updated:]
+        created, updated, changed, self._fund_change = mark
+        del self._created[created:], self._updated[updated:], self._accounts_changed[changed:]
         self._fund_read = None  # a rolled-back flush may have moved it, and freed its lock
         self._fund_locked = self.immediate
 
@@ -167,7 +179,9 @@ class WriteBatch:
             fund.update(balance=F("balance") + self._fund_change)
             self._fund_locked, self._fund_read = True, None  # read again: this update locked it
         _execute("SET CONSTRAINTS ALL DEFERRED", [])  # the foreign keys' own: to the commit
+        live_accounts_changed(self._accounts_changed)  # sent when the transaction commits
         self._created, self._updated, self._fund_change = [], [], Decimal(0)
+        self._accounts_changed = []
         self.queues_empty.clear()
 
 
@@ -227,9 +241,18 @@ def _rows_insert(model, rows: list) -> None:
     quote = connection.ops.quote_name
     pk = model._meta.pk
     fields = [field for field in model._meta.concrete_fields if field is not pk]
+    relations = [field for field in fields if field.is_relation]
+    stamped = [  # the times set by ``pre_save``: no other field of these models has one
+        field
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
     for row in rows:
-        row._prepare_related_fields_for_save(operation_name="bulk_create")  # the ids of rows
-        for field in fields:  # inserted before (INSERT_ORDER), and auto_now(_add) times
+        for field in relations:  # the ids of the rows inserted before it (INSERT_ORDER)
+            if getattr(row, field.attname) is None and field.is_cached(row):
+                related = field.get_cached_value(row)
+                setattr(row, field.attname, related and related.pk)
+        for field in stamped:
             setattr(row, field.attname, field.pre_save(row, add=True))
     columns = ", ".join(quote(field.column) for field in fields)
     ids = _execute(

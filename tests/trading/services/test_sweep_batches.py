@@ -13,13 +13,18 @@ fund of 1,000,000 (so that what it pays never depends on which account was liqui
 - both of the last two in one account (funded with the isolated position's 3,030 more).
 """
 
+import json
 import threading
 from decimal import Decimal
 
+import psycopg
 import pytest
+import redis
 from django.db import connection
 from django.db.models import Model
 
+from marginsite.channel_layers import NOTIFY_CHANNEL
+from marginsite.channel_layers import _conninfo as conninfo
 from tests.builders import open_position
 from trading.models import (
     Fill,
@@ -234,6 +239,64 @@ def test_an_account_whose_rows_the_database_refuses_is_rolled_back_alone(
     monkeypatch.setattr(liquidations, "_notify", real_notify)
     assert sweep_run().cross_liquidations == 1
     assert LiquidationEvent.objects.filter(user=doomed).count() == 1
+
+
+@pytest.fixture(params=[pytest.param("redis", marks=pytest.mark.redis), "postgres"])
+def account_notes(request, settings):
+    """What the live pages are told (trading/services/live.py) on each channel layer, Redis
+    (production) and PostgreSQL's NOTIFY (the embedded default): a function that returns the
+    groups of the notes published (committed) since it was last called, sorted."""
+    if request.param == "postgres":
+        settings.CHANNEL_LAYERS = {
+            "default": {"BACKEND": "marginsite.channel_layers.PostgresNotifyChannelLayer"}
+        }
+        with psycopg.connect(conninfo(), autocommit=True) as listener:
+            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            yield lambda: sorted(
+                json.loads(note.payload)["group"] for note in listener.notifies(timeout=0.5)
+            )
+        return
+    prefix = f"{settings.CHANNEL_LAYER_PREFIX}__group__"
+    with redis.Redis.from_url(settings.CHANNEL_LAYER_URL) as client:
+        subscriber = client.pubsub(ignore_subscribe_messages=True)
+        subscriber.psubscribe(f"{prefix}account.*")
+
+        def published() -> list[str]:
+            groups = []
+            while note := subscriber.get_message(timeout=0.5):
+                groups.append(note["channel"].decode().removeprefix(prefix))
+            return sorted(groups)
+
+        published()  # the subscription's confirmation
+        yield published
+        subscriber.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_tells_the_pages_of_each_account_it_liquidated_once_it_is_written(
+    make_trader, deep_book, monkeypatch, account_notes, balanced_ledger
+):
+    # given the crash's accounts, and a fault that makes the database refuse one account's
+    # rows, so that the batch is swept again one account at a time
+    insurance_fund_grant(amount="1000000")
+    users = crash_accounts(make_trader, "crash")
+    doomed = users[2]
+    crash()
+    real_notify = liquidations._notify
+
+    def refused_for_doomed(event, message, writes):
+        real_notify(event, "x" * 700 if event.user_id == doomed.pk else message, writes)
+
+    monkeypatch.setattr(liquidations, "_notify", refused_for_doomed)
+    account_notes()  # the opening orders'
+
+    # when the sweep runs
+    report = sweep_run()
+
+    # then each account it liquidated is told once (none by the batch that was rolled back),
+    # and the account rolled back alone is not told
+    assert (report.isolated_liquidations, report.cross_liquidations, report.errors) == (3, 1, 1)
+    assert account_notes() == sorted(f"account.{user.pk}" for user in users if user != doomed)
 
 
 @pytest.mark.django_db(transaction=True)
