@@ -209,6 +209,18 @@ def test_a_second_sweep_after_a_batch_changes_nothing(
     assert [LiquidationEvent.objects.filter(user=user).count() for user in users] == [1, 1, 1, 2]
 
 
+def notices_refused_for(user, monkeypatch):
+    """The fault: the database refuses ``user``'s liquidation notices (longer than their column),
+    so a batch holding them fails as a whole. Returns the real ``_notify``, to put back."""
+    real_notify = liquidations._notify
+
+    def refused_for_user(event, message, writes):
+        real_notify(event, "x" * 700 if event.user_id == user.pk else message, writes)
+
+    monkeypatch.setattr(liquidations, "_notify", refused_for_user)
+    return real_notify
+
+
 def test_an_account_whose_rows_the_database_refuses_is_rolled_back_alone(
     make_trader, deep_book, insurance_fund, monkeypatch, balanced_ledger
 ):
@@ -217,12 +229,7 @@ def test_an_account_whose_rows_the_database_refuses_is_rolled_back_alone(
     users = crash_accounts(make_trader, "crash")
     doomed = users[2]
     crash()
-    real_notify = liquidations._notify
-
-    def refused_for_doomed(event, message, writes):
-        real_notify(event, "x" * 700 if event.user_id == doomed.pk else message, writes)
-
-    monkeypatch.setattr(liquidations, "_notify", refused_for_doomed)
+    real_notify = notices_refused_for(doomed, monkeypatch)
     before = rows_of(doomed)
 
     # when the sweep runs
@@ -282,12 +289,7 @@ def test_a_batch_tells_the_pages_of_each_account_it_liquidated_once_it_is_writte
     users = crash_accounts(make_trader, "crash")
     doomed = users[2]
     crash()
-    real_notify = liquidations._notify
-
-    def refused_for_doomed(event, message, writes):
-        real_notify(event, "x" * 700 if event.user_id == doomed.pk else message, writes)
-
-    monkeypatch.setattr(liquidations, "_notify", refused_for_doomed)
+    notices_refused_for(doomed, monkeypatch)
     account_notes()  # the opening orders'
 
     # when the sweep runs
