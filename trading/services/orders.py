@@ -59,6 +59,7 @@ from trading.selectors import (
     margin_mode_checked,
     margin_mode_default,
 )
+from trading.selectors.history import order_with_client_id
 from trading.selectors.holdings import mark_prices
 from trading.selectors.instruments import instrument_by_pk, instrument_cached, instruments_version
 from trading.selectors.order_accounts import ORDER_ACCOUNT, order_account_of
@@ -339,9 +340,7 @@ def order_place_once(user, client_order_id: str, place) -> Order:
 
 def _order_replayed(user, client_order_id: str) -> Order | None:
     """The user's order with this ``client_order_id`` (None without one): a replay's answer."""
-    if not client_order_id:
-        return None
-    return Order.objects.filter(user=user, client_order_id=client_order_id).first()
+    return order_with_client_id(user, client_order_id) if client_order_id else None
 
 
 def order_place_locked(

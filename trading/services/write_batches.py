@@ -249,9 +249,11 @@ def _rows_insert(model, rows: list) -> None:
     ]
     for row in rows:
         for field in relations:  # the ids of the rows inserted before it (INSERT_ORDER)
-            if getattr(row, field.attname) is None and field.is_cached(row):
-                related = field.get_cached_value(row)
-                setattr(row, field.attname, related and related.pk)
+            unset = getattr(row, field.attname) is None
+            if unset and (related := field.get_cached_value(row, None)) is not None:
+                if related.pk is None:  # never a NULL for a row the batch did not insert
+                    raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
+                setattr(row, field.attname, related.pk)
         for field in stamped:
             setattr(row, field.attname, field.pre_save(row, add=True))
     columns = ", ".join(quote(field.column) for field in fields)
