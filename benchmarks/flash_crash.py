@@ -51,6 +51,7 @@ def _server(sql: str) -> None:
 
 def _use(database: str) -> None:
     connections.close_all()
+    connection.close_pool()  # its connections are to the database used so far
     connection.settings_dict["NAME"] = database
 
 
@@ -70,7 +71,8 @@ def crash(shards: int) -> tuple[float, int, int]:
     """The swept crash with ``shards`` worker processes: (wall seconds, liquidations, errors)."""
     context = multiprocessing.get_context("fork")
     start, results = context.Barrier(shards + 1), context.Queue()
-    connections.close_all()  # each worker opens its own connection
+    connections.close_all()  # each worker opens its own connection, in a pool of its own
+    connection.close_pool()
     workers = [
         context.Process(target=_shard, args=(shard, shards, start, results))
         for shard in range(shards)

@@ -205,7 +205,8 @@ def sharded_sweep(shards: int) -> SweepReport:
     separate Celery workers); the reports added up."""
     if shards == 1:
         return sweep_run()
-    connections.close_all()  # each process opens its own connection
+    connections.close_all()  # each process opens its own connection, in a pool of its own
+    connection.close_pool()
     with ProcessPoolExecutor(shards, mp_context=multiprocessing.get_context("fork")) as pool:
         reports = list(pool.map(_shard_sweep, range(shards), [shards] * shards))
     return replace(

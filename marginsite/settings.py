@@ -18,7 +18,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from marginsite import embedded_database
+from marginsite import database_pool, embedded_database
 from trading.schedules import FundingSchedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -161,7 +161,27 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
+# Each process keeps its connections in psycopg's pool (marginsite/database_pool.py): a request
+# takes a warm one instead of opening its own (some 3 ms, then cold catalog caches), and a
+# statement it runs often is prepared once per connection (server-side binding), not planned on
+# every run
+# (docs/operations.md, "Order placement"). The pool checks each connection it hands out
+# (CONN_HEALTH_CHECKS), so one the server dropped is replaced, never used. With the database
+# down, a request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, then gets its
+# 503; the pool tries again within the 503's Retry-After (reconnect_timeout: a try that keeps
+# failing that long gives way to a new one, at once). Django pools only with CONN_MAX_AGE at 0.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    server_side_binding=True,
+    prepare_threshold=5,  # psycopg's default, which Django turns off
+    pool={
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
+        "reconnect_timeout": 5,
+        "reset": database_pool.connection_reset,
+    },
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -249,6 +249,32 @@ def test_closing_a_position_cancels_its_reduce_only_stop_so_it_never_closes_the_
     assert Position.objects.get(user=trader, status="OPEN").quantity == D("0.1")
 
 
+def test_closing_a_position_cancels_only_the_reduce_only_orders_of_its_symbol_and_mode(
+    trader, cross_long_with_stop_loss, balanced_ledger
+):
+    _, stop = cross_long_with_stop_loss
+    # and an isolated BTC long with its own reduce-only stop, and a plain (not reduce-only) stop
+    # of the cross BTC key
+    leverage_set(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED", leverage=20)
+    open_position(trader, "BUY", "0.1", margin_mode="ISOLATED")
+    isolated_stop = stop_order(
+        trader, "SELL", "STOP_MARKET", "57000", margin_mode="ISOLATED", reduce_only=True
+    )
+    plain_stop = stop_order(trader, "BUY", "STOP_MARKET", "65000", margin_mode="CROSS")
+
+    # when the cross position is closed
+    position_close(user=trader, symbol="BTCUSDT", margin_mode="CROSS")
+
+    # then only the cross key's reduce-only stop is cancelled
+    for order in (stop, isolated_stop, plain_stop):
+        order.refresh_from_db()
+    assert [(o.status, o.margin_held) for o in (stop, isolated_stop, plain_stop)] == [
+        ("CANCELED", D(0)),
+        ("NEW", D(0)),
+        ("NEW", D(0)),
+    ]
+
+
 def test_an_opening_stop_the_account_can_no_longer_afford_expires_when_it_triggers(
     trader, balanced_ledger
 ):
