@@ -15,6 +15,7 @@ from rest_framework import throttling
 
 from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.models import ApiKey, User
+from marginsite.database_pool import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def active_key(key: str) -> ApiKey | None:
     statement in plain SQL: it runs on every signed request, and building it through the ORM
     cost more than running it."""
     sql, key_fields, user_fields = _active_key_query()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [key])
         row = cursor.fetchone()
     if row is None:

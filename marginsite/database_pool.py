@@ -1,5 +1,12 @@
 """Each process's pool of PostgreSQL connections (psycopg's, through Django's ``OPTIONS["pool"]``):
-a request takes a warm connection and gives it back, instead of opening one and closing it."""
+a request takes a warm connection and gives it back, instead of opening one and closing it; and
+the statements that run on every order, prepared once on each of those connections."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.db import connection as django_connection
 
 
 def connection_reset(connection) -> None:
@@ -9,3 +16,23 @@ def connection_reset(connection) -> None:
     locks are released here, or the next holder of the connection would hold them unknowingly."""
     connection.autocommit = True
     connection.execute("SELECT pg_advisory_unlock_all()")
+
+
+@contextmanager
+def prepared_cursor() -> Iterator:
+    """A cursor for a statement that runs on every order, in plain SQL made once (the same text
+    each time): PostgreSQL plans it once per connection, as a prepared statement (from its
+    ``prepare_threshold``-th run: settings.py), with its parameters bound by the server, instead
+    of planning it on every run, which took more time than running it. Django's own cursors bind
+    on the client and never prepare: binding every query on the server made the sweep's
+    statements slower. Wrapped as Django wraps its own cursors, so it is counted and logged alike.
+    """
+    django_connection.ensure_connection()
+    cursor = psycopg.Cursor(django_connection.connection)
+    wrap = (
+        django_connection.make_debug_cursor
+        if django_connection.queries_logged
+        else django_connection.make_cursor
+    )
+    with wrap(cursor) as wrapped:
+        yield wrapped

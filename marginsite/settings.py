@@ -162,9 +162,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at a PostgreSQL server (postgres://...).")
 # Each process keeps its connections in psycopg's pool (marginsite/database_pool.py): a request
-# takes a warm one instead of opening its own (some 3 ms, then cold catalog caches), and a
-# statement it runs often is prepared once per connection (server-side binding), not planned on
-# every run
+# takes a warm one instead of opening its own (some 3 ms, then cold catalog caches), and the
+# statements that run on every order are prepared once per connection, not planned on every run
 # (docs/operations.md, "Order placement"). The pool checks each connection it hands out
 # (CONN_HEALTH_CHECKS), so one the server dropped is replaced, never used. With the database
 # down, a request waits at most DATABASE_POOL_TIMEOUT seconds for a connection, then gets its
@@ -172,8 +171,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # failing that long gives way to a new one, at once). Django pools only with CONN_MAX_AGE at 0.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).update(
-    server_side_binding=True,
-    prepare_threshold=5,  # psycopg's default, which Django turns off
+    prepare_threshold=5,  # psycopg's default, which Django turns off: database_pool.py
     pool={
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_SIZE", default=10),

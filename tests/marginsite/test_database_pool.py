@@ -1,11 +1,13 @@
 """Each process's pool of PostgreSQL connections (marginsite/database_pool.py and the settings):
-connections are kept and used again, what a session held is not handed on with them, and a
-statement run often is prepared once per connection."""
+connections are kept and used again, what a session held is not handed on with them, and the
+statements of the prepared cursor are prepared once per connection."""
 
 import time
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from marginsite.database_pool import prepared_cursor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,13 +53,23 @@ def test_an_advisory_lock_left_on_a_connection_given_back_is_released_before_it_
     assert scalar(ADVISORY_LOCKS) == 0
 
 
-def test_a_statement_run_often_is_prepared_once_on_its_connection():
+def test_a_statement_of_the_prepared_cursor_is_prepared_once_on_its_connection_from_its_5th_run():
     sql = "SELECT count(*) FROM trading_instrument WHERE symbol = %s"
-    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT"):
-        scalar(sql, [symbol])
 
-    prepared = scalar(
-        "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
-        [sql.replace("%s", "$1")],
-    )
-    assert prepared == 1
+    def prepared() -> int:
+        return scalar(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
+            [sql.replace("%s", "$1")],
+        )
+
+    counts = []
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "NONE1", "NONE2", "NONE3"):
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, [symbol])
+            assert cursor.fetchone() == (0 if symbol.startswith("NONE") else 1,)
+        counts.append(prepared())
+    for _ in range(6):  # Django's own cursors never prepare
+        scalar(sql, ["BTCUSDT"])
+
+    assert counts == [0, 0, 0, 0, 0, 1]
+    assert prepared() == 1

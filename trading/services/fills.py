@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from marginsite.database_pool import prepared_cursor
 from trading.domain.holdings import position_held
 from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
@@ -223,7 +224,7 @@ def _order_written(order: Order) -> Journal | None:
     values = [
         field.get_db_prep_save(field.pre_save(order, add=True), connection) for field in fields
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"WITH journal AS (INSERT INTO {quote(Journal._meta.db_table)} (kind, created_at) "
             "VALUES (%s, %s) RETURNING id) "
@@ -242,7 +243,7 @@ def reduce_only_orders_cancel(order: Order) -> None:
     """The other open reduce-only orders of the order's (symbol, mode), once its position is
     closed. Locked after the wallet and the position (services/locks.py's order), by primary key,
     and written, in one statement."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _reduce_only_orders_cancel_query(),
             {

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Subquery
 
+from marginsite.database_pool import prepared_cursor
 from trading.models import InstrumentsVersion, LedgerAccount, Order, Position, Wallet
 from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
 from trading.services.live import live_account_changed
@@ -31,7 +32,7 @@ def wallet_lock(user) -> Wallet:
     version that changes while the lock is awaited is seen from the next transaction, as if the
     operator's change had come a moment later: instruments are read, never locked, by orders.)"""
     sql, fields = _wallet_lock_query()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [LedgerAccount.Kind.WALLET, getattr(user, "pk", user)])
         row = cursor.fetchone()
     if row is None:
@@ -60,7 +61,7 @@ def open_positions_lock(user) -> list[Position]:
     with its isolated margin's ledger account (if it has one) and its instrument and brackets
     from the ones kept in memory at the version the wallet's lock read (taken first)."""
     sql, _ = _open_positions_lock_query()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, {"user": getattr(user, "pk", user)})
         return _positions_of(cursor.fetchall())
 
@@ -71,7 +72,7 @@ def open_positions_lock_reading(user, sql: str, params: dict) -> tuple[list[Posi
     (selectors/order_accounts.py) this way, after the wallet's lock, as its positions are."""
     positions_sql, models = _open_positions_lock_query()
     width = sum(len(fields) for _, fields in models)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT * FROM ({sql}) reading LEFT JOIN LATERAL ({positions_sql}) locked ON true",
             {**params, "user": getattr(user, "pk", user)},
