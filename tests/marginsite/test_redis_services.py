@@ -26,6 +26,17 @@ def test_django_cache_stores_values_in_redis():
     cache.delete("redis-check")
 
 
+def test_the_caches_redis_client_is_made_once_and_shared_by_every_call():
+    clients = {id(cache._cache.get_client(key)) for key in ("a", "b")}
+    clients.add(id(cache._cache.get_client("c", write=True)))
+
+    assert len(clients) == 1  # Django's own client class makes one per call
+    assert cache.add("redis-once", 1, 30) is True
+    assert cache.add("redis-once", 2, 30) is False
+    assert cache.get("redis-once") == 1
+    cache.delete("redis-once")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_task_sent_through_the_redis_broker_runs_on_a_real_worker():
     # A queue of its own: another worker on the same Redis (a developer's `make run`) must not

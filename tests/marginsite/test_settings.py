@@ -126,7 +126,7 @@ def test_environment_points_every_service_at_postgresql_and_redis(tmp_path):
     assert found["database_engine"] == "django.db.backends.postgresql"
     assert found["database_name"] == "marginsite"
     assert found["database_host"] == "db.internal"
-    assert found["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    assert found["cache_backend"] == "marginsite.redis_cache.RedisCache"
     assert found["cache_location"] == "redis://cache.internal:6379/0"
     assert found["broker_url"] == "redis://cache.internal:6379/1"
     assert found["broker_options"] == {}
