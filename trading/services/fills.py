@@ -22,6 +22,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
+from trading.services.bulk_writes import rows_insert
 from trading.services.ledger import Posting, journal_open, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
@@ -162,7 +163,7 @@ def settlement_book(
     ledger_post_all(postings, journal=journal, unsaved=unsaved)
     if unsaved:  # a position no transfer touched (a cross one)
         position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
-    Fill.objects.bulk_create(fills)
+    rows_insert(Fill, fills)
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))
 

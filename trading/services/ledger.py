@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
 from trading.selectors.instruments import system_ledger_accounts
+from trading.services.bulk_writes import rows_insert
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -149,7 +150,7 @@ def ledger_post_all(
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     created_at = timezone.now() if at is None else at
     entries, changes, fund_change = _entries_of(postings, journal=journal, created_at=created_at)
-    LedgerEntry.objects.bulk_create(entries)
+    rows_insert(LedgerEntry, entries)
     _apply(changes, {} if unsaved is None else unsaved)
     if fund_change:  # its floor of 0 is the database's constraint
         LedgerAccount.objects.filter(pk=_ledger_account(Kind.INSURANCE_FUND).pk).update(

@@ -25,11 +25,8 @@ What a batch keeps and what it has written are never confused:
   is swept on its own (``ImmediateNeeded``).
 """
 
-from datetime import datetime
 from decimal import Decimal
 
-import psycopg
-from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
 
@@ -44,6 +41,7 @@ from trading.models import (
     Position,
     Wallet,
 )
+from trading.services.bulk_writes import rows_insert, rows_update, statement_run
 from trading.services.live import live_accounts_changed
 from trading.services.locks import insurance_fund_lock, insurance_fund_read
 
@@ -158,123 +156,28 @@ class WriteBatch:
     def flush(self) -> None:
         """Write everything kept, in the caller's transaction: one insert per table, one update
         per table, one update of the fund, last (see the module)."""
-        _execute("SET CONSTRAINTS ALL IMMEDIATE", [])
+        statement_run("SET CONSTRAINTS ALL IMMEDIATE", [])
         by_model: dict = {}
         for row in self._created:
             by_model.setdefault(type(row), []).append(row)
         for model in INSERT_ORDER:
             if rows := by_model.pop(model, None):
-                _rows_insert(model, rows)
+                rows_insert(model, rows)
         if by_model:
             raise TypeError(f"no insert order for {sorted(m.__name__ for m in by_model)}")
         updated: dict = {}
         for row in self._updated:
             updated.setdefault(type(row), {})[id(row)] = row
         for model, rows in updated.items():
-            _rows_update(model, list(rows.values()), UPDATED_FIELDS[model])
+            rows_update(model, list(rows.values()), UPDATED_FIELDS[model])
         if self._fund_change:  # its floor of 0 is the database's constraint
             fund = LedgerAccount.objects.filter(
                 kind=LedgerAccount.Kind.INSURANCE_FUND, user=None, position=None
             )
             fund.update(balance=F("balance") + self._fund_change)
             self._fund_locked, self._fund_read = True, None  # read again: this update locked it
-        _execute("SET CONSTRAINTS ALL DEFERRED", [])  # the foreign keys' own: to the commit
+        statement_run("SET CONSTRAINTS ALL DEFERRED", [])  # the foreign keys' own: to the commit
         live_accounts_changed(self._accounts_changed)  # sent when the transaction commits
         self._created, self._updated, self._fund_change = [], [], Decimal(0)
         self._accounts_changed = []
         self.queues_empty.clear()
-
-
-# ``bulk_create`` and ``bulk_update``, each in one statement whose cost hardly grows with its
-# rows: each column sent as one array (bound by the server, in binary, not quoted in Python),
-# unnested into rows. The values are the ORM's, prepared by each field as ``save`` prepares them.
-
-
-# The type a value of a column of these kinds already has when it goes to the database as it is
-# (None is NULL): what ``get_db_prep_save`` would make of it. Other values go through the field.
-READY_TYPES = {
-    "AutoField": int, "BigAutoField": int, "IntegerField": int, "BigIntegerField": int,
-    "PositiveIntegerField": int, "PositiveSmallIntegerField": int, "BooleanField": bool,
-    "CharField": str, "TextField": str, "DateTimeField": datetime, "DecimalField": Decimal,
-}  # fmt: skip
-
-
-def _arrays(fields, rows: list) -> list[list]:
-    """Each field's values of ``rows``, as the database takes them."""
-    database = connections[connection.alias]  # the proxy would look it up at each use
-    return [_column(field, rows, database) for field in fields]
-
-
-def _column(field, rows: list, database) -> list:
-    ready = READY_TYPES.get(
-        (field.target_field if field.is_relation else field).get_internal_type()
-    )
-    values = [getattr(row, field.attname) for row in rows]
-    return [
-        value
-        if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite()))
-        else field.get_db_prep_save(value, database)
-        for value in values
-    ]
-
-
-def _unnested(fields) -> str:
-    """Each array cast to its column's type without the length or scale (``varchar``, not
-    ``varchar(600)``): an explicit cast would cut a text that is too long, where the column
-    refuses it, as it does any insert or update."""
-    quote = connection.ops.quote_name
-    return ", ".join(
-        f"unnest(%b::{field.db_type(connection).split('(')[0]}[]) AS {quote(field.column)}"
-        for field in fields
-    )
-
-
-def _execute(sql: str, params: list) -> list[tuple]:
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def _rows_insert(model, rows: list) -> None:
-    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
-    quote = connection.ops.quote_name
-    pk = model._meta.pk
-    fields = [field for field in model._meta.concrete_fields if field is not pk]
-    relations = [field for field in fields if field.is_relation]
-    stamped = [  # the times set by ``pre_save``: no other field of these models has one
-        field
-        for field in fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ]
-    for row in rows:
-        for field in relations:  # the ids of the rows inserted before it (INSERT_ORDER)
-            unset = getattr(row, field.attname) is None
-            if unset and (related := field.get_cached_value(row, None)) is not None:
-                if related.pk is None:  # never a NULL for a row the batch did not insert
-                    raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
-                setattr(row, field.attname, related.pk)
-        for field in stamped:
-            setattr(row, field.attname, field.pre_save(row, add=True))
-    columns = ", ".join(quote(field.column) for field in fields)
-    ids = _execute(
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
-        f"RETURNING {quote(pk.column)}",
-        _arrays(fields, rows),
-    )
-    for row, (row_id,) in zip(rows, ids, strict=True):  # RETURNING keeps the rows' order
-        row.pk = row_id
-        row._state.adding, row._state.db = False, connection.alias
-
-
-def _rows_update(model, rows: list, names: list[str]) -> None:
-    """Write the fields ``names`` of ``rows`` (instances of ``model``), by primary key."""
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    pk = quote(model._meta.pk.column)
-    assigned = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-    _execute(
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {assigned} "
-        f"FROM (SELECT {_unnested([model._meta.pk, *fields])}) AS v WHERE t.{pk} = v.{pk}",
-        _arrays([model._meta.pk, *fields], rows),
-    )

@@ -1,0 +1,106 @@
+"""``bulk_create`` and ``bulk_update`` in one statement each, whose cost hardly grows with its
+rows: each column is sent as one array (bound by the server, in binary, not quoted in Python) and
+unnested into rows, so the statement's text is the same for any number of rows and is prepared
+once per connection (marginsite/database_pool.py). The values are the ORM's, prepared by each
+field as ``save`` prepares them. A sweep's batch writes its rows with them
+(trading/services/write_batches.py), and so do the ledger's entries and an order's fills."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, connections
+
+from marginsite.database_pool import prepared_cursor
+
+# The type a value of a column of these kinds already has when it goes to the database as it is
+# (None is NULL): what ``get_db_prep_save`` would make of it. Other values go through the field.
+READY_TYPES = {
+    "AutoField": int, "BigAutoField": int, "IntegerField": int, "BigIntegerField": int,
+    "PositiveIntegerField": int, "PositiveSmallIntegerField": int, "BooleanField": bool,
+    "CharField": str, "TextField": str, "DateTimeField": datetime, "DecimalField": Decimal,
+}  # fmt: skip
+
+
+def _arrays(fields, rows: list) -> list[list]:
+    """Each field's values of ``rows``, as the database takes them."""
+    database = connections[connection.alias]  # the proxy would look it up at each use
+    return [_column(field, rows, database) for field in fields]
+
+
+def _column(field, rows: list, database) -> list:
+    ready = READY_TYPES.get(
+        (field.target_field if field.is_relation else field).get_internal_type()
+    )
+    values = [getattr(row, field.attname) for row in rows]
+    return [
+        value
+        if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite()))
+        else field.get_db_prep_save(value, database)
+        for value in values
+    ]
+
+
+def _unnested(fields) -> str:
+    """Each array cast to its column's type without the length or scale (``varchar``, not
+    ``varchar(600)``): an explicit cast would cut a text that is too long, where the column
+    refuses it, as it does any insert or update."""
+    quote = connection.ops.quote_name
+    return ", ".join(
+        f"unnest(%b::{field.db_type(connection).split('(')[0]}[]) AS {quote(field.column)}"
+        for field in fields
+    )
+
+
+def statement_run(sql: str, params: list) -> list[tuple]:
+    """Run ``sql`` with its parameters bound by the server (arrays go in binary), prepared from
+    its 5th run on the connection: the statements here are the same text for any number of
+    rows. The rows it returns, if any."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def rows_insert(model, rows: list) -> None:
+    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    relations = [field for field in fields if field.is_relation]
+    stamped = [  # the times set by ``pre_save``: no other field of these models has one
+        field
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    for row in rows:
+        for field in relations:  # the ids of the rows inserted before it (INSERT_ORDER)
+            unset = getattr(row, field.attname) is None
+            if unset and (related := field.get_cached_value(row, None)) is not None:
+                if related.pk is None:  # never a NULL for a row the batch did not insert
+                    raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
+                setattr(row, field.attname, related.pk)
+        for field in stamped:
+            setattr(row, field.attname, field.pre_save(row, add=True))
+    columns = ", ".join(quote(field.column) for field in fields)
+    ids = statement_run(
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
+        f"RETURNING {quote(pk.column)}",
+        _arrays(fields, rows),
+    )
+    for row, (row_id,) in zip(rows, ids, strict=True):  # RETURNING keeps the rows' order
+        row.pk = row_id
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def rows_update(model, rows: list, names: list[str]) -> None:
+    """Write the fields ``names`` of ``rows`` (instances of ``model``), by primary key."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    pk = quote(model._meta.pk.column)
+    assigned = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
+    statement_run(
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {assigned} "
+        f"FROM (SELECT {_unnested([model._meta.pk, *fields])}) AS v WHERE t.{pk} = v.{pk}",
+        _arrays([model._meta.pk, *fields], rows),
+    )
