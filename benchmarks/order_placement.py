@@ -9,9 +9,11 @@ as `make run` serves it (see docs/operations.md, "Order placement").
 It migrates that database and REPLACES its users and trading data, then serves it exactly as
 `make run` does (honcho and the Procfile: gunicorn with 2 workers, a Celery worker, beat with a
 price tick and a sweep every second). At 2 and then 8 clients, each a trader with a key of its
-own, it measures in turn, closed loop: GET /healthz (the floor: the stack with no work),
+own, it measures, closed loop: GET /healthz (the floor: the stack with no work),
 GET /api/v1/account (signed) and POST /api/v1/orders (signed, market orders of 0.002 BTC that
-alternate opening a position and closing it). It prints each one's rate, p50 and p99, and its
+alternate opening a position and closing it), in turns of a fifth of the time each that
+alternate between the three, so that the machine's drift in speed weighs on the floor and on the
+orders alike. It prints each one's rate, p50 and p99, and its
 rate as a share of /healthz's at the same number of clients. First, with one client, it times the
 pages' floor: GET /healthz and the signed-in trade page (GET /trade/BTCUSDT/), whose latency
 alone is the server's time for them. Then check_ledger. It exits non-zero
@@ -49,6 +51,7 @@ from trading.api.authentication import request_signature  # noqa: E402
 from trading.selectors import ledger_problems  # noqa: E402
 
 CLIENTS = (2, 8)
+SLICES = 5  # turns per measure, alternating between the requests measured together
 ORDER = {"symbol": "BTCUSDT", "quantity": "0.002", "margin_mode": "CROSS"}
 
 
@@ -121,16 +124,27 @@ def site_ready(url: str) -> None:
         time.sleep(0.5)
 
 
-def measure(clients: list[Client], kind: str, seconds: float) -> dict:
-    """``kind`` requests from every client at once for ``seconds``: rate and latency."""
-    results: list = []
+def measure(clients: list[Client], kinds: tuple[str, ...], seconds: float) -> dict:
+    """Each of ``kinds`` from every client at once, for ``seconds`` in all, in ``SLICES`` turns
+    that alternate between the kinds (the machine's speed drifts, and so weighs on each alike):
+    each kind's rate and latency."""
     for client in clients:  # a warm-up request each (connections, the workers' first imports)
-        client.request(kind)
-    until = time.monotonic() + seconds
-    threads = [
-        threading.Thread(target=client.run, args=(kind, until, results)) for client in clients
-    ]
-    wall = threads_run(threads)
+        for kind in kinds:
+            client.request(kind)
+    results: dict = {kind: [] for kind in kinds}
+    walls = dict.fromkeys(kinds, 0.0)
+    for _ in range(SLICES):
+        for kind in kinds:
+            until = time.monotonic() + seconds / SLICES
+            threads = [
+                threading.Thread(target=client.run, args=(kind, until, results[kind]))
+                for client in clients
+            ]
+            walls[kind] += threads_run(threads)
+    return {kind: _figures(kind, results[kind], walls[kind]) for kind in kinds}
+
+
+def _figures(kind: str, results: list, wall: float) -> dict:
     times = [elapsed for elapsed, _, _ in results]
     return {
         "rate": len(results) / wall,
@@ -156,13 +170,14 @@ def main() -> int:
     try:
         site_ready(site.url)
         page = Client(site.url, keys[0], signed_in=session_of("load-0"))
-        for kind in ("healthz", "trade"):
-            figures[1, kind] = measure([page], kind, arguments.seconds)
+        for kind, result in measure([page], ("healthz", "trade"), arguments.seconds).items():
+            figures[1, kind] = result
         for count in CLIENTS:
             clients = [Client(site.url, key) for key in keys[:count]]
             every += clients
-            for kind in ("healthz", "account", "order"):
-                figures[count, kind] = measure(clients, kind, arguments.seconds)
+            kinds = ("healthz", "account", "order")
+            for kind, result in measure(clients, kinds, arguments.seconds).items():
+                figures[count, kind] = result
     finally:
         site.stop()
 
@@ -172,7 +187,10 @@ def main() -> int:
         "account": "GET /api/v1/account",
         "order": "POST /api/v1/orders",
     }
-    print(f"closed loop, {arguments.seconds:.0f} s each, gunicorn with 2 workers (make run)")
+    print(
+        f"closed loop, {arguments.seconds:.0f} s each in {SLICES} alternating slices,"
+        " gunicorn with 2 workers (make run)"
+    )
     print(
         f"{'clients':>7} {'request':<22} {'rate/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x healthz':>9}"
     )
