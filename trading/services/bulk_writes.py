@@ -74,10 +74,10 @@ def rows_insert(model, rows: list) -> None:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
     ]
     for row in rows:
-        for field in relations:  # the ids of the rows inserted before it (INSERT_ORDER)
+        for field in relations:  # the ids of the rows inserted before it (a batch's INSERT_ORDER)
             unset = getattr(row, field.attname) is None
             if unset and (related := field.get_cached_value(row, None)) is not None:
-                if related.pk is None:  # never a NULL for a row the batch did not insert
+                if related.pk is None:  # never a NULL for a row not inserted yet
                     raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
                 setattr(row, field.attname, related.pk)
         for field in stamped:
