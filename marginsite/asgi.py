@@ -6,10 +6,14 @@ by the session cookie and refused from another origin. Served by gunicorn's uvic
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marginsite.settings")
-django_application = get_asgi_application()  # sets Django up before the routes import models
+django.setup(set_prefix=False)  # before the routes import models; ASGI sets the prefix per request
+
+from marginsite.asgi_handler import SyncChainASGIHandler  # noqa: E402
+
+django_application = SyncChainASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

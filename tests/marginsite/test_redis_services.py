@@ -1,6 +1,7 @@
 """The production wiring over real Redis: the Django cache, and the Celery broker consumed by a
 real worker that runs the task and writes to the real database."""
 
+import contextvars
 import time
 import uuid
 
@@ -8,7 +9,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from marginsite.celery import app
 from trading.models import Heartbeat
@@ -35,6 +36,21 @@ def test_the_caches_redis_client_is_made_once_and_shared_by_every_call():
     assert cache.add("redis-once", 2, 30) is False
     assert cache.get("redis-once") == 1
     cache.delete("redis-once")
+
+
+def test_each_request_s_cache_object_shares_the_process_s_connection_pool():
+    # under ASGI each request runs in a context of its own, and gets a cache object of its own
+    def backend_of_a_new_context():
+        return contextvars.Context().run(lambda: caches["default"])
+
+    first, second = backend_of_a_new_context(), backend_of_a_new_context()
+    first.set("redis-pool-shared", 1, 30)
+
+    assert first is not second
+    # Django's own backend opens a pool, and a connection to Redis, per object
+    assert first._cache._get_connection_pool(True) is second._cache._get_connection_pool(True)
+    assert second.get("redis-pool-shared") == 1
+    second.delete("redis-pool-shared")
 
 
 @pytest.mark.django_db(transaction=True)
