@@ -3,12 +3,17 @@ rows: each column is sent as one array (bound by the server, in binary, not quot
 unnested into rows, so the statement's text is the same for any number of rows and is prepared
 once per connection (marginsite/database_pool.py). The values are the ORM's, prepared by each
 field as ``save`` prepares them. A sweep's batch writes its rows with them
-(trading/services/write_batches.py), and so do the ledger's entries and an order's fills."""
+(trading/services/write_batches.py), and so do the ledger's entries and an order's fills and
+new position. ``row_update`` is ``save(update_fields=...)`` for the rows an order changes (its
+wallet, its position). Each statement's text is made once per model (and fields): the ORM plans
+its statements anew at every save, which cost a market order more CPU than its queries' round
+trips."""
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 from marginsite.database_pool import prepared_cursor
 
@@ -28,15 +33,29 @@ def _arrays(fields, rows: list) -> list[list]:
 
 
 def _column(field, rows: list, database) -> list:
-    ready = READY_TYPES.get(
-        (field.target_field if field.is_relation else field).get_internal_type()
-    )
-    values = [getattr(row, field.attname) for row in rows]
+    return [_value(field, getattr(row, field.attname), database) for row in rows]
+
+
+def _value(field, value, database):
+    """``value`` of ``field`` as the database takes it."""
+    ready = _ready_type(field)
+    if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite())):
+        return value
+    return field.get_db_prep_save(value, database)
+
+
+@functools.cache
+def _ready_type(field) -> type | None:
+    return READY_TYPES.get((field.target_field if field.is_relation else field).get_internal_type())
+
+
+def _stamped(fields) -> list:
+    """The fields of ``fields`` whose ``pre_save`` sets the time (``auto_now``, ``auto_now_add``):
+    no other field of these models has a ``pre_save`` of its own."""
     return [
-        value
-        if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite()))
-        else field.get_db_prep_save(value, database)
-        for value in values
+        field
+        for field in fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
     ]
 
 
@@ -60,19 +79,26 @@ def statement_run(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+@functools.cache
+def _insert_statement(model) -> tuple[list, list, list, str]:
+    """The fields an insert of ``model`` writes, its relations among them, its stamped times,
+    and the statement."""
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
+        f"RETURNING {quote(pk.column)}"
+    )
+    return fields, [field for field in fields if field.is_relation], _stamped(fields), sql
+
+
 def rows_insert(model, rows: list) -> None:
     """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
     if not rows:
         return
-    quote = connection.ops.quote_name
-    pk = model._meta.pk
-    fields = [field for field in model._meta.concrete_fields if field is not pk]
-    relations = [field for field in fields if field.is_relation]
-    stamped = [  # the times set by ``pre_save``: no other field of these models has one
-        field
-        for field in fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ]
+    fields, relations, stamped, sql = _insert_statement(model)
     for row in rows:
         for field in relations:  # the ids of the rows inserted before it (a batch's INSERT_ORDER)
             unset = getattr(row, field.attname) is None
@@ -82,25 +108,53 @@ def rows_insert(model, rows: list) -> None:
                 setattr(row, field.attname, related.pk)
         for field in stamped:
             setattr(row, field.attname, field.pre_save(row, add=True))
-    columns = ", ".join(quote(field.column) for field in fields)
-    ids = statement_run(
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
-        f"RETURNING {quote(pk.column)}",
-        _arrays(fields, rows),
-    )
+    ids = statement_run(sql, _arrays(fields, rows))
     for row, (row_id,) in zip(rows, ids, strict=True):  # RETURNING keeps the rows' order
         row.pk = row_id
         row._state.adding, row._state.db = False, connection.alias
 
 
+@functools.cache
+def _rows_update_statement(model, names: tuple[str, ...]) -> tuple[list, str]:
+    quote = connection.ops.quote_name
+    fields = [model._meta.pk, *(model._meta.get_field(name) for name in names)]
+    pk = quote(model._meta.pk.column)
+    assigned = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields[1:])
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} AS t SET {assigned} "
+        f"FROM (SELECT {_unnested(fields)}) AS v WHERE t.{pk} = v.{pk}"
+    )
+    return fields, sql
+
+
 def rows_update(model, rows: list, names: list[str]) -> None:
     """Write the fields ``names`` of ``rows`` (instances of ``model``), by primary key."""
+    fields, sql = _rows_update_statement(model, tuple(names))
+    statement_run(sql, _arrays(fields, rows))
+
+
+@functools.cache
+def _row_update_statement(model, names: tuple[str, ...]) -> tuple[list, list, str]:
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in names]
-    pk = quote(model._meta.pk.column)
-    assigned = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-    statement_run(
-        f"UPDATE {quote(model._meta.db_table)} AS t SET {assigned} "
-        f"FROM (SELECT {_unnested([model._meta.pk, *fields])}) AS v WHERE t.{pk} = v.{pk}",
-        _arrays([model._meta.pk, *fields], rows),
+    assigned = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {assigned} "
+        f"WHERE {quote(model._meta.pk.column)} = %s"
     )
+    return fields, _stamped(fields), sql
+
+
+def row_update(row, names: list[str]) -> None:
+    """Write the fields ``names`` of ``row``, an instance read from the database, by primary
+    key, as ``row.save(update_fields=names)`` does: the ``auto_now`` times among them are set to
+    now, and a row that is not there is an error."""
+    fields, stamped, sql = _row_update_statement(type(row), tuple(names))
+    for field in stamped:
+        setattr(row, field.attname, field.pre_save(row, add=False))
+    database = connections[connection.alias]
+    params = [_value(field, getattr(row, field.attname), database) for field in fields]
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [*params, row.pk])
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"{type(row).__name__} {row.pk}: no row to update")

@@ -22,7 +22,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.bulk_writes import rows_insert
+from trading.services.bulk_writes import row_update, rows_insert
 from trading.services.ledger import Posting, journal_open, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
@@ -125,9 +125,9 @@ def settlement_book(
     held = settlement.position
     if settlement.opening:
         if settlement.position_closed:  # reversed: closed before its key's next one opens
-            position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
+            row_update(position, [*unsaved.pop(id(position)), "updated_at"])
         if settlement.position_closed or position is None:
-            positions[Leg.OPENING] = Position.objects.create(
+            positions[Leg.OPENING] = Position(
                 user=order.user,
                 instrument=order.instrument,
                 margin_mode=order.margin_mode,
@@ -136,6 +136,7 @@ def settlement_book(
                 entry_price=held.entry_price,
                 leverage=held.leverage,
             )
+            rows_insert(Position, [positions[Leg.OPENING]])
         else:
             position.quantity, position.entry_price = held.quantity, held.entry_price
             unsaved[id(position)] = ["quantity", "entry_price"]
@@ -162,7 +163,7 @@ def settlement_book(
         return Execution(fills, None if settlement.position_closed else position)
     ledger_post_all(postings, journal=journal, unsaved=unsaved)
     if unsaved:  # a position no transfer touched (a cross one)
-        position.save(update_fields=[*unsaved.pop(id(position)), "updated_at"])
+        row_update(position, [*unsaved.pop(id(position)), "updated_at"])
     rows_insert(Fill, fills)
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
 from trading.selectors.instruments import system_ledger_accounts
-from trading.services.bulk_writes import rows_insert
+from trading.services.bulk_writes import row_update, rows_insert
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -78,12 +78,12 @@ def _apply(changes: dict[int, tuple[object, Decimal]], unsaved: dict[int, list[s
             holder.balance += change
             if holder.balance < 0:
                 raise ValueError(f"wallet {holder.pk} would go below 0")
-            holder.save(update_fields=["balance", *fields])
+            row_update(holder, ["balance", *fields])
         else:
             holder.isolated_margin += change
             if holder.isolated_margin < 0:
                 raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
-            holder.save(update_fields=["isolated_margin", *fields])
+            row_update(holder, ["isolated_margin", *fields])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from django.db.models import Subquery
 from marginsite.database_pool import prepared_cursor
 from trading.models import InstrumentsVersion, LedgerAccount, Order, Position, Wallet
 from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
+from trading.services.bulk_writes import row_update
 from trading.services.live import live_account_changed
 
 
@@ -42,7 +43,7 @@ def wallet_lock(user) -> Wallet:
     instruments_version_seen(wallet.instruments_version)
     if not wallet.sweep_due:
         wallet.sweep_due = True
-        wallet.save(update_fields=["sweep_due"])
+        row_update(wallet, ["sweep_due"])
     live_account_changed(wallet.user_id)
     return wallet
 

@@ -1,0 +1,67 @@
+"""The ORM's writes without its per-call planning (trading/services/bulk_writes.py): what they
+write is what ``bulk_create`` and ``save(update_fields=...)`` write."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from trading.models import Journal, Wallet
+from trading.services.bulk_writes import row_update, rows_insert, rows_update
+
+
+def test_an_insert_sets_the_primary_keys_and_writes_every_field(db):
+    at = timezone.now() - timedelta(days=1)
+    rows = [Journal(kind=Journal.Kind.FILL, created_at=at), Journal(kind=Journal.Kind.FUNDING)]
+
+    rows_insert(Journal, rows)
+
+    assert all(row.pk and not row._state.adding for row in rows)
+    stored = Journal.objects.in_bulk([row.pk for row in rows])
+    assert [(stored[row.pk].kind, stored[row.pk].created_at) for row in rows] == [
+        (row.kind, row.created_at) for row in rows
+    ]
+    assert stored[rows[0].pk].created_at == at
+
+
+def test_a_row_update_writes_the_named_fields_and_stamps_its_time(trader):
+    wallet = Wallet.objects.get(user=trader)
+    before = wallet.updated_at
+    wallet.balance, wallet.sweep_due = Decimal("1234.56789012"), not wallet.sweep_due
+
+    row_update(wallet, ["balance", "updated_at"])
+
+    stored = Wallet.objects.get(pk=wallet.pk)
+    assert stored.balance == Decimal("1234.56789012")
+    assert stored.sweep_due is not wallet.sweep_due  # not named: not written
+    assert stored.updated_at == wallet.updated_at > before
+
+
+def test_a_row_update_of_a_row_that_is_not_there_is_an_error_and_writes_nothing(trader):
+    wallet = Wallet.objects.get(user=trader)
+    balances = list(Wallet.objects.values_list("pk", "balance", "updated_at"))
+    wallet.pk, wallet.balance = wallet.pk + 1000, Decimal(1)
+
+    with pytest.raises(DatabaseError, match="no row to update"), transaction.atomic():
+        row_update(wallet, ["balance", "updated_at"])
+
+    assert list(Wallet.objects.values_list("pk", "balance", "updated_at")) == balances
+
+
+def test_a_rows_update_writes_each_row_s_named_fields(make_trader):
+    wallets = [Wallet.objects.get(user=make_trader()) for _ in range(3)]
+    for number, wallet in enumerate(wallets):
+        wallet.balance, wallet.sweep_due = Decimal(number) / 3, False
+
+    rows_update(Wallet, wallets, ["balance"])
+
+    stored = Wallet.objects.in_bulk([wallet.pk for wallet in wallets])
+    # rounded to the column's scale by the database, as a save's value is
+    assert [stored[wallet.pk].balance for wallet in wallets] == [
+        Decimal(0),
+        Decimal("0.33333333"),
+        Decimal("0.66666667"),
+    ]
+    assert all(stored[wallet.pk].sweep_due for wallet in wallets)
