@@ -3,11 +3,11 @@ rows: each column is sent as one array (bound by the server, in binary, not quot
 unnested into rows, so the statement's text is the same for any number of rows and is prepared
 once per connection (marginsite/database_pool.py). The values are the ORM's, prepared by each
 field as ``save`` prepares them. A sweep's batch writes its rows with them
-(trading/services/write_batches.py), and so do the ledger's entries and an order's fills and
-new position. ``row_update`` is ``save(update_fields=...)`` for the rows an order changes (its
-wallet, its position). Each statement's text is made once per model (and fields): the ORM plans
-its statements anew at every save, which cost a market order more CPU than its queries' round
-trips."""
+(trading/services/write_batches.py), and so does an order's new position. ``row_update`` is
+``save(update_fields=...)`` for the rows an order changes (its wallet, its position), and
+``WritesStatement`` sends a fill's inserts and updates in one statement. Each statement's text is
+made once per model (and fields): the ORM plans its statements anew at every save, which cost a
+market order more CPU than its queries' round trips."""
 
 import functools
 from datetime import datetime
@@ -82,23 +82,18 @@ def statement_run(sql: str, params: list) -> list[tuple]:
 @functools.cache
 def _insert_statement(model) -> tuple[list, list, list, str]:
     """The fields an insert of ``model`` writes, its relations among them, its stamped times,
-    and the statement."""
+    and the statement (its RETURNING clause apart)."""
     quote = connection.ops.quote_name
-    pk = model._meta.pk
-    fields = [field for field in model._meta.concrete_fields if field is not pk]
+    fields = [field for field in model._meta.concrete_fields if field is not model._meta.pk]
     columns = ", ".join(quote(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)} "
-        f"RETURNING {quote(pk.column)}"
-    )
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)}"
     return fields, [field for field in fields if field.is_relation], _stamped(fields), sql
 
 
-def rows_insert(model, rows: list) -> None:
-    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
-    if not rows:
-        return
-    fields, relations, stamped, sql = _insert_statement(model)
+def _insert_params(model, rows: list) -> list[list]:
+    """The arrays of ``rows``, new instances of ``model``, once each points at the rows it names
+    by their ids and its stamped times are set."""
+    fields, relations, stamped, _ = _insert_statement(model)
     for row in rows:
         for field in relations:  # the ids of the rows inserted before it (a batch's INSERT_ORDER)
             unset = getattr(row, field.attname) is None
@@ -108,10 +103,23 @@ def rows_insert(model, rows: list) -> None:
                 setattr(row, field.attname, related.pk)
         for field in stamped:
             setattr(row, field.attname, field.pre_save(row, add=True))
-    ids = statement_run(sql, _arrays(fields, rows))
-    for row, (row_id,) in zip(rows, ids, strict=True):  # RETURNING keeps the rows' order
+    return _arrays(fields, rows)
+
+
+def _inserted(rows: list, ids) -> None:
+    for row, row_id in zip(rows, ids, strict=True):
         row.pk = row_id
         row._state.adding, row._state.db = False, connection.alias
+
+
+def rows_insert(model, rows: list) -> None:
+    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
+    if not rows:
+        return
+    params = _insert_params(model, rows)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    ids = statement_run(f"{_insert_statement(model)[3]} RETURNING {pk}", params)
+    _inserted(rows, [row_id for (row_id,) in ids])  # RETURNING keeps the rows' order
 
 
 @functools.cache
@@ -145,16 +153,79 @@ def _row_update_statement(model, names: tuple[str, ...]) -> tuple[list, list, st
     return fields, _stamped(fields), sql
 
 
+def _update_params(row, names: tuple[str, ...]) -> list:
+    """The values of ``row``'s fields ``names`` and its primary key, its stamped times set."""
+    fields, stamped, _ = _row_update_statement(type(row), names)
+    for field in stamped:
+        setattr(row, field.attname, field.pre_save(row, add=False))
+    database = connections[connection.alias]
+    return [*(_value(field, getattr(row, field.attname), database) for field in fields), row.pk]
+
+
 def row_update(row, names: list[str]) -> None:
     """Write the fields ``names`` of ``row``, an instance read from the database, by primary
     key, as ``row.save(update_fields=names)`` does: the ``auto_now`` times among them are set to
     now, and a row that is not there is an error."""
-    fields, stamped, sql = _row_update_statement(type(row), tuple(names))
-    for field in stamped:
-        setattr(row, field.attname, field.pre_save(row, add=False))
-    database = connections[connection.alias]
-    params = [_value(field, getattr(row, field.attname), database) for field in fields]
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*params, row.pk])
-        if cursor.rowcount != 1:
-            raise DatabaseError(f"{type(row).__name__} {row.pk}: no row to update")
+    statement = WritesStatement()
+    statement.update(row, names)
+    statement.run()
+
+
+class WritesStatement:
+    """New rows to insert and rows whose fields to write, sent as one statement: one round trip,
+    prepared as the others are (its text is the same for the same tables and fields). A fill
+    writes its ledger entries, itself and its wallet's and position's changes so
+    (trading/services/fills.py). Each row is written once; a row inserted here is not pointed at
+    by another row inserted here (all of them are read from one snapshot). An update is
+    ``row_update``'s."""
+
+    def __init__(self):
+        self._inserts: list[tuple[type, list]] = []
+        self._updates: list[tuple[object, tuple[str, ...]]] = []
+
+    def insert(self, model, rows: list) -> None:
+        """Insert ``rows``, new instances of ``model``; their primary keys are set by ``run``."""
+        if rows:
+            self._inserts.append((model, list(rows)))
+
+    def update(self, row, names: list[str]) -> None:
+        """Write the fields ``names`` of ``row`` (``row_update``)."""
+        self._updates.append((row, tuple(names)))
+
+    def run(self) -> None:
+        """Send everything kept, in the caller's transaction, and forget it."""
+        if not (self._inserts or self._updates):
+            return
+        shape = (
+            tuple(model for model, _ in self._inserts),
+            tuple((type(row), names) for row, names in self._updates),
+        )
+        params = []
+        for model, rows in self._inserts:
+            params += _insert_params(model, rows)
+        for row, names in self._updates:
+            params += _update_params(row, names)
+        (written,) = statement_run(_writes_statement(shape), params)
+        for (_, rows), ids in zip(self._inserts, written, strict=False):
+            _inserted(rows, ids)  # ordered by id: a sequence numbers an insert's rows in order
+        for (row, _), count in zip(self._updates, written[len(self._inserts) :], strict=True):
+            if count != 1:
+                raise DatabaseError(f"{type(row).__name__} {row.pk}: no row to update")
+        self._inserts, self._updates = [], []
+
+
+@functools.cache
+def _writes_statement(shape: tuple[tuple, tuple]) -> str:
+    """``WritesStatement``'s statement for its tables and fields: each insert and update a
+    common table expression, and what each wrote (the ids inserted, the rows updated)."""
+    quote = connection.ops.quote_name
+    inserted, updated = shape
+    parts, written = [], []
+    for number, model in enumerate(inserted):
+        pk = quote(model._meta.pk.column)
+        parts.append(f"i{number} AS ({_insert_statement(model)[3]} RETURNING {pk} AS id)")
+        written.append(f"(SELECT array_agg(id ORDER BY id) FROM i{number})")
+    for number, (model, names) in enumerate(updated):
+        parts.append(f"u{number} AS ({_row_update_statement(model, names)[2]} RETURNING 1)")
+        written.append(f"(SELECT count(*) FROM u{number})")
+    return f"WITH {', '.join(parts)} SELECT {', '.join(written)}"

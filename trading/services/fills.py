@@ -22,7 +22,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.bulk_writes import row_update, rows_insert
+from trading.services.bulk_writes import WritesStatement, row_update, rows_insert
 from trading.services.ledger import Posting, journal_open, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
@@ -161,10 +161,12 @@ def settlement_book(
             writes.update(position)
         writes.create(*fills)
         return Execution(fills, None if settlement.position_closed else position)
-    ledger_post_all(postings, journal=journal, unsaved=unsaved)
+    statement = WritesStatement()  # the entries, the fills and the rows changed: one round trip
+    ledger_post_all(postings, journal=journal, unsaved=unsaved, statement=statement)
     if unsaved:  # a position no transfer touched (a cross one)
-        row_update(position, [*unsaved.pop(id(position)), "updated_at"])
-    rows_insert(Fill, fills)
+        statement.update(position, [*unsaved.pop(id(position)), "updated_at"])
+    statement.insert(Fill, fills)
+    statement.run()
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))
 

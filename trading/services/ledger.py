@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
 from trading.selectors.instruments import system_ledger_accounts
-from trading.services.bulk_writes import row_update, rows_insert
+from trading.services.bulk_writes import WritesStatement
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -66,24 +66,28 @@ def ledger_system_accounts_keep() -> None:
         _ledger_account(kind)
 
 
-def _apply(changes: dict[int, tuple[object, Decimal]], unsaved: dict[int, list[str]]) -> None:
+def _apply(
+    changes: dict[int, tuple[object, Decimal]],
+    unsaved: dict[int, list[str]],
+    statement: WritesStatement,
+) -> None:
     """Keep the cached balance of each wallet or isolated position's margin that ``changes``
     (id of the holder -> (holder, change)) touch equal to its ledger account: one write each,
-    with the ``unsaved`` fields the caller changed on it (taken out of ``unsaved``). The caller
-    holds the row locks; a balance below 0 is a bug, refused here and by the database
-    constraint."""
+    in ``statement``, with the ``unsaved`` fields the caller changed on it (taken out of
+    ``unsaved``). The caller holds the row locks; a balance below 0 is a bug, refused here and
+    by the database constraint."""
     for key, (holder, change) in changes.items():
         fields = [*unsaved.pop(key, ()), "updated_at"]
         if isinstance(holder, Wallet):
             holder.balance += change
             if holder.balance < 0:
                 raise ValueError(f"wallet {holder.pk} would go below 0")
-            row_update(holder, ["balance", *fields])
+            statement.update(holder, ["balance", *fields])
         else:
             holder.isolated_margin += change
             if holder.isolated_margin < 0:
                 raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
-            row_update(holder, ["isolated_margin", *fields])
+            statement.update(holder, ["isolated_margin", *fields])
 
 
 @dataclass(frozen=True)
@@ -140,18 +144,24 @@ def ledger_post_all(
     journal: Journal,
     at: datetime | None = None,
     unsaved: dict[int, list[str]] | None = None,
+    statement: WritesStatement | None = None,
 ) -> list[LedgerEntry]:
     """Post the movements of one event, in order, in ``journal``: the entries in one insert, and
     each wallet's or margin's cached balance written once, for what they all change, with the
     fields the caller changed on that row and has not saved (``unsaved``: id of the row -> its
-    fields; those written are taken out). Must run inside the caller's transaction (the one of
-    the change the entries record)."""
+    fields; those written are taken out); all in one statement. Given a ``statement``, they are
+    added to it, for the caller to send with the event's other rows (a fill's: its own row and
+    its position's). Must run inside the caller's transaction (the one of the change the entries
+    record)."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction of the change it records")
     created_at = timezone.now() if at is None else at
     entries, changes, fund_change = _entries_of(postings, journal=journal, created_at=created_at)
-    rows_insert(LedgerEntry, entries)
-    _apply(changes, {} if unsaved is None else unsaved)
+    writes = WritesStatement() if statement is None else statement
+    writes.insert(LedgerEntry, entries)
+    _apply(changes, {} if unsaved is None else unsaved, writes)
+    if statement is None:
+        writes.run()
     if fund_change:  # its floor of 0 is the database's constraint
         LedgerAccount.objects.filter(pk=_ledger_account(Kind.INSURANCE_FUND).pk).update(
             balance=F("balance") + fund_change

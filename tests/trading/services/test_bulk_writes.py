@@ -9,7 +9,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from trading.models import Journal, Wallet
-from trading.services.bulk_writes import row_update, rows_insert, rows_update
+from trading.services.bulk_writes import WritesStatement, row_update, rows_insert, rows_update
 
 
 def test_an_insert_sets_the_primary_keys_and_writes_every_field(db):
@@ -65,3 +65,42 @@ def test_a_rows_update_writes_each_row_s_named_fields(make_trader):
         Decimal("0.66666667"),
     ]
     assert all(stored[wallet.pk].sweep_due for wallet in wallets)
+
+
+def test_a_writes_statement_inserts_and_updates_in_one_round_trip(
+    trader, django_assert_num_queries
+):
+    wallet = Wallet.objects.get(user=trader)
+    journals = [Journal(kind=Journal.Kind.FILL) for _ in range(3)]
+    funding = [Journal(kind=Journal.Kind.FUNDING)]
+    wallet.balance = Decimal("42.5")
+    statement = WritesStatement()
+    statement.insert(Journal, journals)
+    statement.insert(Journal, funding)
+    statement.update(wallet, ["balance", "updated_at"])
+
+    with django_assert_num_queries(1):
+        statement.run()
+
+    # each row's id is its own, in the order given
+    assert [journal.pk for journal in journals] == sorted(journal.pk for journal in journals)
+    stored = Journal.objects.in_bulk([row.pk for row in journals + funding])
+    assert [stored[row.pk].kind for row in journals + funding] == ["FILL"] * 3 + ["FUNDING"]
+    assert funding[0].pk > journals[-1].pk
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("42.5")
+
+
+def test_a_writes_statement_with_a_row_that_is_not_there_writes_nothing(trader):
+    wallet = Wallet.objects.get(user=trader)
+    journals = Journal.objects.count()
+    balances = list(Wallet.objects.values_list("pk", "balance", "updated_at"))
+    wallet.pk, wallet.balance = wallet.pk + 1000, Decimal(1)
+    statement = WritesStatement()
+    statement.insert(Journal, [Journal(kind=Journal.Kind.FILL)])
+    statement.update(wallet, ["balance", "updated_at"])
+
+    with pytest.raises(DatabaseError, match="no row to update"), transaction.atomic():
+        statement.run()
+
+    assert Journal.objects.count() == journals
+    assert list(Wallet.objects.values_list("pk", "balance", "updated_at")) == balances
