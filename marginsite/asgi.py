@@ -1,4 +1,5 @@
-"""The ASGI application: HTTP goes to Django (through the access log), WebSockets to Binance's
+"""The ASGI application: HTTP goes to Django (through the access log, and spread over the workers:
+marginsite/connection_spread.py), WebSockets to Binance's
 streams (trading/binance/streams/: bots, which send no Origin and no cookie; the listen key is
 the user stream's credential) or else to the live trade page's socket (trading/live/), signed in
 by the session cookie and refused from another origin. Served by gunicorn's uvicorn workers
@@ -21,12 +22,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import re_path  # noqa: E402
 
 from marginsite.access_log import AccessLog  # noqa: E402
+from marginsite.connection_spread import ConnectionSpread  # noqa: E402
 from trading.binance.streams.routing import websocket_urlpatterns as binance_streams  # noqa: E402
 from trading.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": AccessLog(django_application),
+        "http": AccessLog(ConnectionSpread(django_application)),
         "websocket": URLRouter(
             [
                 *binance_streams,

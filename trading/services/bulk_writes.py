@@ -175,8 +175,8 @@ class WritesStatement:
     """New rows to insert and rows whose fields to write, sent as one statement: one round trip,
     prepared as the others are (its text is the same for the same tables and fields). A fill
     writes its ledger entries, itself and its wallet's and position's changes so
-    (trading/services/fills.py). Each row is written once; a row inserted here is not pointed at
-    by another row inserted here (all of them are read from one snapshot). An update is
+    (trading/services/fills.py). Each row is written once, and a row inserted here points only
+    at rows already in the database (ids are known once the statement has run). An update is
     ``row_update``'s."""
 
     def __init__(self):
