@@ -1,11 +1,14 @@
 """The cache's backend in production: Django's Redis cache, with one connection pool per server
 and one Redis client per pool in each process."""
 
+import threading
+
 from django.core.cache.backends import redis
 
 # this process's pools and clients (a forked child's pools reconnect: redis-py checks the pid)
 _POOLS: dict[tuple, dict] = {}
 _CLIENTS: dict = {}
+_POOL_MAKING = threading.Lock()  # two threads' first calls make one pool, not two
 
 
 class RedisCacheClient(redis.RedisCacheClient):
@@ -26,6 +29,15 @@ class RedisCacheClient(redis.RedisCacheClient):
         super().__init__(servers, **options)
         key = (tuple(servers), self._pool_class, repr(sorted(self._pool_options.items())))
         self._pools = _POOLS.setdefault(key, {})
+
+    def _get_connection_pool(self, write):
+        index = self._get_connection_pool_index(write)
+        if (pool := self._pools.get(index)) is None:
+            with _POOL_MAKING:
+                if (pool := self._pools.get(index)) is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    self._pools[index] = pool
+        return pool
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)

@@ -4,9 +4,10 @@ serializes the answer. Refusals are raised by the services and shaped by errors.
 import functools
 
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.services import margin_mode_default_set
@@ -117,7 +118,13 @@ class Account(APIView):
 def _body(serializer_class, request) -> dict:
     """The request body, checked by ``serializer_class`` (a malformed or invalid one is a 400,
     its ValidationError the one ``is_valid(raise_exception=True)`` raises)."""
-    return dict(_body_checker(serializer_class).run_validation(request.data))
+    try:
+        return dict(_body_checker(serializer_class).run_validation(request.data))
+    except ValidationError as error:
+        if request.data is None:  # a JSON null: is_valid words it so
+            detail = ErrorDetail("No data provided", code="null")
+            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [detail]}) from error
+        raise
 
 
 @functools.cache

@@ -136,3 +136,20 @@ def test_nan_in_a_body_is_refused(signed, unchanged):
 
     assert response.status_code == 400
     assert response.json() == {**MALFORMED, "message": "NaN is not a number JSON allows."}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"null", "No data provided"),
+        (b'["BTCUSDT"]', "Invalid data. Expected a dictionary, but got list."),
+    ],
+)
+def test_a_body_that_is_not_an_object_is_refused(signed, unchanged, raw, message):
+    with unchanged():
+        response = signed.post("/api/v1/orders", raw=raw)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == message
+    assert response.json()["field"] is None
+    assert not Order.objects.exists()
