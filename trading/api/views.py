@@ -118,13 +118,10 @@ class Account(APIView):
 def _body(serializer_class, request) -> dict:
     """The request body, checked by ``serializer_class`` (a malformed or invalid one is a 400,
     its ValidationError the one ``is_valid(raise_exception=True)`` raises)."""
-    try:
-        return dict(_body_checker(serializer_class).run_validation(request.data))
-    except ValidationError as error:
-        if request.data is None:  # a JSON null: is_valid words it so
-            detail = ErrorDetail("No data provided", code="null")
-            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [detail]}) from error
-        raise
+    if request.data is None:  # a JSON null, worded as is_valid words it
+        detail = ErrorDetail("No data provided", code="null")
+        raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [detail]})
+    return dict(_body_checker(serializer_class).run_validation(request.data))
 
 
 @functools.cache
