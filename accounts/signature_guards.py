@@ -1,8 +1,9 @@
 """What both signed APIs (the native one and the Binance facade) remember of the signatures they
 check, in the cache (Redis in production, so that every web worker sees the same):
 
-- each accepted signature, until its timestamp leaves the window: a signature is accepted once,
-  so a request captured on the way (or sent twice by a retrying client) cannot act twice;
+- each signature a request carries, until its timestamp leaves the window: a signature is
+  accepted once, so a request captured on the way (or sent twice by a retrying client) cannot
+  act twice;
 - the failed signature checks of each key, so that a key's budget of failures
   (API_SIGNATURE_FAILURE_LIMIT per API_SIGNATURE_FAILURE_SECONDS) ends the guessing before the
   secret is decrypted again.
@@ -11,32 +12,63 @@ While Redis does not answer, both are kept in this process's memory (accounts/ca
 """
 
 import hashlib
+import logging
 import math
+from typing import NamedTuple
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounts.cache_fallback import cache_call, counter_increment
+from accounts.cache_fallback import LOCAL_COUNTERS, counter_increment
 from accounts.models import ApiKey
 
+logger = logging.getLogger(__name__)
 
-def signature_first_use(api_key: ApiKey, signature: str, *, valid_for_ms: int) -> bool:
-    """True the first time ``signature`` of ``api_key`` is seen; it is then remembered for
-    ``valid_for_ms`` (as long as its timestamp would still be accepted) and one second more.
-    ``cache.add`` sets only if absent, in one step: of two copies sent at once, one wins."""
+
+class SignatureGuards(NamedTuple):
+    """What the cache holds of a signed request's key and signature, read before its signature
+    is checked."""
+
+    exhausted: bool  # the key has failed API_SIGNATURE_FAILURE_LIMIT checks: refuse it unchecked
+    first_use: bool  # the signature was not seen before (now it is): else a replay
+
+
+def signature_guards(api_key: ApiKey, signature: str, *, valid_for_ms: int) -> SignatureGuards:
+    """Whether ``api_key``'s failed checks are exhausted (API_SIGNATURE_FAILURE_LIMIT within
+    API_SIGNATURE_FAILURE_SECONDS of the first of them), and whether this is the first time
+    ``signature`` of ``api_key`` is seen; it is then remembered for ``valid_for_ms`` (as long as
+    its timestamp would still be accepted) and one second more, set only if absent, in one step:
+    of two copies sent at once, one wins. Both in one round trip to Redis: every signed request
+    asks them. A signature is remembered even when its request is refused (the key exhausted,
+    the signature wrong): a request refused once is refused again, and a client signs each new
+    try afresh (its own timestamp)."""
     digest = hashlib.sha256(f"{api_key.pk}:{signature.lower()}".encode()).hexdigest()
+    keys = (_failures_key(api_key), f"signature-seen:{digest}")
     seconds = math.ceil(max(valid_for_ms, 0) / 1000) + 1
-    return cache_call("add", f"signature-seen:{digest}", 1, seconds)
+    try:
+        failures, first_use = _guards_read(cache, keys, seconds)
+    except (RedisConnectionError, RedisTimeoutError):
+        logger.warning("signature guards: Redis does not answer; kept in this process")
+        failures, first_use = _guards_read(LOCAL_COUNTERS, keys, seconds)
+    return SignatureGuards(failures >= settings.API_SIGNATURE_FAILURE_LIMIT, first_use)
+
+
+def _guards_read(store, keys: tuple[str, str], seconds: int) -> tuple[int, bool]:
+    """The failures counted under ``keys[0]``, and whether ``keys[1]`` was absent (set now)."""
+    failures, seen = keys
+    if isinstance(store, RedisCache):
+        failures, seen = (store.make_and_validate_key(key) for key in keys)
+        pipeline = store._cache.get_client(seen, write=True).pipeline(transaction=False)
+        count, added = pipeline.get(failures).set(seen, 1, nx=True, ex=seconds).execute()
+        return int(count or 0), bool(added)
+    return store.get(failures, 0), store.add(seen, 1, seconds)
 
 
 def _failures_key(api_key: ApiKey) -> str:
     return f"signature-failures:{api_key.pk}"
-
-
-def signature_failures_exhausted(api_key: ApiKey) -> bool:
-    """True once ``api_key`` has failed API_SIGNATURE_FAILURE_LIMIT signature checks within
-    API_SIGNATURE_FAILURE_SECONDS of the first of them."""
-    failures = cache_call("get", _failures_key(api_key), 0)
-    return failures >= settings.API_SIGNATURE_FAILURE_LIMIT
 
 
 def signature_failure_count(api_key: ApiKey) -> None:

@@ -101,6 +101,15 @@ def test_with_redis_down_bots_keep_trading_and_health_says_why(private_redis, tr
     assert Client().get("/fapi/v1/time").status_code == 200
     health = Client().get("/healthz")
     assert (health.status_code, health.json()["cache"]) == (503, "failing")
+    # and the signatures seen are kept there: a copy is still refused
+    headers = signed.headers("GET", "/api/v1/account", b"")
+    first = signed.client.get("/api/v1/account", headers=headers)
+    copy = signed.client.get("/api/v1/account", headers=headers)
+    assert (first.status_code, copy.status_code, copy.json()["code"]) == (
+        200,
+        401,
+        "SIGNATURE_REPLAYED",
+    )
 
     private_redis.start()
 

@@ -16,7 +16,8 @@ from accounts.services import api_key_create
 from tests.builders import market_order, wallet_balance
 from tests.clients import BinanceClient, SignedClient
 from trading.errors import InvalidQuantity
-from trading.models import Instrument, Order, Position
+from trading.models import Instrument, LedgerAccount, LedgerEntry, Order, Position
+from trading.selectors import ledger_problems
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,11 +32,11 @@ def warm(trader):
     return trader
 
 
-def test_a_market_order_that_opens_a_position_costs_7_queries(warm, django_assert_num_queries):
+def test_a_market_order_that_opens_a_position_costs_5_queries(warm, django_assert_num_queries):
     # begin; lock the wallet; read the account and lock its open positions (none here: flat), in
-    # one statement; insert the order with its journal (one statement), the position; insert the
-    # ledger entry and the fill and write the wallet, in one statement; commit
-    with django_assert_num_queries(7):
+    # one statement; insert the order, its journal, the position, the ledger entry and the fill
+    # and write the wallet, in one statement; commit
+    with django_assert_num_queries(5):
         order = market_order(warm, "BUY", "0.01")
 
     assert (order.status, order.filled_quantity, order.average_fill_price) == (
@@ -48,13 +49,38 @@ def test_a_market_order_that_opens_a_position_costs_7_queries(warm, django_asser
     assert wallet_balance(warm) == Decimal("9999.1")
 
 
-def test_a_market_order_that_closes_it_too_costs_7_queries(warm, django_assert_num_queries):
+def test_an_isolated_market_order_that_opens_a_position_costs_5_queries(
+    warm, django_assert_num_queries
+):
+    # as a cross one: the position's margin account is inserted in the same statement, and the
+    # position with its margin
+    with django_assert_num_queries(5):
+        order = market_order(warm, "BUY", "0.01", margin_mode="ISOLATED")
+
+    assert order.status == "FILLED"
+    position = Position.objects.get(user=warm, status="OPEN", margin_mode="ISOLATED")
+    margin = LedgerAccount.objects.get(position=position, kind="ISOLATED_MARGIN")
+    assert (position.quantity, position.isolated_margin) == (Decimal("0.01"), Decimal("30"))
+    assert margin.user_id == warm.pk
+    # 600 at 20x is 30 of margin, out of the wallet with the 0.30 fee, into the new account
+    wallet = LedgerAccount.objects.get(kind="WALLET", user=warm).pk
+    fees = LedgerAccount.objects.get(kind="FEES").pk
+    entries = LedgerEntry.objects.filter(order=order).order_by("pk")
+    assert [(e.kind, e.amount, e.source_id, e.destination_id, e.position_id) for e in entries] == [
+        ("ISOLATED_MARGIN", Decimal("30"), wallet, margin.pk, position.pk),
+        ("FEE", Decimal("0.30"), wallet, fees, position.pk),
+    ]
+    assert wallet_balance(warm) == Decimal("10000") - Decimal("0.6") - Decimal("30.30")
+    assert ledger_problems() == []
+
+
+def test_a_market_order_that_closes_it_too_costs_5_queries(warm, django_assert_num_queries):
     market_order(warm, "BUY", "0.01")
 
     # ... its position (locked with the account's read) written closed, with the ledger entries,
     # the fill and the wallet, instead of inserted; and the open reduce-only orders of its key
-    # locked and canceled (one statement)
-    with django_assert_num_queries(7):
+    # locked and canceled, all in the one statement
+    with django_assert_num_queries(5):
         order = market_order(warm, "SELL", "0.01")
 
     assert order.status == "FILLED"
@@ -62,7 +88,7 @@ def test_a_market_order_that_closes_it_too_costs_7_queries(warm, django_assert_n
     assert wallet_balance(warm) == Decimal("9998.8")
 
 
-def test_a_signed_api_order_costs_8_queries_with_its_authentication(
+def test_a_signed_api_order_costs_6_queries_with_its_authentication(
     warm, django_assert_num_queries
 ):
     new = api_key_create(user=warm, name="bot", permission="TRADING")
@@ -70,24 +96,24 @@ def test_a_signed_api_order_costs_8_queries_with_its_authentication(
     # a refusal records the key's use (a write at most once a minute)
     assert bot.post("/api/v1/orders", {**OPEN, "quantity": "0.0001"}).status_code == 400
 
-    # the key, then the order's 7; its client id costs nothing (the order's row refuses a replay)
-    with django_assert_num_queries(8):
+    # the key, then the order's 5; its client id costs nothing (the order's row refuses a replay)
+    with django_assert_num_queries(6):
         response = bot.post("/api/v1/orders", {**OPEN, "client_order_id": "bot-2"})
 
     assert response.status_code == 201
     assert response.json()["status"] == "FILLED"
 
 
-def test_the_facades_market_order_costs_8_queries(warm, django_assert_num_queries):
+def test_the_facades_market_order_costs_6_queries(warm, django_assert_num_queries):
     new = api_key_create(user=warm, name="ccxt", permission="TRADING")
     ccxt = BinanceClient(new.api_key.key, new.secret)
     order = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
     assert ccxt.post("/fapi/v1/order", {**order, "quantity": "0.0001"}).status_code == 400
 
-    # the key, then the order's 7: the symbol is checked against the instruments kept in memory,
+    # the key, then the order's 5: the symbol is checked against the instruments kept in memory,
     # the margin mode (none named) is read with the account; the client id ccxt makes up for
     # every order costs nothing
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = ccxt.post(
             "/fapi/v1/order", {**order, "newClientOrderId": "x-xcKtGhcu3f1e2a9b7c5d4e6f8a0b1c"}
         )
@@ -96,14 +122,14 @@ def test_the_facades_market_order_costs_8_queries(warm, django_assert_num_querie
     assert response.json()["status"] == "FILLED"
 
 
-def test_the_web_confirm_costs_10_queries(warm, client_of, django_assert_num_queries):
+def test_the_web_confirm_costs_8_queries(warm, client_of, django_assert_num_queries):
     web = client_of(warm)
     form = {"side": "BUY", "order_type": "MARKET", "quantity": "0.01", "quantity_unit": "BASE",
             "margin_mode": "CROSS"}  # fmt: skip
 
     # the session and the user; the order's token looked up by the page (a second click is told
-    # that nothing new was placed); the order's 7
-    with django_assert_num_queries(10):
+    # that nothing new was placed); the order's 5
+    with django_assert_num_queries(8):
         response = web.post("/trade/BTCUSDT/place/", {**form, "client_order_id": "second"})
 
     assert response.status_code == 302

@@ -28,11 +28,7 @@ from accounts.api_keys import active_key
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
 from accounts.services import api_key_used
-from accounts.signature_guards import (
-    signature_failure_count,
-    signature_failures_exhausted,
-    signature_first_use,
-)
+from accounts.signature_guards import signature_failure_count, signature_guards
 
 
 def request_signature(secret: str, *, timestamp: str, method: str, path: str, body: bytes) -> str:
@@ -68,7 +64,9 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
         api_key = active_key(key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
-        if signature_failures_exhausted(api_key):
+        valid_for_ms = int(timestamp) + settings.API_SIGNATURE_WINDOW_MS - now_ms
+        guards = signature_guards(api_key, signature, valid_for_ms=valid_for_ms)
+        if guards.exhausted:
             raise exceptions.Throttled(
                 settings.API_SIGNATURE_FAILURE_SECONDS,
                 "Too many requests with a wrong signature for this key.",
@@ -85,8 +83,7 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
         ):
             signature_failure_count(api_key)
             raise exceptions.AuthenticationFailed("The signature does not match the request.")
-        valid_for_ms = int(timestamp) + settings.API_SIGNATURE_WINDOW_MS - now_ms
-        if not signature_first_use(api_key, signature, valid_for_ms=valid_for_ms):
+        if not guards.first_use:
             raise SignatureReplayed()
         api_key_used(api_key)
         return api_key.user, api_key

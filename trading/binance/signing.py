@@ -26,11 +26,7 @@ from accounts.api_keys import active_key
 from accounts.models import ApiKey
 from accounts.secrets import secret_decrypt
 from accounts.services import api_key_used
-from accounts.signature_guards import (
-    signature_failure_count,
-    signature_failures_exhausted,
-    signature_first_use,
-)
+from accounts.signature_guards import signature_failure_count, signature_guards
 from trading.binance.errors import (
     API_KEY_FORMAT,
     API_KEY_INVALID,
@@ -77,9 +73,8 @@ def signed_payload(query: str, body: str) -> tuple[str, str | None]:
     return "".join(parts), signature
 
 
-def timestamp_checked(params, *, now_ms: int) -> int:
-    """-1021 unless ``timestamp`` lies within recvWindow before now (and at most 1 s ahead);
-    else how many more milliseconds it will be accepted."""
+def timestamp_checked(params, *, now_ms: int) -> None:
+    """-1021 unless ``timestamp`` lies within recvWindow before now (and at most 1 s ahead)."""
     timestamp = params.integer("timestamp", required=True)
     window = params.integer("recvWindow")
     window = RECV_WINDOW_DEFAULT_MS if window is None else window
@@ -89,7 +84,6 @@ def timestamp_checked(params, *, now_ms: int) -> int:
         raise BinanceError.of(TIMESTAMP_AHEAD)
     if now_ms - timestamp > window:
         raise BinanceError.of(TIMESTAMP_OUTSIDE_WINDOW)
-    return timestamp + window - now_ms
 
 
 def request_api_key(request) -> ApiKey:
@@ -117,16 +111,19 @@ def request_verified(request) -> ApiKey:
         raise mandatory_missing("timestamp")
     if not re.fullmatch(r"[0-9a-fA-F]{64}", signature):
         raise BinanceError.of(SIGNATURE_INVALID)
-    if signature_failures_exhausted(api_key):
+    # remembered as long as any timestamp is accepted: its own window is checked after it
+    longest = RECV_WINDOW_MAX_MS + AHEAD_TOLERANCE_MS
+    guards = signature_guards(api_key, signature, valid_for_ms=longest)
+    if guards.exhausted:
         raise BinanceError.of(TOO_MANY_REQUESTS, status=429)
     expected = payload_signature(secret_decrypt(api_key.secret_encrypted), payload)
     if not hmac.compare_digest(expected, signature.lower()):
         signature_failure_count(api_key)
         raise BinanceError.of(SIGNATURE_INVALID)
-    valid_for_ms = timestamp_checked(params, now_ms=int(time.time() * 1000))
+    timestamp_checked(params, now_ms=int(time.time() * 1000))
     if request.method != "GET" and api_key.permission != ApiKey.Permission.TRADING:
         raise BinanceError.of(API_KEY_INVALID, status=401)
-    if not signature_first_use(api_key, signature, valid_for_ms=valid_for_ms):
+    if not guards.first_use:
         raise BinanceError(
             *TIMESTAMP_OUTSIDE_WINDOW,
             explanation=explanation(

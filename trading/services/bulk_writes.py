@@ -3,11 +3,10 @@ rows: each column is sent as one array (bound by the server, in binary, not quot
 unnested into rows, so the statement's text is the same for any number of rows and is prepared
 once per connection (marginsite/database_pool.py). The values are the ORM's, prepared by each
 field as ``save`` prepares them. A sweep's batch writes its rows with them
-(trading/services/write_batches.py), and so does an order's new position. ``row_update`` is
-``save(update_fields=...)`` for the rows an order changes (its wallet, its position), and
-``WritesStatement`` sends a fill's inserts and updates in one statement. Each statement's text is
-made once per model (and fields): the ORM plans its statements anew at every save, which cost a
-market order more CPU than its queries' round trips."""
+(trading/services/write_batches.py). ``row_update`` is ``save(update_fields=...)`` for a row an
+order changes, and ``WritesStatement`` sends everything a fill writes in one statement. Each
+statement's text is made once per model (and fields): the ORM plans its statements anew at every
+save, which cost a market order more CPU than its queries' round trips."""
 
 import functools
 from datetime import datetime
@@ -91,19 +90,32 @@ def _insert_statement(model) -> tuple[list, list, list, str]:
 
 
 def _insert_params(model, rows: list) -> list[list]:
-    """The arrays of ``rows``, new instances of ``model``, once each points at the rows it names
-    by their ids and its stamped times are set."""
-    fields, relations, stamped, _ = _insert_statement(model)
+    """The arrays of ``rows``, new instances of ``model``, once each is ready (``_row_ready``)."""
     for row in rows:
-        for field in relations:  # the ids of the rows inserted before it (a batch's INSERT_ORDER)
-            unset = getattr(row, field.attname) is None
-            if unset and (related := field.get_cached_value(row, None)) is not None:
-                if related.pk is None:  # never a NULL for a row not inserted yet
-                    raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
+        _row_ready(model, row, {})
+    return _arrays(_insert_statement(model)[0], rows)
+
+
+def _row_ready(model, row, placed: dict) -> list[tuple[int, int, int]]:
+    """Make ``row``, a new instance of ``model``, ready to insert: it points at the rows it
+    names by their ids (a batch's rows are inserted in INSERT_ORDER), and its stamped times are
+    set. Those of its fields that point at a row inserted before it in the same statement
+    (``placed``: id of the row -> (its insert, its place there)), which the statement gives
+    their ids: (the field's place, that row's insert, its place there) each."""
+    fields, relations, stamped, _ = _insert_statement(model)
+    references = []
+    for field in relations:
+        unset = getattr(row, field.attname) is None
+        if unset and (related := field.get_cached_value(row, None)) is not None:
+            if related.pk is not None:
                 setattr(row, field.attname, related.pk)
-        for field in stamped:
-            setattr(row, field.attname, field.pre_save(row, add=True))
-    return _arrays(fields, rows)
+            elif id(related) in placed:
+                references.append((fields.index(field), *placed[id(related)]))
+            else:  # never a NULL for a row not inserted yet
+                raise ValueError(f"{model.__name__}.{field.name}: not inserted before")
+    for field in stamped:
+        setattr(row, field.attname, field.pre_save(row, add=True))
+    return references
 
 
 def _inserted(rows: list, ids) -> None:
@@ -172,16 +184,22 @@ def row_update(row, names: list[str]) -> None:
 
 
 class WritesStatement:
-    """New rows to insert and rows whose fields to write, sent as one statement: one round trip,
-    prepared as the others are (its text is the same for the same tables and fields). A fill
-    writes its ledger entries, itself and its wallet's and position's changes so
-    (trading/services/fills.py). Each row is written once, and a row inserted here points only
-    at rows already in the database (ids are known once the statement has run). An update is
-    ``row_update``'s."""
+    """New rows to insert, rows whose fields to write and statements of the caller's, sent as
+    one statement: one round trip, prepared as the others are (its text is the same for the
+    same tables, fields and numbers of rows). A fill writes so its order, its journal, a new
+    position and its margin's account, its ledger entries, itself, its wallet's and position's
+    changes and the reduce-only orders it cancels (trading/services/fills.py). Each row is
+    written once. A row inserted here may point at a row inserted before it here: the
+    statement's own insert gives it the id. An update is ``row_update``'s.
+
+    The values go one by one, not as ``rows_insert``'s arrays: a fill's few rows are many
+    columns of one row each, and psycopg dumps a value in C where it walks each array in Python
+    (that cost an order more than the statement's round trip)."""
 
     def __init__(self):
         self._inserts: list[tuple[type, list]] = []
         self._updates: list[tuple[object, tuple[str, ...]]] = []
+        self._others: list[tuple[str, list]] = []
 
     def insert(self, model, rows: list) -> None:
         """Insert ``rows``, new instances of ``model``; their primary keys are set by ``run``."""
@@ -192,40 +210,91 @@ class WritesStatement:
         """Write the fields ``names`` of ``row`` (``row_update``)."""
         self._updates.append((row, tuple(names)))
 
+    def add(self, sql: str, params: list) -> None:
+        """Run ``sql`` (a data-modifying statement, parameters as ``%s``) in this statement. Its
+        rows are not among the others': each part sees the database as it was before the
+        statement, none sees what another part writes."""
+        self._others.append((sql, list(params)))
+
     def run(self) -> None:
         """Send everything kept, in the caller's transaction, and forget it."""
-        if not (self._inserts or self._updates):
+        if not (self._inserts or self._updates or self._others):
             return
-        shape = (
-            tuple(model for model, _ in self._inserts),
-            tuple((type(row), names) for row, names in self._updates),
-        )
-        params = []
-        for model, rows in self._inserts:
-            params += _insert_params(model, rows)
+        params, inserts, pointing = [], [], []
+        placed: dict[int, tuple[int, int]] = {}  # id of a row inserted here -> (insert, row)
+        for number, (model, rows) in enumerate(self._inserts):
+            shapes = []
+            for row in rows:
+                references = _row_ready(model, row, placed)
+                params += _row_values(model, row, references)
+                shapes.append(tuple(references))
+                pointing += [(row, model, references)] if references else []
+            placed.update((id(row), (number, index)) for index, row in enumerate(rows))
+            inserts.append((model, tuple(shapes)))
         for row, names in self._updates:
             params += _update_params(row, names)
+        for _, other in self._others:
+            params += other
+        shape = (
+            tuple(inserts),
+            tuple((type(row), names) for row, names in self._updates),
+            tuple(sql for sql, _ in self._others),
+        )
         (written,) = statement_run(_writes_statement(shape), params)
         for (_, rows), ids in zip(self._inserts, written, strict=False):
             _inserted(rows, ids)  # ordered by id: a sequence numbers an insert's rows in order
-        for (row, _), count in zip(self._updates, written[len(self._inserts) :], strict=True):
+        for row, model, references in pointing:
+            for position, _, _ in references:
+                field = _insert_statement(model)[0][position]
+                setattr(row, field.attname, field.get_cached_value(row).pk)
+        updated = written[len(self._inserts) : len(self._inserts) + len(self._updates)]
+        for (row, _), count in zip(self._updates, updated, strict=True):
             if count != 1:
                 raise DatabaseError(f"{type(row).__name__} {row.pk}: no row to update")
-        self._inserts, self._updates = [], []
+        self._inserts, self._updates, self._others = [], [], []
+
+
+def _row_values(model, row, references: list) -> list:
+    """The values of ``row``, ready (``_row_ready``), as its insert takes them: those of the
+    ``references`` come from the statement."""
+    skipped = {position for position, _, _ in references}
+    database = connections[connection.alias]
+    return [
+        _value(field, getattr(row, field.attname), database)
+        for position, field in enumerate(_insert_statement(model)[0])
+        if position not in skipped
+    ]
 
 
 @functools.cache
-def _writes_statement(shape: tuple[tuple, tuple]) -> str:
-    """``WritesStatement``'s statement for its tables and fields: each insert and update a
-    common table expression, and what each wrote (the ids inserted, the rows updated)."""
+def _writes_statement(shape: tuple[tuple, tuple, tuple]) -> str:
+    """``WritesStatement``'s statement for its tables, fields and rows: each insert, update and
+    other statement a common table expression, and what each insert and update wrote (the ids
+    inserted, the rows updated)."""
     quote = connection.ops.quote_name
-    inserted, updated = shape
+    inserted, updated, others = shape
     parts, written = [], []
-    for number, model in enumerate(inserted):
+    for number, (model, rows) in enumerate(inserted):
+        fields = _insert_statement(model)[0]
+        values = ", ".join(f"({_row_placeholders(len(fields), references)})" for references in rows)
+        columns = ", ".join(quote(field.column) for field in fields)
         pk = quote(model._meta.pk.column)
-        parts.append(f"i{number} AS ({_insert_statement(model)[3]} RETURNING {pk} AS id)")
+        parts.append(
+            f"i{number} AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) "
+            f"VALUES {values} RETURNING {pk} AS id)"
+        )
         written.append(f"(SELECT array_agg(id ORDER BY id) FROM i{number})")
     for number, (model, names) in enumerate(updated):
         parts.append(f"u{number} AS ({_row_update_statement(model, names)[2]} RETURNING 1)")
         written.append(f"(SELECT count(*) FROM u{number})")
-    return f"WITH {', '.join(parts)} SELECT {', '.join(written)}"
+    parts += [f"o{number} AS ({sql})" for number, sql in enumerate(others)]
+    return f"WITH {', '.join(parts)} SELECT {', '.join(written) or 'NULL'}"
+
+
+def _row_placeholders(count: int, references: tuple) -> str:
+    """A row's values: a parameter each, but for a field that points at a row inserted before
+    it in the statement: that row's id, from its insert."""
+    values = ["%s"] * count
+    for position, insert, index in references:
+        values[position] = f"(SELECT id FROM i{insert} ORDER BY id OFFSET {index} LIMIT 1)"
+    return ", ".join(values)

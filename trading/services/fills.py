@@ -22,8 +22,8 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.bulk_writes import WritesStatement, row_update, rows_insert
-from trading.services.ledger import Posting, journal_open, ledger_post_all, ledger_post_kept
+from trading.services.bulk_writes import WritesStatement, row_update
+from trading.services.ledger import Posting, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
 
@@ -75,6 +75,7 @@ def order_execute(
     if settlement.opening and settlement.fee_waived:
         raise ValueError(f"order {order.pk} opens a position but cannot pay its fees")
     _order_filled(order, quantity, price, rest_hold)
+    statement = WritesStatement()  # everything the fill writes: one round trip
     execution = settlement_book(
         settlement,
         order=order,
@@ -82,10 +83,12 @@ def order_execute(
         position=position,
         price=price,
         liquidity=liquidity,
-        journal=_order_written(order),
+        journal=_order_written(order, statement),
+        statement=statement,
     )
     if settlement.position_closed:
-        reduce_only_orders_cancel(order)
+        reduce_only_orders_cancel(order, statement)
+    statement.run()
     return execution
 
 
@@ -97,19 +100,23 @@ def settlement_book(
     position: Position | None,
     price: Decimal,
     liquidity: Fill.Liquidity,
+    journal: Journal,
     closed_status: Position.Status = Position.Status.CLOSED,
-    journal: Journal | None = None,
     writes=None,
+    statement: WritesStatement | None = None,
 ) -> Execution:
     """Write ``settlement`` of a fill of ``order`` against ``position``: the closed position's
     row (``closed_status`` once flat), the opened or grown one, a fill at ``price`` per part and
-    each transfer, in the settlement's order, all in one journal (the fill's own, or the
-    liquidation's). The caller holds the locks. A sweep's liquidation passes its batch's
-    ``writes`` (trading/services/write_batches.py), which keeps the rows to write them in bulk;
-    it only closes, never opens."""
+    each transfer, in the settlement's order, all in ``journal`` (the fill's own, or the
+    liquidation's). The caller holds the locks. Given a ``statement``, the rows are added to
+    it, for the caller to send with its own (an order's fill: the order's row); otherwise they
+    are sent here. A sweep's liquidation passes its batch's ``writes``
+    (trading/services/write_batches.py) instead, which keeps the rows to write them in bulk; it
+    only closes, never opens."""
     if writes is not None and settlement.opening:
         raise ValueError("a batch keeps the rows of a close, never of an opening")
-    journal = journal or journal_open(Journal.Kind.FILL)
+    sent_here = statement is None
+    statement = WritesStatement() if sent_here else statement
     fills = []
     positions = {Leg.CLOSING: position, Leg.OPENING: position}
     unsaved = {}  # the position rows changed here: written with their margin, once each
@@ -125,6 +132,7 @@ def settlement_book(
     held = settlement.position
     if settlement.opening:
         if settlement.position_closed:  # reversed: closed before its key's next one opens
+            # (at once: an open position is unique per key, checked row by row)
             row_update(position, [*unsaved.pop(id(position)), "updated_at"])
         if settlement.position_closed or position is None:
             positions[Leg.OPENING] = Position(
@@ -136,7 +144,7 @@ def settlement_book(
                 entry_price=held.entry_price,
                 leverage=held.leverage,
             )
-            rows_insert(Position, [positions[Leg.OPENING]])
+            statement.insert(Position, [positions[Leg.OPENING]])
         else:
             position.quantity, position.entry_price = held.quantity, held.entry_price
             unsaved[id(position)] = ["quantity", "entry_price"]
@@ -161,12 +169,12 @@ def settlement_book(
             writes.update(position)
         writes.create(*fills)
         return Execution(fills, None if settlement.position_closed else position)
-    statement = WritesStatement()  # the entries, the fills and the rows changed: one round trip
     ledger_post_all(postings, journal=journal, unsaved=unsaved, statement=statement)
     if unsaved:  # a position no transfer touched (a cross one)
         statement.update(position, [*unsaved.pop(id(position)), "updated_at"])
     statement.insert(Fill, fills)
-    statement.run()
+    if sent_here:
+        statement.run()
     opened = positions[Leg.OPENING] if settlement.opening else None
     return Execution(fills, opened or (None if settlement.position_closed else position))
 
@@ -212,52 +220,32 @@ def _order_filled(order: Order, quantity: Decimal, price: Decimal, rest_hold) ->
         order.status, order.margin_held = Order.Status.EXPIRED, ZERO
 
 
-def _order_written(order: Order) -> Journal | None:
-    """Write the order as it stands after its fill: an order already in the database, its
-    fill's fields; a new one (``order_place``'s, not saved yet), inserted whole with the journal
-    of its fill in one statement (each is written once, and the next rows point at both), which
-    is returned."""
-    if order.pk is not None:
+def _order_written(order: Order, statement: WritesStatement) -> Journal:
+    """Write the order as it stands after its fill, in ``statement``: an order already in the
+    database, its fill's fields; a new one (``order_place``'s, not saved yet), inserted whole,
+    once. And the fill's journal, new, inserted before the rows that point at it."""
+    if order.pk is None:
+        statement.insert(Order, [order])
+    else:
         fields = ["status", "filled_quantity", "average_fill_price", "margin_held", "updated_at"]
-        order.save(update_fields=fields)
-        return None
+        statement.update(order, fields)
     journal = Journal(kind=Journal.Kind.FILL)
-    quote = connection.ops.quote_name
-    fields = [field for field in Order._meta.concrete_fields if not field.primary_key]
-    order._prepare_related_fields_for_save(operation_name="save")
-    values = [
-        field.get_db_prep_save(field.pre_save(order, add=True), connection) for field in fields
-    ]
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            f"WITH journal AS (INSERT INTO {quote(Journal._meta.db_table)} (kind, created_at) "
-            "VALUES (%s, %s) RETURNING id) "
-            f"INSERT INTO {quote(Order._meta.db_table)} "
-            f"({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id, (SELECT id FROM journal)",
-            [journal.kind, journal.created_at, *values],
-        )
-        order.pk, journal.pk = cursor.fetchone()
-    for row in (order, journal):
-        row._state.adding, row._state.db = False, connection.alias
+    statement.insert(Journal, [journal])
     return journal
 
 
-def reduce_only_orders_cancel(order: Order) -> None:
+def reduce_only_orders_cancel(order: Order, statement: WritesStatement | None = None) -> None:
     """The other open reduce-only orders of the order's (symbol, mode), once its position is
     closed. Locked after the wallet and the position (services/locks.py's order), by primary key,
-    and written, in one statement."""
+    and written, in one statement: ``statement``, given one (the fill's, which may insert
+    ``order`` itself), else its own."""
+    sql = _reduce_only_orders_cancel_query()
+    params = [timezone.now(), order.user_id, order.instrument_id, order.margin_mode, order.pk]
+    if statement is not None:
+        statement.add(sql, params)
+        return
     with prepared_cursor() as cursor:
-        cursor.execute(
-            _reduce_only_orders_cancel_query(),
-            {
-                "user": order.user_id,
-                "instrument": order.instrument_id,
-                "margin_mode": order.margin_mode,
-                "order": order.pk,
-                "now": timezone.now(),
-            },
-        )
+        cursor.execute(sql, params)
 
 
 @functools.cache
@@ -266,11 +254,11 @@ def _reduce_only_orders_cancel_query() -> str:
     and building it through the ORM cost more than running it."""
     table = connection.ops.quote_name(Order._meta.db_table)
     new, canceled = Order.Status.NEW, Order.Status.CANCELED
-    return (
-        f"UPDATE {table} SET status = '{canceled}', margin_held = 0, updated_at = %(now)s "
-        f"WHERE id IN (SELECT id FROM {table} WHERE user_id = %(user)s "
-        "AND instrument_id = %(instrument)s AND margin_mode = %(margin_mode)s "
-        f"AND status = '{new}' AND reduce_only AND id <> %(order)s ORDER BY id FOR UPDATE)"
+    return (  # the order itself: one in the database, or none (it is inserted with this)
+        f"UPDATE {table} SET status = '{canceled}', margin_held = 0, updated_at = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE user_id = %s AND instrument_id = %s "
+        f"AND margin_mode = %s AND status = '{new}' AND reduce_only "
+        "AND id IS DISTINCT FROM %s ORDER BY id FOR UPDATE)"
     )
 
 

@@ -38,6 +38,11 @@ def _ledger_account(holder) -> LedgerAccount:
         return account
     if isinstance(holder, Position):
         account = getattr(holder, "_ledger_account", None)
+        if account is None and holder.pk is None:  # inserted with the entries (ledger_post_all)
+            account = LedgerAccount(
+                kind=Kind.ISOLATED_MARGIN, position=holder, user_id=holder.user_id
+            )
+            holder._ledger_account = account
         if account is None:
             known = Position.ledger_account.is_cached(holder)
             account = getattr(holder, "ledger_account", None) if known else None
@@ -87,7 +92,8 @@ def _apply(
             holder.isolated_margin += change
             if holder.isolated_margin < 0:
                 raise ValueError(f"isolated margin of position {holder.pk} would go below 0")
-            statement.update(holder, ["isolated_margin", *fields])
+            if holder.pk is not None:  # else a new position, ``statement`` inserts with it
+                statement.update(holder, ["isolated_margin", *fields])
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,7 @@ def ledger_post_all(
     created_at = timezone.now() if at is None else at
     entries, changes, fund_change = _entries_of(postings, journal=journal, created_at=created_at)
     writes = WritesStatement() if statement is None else statement
+    writes.insert(LedgerAccount, _accounts_new(entries))
     writes.insert(LedgerEntry, entries)
     _apply(changes, {} if unsaved is None else unsaved, writes)
     if statement is None:
@@ -167,6 +174,17 @@ def ledger_post_all(
             balance=F("balance") + fund_change
         )
     return entries
+
+
+def _accounts_new(entries: list[LedgerEntry]) -> list[LedgerAccount]:
+    """The accounts ``entries`` move money from or to that are not in the database yet: the
+    margin of an isolated position the same statement opens."""
+    new = {}
+    for entry in entries:
+        for account in (entry.source, entry.destination):
+            if account.pk is None:
+                new[id(account)] = account
+    return list(new.values())
 
 
 def _entries_of(postings, *, journal: Journal, created_at: datetime):

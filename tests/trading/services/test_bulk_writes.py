@@ -8,7 +8,8 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from trading.models import Journal, Wallet
+from accounts.models import User
+from trading.models import Journal, LedgerAccount, LedgerEntry, Wallet
 from trading.services.bulk_writes import WritesStatement, row_update, rows_insert, rows_update
 
 
@@ -104,3 +105,83 @@ def test_a_writes_statement_with_a_row_that_is_not_there_writes_nothing(trader):
 
     assert Journal.objects.count() == journals
     assert list(Wallet.objects.values_list("pk", "balance", "updated_at")) == balances
+
+
+def _entry(journal, source, destination) -> LedgerEntry:
+    return LedgerEntry(
+        journal=journal,
+        kind=LedgerEntry.Kind.FEE,
+        amount=Decimal("0.5"),
+        source=source,
+        destination=destination,
+    )
+
+
+def test_a_row_of_a_writes_statement_points_at_a_row_inserted_before_it_in_the_statement(
+    trader, django_assert_num_queries
+):
+    wallet = LedgerAccount.objects.get(kind="WALLET", user=trader)
+    fees, _ = LedgerAccount.objects.get_or_create(kind="FEES", user=None, position=None)
+    journals = [Journal(kind=Journal.Kind.FILL), Journal(kind=Journal.Kind.FUNDING)]
+    # new accounts too, and entries with them: some point at the second row of an insert
+    others = [User.objects.create(username=name) for name in ("bob", "carol")]
+    accounts = [LedgerAccount(kind="WALLET", user=user) for user in others]
+    entries = [
+        _entry(journals[1], wallet, fees),
+        _entry(journals[0], fees, accounts[1]),
+        _entry(journals[1], accounts[0], wallet),
+    ]
+    statement = WritesStatement()
+    statement.insert(Journal, journals)
+    statement.insert(LedgerAccount, accounts)
+    statement.insert(LedgerEntry, entries)
+
+    with django_assert_num_queries(1):
+        statement.run()
+
+    stored = LedgerEntry.objects.in_bulk([entry.pk for entry in entries])
+    assert [
+        (stored[e.pk].journal_id, stored[e.pk].source_id, stored[e.pk].destination_id)
+        for e in entries
+    ] == [
+        (journals[1].pk, wallet.pk, fees.pk),
+        (journals[0].pk, fees.pk, accounts[1].pk),
+        (journals[1].pk, accounts[0].pk, wallet.pk),
+    ]
+    # the instances know the ids the statement gave them
+    assert [(e.journal_id, e.source_id, e.destination_id) for e in entries] == [
+        (s.journal_id, s.source_id, s.destination_id) for s in (stored[e.pk] for e in entries)
+    ]
+    assert [LedgerAccount.objects.get(pk=account.pk).user_id for account in accounts] == [
+        user.pk for user in others
+    ]
+
+
+def test_a_row_pointing_at_a_row_not_inserted_is_refused_before_anything_is_sent(
+    trader, django_assert_num_queries
+):
+    wallet = LedgerAccount.objects.get(kind="WALLET", user=trader)
+    statement = WritesStatement()
+    statement.insert(LedgerEntry, [_entry(Journal(kind=Journal.Kind.FILL), wallet, wallet)])
+
+    with django_assert_num_queries(0), pytest.raises(ValueError, match="not inserted before"):
+        statement.run()
+
+
+def test_a_writes_statement_runs_a_statement_of_the_callers_with_its_rows(
+    trader, django_assert_num_queries
+):
+    wallet = Wallet.objects.get(user=trader)
+    journal = Journal(kind=Journal.Kind.FILL)
+    wallet.balance = Decimal("7")
+    statement = WritesStatement()
+    statement.insert(Journal, [journal])
+    statement.update(wallet, ["balance"])
+    statement.add("UPDATE accounts_user SET first_name = %s WHERE id = %s", ["Alice", trader.pk])
+
+    with django_assert_num_queries(1):
+        statement.run()
+
+    assert Journal.objects.get(pk=journal.pk).kind == "FILL"
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("7")
+    assert User.objects.get(pk=trader.pk).first_name == "Alice"
