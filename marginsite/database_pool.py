@@ -19,16 +19,18 @@ def connection_reset(connection) -> None:
 
 
 @contextmanager
-def prepared_cursor() -> Iterator:
+def prepared_cursor(*, raw: bool = False) -> Iterator:
     """A cursor for a statement that runs on every order, in plain SQL made once (the same text
     each time): PostgreSQL plans it once per connection, as a prepared statement (from its
     ``prepare_threshold``-th run: settings.py), with its parameters bound by the server, instead
     of planning it on every run, which took more time than running it. Django's own cursors bind
     on the client and never prepare: binding every query on the server made the sweep's
     statements slower. Wrapped as Django wraps its own cursors, so it is counted and logged alike.
+    ``raw``: the statement's parameters are PostgreSQL's own ``$1``, ``$2``... (psycopg's
+    ``RawCursor``), not ``%s``.
     """
     django_connection.ensure_connection()
-    cursor = psycopg.Cursor(django_connection.connection)
+    cursor = (psycopg.RawCursor if raw else psycopg.Cursor)(django_connection.connection)
     wrap = (
         django_connection.make_debug_cursor
         if django_connection.queries_logged

@@ -69,13 +69,23 @@ def _unnested(fields) -> str:
     )
 
 
-def statement_run(sql: str, params: list) -> list[tuple]:
+def statement_run(sql: str, params: list, *, numbered: bool = False) -> list[tuple]:
     """Run ``sql`` with its parameters bound by the server (arrays go in binary), prepared from
     its 5th run on the connection: the statements here are the same text for any number of
-    rows. The rows it returns, if any."""
-    with prepared_cursor() as cursor:
+    rows. ``numbered``: its parameters are PostgreSQL's own ``$1``, ``$2``... (``_numbered``).
+    The rows it returns, if any."""
+    with prepared_cursor(raw=numbered) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` as ``$1``, ``$2``...: psycopg reads a statement's ``%s`` at each
+    run, unless it keeps what it read, which it does only for a text under 4 KB with at most 50
+    parameters; a fill's statement is longer, and is read here once."""
+    parts = sql.split("%s")
+    numbered = (f"{part}${number}" for number, part in enumerate(parts[:-1], 1))
+    return "".join(numbered) + parts[-1]
 
 
 @functools.cache
@@ -240,7 +250,7 @@ class WritesStatement:
             tuple((type(row), names) for row, names in self._updates),
             tuple(sql for sql, _ in self._others),
         )
-        (written,) = statement_run(_writes_statement(shape), params)
+        (written,) = statement_run(_writes_statement(shape), params, numbered=True)
         for (_, rows), ids in zip(self._inserts, written, strict=False):
             _inserted(rows, ids)  # ordered by id: a sequence numbers an insert's rows in order
         for row, model, references in pointing:
@@ -288,7 +298,7 @@ def _writes_statement(shape: tuple[tuple, tuple, tuple]) -> str:
         parts.append(f"u{number} AS ({_row_update_statement(model, names)[2]} RETURNING 1)")
         written.append(f"(SELECT count(*) FROM u{number})")
     parts += [f"o{number} AS ({sql})" for number, sql in enumerate(others)]
-    return f"WITH {', '.join(parts)} SELECT {', '.join(written) or 'NULL'}"
+    return _numbered(f"WITH {', '.join(parts)} SELECT {', '.join(written) or 'NULL'}")
 
 
 def _row_placeholders(count: int, references: tuple) -> str:
