@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.backends.postgresql.creation import DatabaseCreation
 from django.db.models.signals import post_migrate
 
 pytest_plugins = ["tests.fixtures", "tests.served"]
@@ -112,6 +113,23 @@ def flat_book_market_seed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(instruments, "MARKET_SEED_FILE", flat)
         yield venues
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """The test database is dropped WITH (FORCE) at the end of the session. A connection given
+    back to the pool as it closes can outlive it (the pool resets a returned connection in its
+    own thread), and a plain DROP then fails with "being accessed by other users"."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseCreation, "_destroy_test_db", _test_database_dropped)
+        yield
+
+
+def _test_database_dropped(creation, test_database_name, verbosity):
+    creation.connection.close_pool()
+    with creation._nodb_cursor() as cursor:
+        name = creation.connection.ops.quote_name(test_database_name)
+        cursor.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
