@@ -238,7 +238,8 @@ class WritesStatement:
                 references = _row_ready(model, row, placed)
                 params += _row_values(model, row, references)
                 shapes.append(tuple(references))
-                pointing += [(row, model, references)] if references else []
+                if references:
+                    pointing.append((row, model, references))
             placed.update((id(row), (number, index)) for index, row in enumerate(rows))
             inserts.append((model, tuple(shapes)))
         for row, names in self._updates:
