@@ -12,7 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
-LOCAL_COUNTERS = LocMemCache("guard-counters", {})
+# room for every signature seen in a window of a busy site: a full cache forgets a third of it
+LOCAL_COUNTERS = LocMemCache("guard-counters", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 
 def cache_call(method: str, *args):

@@ -17,7 +17,7 @@ import math
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -49,7 +49,7 @@ def signature_guards(api_key: ApiKey, signature: str, *, valid_for_ms: int) -> S
     keys = (_failures_key(api_key), f"signature-seen:{digest}")
     seconds = math.ceil(max(valid_for_ms, 0) / 1000) + 1
     try:
-        failures, first_use = _guards_read(cache, keys, seconds)
+        failures, first_use = _guards_read(caches["default"], keys, seconds)
     except (RedisConnectionError, RedisTimeoutError):
         logger.warning("signature guards: Redis does not answer; kept in this process")
         failures, first_use = _guards_read(LOCAL_COUNTERS, keys, seconds)

@@ -11,6 +11,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache, caches
 
+from accounts.services import api_key_create
+from accounts.signature_guards import signature_failure_count, signature_guards
 from marginsite.celery import app
 from trading.models import Heartbeat
 from trading.tasks import heartbeat
@@ -70,3 +72,25 @@ def test_a_task_sent_through_the_redis_broker_runs_on_a_real_worker():
     assert Heartbeat.objects.get(name="scheduler").beat_at is not None
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete(*broker.keys(f"*{queue}*"))
+
+
+@pytest.mark.django_db
+def test_a_signed_requests_guards_are_read_in_one_round_trip_to_redis(trader, monkeypatch):
+    api_key = api_key_create(user=trader, name="bot", permission="TRADING").api_key
+    signature_guards(api_key, "ef" * 32, valid_for_ms=5000)  # the connection made, and kept
+    sends = []
+    send = redis.connection.AbstractConnection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection,
+        "send_packed_command",
+        lambda connection, *args, **kwargs: sends.append(args) or send(connection, *args, **kwargs),
+    )
+
+    first = signature_guards(api_key, "ab" * 32, valid_for_ms=5000)
+    copy = signature_guards(api_key, "ab" * 32, valid_for_ms=5000)
+
+    assert (first, copy) == ((False, True), (False, False))
+    assert len(sends) == 2  # one each: the failure count and the signature's mark together
+    for _ in range(settings.API_SIGNATURE_FAILURE_LIMIT):
+        signature_failure_count(api_key)
+    assert signature_guards(api_key, "cd" * 32, valid_for_ms=5000) == (True, True)
