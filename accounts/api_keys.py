@@ -4,20 +4,13 @@ names, if it is live, and the budget of requests each key (or signed-in user) ha
 workers share it."""
 
 import functools
-import logging
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import throttling
 
-from accounts.cache_fallback import LOCAL_COUNTERS
+from accounts.cache_fallback import cache_read, redis_pipeline
 from accounts.models import ApiKey, User
 from marginsite.database_pool import prepared_cursor
-
-logger = logging.getLogger(__name__)
 
 
 def active_key(key: str) -> ApiKey | None:
@@ -69,11 +62,7 @@ class KeyRateThrottle(throttling.SimpleRateThrottle):
         self.now = self.timer()
         window, self.elapsed = divmod(self.now, self.duration)
         keys = [f"{key}:{int(window)}", f"{key}:{int(window) - 1}"]
-        try:
-            self.current, self.previous = _counts(caches["default"], keys, self.duration)
-        except (RedisConnectionError, RedisTimeoutError):
-            logger.warning("request budgets: Redis does not answer; counting in this process")
-            self.current, self.previous = _counts(LOCAL_COUNTERS, keys, self.duration)
+        self.current, self.previous = cache_read(lambda store: _counts(store, keys, self.duration))
         return self._estimate(self.elapsed) <= self.num_requests
 
     def _estimate(self, elapsed: float) -> float:
@@ -100,9 +89,8 @@ class KeyRateThrottle(throttling.SimpleRateThrottle):
 def _counts(cache, keys: list[str], duration: int) -> tuple[int, int]:
     """This window's count (``keys[0]``), raised by one, and the last one's (``keys[1]``); each
     is kept two windows."""
-    if isinstance(cache, RedisCache):
-        current, previous = (cache.make_and_validate_key(key) for key in keys)
-        pipeline = cache._cache.get_client(current, write=True).pipeline(transaction=False)
+    if redis := redis_pipeline(cache, keys):
+        pipeline, (current, previous) = redis
         count, _, last = (
             pipeline.incr(current).expire(current, 2 * duration).get(previous).execute()
         )

@@ -12,20 +12,13 @@ While Redis does not answer, both are kept in this process's memory (accounts/ca
 """
 
 import hashlib
-import logging
 import math
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounts.cache_fallback import LOCAL_COUNTERS, counter_increment
+from accounts.cache_fallback import cache_read, counter_increment, redis_pipeline
 from accounts.models import ApiKey
-
-logger = logging.getLogger(__name__)
 
 
 class SignatureGuards(NamedTuple):
@@ -46,24 +39,19 @@ def signature_guards(api_key: ApiKey, signature: str, *, valid_for_ms: int) -> S
     the signature wrong): a request refused once is refused again, and a client signs each new
     try afresh (its own timestamp)."""
     digest = hashlib.sha256(f"{api_key.pk}:{signature.lower()}".encode()).hexdigest()
-    keys = (_failures_key(api_key), f"signature-seen:{digest}")
+    keys = [_failures_key(api_key), f"signature-seen:{digest}"]
     seconds = math.ceil(max(valid_for_ms, 0) / 1000) + 1
-    try:
-        failures, first_use = _guards_read(caches["default"], keys, seconds)
-    except (RedisConnectionError, RedisTimeoutError):
-        logger.warning("signature guards: Redis does not answer; kept in this process")
-        failures, first_use = _guards_read(LOCAL_COUNTERS, keys, seconds)
+    failures, first_use = cache_read(lambda store: _guards_read(store, keys, seconds))
     return SignatureGuards(failures >= settings.API_SIGNATURE_FAILURE_LIMIT, first_use)
 
 
-def _guards_read(store, keys: tuple[str, str], seconds: int) -> tuple[int, bool]:
+def _guards_read(store, keys: list[str], seconds: int) -> tuple[int, bool]:
     """The failures counted under ``keys[0]``, and whether ``keys[1]`` was absent (set now)."""
-    failures, seen = keys
-    if isinstance(store, RedisCache):
-        failures, seen = (store.make_and_validate_key(key) for key in keys)
-        pipeline = store._cache.get_client(seen, write=True).pipeline(transaction=False)
+    if redis := redis_pipeline(store, keys):
+        pipeline, (failures, seen) = redis
         count, added = pipeline.get(failures).set(seen, 1, nx=True, ex=seconds).execute()
         return int(count or 0), bool(added)
+    failures, seen = keys
     return store.get(failures, 0), store.add(seen, 1, seconds)
 
 
