@@ -103,8 +103,13 @@ class Notification(models.Model):
         ORDER_EXPIRED = "ORDER_EXPIRED", "Order expired"
         OPERATOR = "OPERATOR", "From the operator"
 
+    # db_index=False: notification_unread_idx (user, read_at) serves a lookup by user; a second
+    # index would only cost every notice's insert
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.CharField(max_length=600)

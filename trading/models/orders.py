@@ -27,8 +27,9 @@ class Order(models.Model):
         CANCELED = "CANCELED", "Canceled"
         EXPIRED = "EXPIRED", "Expired"
 
+    # db_index=False: order_user_status_idx (user, status) serves a lookup by user
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=OrderSide.choices)

@@ -149,8 +149,13 @@ class LedgerEntry(models.Model):
     destination = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="credits")
     amount = money_field()
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    # db_index=False: ledger_entry_user_idx (user, id) serves a lookup by user
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="ledger_entries"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     position = models.ForeignKey(
         "trading.Position", null=True, on_delete=models.PROTECT, related_name="ledger_entries"

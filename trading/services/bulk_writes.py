@@ -1,8 +1,9 @@
 """``bulk_create`` and ``bulk_update`` in one statement each, whose cost hardly grows with its
-rows: each column is sent as one array (bound by the server, in binary, not quoted in Python) and
-unnested into rows, so the statement's text is the same for any number of rows and is prepared
-once per connection (marginsite/database_pool.py). The values are the ORM's, prepared by each
-field as ``save`` prepares them. A sweep's batch writes its rows with them
+rows. ``rows_insert`` copies the rows in (COPY, binary, each value dumped in C); ``rows_update``
+sends each column as one array (bound by the server, in binary, not quoted in Python), unnested
+into rows, so its statement's text is the same for any number of rows and is prepared once per
+connection (marginsite/database_pool.py). The values are the ORM's, prepared by each field as
+``save`` prepares them. A sweep's batch writes its rows with them
 (trading/services/write_batches.py). ``row_update`` is ``save(update_fields=...)`` for a row an
 order changes, and ``WritesStatement`` sends everything a fill writes in one statement. Each
 statement's text is made once per model (and fields): the ORM plans its statements anew at every
@@ -32,13 +33,21 @@ def _arrays(fields, rows: list) -> list[list]:
 
 
 def _column(field, rows: list, database) -> list:
-    return [_value(field, getattr(row, field.attname), database) for row in rows]
+    """``field``'s values of ``rows``: its ready type looked up once for the column, not for
+    each of a batch's thousands of values (a field's hash is Python's)."""
+    ready, attname = _ready_type(field), field.attname
+    return [_prepared(field, ready, getattr(row, attname), database) for row in rows]
 
 
 def _value(field, value, database):
     """``value`` of ``field`` as the database takes it."""
-    ready = _ready_type(field)
+    return _prepared(field, _ready_type(field), value, database)
+
+
+def _prepared(field, ready: type | None, value, database):
     if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite())):
+        return value
+    if ready is str and isinstance(value, str):  # a choice: the field would keep it as it is
         return value
     return field.get_db_prep_save(value, database)
 
@@ -89,21 +98,11 @@ def _numbered(sql: str) -> str:
 
 
 @functools.cache
-def _insert_statement(model) -> tuple[list, list, list, str]:
-    """The fields an insert of ``model`` writes, its relations among them, its stamped times,
-    and the statement (its RETURNING clause apart)."""
-    quote = connection.ops.quote_name
+def _insert_statement(model) -> tuple[list, list, list]:
+    """The fields an insert of ``model`` writes (all but its primary key), its relations among
+    them, and its stamped times."""
     fields = [field for field in model._meta.concrete_fields if field is not model._meta.pk]
-    columns = ", ".join(quote(field.column) for field in fields)
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {_unnested(fields)}"
-    return fields, [field for field in fields if field.is_relation], _stamped(fields), sql
-
-
-def _insert_params(model, rows: list) -> list[list]:
-    """The arrays of ``rows``, new instances of ``model``, once each is ready (``_row_ready``)."""
-    for row in rows:
-        _row_ready(model, row, {})
-    return _arrays(_insert_statement(model)[0], rows)
+    return fields, [field for field in fields if field.is_relation], _stamped(fields)
 
 
 def _row_ready(model, row, placed: dict) -> list[tuple[int, int, int]]:
@@ -112,7 +111,7 @@ def _row_ready(model, row, placed: dict) -> list[tuple[int, int, int]]:
     set. Those of its fields that point at a row inserted before it in the same statement
     (``placed``: id of the row -> (its insert, its place there)), which the statement gives
     their ids: (the field's place, that row's insert, its place there) each."""
-    fields, relations, stamped, _ = _insert_statement(model)
+    fields, relations, stamped = _insert_statement(model)
     references = []
     for field in relations:
         unset = getattr(row, field.attname) is None
@@ -135,13 +134,53 @@ def _inserted(rows: list, ids) -> None:
 
 
 def rows_insert(model, rows: list) -> None:
-    """Insert ``rows`` (new instances of ``model``), setting their primary keys."""
+    """Insert ``rows`` (new instances of ``model``), setting their primary keys: drawn from the
+    table's sequence first, in the rows' order, then the rows copied in (COPY, binary), where
+    psycopg dumps each value in C, as it does not walk an insert's arrays. A batch of a flash
+    crash inserts thousands of rows per table."""
     if not rows:
         return
-    params = _insert_params(model, rows)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    ids = statement_run(f"{_insert_statement(model)[3]} RETURNING {pk}", params)
-    _inserted(rows, [row_id for (row_id,) in ids])  # RETURNING keeps the rows' order
+    pk = model._meta.pk.attname
+    for row, row_id in zip(rows, _ids_drawn(model, len(rows)), strict=True):
+        setattr(row, pk, row_id)
+    fields, types, sql = _copy_statement(model)
+    database = connections[connection.alias]
+    columns = [(field, _ready_type(field), field.attname) for field in fields]
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(types)
+        for row in rows:
+            _row_ready(model, row, {})
+            copy.write_row(
+                [
+                    _prepared(field, ready, getattr(row, name), database)
+                    for field, ready, name in columns
+                ]
+            )
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
+
+
+def _ids_drawn(model, count: int) -> list[int]:
+    """``count`` new ids of ``model``'s table, from its identity's sequence, ascending."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    ids = statement_run(
+        "SELECT nextval(sequence) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass "
+        "AS sequence) drawn, generate_series(1, %s)",
+        [table, column, count],
+    )
+    return sorted(row_id for (row_id,) in ids)
+
+
+@functools.cache
+def _copy_statement(model) -> tuple[list, list[str], str]:
+    """The fields a COPY of ``model`` writes (its primary key first), their types, and the
+    statement."""
+    quote = connection.ops.quote_name
+    fields = [model._meta.pk, *_insert_statement(model)[0]]
+    types = [field.db_type(connection).split("(")[0] for field in fields]
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+    return fields, types, sql
 
 
 @functools.cache

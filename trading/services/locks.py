@@ -83,54 +83,69 @@ def open_positions_lock_reading(user, sql: str, params: dict) -> tuple[list[Posi
     return _positions_of([row[read:] for row in rows if row[read] is not None]), rows[0][:read]
 
 
-def _positions_of(rows) -> list[Position]:
-    """The positions of rows of ``_open_positions_lock_query``'s statement."""
-    _, models = _open_positions_lock_query()
-    positions = []
+def _positions_of(rows, owners: dict | None = None) -> list[Position]:
+    """The positions of rows of ``_open_positions_lock_query``'s statement; of its ``many``
+    statement, with ``owners`` (user id -> user). One copy of each instrument for them all."""
+    _, models = _open_positions_lock_query(many=owners is not None)
+    positions, instruments = [], {}
     for row in rows:
-        position, owner, account = _instances(row, models)
-        position.user = owner
+        position, *owner, account = _instances(row, models)
+        position.user = owners[position.user_id] if owners is not None else owner[0]
         Position.ledger_account.related.set_cached_value(position, account)
         if account is not None:
             LedgerAccount.position.field.set_cached_value(account, position)
-        position.instrument = instrument_by_pk(position.instrument_id)
+        if position.instrument_id not in instruments:
+            instruments[position.instrument_id] = instrument_by_pk(position.instrument_id)
+        position.instrument = instruments[position.instrument_id]
         positions.append(position)
     return positions
 
 
 @functools.cache
-def _wallet_lock_query() -> tuple[str, list[str]]:
+def _wallet_lock_query(*, many: bool = False) -> tuple[str, list[str]]:
     """``wallet_lock``'s statement (the wallet's fields, then the instruments' version and the id
     of its ledger account), and the wallet's fields in order. Plain SQL, made once: it runs on
-    every order, and building it through the ORM cost more than running it."""
+    every order, and building it through the ORM cost more than running it. ``many``: the
+    wallets of the users of a list of ids, by primary key, SKIP LOCKED, each followed by its
+    user's fields (joined for reading)."""
     quote = connection.ops.quote_name
-    fields = Wallet._meta.concrete_fields
-    sql = (
-        f"SELECT {', '.join(f'w.{quote(f.column)}' for f in fields)}, "
-        f"(SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} LIMIT 1), "
+    fields, user = Wallet._meta.concrete_fields, get_user_model()
+    columns = [f"w.{quote(f.column)}" for f in fields] + [
+        f"(SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} LIMIT 1)",
         f"(SELECT id FROM {quote(LedgerAccount._meta.db_table)} "
-        "WHERE kind = %s AND user_id = w.user_id LIMIT 1) "
-        f"FROM {quote(Wallet._meta.db_table)} w WHERE w.user_id = %s FOR UPDATE"
-    )
+        "WHERE kind = %s AND user_id = w.user_id LIMIT 1)",
+    ]
+    if many:
+        columns += [f"u.{quote(f.column)}" for f in user._meta.concrete_fields]
+        rest = (
+            f"JOIN {quote(user._meta.db_table)} u ON u.id = w.user_id "
+            "WHERE w.user_id = ANY(%s) ORDER BY w.id FOR UPDATE OF w SKIP LOCKED"
+        )
+    else:
+        rest = "WHERE w.user_id = %s FOR UPDATE"
+    sql = f"SELECT {', '.join(columns)} FROM {quote(Wallet._meta.db_table)} w {rest}"
     return sql, [f.attname for f in fields]
 
 
 @functools.cache
-def _open_positions_lock_query():
+def _open_positions_lock_query(*, many: bool = False):
     """``open_positions_lock``'s statement (its parameter: ``user``, the user's id): each open
     position (locked, by primary key) with its user and its ledger account (none for a cross
     position), joined for reading; and the models each row holds, in order, with their fields.
-    Plain SQL, made once, as ``wallet_lock``'s."""
+    ``many``: the positions of the users of ``users`` (their ids), without the users, which the
+    caller holds. Plain SQL, made once, as ``wallet_lock``'s."""
     quote = connection.ops.quote_name
-    models = [(Position, "p"), (get_user_model(), "u"), (LedgerAccount, "a")]
+    user = get_user_model()
+    models = [(Position, "p"), *([] if many else [(user, "u")]), (LedgerAccount, "a")]
     columns = ", ".join(
         f"{alias}.{quote(f.column)}" for model, alias in models for f in model._meta.concrete_fields
     )
+    owners = "" if many else f"JOIN {quote(user._meta.db_table)} u ON u.id = p.user_id "
+    whose = "= ANY(%(users)s)" if many else "= %(user)s"
     sql = (
-        f"SELECT {columns} FROM {quote(Position._meta.db_table)} p "
-        f"JOIN {quote(get_user_model()._meta.db_table)} u ON u.id = p.user_id "
+        f"SELECT {columns} FROM {quote(Position._meta.db_table)} p {owners}"
         f"LEFT JOIN {quote(LedgerAccount._meta.db_table)} a ON a.position_id = p.id "
-        f"WHERE p.user_id = %(user)s AND p.status = '{Position.Status.OPEN}' "
+        f"WHERE p.user_id {whose} AND p.status = '{Position.Status.OPEN}' "
         "ORDER BY p.id FOR UPDATE OF p"
     )
     return sql, [(model, [f.attname for f in model._meta.concrete_fields]) for model, _ in models]
@@ -155,6 +170,23 @@ def open_orders_lock(user, **filters) -> list[Order]:
         .select_related("instrument", "user")
         .order_by("pk")
     )
+
+
+def _wallets_locked(user_ids) -> list[Wallet]:
+    """The wallets of ``user_ids`` that nobody holds, locked (``_wallet_lock_query``'s ``many``
+    statement), each with its user, the instruments' version and its ledger account's id."""
+    sql, fields = _wallet_lock_query(many=True)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [LedgerAccount.Kind.WALLET, list(user_ids)])
+        rows = cursor.fetchall()
+    owner = [f.attname for f in get_user_model()._meta.concrete_fields]
+    wallets = []
+    for row in rows:
+        wallet = Wallet.from_db(connection.alias, fields, row[: len(fields)])
+        wallet.instruments_version, wallet.ledger_account_id = row[len(fields) : len(fields) + 2]
+        wallet.user = get_user_model().from_db(connection.alias, owner, row[len(fields) + 2 :])
+        wallets.append(wallet)
+    return wallets
 
 
 def insurance_fund_lock() -> Decimal:
@@ -188,32 +220,28 @@ def sweep_accounts_lock(user_ids) -> dict[int, tuple[Wallet, list[Position], lis
     the orders, of the accounts whose wallet it holds: the order of this module, for every
     account at once (nobody else takes a position or an order of an account without its
     wallet). Their instruments, with the brackets, are those kept in memory at the version the
-    wallets' statement read (``with_instruments_version``). A batch may take these after
-    the insurance fund (it keeps the fund from its first liquidation to its commit): the wallets
+    wallets' statement read; each wallet and isolated position comes with its ledger account's
+    id, as with ``wallet_lock`` and ``open_positions_lock``. A batch may take these after the
+    insurance fund (it keeps the fund from its first liquidation to its commit): the wallets
     are never waited for, and nobody else holds the positions or orders of an account whose
     wallet the batch holds, so this waits on no one who may be waiting for the fund."""
-    wallets = list(
-        with_instruments_version(Wallet.objects.select_for_update(skip_locked=True, of=("self",)))
-        .select_related("user")
-        .filter(user_id__in=user_ids)
-        .order_by("pk")
-    )
+    wallets = _wallets_locked(user_ids)
     if wallets:
         instruments_version_seen(wallets[0].instruments_version)
     accounts = {wallet.user_id: (wallet, [], []) for wallet in wallets}
-    positions = list(
-        Position.objects.select_for_update()
-        .filter(user_id__in=accounts, status=Position.Status.OPEN)
-        .order_by("pk")
-    )
+    sql, _ = _open_positions_lock_query(many=True)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, {"users": list(accounts)})
+        positions = _positions_of(cursor.fetchall(), {w.user_id: w.user for w in wallets})
     orders = list(
         Order.objects.select_for_update()
         .filter(user_id__in=accounts, status=Order.Status.NEW)
         .order_by("pk")
     )
+    for order in orders:
+        order.user = accounts[order.user_id][0].user
+        order.instrument = instrument_by_pk(order.instrument_id)
     for rows, index in ((positions, 1), (orders, 2)):
         for row in rows:
-            wallet = accounts[row.user_id][0]
-            row.user, row.instrument = wallet.user, instrument_by_pk(row.instrument_id)
             accounts[row.user_id][index].append(row)
     return accounts

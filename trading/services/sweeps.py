@@ -256,11 +256,11 @@ def accounts_sweep(*, user_ids: list[int], one_by_one: bool = False) -> tuple[Sw
 
 
 def _accounts_read(user_ids: list[int]) -> tuple[dict, dict]:
-    """The next accounts of a batch, locked and read at once (services/locks.py), with what a
-    liquidation reads (``_liquidation_reads``) read for all of them, and the marks."""
+    """The next accounts of a batch, locked and read at once (services/locks.py), with their
+    ledger accounts, what else a liquidation reads (``_liquidation_reads``) read for all of
+    them, and the marks."""
     locked = sweep_accounts_lock(user_ids)
     positions = [position for _, own, _ in locked.values() for position in own]
-    ledger_accounts_attach([wallet for wallet, _, _ in locked.values()], positions)
     leverages = other_mode_leverages_many(positions)
     accounts = {
         user_id: (wallet, own, orders, leverages)

@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, DataError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -25,6 +25,39 @@ def test_an_insert_sets_the_primary_keys_and_writes_every_field(db):
         (row.kind, row.created_at) for row in rows
     ]
     assert stored[rows[0].pk].created_at == at
+
+
+def test_an_insert_copies_the_rows_in_with_ascending_ids_choices_as_values_and_links(
+    trader, django_assert_num_queries
+):
+    wallet = LedgerAccount.objects.get(kind="WALLET", user=trader)
+    fees, _ = LedgerAccount.objects.get_or_create(kind="FEES", user=None, position=None)
+    journals = [Journal(kind=Journal.Kind.LIQUIDATION) for _ in range(3)]
+    entries = [_entry(journal, wallet, fees) for journal in reversed(journals)]
+
+    with django_assert_num_queries(4):  # each: its ids drawn, then its COPY
+        rows_insert(Journal, journals)
+        rows_insert(LedgerEntry, entries)
+
+    # ids drawn from the table's sequence, ascending in the rows' order, as an insert numbers them
+    assert [row.pk for row in journals] == sorted(row.pk for row in journals)
+    stored = LedgerEntry.objects.filter(pk__in=[row.pk for row in entries]).order_by("pk")
+    assert [(e.kind, e.amount, e.source_id, e.destination_id, e.journal_id) for e in stored] == [
+        ("FEE", Decimal("0.5"), wallet.pk, fees.pk, journal.pk) for journal in reversed(journals)
+    ]
+    assert (
+        Journal.objects.filter(pk__in=[row.pk for row in journals], kind="LIQUIDATION").count() == 3
+    )
+
+
+def test_an_insert_the_database_refuses_is_its_error_and_writes_nothing(trader):
+    rows = [Journal(kind=Journal.Kind.FILL), Journal(kind="X" * 21)]  # the column holds 20
+    journals = Journal.objects.count()
+
+    with pytest.raises(DataError, match="too long"), transaction.atomic():
+        rows_insert(Journal, rows)
+
+    assert Journal.objects.count() == journals
 
 
 def test_a_row_update_writes_the_named_fields_and_stamps_its_time(trader):
