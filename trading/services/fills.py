@@ -22,7 +22,7 @@ from trading.domain.settlement import Account, Leg, Settlement, fill_settlement
 from trading.domain.sides import closing_side, order_sign, position_side
 from trading.models import Fill, Journal, LedgerEntry, MarginMode, Order, Position, Wallet
 from trading.money import ZERO, price_stored
-from trading.services.bulk_writes import WritesStatement, row_update
+from trading.services.bulk_writes import WritesStatement, row_new, row_update
 from trading.services.ledger import Posting, ledger_post_all, ledger_post_kept
 from trading.services.locks import insurance_fund_lock
 
@@ -190,7 +190,8 @@ def _holder(account: Account, wallet: Wallet, position: Position):
 
 
 def _fill(order, position, part, price, liquidity, journal) -> Fill:
-    return Fill(
+    return row_new(
+        Fill,
         journal=journal,
         order=order,
         position=position,
@@ -229,7 +230,7 @@ def _order_written(order: Order, statement: WritesStatement) -> Journal:
     else:
         fields = ["status", "filled_quantity", "average_fill_price", "margin_held", "updated_at"]
         statement.update(order, fields)
-    journal = Journal(kind=Journal.Kind.FILL)
+    journal = row_new(Journal, kind=Journal.Kind.FILL)
     statement.insert(Journal, [journal])
     return journal
 
@@ -272,7 +273,8 @@ def closing_order_filled(position: Position, *, quantity: Decimal, price: Decima
 
 def closing_order(position: Position, *, quantity: Decimal, price: Decimal) -> Order:
     """``closing_order_filled``'s order, not saved yet (a sweep's batch inserts it)."""
-    return Order(
+    return row_new(
+        Order,
         user=position.user,
         instrument=position.instrument,
         side=closing_side(position.side),

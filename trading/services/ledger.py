@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
 from trading.selectors.instruments import system_ledger_accounts
-from trading.services.bulk_writes import WritesStatement
+from trading.services.bulk_writes import WritesStatement, row_new
 
 Kind = LedgerAccount.Kind
 # The journal of an entry posted alone: a funding payment is one entry, and its own event.
@@ -197,7 +197,8 @@ def _entries_of(postings, *, journal: Journal, created_at: datetime):
         if posting.amount == 0:
             continue
         entries.append(
-            LedgerEntry(
+            row_new(
+                LedgerEntry,
                 journal=journal,
                 kind=posting.kind,
                 amount=posting.amount,

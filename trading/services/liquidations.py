@@ -59,6 +59,7 @@ from trading.models import (
     Position,
 )
 from trading.money import ZERO, price_stored, usdt
+from trading.services.bulk_writes import row_new
 from trading.services.deleveraging import deleverage, deleverage_queue
 from trading.services.fills import closing_order, settlement_book
 from trading.services.ledger import Posting, ledger_post_kept
@@ -244,7 +245,7 @@ def _planned(plan_of, writes: WriteBatch) -> LiquidationPlan:
 
 def _journal_open(writes: WriteBatch) -> Journal:
     """The liquidation's journal (``journal_open``'s row), kept in the batch."""
-    journal = Journal(kind=Journal.Kind.LIQUIDATION, created_at=timezone.now())
+    journal = row_new(Journal, kind=Journal.Kind.LIQUIDATION, created_at=timezone.now())
     writes.create(journal)
     return journal
 
@@ -435,7 +436,8 @@ def _receipt_row(
 def _event_record(writes, user, mode, positions, plan, lines, **figures) -> LiquidationEvent:
     for name in ("margin_balance", "maintenance_margin"):
         figures[name] = price_stored(figures[name])
-    event = LiquidationEvent(
+    event = row_new(
+        LiquidationEvent,
         user=user,
         margin_mode=mode,
         insurance_fund_change=sum(
@@ -450,7 +452,7 @@ def _event_record(writes, user, mode, positions, plan, lines, **figures) -> Liqu
     writes.create(
         event,
         *(
-            LiquidationEvent.positions.through(liquidationevent=event, position=position)
+            row_new(LiquidationEvent.positions.through, liquidationevent=event, position=position)
             for position in positions
         ),
     )
@@ -465,7 +467,11 @@ def _notify(event: LiquidationEvent, message: str, writes: WriteBatch) -> None:
     if len(message) + 1 + len(outcome) <= limit:
         message = f"{message} {outcome}"
     writes.create(
-        Notification(
-            user=event.user, kind=Notification.Kind.LIQUIDATION, message=message, liquidation=event
+        row_new(
+            Notification,
+            user=event.user,
+            kind=Notification.Kind.LIQUIDATION,
+            message=message,
+            liquidation=event,
         )
     )

@@ -9,8 +9,14 @@ from django.db import DatabaseError, DataError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from trading.models import Journal, LedgerAccount, LedgerEntry, Wallet
-from trading.services.bulk_writes import WritesStatement, row_update, rows_insert, rows_update
+from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
+from trading.services.bulk_writes import (
+    WritesStatement,
+    row_new,
+    row_update,
+    rows_insert,
+    rows_update,
+)
 
 
 def test_an_insert_sets_the_primary_keys_and_writes_every_field(db):
@@ -58,6 +64,46 @@ def test_an_insert_the_database_refuses_is_its_error_and_writes_nothing(trader):
         rows_insert(Journal, rows)
 
     assert Journal.objects.count() == journals
+
+
+def _fields(row) -> dict:
+    return {f.attname: getattr(row, f.attname) for f in type(row)._meta.concrete_fields}
+
+
+def test_a_new_row_is_what_the_model_s_init_makes(trader):
+    wallet = LedgerAccount.objects.get(kind="WALLET", user=trader)
+    fees, _ = LedgerAccount.objects.get_or_create(kind="FEES", user=None, position=None)
+    journal = Journal(kind=Journal.Kind.FILL)  # not saved: its entry points at it by instance
+    values = {
+        "journal": journal,
+        "kind": LedgerEntry.Kind.FEE,
+        "amount": Decimal("0.5"),
+        "source": wallet,
+        "destination_id": fees.pk,
+        "user": trader,
+        "created_at": timezone.now() - timedelta(hours=1),
+    }
+
+    row, model_made = row_new(LedgerEntry, **values), LedgerEntry(**values)
+
+    assert _fields(row) == _fields(model_made)  # the defaults too (no position, no order, memo)
+    assert (row.journal, row.source, row.user) == (journal, wallet, trader)  # cached, no query
+    assert row._state.adding
+    assert row._state.db is None
+    row.journal = Journal.objects.create(kind=Journal.Kind.FILL)
+    row.save()
+    assert _fields(LedgerEntry.objects.get(pk=row.pk)) == _fields(row)
+
+
+def test_a_new_row_of_a_one_to_one_caches_both_ends_and_a_wrong_name_is_refused(trader):
+    position = Position(user=trader, instrument_id=1, margin_mode="ISOLATED")
+
+    account = row_new(LedgerAccount, kind="ISOLATED_MARGIN", position=position, user=trader)
+
+    assert account.position is position
+    assert position.ledger_account is account
+    with pytest.raises(TypeError, match="has no field 'amout'"):
+        row_new(LedgerEntry, amout=Decimal(1))
 
 
 def test_a_row_update_writes_the_named_fields_and_stamps_its_time(trader):
