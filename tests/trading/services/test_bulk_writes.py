@@ -9,7 +9,15 @@ from django.db import DatabaseError, DataError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from trading.models import Journal, LedgerAccount, LedgerEntry, Position, Wallet
+from trading.models import (
+    Instrument,
+    Journal,
+    LedgerAccount,
+    LedgerEntry,
+    Order,
+    Position,
+    Wallet,
+)
 from trading.services.bulk_writes import (
     WritesStatement,
     row_new,
@@ -68,6 +76,25 @@ def test_an_insert_the_database_refuses_is_its_error_and_writes_nothing(trader):
 
 def _fields(row) -> dict:
     return {f.attname: getattr(row, f.attname) for f in type(row)._meta.concrete_fields}
+
+
+def test_an_insert_of_a_value_its_column_cannot_hold_is_refused_not_cut(trader):
+    order = row_new(
+        Order,
+        user=trader,
+        instrument=Instrument.objects.get(symbol="BTCUSDT"),
+        side="SELL",
+        order_type="MARKET",
+        margin_mode="CROSS",
+        quantity=Decimal(1),
+        leverage=70_000,  # a smallint holds 32,767
+    )
+    orders = Order.objects.count()
+
+    with pytest.raises(DataError, match="out of range for type smallint"), transaction.atomic():
+        rows_insert(Order, [order])
+
+    assert Order.objects.count() == orders
 
 
 def test_a_new_row_is_what_the_model_s_init_makes(trader):
