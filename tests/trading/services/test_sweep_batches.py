@@ -13,6 +13,7 @@ fund of 1,000,000 (so that what it pays never depends on which account was liqui
 - both of the last two in one account (funded with the isolated position's 3,030 more).
 """
 
+import gc
 import json
 import threading
 from decimal import Decimal
@@ -207,6 +208,42 @@ def test_a_second_sweep_after_a_batch_changes_nothing(
     assert (second.isolated_liquidations, second.cross_liquidations, second.errors) == (0, 0, 0)
     assert [model.objects.count() for model in (Journal, LiquidationEvent, Notification)] == counts
     assert [LiquidationEvent.objects.filter(user=user).count() for user in users] == [1, 1, 1, 2]
+
+
+def test_a_batch_runs_with_the_cycle_collector_paused_and_gives_it_back(
+    make_trader, deep_book, insurance_fund, monkeypatch, balanced_ledger
+):
+    # given the crash's accounts, and a look at the collector as each liquidation is noticed
+    crash_accounts(make_trader, "crash")
+    crash()
+    real_notify, collector = liquidations._notify, []
+
+    def notify(event, message, writes):
+        collector.append(gc.isenabled())
+        real_notify(event, message, writes)
+
+    monkeypatch.setattr(liquidations, "_notify", notify)
+
+    # when they are swept in one batch
+    report = sweep_run()
+
+    # then the collector was paused through the batch, and runs again after it
+    assert (report.isolated_liquidations, report.cross_liquidations) == (3, 2)
+    assert collector == [False] * 5
+    assert gc.isenabled()
+
+
+def test_a_batch_that_fails_gives_the_cycle_collector_back(
+    make_trader, deep_book, insurance_fund, monkeypatch, balanced_ledger
+):
+    users = crash_accounts(make_trader, "crash")
+    crash()
+    notices_refused_for(users[2], monkeypatch)  # the batch's write fails as a whole
+
+    report = sweep_run()
+
+    assert report.errors == 1  # the batch, then its accounts one by one: one failed
+    assert gc.isenabled()
 
 
 def notices_refused_for(user, monkeypatch):
