@@ -106,17 +106,19 @@ def _wallet_lock_query(*, many: bool = False) -> tuple[str, list[str]]:
     """``wallet_lock``'s statement (the wallet's fields, then the instruments' version and the id
     of its ledger account), and the wallet's fields in order. Plain SQL, made once: it runs on
     every order, and building it through the ORM cost more than running it. ``many``: the
-    wallets of the users of a list of ids, by primary key, SKIP LOCKED, each followed by its
-    user's fields (joined for reading)."""
+    wallets of the users of a list of ids, by primary key, SKIP LOCKED, each with its user's
+    fields (joined for reading) after its own."""
     quote = connection.ops.quote_name
     fields, user = Wallet._meta.concrete_fields, get_user_model()
-    columns = [f"w.{quote(f.column)}" for f in fields] + [
+    columns = [f"w.{quote(f.column)}" for f in fields]
+    if many:
+        columns += [f"u.{quote(f.column)}" for f in user._meta.concrete_fields]
+    columns += [
         f"(SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} LIMIT 1)",
         f"(SELECT id FROM {quote(LedgerAccount._meta.db_table)} "
         "WHERE kind = %s AND user_id = w.user_id LIMIT 1)",
     ]
     if many:
-        columns += [f"u.{quote(f.column)}" for f in user._meta.concrete_fields]
         rest = (
             f"JOIN {quote(user._meta.db_table)} u ON u.id = w.user_id "
             "WHERE w.user_id = ANY(%s) ORDER BY w.id FOR UPDATE OF w SKIP LOCKED"
@@ -179,12 +181,13 @@ def _wallets_locked(user_ids) -> list[Wallet]:
     with prepared_cursor() as cursor:
         cursor.execute(sql, [LedgerAccount.Kind.WALLET, list(user_ids)])
         rows = cursor.fetchall()
-    owner = [f.attname for f in get_user_model()._meta.concrete_fields]
+    user = get_user_model()
+    models = [(Wallet, fields), (user, [f.attname for f in user._meta.concrete_fields])]
     wallets = []
     for row in rows:
-        wallet = Wallet.from_db(connection.alias, fields, row[: len(fields)])
-        wallet.instruments_version, wallet.ledger_account_id = row[len(fields) : len(fields) + 2]
-        wallet.user = get_user_model().from_db(connection.alias, owner, row[len(fields) + 2 :])
+        wallet, owner = _instances(row, models)
+        wallet.user = owner
+        wallet.instruments_version, wallet.ledger_account_id = row[-2:]
         wallets.append(wallet)
     return wallets
 

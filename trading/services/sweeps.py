@@ -262,12 +262,12 @@ def _collector_paused() -> Iterator[None]:
     tens of thousands of objects (its rows, figures and receipts) that live to its end, and the
     collector walked them again and again for nothing, a sixth of a flash crash's CPU. What
     cycles the batch leaves are collected once it has ended."""
-    paused = gc.isenabled()
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
 
 
