@@ -5,6 +5,7 @@ the user stream's credential) or else to the live trade page's socket (trading/l
 by the session cookie and refused from another origin. Served by gunicorn's uvicorn workers
 (Procfile)."""
 
+import gc
 import os
 
 import django
@@ -42,3 +43,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# What is loaded by now (Django, the apps, the routes) lives as long as the worker: moved out of
+# the cycle collector's reach, a full collection walks the requests' own objects, not these
+# 130,000 too, and pauses a request some 4 ms instead of 140 ms (docs/operations.md, "Order
+# placement").
+gc.freeze()

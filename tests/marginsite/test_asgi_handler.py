@@ -1,13 +1,18 @@
 """The site's ASGI handler (marginsite/asgi_handler.py): the middleware and the view run
-synchronously in one thread hop, and a request through ASGI meets every middleware as it does
-under WSGI."""
+synchronously in one thread hop, on a thread kept from one request to the next, and a request
+through ASGI meets every middleware as it does under WSGI."""
 
+import asyncio
+import gc
 import json
+import threading
 
 import pytest
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
+from django.core.signals import request_started
 
+from marginsite import asgi_handler
 from marginsite.asgi import application, django_application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,3 +88,69 @@ def test_an_unsigned_api_request_gets_the_api_s_json_refusal():
     assert headers["content-type"] == ["application/json"]
     assert headers["www-authenticate"] == ["X-API-KEY"]
     assert json.loads(body)["code"] == "NOT_AUTHENTICATED"
+
+
+@pytest.fixture
+def request_threads():
+    """The thread each request's signals ran on, in order, through the idle threads' reset."""
+    threads: list[int] = []
+
+    def record(**kwargs):
+        threads.append(threading.get_ident())
+
+    django_application._idle_threads.clear()
+    request_started.connect(record, dispatch_uid="test-request-threads")
+    yield threads
+    request_started.disconnect(dispatch_uid="test-request-threads")
+
+
+def test_one_request_after_another_runs_on_the_same_kept_thread(request_threads):
+    assert served("GET", "/login/")[0] == 200
+    kept = list(django_application._idle_threads)
+    assert served("GET", "/login/")[0] == 200
+
+    assert len(kept) == 1
+    assert django_application._idle_threads == kept
+    assert request_threads[0] == request_threads[1] != threading.get_ident()
+
+
+def at_once(count: int) -> list[int]:
+    """``count`` requests at once, each held at its start until all have started: their
+    statuses (held on one thread, they would time out)."""
+    barrier = threading.Barrier(count, timeout=10)
+    request_started.connect(
+        lambda **kwargs: barrier.wait(), weak=False, dispatch_uid="test-at-once"
+    )
+    one = sync_to_async(served, thread_sensitive=False)
+
+    @async_to_sync
+    async def gathered():
+        return await asyncio.gather(*(one("GET", "/login/") for _ in range(count)))
+
+    try:
+        return [status for status, _, _ in gathered()]
+    finally:
+        request_started.disconnect(dispatch_uid="test-at-once")
+
+
+def test_requests_at_once_run_on_threads_of_their_own(request_threads):
+    assert at_once(2) == [200, 200]
+
+    assert len(set(request_threads)) == 2
+    assert len(django_application._idle_threads) == 2
+
+
+def test_threads_beyond_those_kept_idle_are_shut_down(request_threads, monkeypatch):
+    monkeypatch.setattr(asgi_handler, "IDLE_THREADS_KEPT", 1)
+
+    assert at_once(3) == [200, 200, 200]
+
+    assert len(set(request_threads)) == 3
+    (kept,) = django_application._idle_threads
+    assert not kept._shutdown
+    assert served("GET", "/login/")[0] == 200
+    assert request_threads[-1] in request_threads[:3]
+
+
+def test_what_the_application_loaded_is_kept_out_of_the_cycle_collector():
+    assert gc.get_freeze_count() > 10_000
