@@ -173,6 +173,26 @@ def cache_redis():
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+@pytest.fixture
+def redis_sends(monkeypatch):
+    """redis_sends() -> the list of what is sent to Redis from then on, one entry per round
+    trip (sent as ever)."""
+    import redis
+
+    def counted() -> list:
+        sends = []
+        send = redis.connection.AbstractConnection.send_packed_command
+
+        def sent(connection, *args, **kwargs):
+            sends.append(args)
+            return send(connection, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", sent)
+        return sends
+
+    return counted
+
+
 @pytest.fixture(autouse=True)
 def cache_fresh(cache_redis):
     """Each test starts with an empty cache: full request budgets (counted by key or user id, and

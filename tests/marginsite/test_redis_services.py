@@ -11,9 +11,11 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache, caches
 
+from accounts.api_keys import KeyRateThrottle
 from accounts.services import api_key_create
 from accounts.signature_guards import signature_failure_count, signature_guards
 from marginsite.celery import app
+from tests.clients import BinanceClient, SignedClient
 from trading.models import Heartbeat
 from trading.tasks import heartbeat
 
@@ -75,22 +77,40 @@ def test_a_task_sent_through_the_redis_broker_runs_on_a_real_worker():
 
 
 @pytest.mark.django_db
-def test_a_signed_requests_guards_are_read_in_one_round_trip_to_redis(trader, monkeypatch):
+def test_a_signed_requests_guards_are_read_in_one_round_trip_to_redis(trader, redis_sends):
     api_key = api_key_create(user=trader, name="bot", permission="TRADING").api_key
     signature_guards(api_key, "ef" * 32, valid_for_ms=5000)  # the connection made, and kept
-    sends = []
-    send = redis.connection.AbstractConnection.send_packed_command
-    monkeypatch.setattr(
-        redis.connection.AbstractConnection,
-        "send_packed_command",
-        lambda connection, *args, **kwargs: sends.append(args) or send(connection, *args, **kwargs),
-    )
+    sends = redis_sends()
 
     first = signature_guards(api_key, "ab" * 32, valid_for_ms=5000)
     copy = signature_guards(api_key, "ab" * 32, valid_for_ms=5000)
 
-    assert (first, copy) == ((False, True), (False, False))
-    assert len(sends) == 2  # one each: the failure count and the signature's mark together
+    assert (first[:2], copy[:2]) == ((False, True), (False, False))
+    # one each: the failure count, the signature's mark and the key's request budget together
+    assert len(sends) == 2
+    assert (first.budget.current, copy.budget.current) == (2, 3)
+    assert first.budget.key == copy.budget.key == f"throttle_key_key-{api_key.pk}"
     for _ in range(settings.API_SIGNATURE_FAILURE_LIMIT):
         signature_failure_count(api_key)
-    assert signature_guards(api_key, "cd" * 32, valid_for_ms=5000) == (True, True)
+    assert signature_guards(api_key, "cd" * 32, valid_for_ms=5000)[:2] == (True, True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("signing", "path"),
+    [(SignedClient, "/api/v1/account"), (BinanceClient, "/fapi/v2/balance")],
+)
+def test_a_signed_request_makes_one_round_trip_to_redis_before_its_view(
+    signing, path, trader, redis_sends
+):
+    new = api_key_create(user=trader, name="bot", permission="TRADING")
+    client = signing(new.api_key.key, new.secret)
+    assert client.get(path).status_code == 200  # the connection made, and kept
+    sends = redis_sends()
+
+    read = client.get(path)
+
+    assert read.status_code == 200
+    assert len(sends) == 1  # the guards with the request budget: the throttle asks no more
+    windows = KeyRateThrottle().budget_windows(new.api_key).keys
+    assert sum(cache.get(window, 0) for window in windows) == 2  # both requests counted

@@ -66,6 +66,7 @@ class ApiKeySignatureAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         valid_for_ms = int(timestamp) + settings.API_SIGNATURE_WINDOW_MS - now_ms
         guards = signature_guards(api_key, signature, valid_for_ms=valid_for_ms)
+        request.budget_counted = guards.budget  # for its throttle (accounts/api_keys.py)
         if guards.exhausted:
             raise exceptions.Throttled(
                 settings.API_SIGNATURE_FAILURE_SECONDS,

@@ -114,6 +114,7 @@ def request_verified(request) -> ApiKey:
     # remembered as long as any timestamp is accepted: its own window is checked after it
     longest = RECV_WINDOW_MAX_MS + AHEAD_TOLERANCE_MS
     guards = signature_guards(api_key, signature, valid_for_ms=longest)
+    request.budget_counted = guards.budget  # for its throttle (accounts/api_keys.py)
     if guards.exhausted:
         raise BinanceError.of(TOO_MANY_REQUESTS, status=429)
     expected = payload_signature(secret_decrypt(api_key.secret_encrypted), payload)

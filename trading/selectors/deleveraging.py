@@ -100,6 +100,8 @@ def position_adl_quantiles(positions: Iterable[Position]) -> dict[int, int]:
     """Position id -> its quantile (0 outside the queue) for ``positions`` (open ones), from the
     snapshot of their sides (computed for the sides it lacks)."""
     positions = list(positions)
+    if not positions:  # nothing to ask the cache: an MGET of no keys was a round trip for nothing
+        return {}
     sides = {(position.instrument_id, position.side) for position in positions}
     try:
         snapshot = cache.get_many([_key(side) for side in sides])

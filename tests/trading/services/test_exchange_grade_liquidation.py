@@ -223,3 +223,11 @@ def test_a_gap_past_many_bankruptcy_prices_leaves_the_fund_and_every_wallet_at_0
     # and each short closed by it was paid at a bankruptcy price above the mark, without a fee
     assert all(r.price > r.mark_price == D("42000") for r in Deleveraging.objects.all())
     assert {f.fee for f in Fill.objects.filter(journal__kind="DELEVERAGE")} == {D("0")}
+
+
+@pytest.mark.redis
+def test_no_positions_have_no_quantiles_and_ask_the_cache_nothing(redis_sends):
+    sends = redis_sends()
+
+    assert position_adl_quantiles([]) == {}
+    assert sends == []  # it sent an MGET of no keys: a round trip for nothing
