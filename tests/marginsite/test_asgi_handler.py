@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
@@ -18,10 +19,9 @@ from marginsite.asgi import application, django_application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@async_to_sync
-async def served(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
-    """One HTTP request through the ASGI application: (status, headers, body)."""
-    scope = {
+def request_scope(method: str, path: str, headers=()) -> dict:
+    """The ASGI scope of an HTTP request to ``path``."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -35,7 +35,12 @@ async def served(method: str, path: str, body: bytes = b"", headers=()) -> tuple
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    communicator = ApplicationCommunicator(application, scope)
+
+
+@async_to_sync
+async def served(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
+    """One HTTP request through the ASGI application: (status, headers, body)."""
+    communicator = ApplicationCommunicator(application, request_scope(method, path, headers))
     await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
     start = await communicator.receive_output(timeout=10)
     content = b""
@@ -154,3 +159,32 @@ def test_threads_beyond_those_kept_idle_are_shut_down(request_threads, monkeypat
 
 def test_what_the_application_loaded_is_kept_out_of_the_cycle_collector():
     assert gc.get_freeze_count() > 10_000
+
+
+def test_a_request_whose_client_goes_away_gives_its_thread_back_once_its_view_ends(
+    request_threads,
+):
+    view_ended = threading.Event()
+
+    def slow_start(**kwargs):
+        time.sleep(0.3)  # the client goes away meanwhile
+        view_ended.set()
+
+    request_started.connect(slow_start, weak=False, dispatch_uid="test-gone")
+
+    @async_to_sync
+    async def gone():
+        communicator = ApplicationCommunicator(application, request_scope("GET", "/login/"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=10)
+
+    try:
+        gone()
+    finally:
+        request_started.disconnect(dispatch_uid="test-gone")
+
+    assert view_ended.is_set()
+    assert len(django_application._idle_threads) == 1
+    assert served("GET", "/login/")[0] == 200
+    assert request_threads[0] == request_threads[1]
