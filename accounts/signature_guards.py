@@ -10,7 +10,8 @@ check, in the cache (Redis in production, so that every web worker sees the same
 - and, in the same round trip, the request counted in its key's budget of requests
   (accounts/api_keys.py).
 
-While Redis does not answer, both are kept in this process's memory (accounts/cache_fallback.py).
+While Redis does not answer, all three are kept in this process's memory
+(accounts/cache_fallback.py).
 """
 
 import hashlib

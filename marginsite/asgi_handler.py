@@ -38,8 +38,10 @@ class SyncChainASGIHandler(ASGIHandler):
 
     async def __call__(self, scope, receive, send):
         """As Django's, in a context whose thread is one of this process's, kept between
-        requests. A request cut short (its client gone) may leave its view still running on the
-        thread: a thread runs one call at a time, so the next request waits for it there."""
+        requests. A request whose client goes away ends once its view has (Django sends its
+        ``request_finished`` on the same thread, behind the view), so the thread goes back idle.
+        One that ends otherwise (cancelled, or raising) may leave a call running on its thread:
+        that thread is let go (it ends once the call returns), never given to another request."""
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         thread = (
@@ -50,8 +52,10 @@ class SyncChainASGIHandler(ASGIHandler):
         try:
             async with ThreadSensitiveContext(executor=thread):
                 await self.handle(scope, receive, send)
-        finally:
-            if len(self._idle_threads) < IDLE_THREADS_KEPT:
-                self._idle_threads.append(thread)
-            else:
-                thread.shutdown(wait=False)  # its thread ends once its last call returns
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        if len(self._idle_threads) < IDLE_THREADS_KEPT:
+            self._idle_threads.append(thread)
+        else:
+            thread.shutdown(wait=False)  # its thread ends once its last call returns

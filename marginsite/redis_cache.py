@@ -20,8 +20,8 @@ class RedisCacheClient(redis.RedisCacheClient):
     new TCP connection to Redis with it: about 8 % of a signed order's CPU in the web worker.
     Here the pools are the process's, keyed by the servers and their options.
 
-    A new client costs about 70 µs, as much CPU as the call's round trip, and a signed request
-    makes three calls (its signature's two guards and its request budget). A client holds no
+    A new client costs about 70 µs, as much CPU as the call's round trip, and every signed
+    request makes a call (its signature's guards with its request budget). A client holds no
     connection of its own (its pool does) and is safe to share between threads, so one per
     pool serves every call."""
 

@@ -3,6 +3,7 @@ synchronously in one thread hop, on a thread kept from one request to the next, 
 through ASGI meets every middleware as it does under WSGI."""
 
 import asyncio
+import contextlib
 import gc
 import json
 import threading
@@ -12,6 +13,7 @@ import pytest
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.core.signals import request_started
+from django.test.signals import template_rendered
 
 from marginsite import asgi_handler
 from marginsite.asgi import application, django_application
@@ -98,10 +100,10 @@ def test_an_unsigned_api_request_gets_the_api_s_json_refusal():
 @pytest.fixture
 def request_threads():
     """The thread each request's signals ran on, in order, through the idle threads' reset."""
-    threads: list[int] = []
+    threads: list[threading.Thread] = []
 
     def record(**kwargs):
-        threads.append(threading.get_ident())
+        threads.append(threading.current_thread())
 
     django_application._idle_threads.clear()
     request_started.connect(record, dispatch_uid="test-request-threads")
@@ -116,7 +118,7 @@ def test_one_request_after_another_runs_on_the_same_kept_thread(request_threads)
 
     assert len(kept) == 1
     assert django_application._idle_threads == kept
-    assert request_threads[0] == request_threads[1] != threading.get_ident()
+    assert request_threads[0] is request_threads[1] is not threading.current_thread()
 
 
 def at_once(count: int) -> list[int]:
@@ -150,41 +152,76 @@ def test_threads_beyond_those_kept_idle_are_shut_down(request_threads, monkeypat
 
     assert at_once(3) == [200, 200, 200]
 
-    assert len(set(request_threads)) == 3
     (kept,) = django_application._idle_threads
-    assert not kept._shutdown
+    (kept_thread,) = kept._threads
+    let_go = set(request_threads) - {kept_thread}
+    assert len(let_go) == 2
+    for thread in let_go:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in let_go)
     assert served("GET", "/login/")[0] == 200
-    assert request_threads[-1] in request_threads[:3]
+    assert request_threads[-1] is kept_thread
 
 
 def test_what_the_application_loaded_is_kept_out_of_the_cycle_collector():
     assert gc.get_freeze_count() > 10_000
 
 
+@pytest.fixture
+def slow_view():
+    """The login page's view held half a second once it renders: (started, ended) events."""
+    started, ended = threading.Event(), threading.Event()
+
+    def held(**kwargs):
+        if not started.is_set():
+            started.set()
+            time.sleep(0.5)
+            ended.set()
+
+    template_rendered.connect(held, weak=False, dispatch_uid="test-slow-view")
+    yield started, ended
+    template_rendered.disconnect(dispatch_uid="test-slow-view")
+
+
 def test_a_request_whose_client_goes_away_gives_its_thread_back_once_its_view_ends(
-    request_threads,
+    request_threads, slow_view
 ):
-    view_ended = threading.Event()
-
-    def slow_start(**kwargs):
-        time.sleep(0.3)  # the client goes away meanwhile
-        view_ended.set()
-
-    request_started.connect(slow_start, weak=False, dispatch_uid="test-gone")
+    started, ended = slow_view
 
     @async_to_sync
     async def gone():
         communicator = ApplicationCommunicator(application, request_scope("GET", "/login/"))
         await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
         await communicator.send_input({"type": "http.disconnect"})
         await communicator.wait(timeout=10)
 
-    try:
-        gone()
-    finally:
-        request_started.disconnect(dispatch_uid="test-gone")
+    gone()
 
-    assert view_ended.is_set()
+    assert ended.is_set()  # the request ended only once its view had
     assert len(django_application._idle_threads) == 1
     assert served("GET", "/login/")[0] == 200
-    assert request_threads[0] == request_threads[1]
+    assert request_threads[0] is request_threads[1]
+
+
+def test_a_cancelled_request_s_thread_is_never_given_to_another_request(request_threads, slow_view):
+    started, ended = slow_view
+
+    @async_to_sync
+    async def cancelled():
+        communicator = ApplicationCommunicator(application, request_scope("GET", "/login/"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        communicator.future.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await communicator.future
+
+    cancelled()
+
+    assert not ended.is_set()  # its view still runs, on its thread
+    assert django_application._idle_threads == []
+    assert ended.wait(10)
+    request_threads[0].join(timeout=10)
+    assert not request_threads[0].is_alive()  # let go: it ended with its last call
+    assert served("GET", "/login/")[0] == 200
+    assert request_threads[1] is not request_threads[0]
