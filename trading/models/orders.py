@@ -80,6 +80,15 @@ class Order(models.Model):
                 condition=Q(status="NEW", order_type=OrderType.TRAILING_STOP_MARKET),
                 name="order_trailing_open_idx",
             ),
+            # a close's cancel of its other open reduce-only orders (services/fills.py): it is
+            # prepared, and the plan PostgreSQL keeps for it was made on the table as it was
+            # then; made on a young table, it read the symbol's foreign-key index, a row for
+            # every order ever placed on the symbol. This index holds only the open ones.
+            models.Index(
+                fields=["user", "instrument"],
+                condition=Q(status="NEW", reduce_only=True),
+                name="order_reduce_only_open_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

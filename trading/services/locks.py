@@ -34,7 +34,7 @@ def wallet_lock(user) -> Wallet:
     operator's change had come a moment later: instruments are read, never locked, by orders.)"""
     sql, fields = _wallet_lock_query()
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [LedgerAccount.Kind.WALLET, getattr(user, "pk", user)])
+        cursor.execute(sql, [getattr(user, "pk", user)])
         row = cursor.fetchone()
     if row is None:
         raise Wallet.DoesNotExist(f"user {getattr(user, 'pk', user)} has no wallet")
@@ -107,7 +107,10 @@ def _wallet_lock_query(*, many: bool = False) -> tuple[str, list[str]]:
     of its ledger account), and the wallet's fields in order. Plain SQL, made once: it runs on
     every order, and building it through the ORM cost more than running it. ``many``: the
     wallets of the users of a list of ids, by primary key, SKIP LOCKED, each with its user's
-    fields (joined for reading) after its own."""
+    fields (joined for reading) after its own. The ledger account's kind is written in its text,
+    not bound: the plan PostgreSQL keeps for a prepared statement is made without its
+    parameters' values, and only a value it sees lets it read the partial index of wallet
+    accounts (``ledger_wallet_account_unique``), not every margin account the trader has had."""
     quote = connection.ops.quote_name
     fields, user = Wallet._meta.concrete_fields, get_user_model()
     columns = [f"w.{quote(f.column)}" for f in fields]
@@ -116,7 +119,7 @@ def _wallet_lock_query(*, many: bool = False) -> tuple[str, list[str]]:
     columns += [
         f"(SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} LIMIT 1)",
         f"(SELECT id FROM {quote(LedgerAccount._meta.db_table)} "
-        "WHERE kind = %s AND user_id = w.user_id LIMIT 1)",
+        f"WHERE kind = '{LedgerAccount.Kind.WALLET}' AND user_id = w.user_id LIMIT 1)",
     ]
     if many:
         rest = (
@@ -179,7 +182,7 @@ def _wallets_locked(user_ids) -> list[Wallet]:
     statement), each with its user, the instruments' version and its ledger account's id."""
     sql, fields = _wallet_lock_query(many=True)
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [LedgerAccount.Kind.WALLET, list(user_ids)])
+        cursor.execute(sql, [list(user_ids)])
         rows = cursor.fetchall()
     user = get_user_model()
     models = [(Wallet, fields), (user, [f.attname for f in user._meta.concrete_fields])]
