@@ -10,6 +10,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from marginsite.errors import InvalidInput
 from tests.builders import ledger_rows, market_order, position_of, wallet_balance
@@ -1292,6 +1294,42 @@ def test_an_isolated_close_past_bankruptcy_costs_the_user_exactly_the_margin(
     )  # fmt: skip
     # wallet = 9,697 - 2.8
     assert wallet_balance(trader) == D("9694.2")
+
+
+def test_a_close_past_bankruptcy_cancels_its_reduce_only_orders_before_it_locks_the_fund(
+    trader, insurance_fund, balanced_ledger
+):
+    # given an isolated long of 0.1 BTC at 60,000 (bankruptcy price 57,000), a reduce-only take
+    # profit at 70,000 resting, and the mark at 56,000
+    market_order(trader, "BUY", "0.1", margin_mode="ISOLATED")
+    take_profit = order_place(
+        user=trader, symbol="BTCUSDT", side="SELL", quantity="0.1", order_type="LIMIT",
+        price="70000", margin_mode="ISOLATED", reduce_only=True,
+    )  # fmt: skip
+    mark_price_set(symbol="BTCUSDT", price="56000")
+
+    # when the trader closes the position
+    with CaptureQueriesContext(connection) as queries:
+        order = position_close(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
+
+    # then the fund pays the 100 past the margin, the take profit is canceled, and its row was
+    # locked before the fund's: the locks' one order (services/locks.py), wallet, position,
+    # orders, the fund
+    assert ledger_rows("memo", order=order)[1] == (
+        "INSURANCE",
+        D("100"),
+        "INSURANCE_FUND",
+        "HOUSE",
+        "loss beyond the isolated margin",
+    )
+    take_profit.refresh_from_db()
+    assert (take_profit.status, take_profit.margin_held) == ("CANCELED", D("0"))
+    locks = [
+        "orders" if "reduce_only" in sql else "fund"
+        for sql in (query["sql"] or "" for query in queries.captured_queries)
+        if "FOR UPDATE" in sql and ("reduce_only" in sql or "INSURANCE_FUND" in sql)
+    ]
+    assert locks == ["orders", "fund"]
 
 
 def test_a_close_past_bankruptcy_with_an_empty_insurance_fund_leaves_the_rest_with_the_house(
