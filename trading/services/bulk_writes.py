@@ -40,12 +40,8 @@ def _column(field, rows: list, database) -> list:
     return [_prepared(field, ready, getattr(row, attname), database) for row in rows]
 
 
-def _value(field, value, database):
-    """``value`` of ``field`` as the database takes it."""
-    return _prepared(field, _ready_type(field), value, database)
-
-
 def _prepared(field, ready: type | None, value, database):
+    """``value`` of ``field`` as the database takes it (``ready``: the field's ready type)."""
     if value is None or (type(value) is ready and (ready is not Decimal or value.is_finite())):
         return value
     if ready is str and isinstance(value, str):  # a choice: the field would keep it as it is
@@ -56,6 +52,13 @@ def _prepared(field, ready: type | None, value, database):
 @functools.cache
 def _ready_type(field) -> type | None:
     return READY_TYPES.get((field.target_field if field.is_relation else field).get_internal_type())
+
+
+def _columns(fields) -> list[tuple]:
+    """Each of ``fields`` with its ready type and its attname, for a statement made once: a
+    field's hash, which looking its ready type up takes, is Python's, and a fill's statement has
+    some fifty values."""
+    return [(field, _ready_type(field), field.attname) for field in fields]
 
 
 def _stamped(fields) -> list:
@@ -104,6 +107,11 @@ def _insert_statement(model) -> tuple[list, list, list]:
     them, and its stamped times."""
     fields = [field for field in model._meta.concrete_fields if field is not model._meta.pk]
     return fields, [field for field in fields if field.is_relation], _stamped(fields)
+
+
+@functools.cache
+def _insert_columns(model) -> list[tuple]:
+    return _columns(_insert_statement(model)[0])
 
 
 def _row_ready(model, row, placed: dict) -> list[tuple[int, int, int]]:
@@ -186,7 +194,7 @@ def rows_insert(model, rows: list) -> None:
         setattr(row, pk, row_id)
     fields, types, sql = _copy_statement(model)
     database = connections[connection.alias]
-    columns = [(field, _ready_type(field), field.attname) for field in fields]
+    columns = _columns(fields)
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
         copy.set_types(types)
         for row in rows:
@@ -247,6 +255,8 @@ def rows_update(model, rows: list, names: list[str]) -> None:
 
 @functools.cache
 def _row_update_statement(model, names: tuple[str, ...]) -> tuple[list, list, str]:
+    """The columns an update of ``names`` writes (``_columns``), its stamped fields and its
+    statement."""
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in names]
     assigned = ", ".join(f"{quote(field.column)} = %s" for field in fields)
@@ -254,16 +264,19 @@ def _row_update_statement(model, names: tuple[str, ...]) -> tuple[list, list, st
         f"UPDATE {quote(model._meta.db_table)} SET {assigned} "
         f"WHERE {quote(model._meta.pk.column)} = %s"
     )
-    return fields, _stamped(fields), sql
+    return _columns(fields), _stamped(fields), sql
 
 
 def _update_params(row, names: tuple[str, ...]) -> list:
     """The values of ``row``'s fields ``names`` and its primary key, its stamped times set."""
-    fields, stamped, _ = _row_update_statement(type(row), names)
+    columns, stamped, _ = _row_update_statement(type(row), names)
     for field in stamped:
         setattr(row, field.attname, field.pre_save(row, add=False))
     database = connections[connection.alias]
-    return [*(_value(field, getattr(row, field.attname), database) for field in fields), row.pk]
+    return [
+        *(_prepared(field, ready, getattr(row, name), database) for field, ready, name in columns),
+        row.pk,
+    ]
 
 
 def row_update(row, names: list[str]) -> None:
@@ -353,8 +366,8 @@ def _row_values(model, row, references: list) -> list:
     skipped = {position for position, _, _ in references}
     database = connections[connection.alias]
     return [
-        _value(field, getattr(row, field.attname), database)
-        for position, field in enumerate(_insert_statement(model)[0])
+        _prepared(field, ready, getattr(row, name), database)
+        for position, (field, ready, name) in enumerate(_insert_columns(model))
         if position not in skipped
     ]
 
