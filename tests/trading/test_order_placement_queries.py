@@ -204,7 +204,8 @@ def test_a_closes_cancel_of_its_reduce_only_orders_reads_only_the_open_ones(warm
     # time over 8,000 orders)
     sql = _reduce_only_orders_cancel_query()
 
-    indexes = _generic_plan_indexes(sql, f"now(), {warm.pk}, 1, 'CROSS', NULL")
+    btcusdt = Instrument.objects.get(symbol="BTCUSDT").pk
+    indexes = _generic_plan_indexes(sql, f"now(), {warm.pk}, {btcusdt}, 'CROSS', NULL")
 
     assert indexes == {"order_reduce_only_open_idx", "trading_order_pkey"}
 

@@ -111,6 +111,7 @@ def _insert_statement(model) -> tuple[list, list, list]:
 
 @functools.cache
 def _insert_columns(model) -> list[tuple]:
+    """``_columns`` of an insert of ``model``, made once per model."""
     return _columns(_insert_statement(model)[0])
 
 

@@ -70,9 +70,10 @@ def order_execute(
         "leverage": order.leverage,
     }
     settlement = fill_settlement(**terms)
+    closed = settlement.position_closed  # the quantities', whatever the fund pays
     past_bankruptcy = settlement.net(Account.INSURANCE_FUND) < 0
     if past_bankruptcy:  # a close past bankruptcy: as far as it goes, what the fund can pay
-        if settlement.position_closed:  # its orders locked before the fund (services/locks.py)
+        if closed:  # its orders locked before the fund (services/locks.py)
             reduce_only_orders_cancel(order)
         settlement = fill_settlement(**terms, fund_balance=insurance_fund_lock())
     if settlement.opening and settlement.fee_waived:
@@ -89,7 +90,7 @@ def order_execute(
         journal=_order_written(order, statement),
         statement=statement,
     )
-    if settlement.position_closed and not past_bankruptcy:
+    if closed and not past_bankruptcy:
         reduce_only_orders_cancel(order, statement)
     statement.run()
     return execution

@@ -1313,8 +1313,7 @@ def test_a_close_past_bankruptcy_cancels_its_reduce_only_orders_before_it_locks_
         order = position_close(user=trader, symbol="BTCUSDT", margin_mode="ISOLATED")
 
     # then the fund pays the 100 past the margin, the take profit is canceled, and its row was
-    # locked before the fund's: the locks' one order (services/locks.py), wallet, position,
-    # orders, the fund
+    # locked before the fund's (the locks' one order: services/locks.py)
     assert ledger_rows("memo", order=order)[1] == (
         "INSURANCE",
         D("100"),
