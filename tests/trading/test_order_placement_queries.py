@@ -19,6 +19,7 @@ from tests.clients import BinanceClient, SignedClient
 from trading.errors import InvalidQuantity
 from trading.models import Instrument, LedgerAccount, LedgerEntry, Order, Position
 from trading.selectors import ledger_problems
+from trading.services.bulk_writes import _numbered
 from trading.services.fills import _reduce_only_orders_cancel_query
 from trading.services.locks import _wallet_lock_query
 
@@ -177,10 +178,8 @@ def _generic_plan_indexes(sql: str, arguments: str) -> set[str]:
     """The indexes the generic plan of ``sql`` (its parameters ``%s``) reads, run with
     ``arguments`` (SQL): the plan PostgreSQL keeps for a prepared statement, made without its
     parameters' values, on the tables as they are when it is made."""
-    parts = sql.split("%s")
-    numbered = "".join(f"{part}${number}" for number, part in enumerate(parts[:-1], 1)) + parts[-1]
     with connection.cursor() as cursor:
-        cursor.execute(f"PREPARE read AS {numbered}")
+        cursor.execute(f"PREPARE read AS {_numbered(sql)}")
         cursor.execute("SET plan_cache_mode = force_generic_plan")
         try:
             cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE read({arguments})")
