@@ -1,0 +1,39 @@
+"""The Celery worker's PostgreSQL connections: each worker process keeps its pool from one task
+to the next, and gives its connection back to the pool at each task's end, as a request does.
+
+Celery's own Django fixup (5.7) closes a prefork process's whole pool before and after every
+task (celery#10554, open): each task then opened new connections (about four a second with
+beat's price tick, sweep and heartbeat), each a new PostgreSQL backend with cold caches and no
+prepared statements. A quiet tick took 45 to 85 ms instead of about 10, its sweep 30 to 77 ms
+instead of about 12, and the web's slowest requests bunched up behind them each second
+(docs/operations.md, "Order placement"). Here a task ends as Django ends a request
+(``close_old_connections``: the connection goes back to the pool, and one left unusable is
+dropped). A process still closes the pool it inherits when it is forked (Celery's
+``on_worker_process_init``): a child never uses its parent's connections."""
+
+from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
+from django import db
+
+
+def fixup(app):
+    """Installed in place of Celery's (``Celery(fixups=...)``: marginsite/celery.py)."""
+    return PoolKeepingDjangoFixup(app).install()
+
+
+class PoolKeepingDjangoFixup(DjangoFixup):
+    @property
+    def worker_fixup(self) -> DjangoWorkerFixup:
+        if self._worker_fixup is None:
+            self._worker_fixup = PoolKeepingWorkerFixup(self.app)
+        return self._worker_fixup
+
+
+class PoolKeepingWorkerFixup(DjangoWorkerFixup):
+    def on_task_prerun(self, sender, **kwargs) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            db.close_old_connections()
+
+    def on_task_postrun(self, sender, **kwargs) -> None:
+        if not getattr(sender.request, "is_eager", False):
+            db.close_old_connections()
+            self.close_cache()
