@@ -7,10 +7,12 @@ beat's price tick, sweep and heartbeat), each a new PostgreSQL backend with cold
 prepared statements. Under the order benchmark's load a quiet tick took 45 to 85 ms and its sweep
 30 to 77 ms, where on kept connections they take 20 to 38 ms and 9 to 15 ms, and the web's
 slowest requests bunched up behind them each second (docs/operations.md, "The database's
-connections"). Here a task ends as Django ends a request (``close_old_connections``: the
-connection goes back to the pool, and one left unusable is dropped). A process still closes the
-pool it inherits when it is forked (Celery's ``on_worker_process_init``): a child never uses its
-parent's connections."""
+connections"). Here a task ends as Django ends a request (``close_old_connections``): with the
+pool, Django's connections live no longer than a request or a task (``CONN_MAX_AGE`` 0), so the
+connection goes back to the pool, which rolls back a transaction left open, releases the
+session's advisory locks (marginsite/database_pool.py) and drops a broken connection. A process
+still closes the pool it inherits when it is forked (Celery's ``on_worker_process_init``): a
+child never uses its parent's connections."""
 
 from celery.fixups.django import DjangoFixup, DjangoWorkerFixup
 from django import db
@@ -22,7 +24,7 @@ def fixup(app):
 
 
 class PoolKeepingDjangoFixup(DjangoFixup):
-    @property
+    @DjangoFixup.worker_fixup.getter
     def worker_fixup(self) -> DjangoWorkerFixup:
         if self._worker_fixup is None:
             self._worker_fixup = PoolKeepingWorkerFixup(self.app)

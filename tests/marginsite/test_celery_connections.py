@@ -1,7 +1,7 @@
 """The Celery worker keeps its database connections from one task to the next
 (marginsite/celery_connections.py): served as the Procfile serves it (a prefork worker of 2
-processes, and beat sending a price tick, its sweep and a heartbeat every second), on the test
-database."""
+processes, and beat sending a price tick and its sweep every second, a heartbeat every 10 s), on
+the test database."""
 
 import time
 
@@ -39,8 +39,8 @@ def test_the_worker_opens_no_database_connection_per_task(marginsite):
     wait_for_sweeps(6)
     opened, swept = sessions_opened(), sweeps_done()
 
-    # when beat's tasks go on: eight more sweeps, each after its price tick, and heartbeats
-    # (some 24 tasks)
+    # when beat's tasks go on: eight more sweeps, each after its price tick, and a heartbeat
+    # (some 17 tasks)
     wait_for_sweeps(swept + 8)
 
     # then they ran on the connections the worker already had. Celery's own Django fixup closed

