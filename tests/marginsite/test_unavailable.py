@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.services import api_key_create
 from tests.clients import SignedClient
 from tests.conftest import IN_CI, REPO_DIR
-from tests.served import stop
+from tests.served import free_port, stop
 
 REDIS_SERVER = shutil.which("redis-server")
 PYTHON_BIN = Path(sys.prefix) / "bin"
@@ -46,12 +45,6 @@ PYTHON_BIN = Path(sys.prefix) / "bin"
 def signed_client(user) -> SignedClient:
     new = api_key_create(user=user, name="bot", permission="TRADING")
     return SignedClient(new.api_key.key, new.secret)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
