@@ -1,6 +1,7 @@
 """The reads only the Binance facade needs, in Binance's terms (filters by id and time, oldest
 first, a limit); everything else it reads through marginsite's selectors. Nothing here decides
-a figure: positions, margins and liquidation prices come from ``position_list`` and the engine.
+a figure: positions, margins and liquidation prices come from ``position_list``'s rows and the
+engine.
 """
 
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from trading.models import (
     PriceCandle,
 )
 from trading.schedules import funding_time_after
-from trading.selectors import PositionRow, holdings_load, margin_mode_default, position_list
+from trading.selectors import PositionRow, margin_mode_default
+from trading.selectors.accounts import holdings_with_positions
 from trading.selectors.deleveraging import position_adl_quantiles
 from trading.selectors.funding import funding_rate
 from trading.selectors.history import ledger_entry_list, ledger_lines_of
@@ -161,8 +163,8 @@ def account_state(*, user, symbol: str | None = None) -> AccountState:
     default). So each symbol shows that position alone: a position of the other mode, opened
     on the website or the native API, stays out of the lists (it counts in the totals), and no
     client can mistake it for the one its orders act on."""
-    held = position_list(user=user)
-    figures = holdings_load(user=user, positions=[row.position for row in held]).figures()
+    holdings, held = holdings_with_positions(user=user)
+    figures = holdings.figures()
     modes = {
         row.position.instrument_id: margin_mode_default(
             user=user, instrument=row.position.instrument

@@ -12,7 +12,7 @@ from trading.domain.twin import PositionTwin, other_mode, position_twin
 from trading.engine import PositionFigures, liquidation_price_for_display
 from trading.models import LeverageSetting, Position
 from trading.selectors.deleveraging import position_adl_quantiles
-from trading.selectors.holdings import holdings_load
+from trading.selectors.holdings import holdings_read
 from trading.selectors.position_orders import NO_TPSL, PositionTpsl
 
 
@@ -33,15 +33,21 @@ class AccountSummary:
 def account_summary(*, user) -> AccountSummary:
     """The account panel: wallet, cross margin balance and ratio, available balance, isolated
     margin in use, equity."""
-    return _summary_of(holdings_load(user=user))
+    return _summary_of(holdings_read(user=user)[0])
 
 
 def account_with_positions(*, user) -> tuple[AccountSummary, list["PositionRow"]]:
     """``account_summary`` and ``position_list`` from one read of the account, for a page that
     shows both (the trade page's panels, rendered again on every tick)."""
-    positions = _open_positions(user)
-    holdings = holdings_load(user=user, positions=positions)
-    return _summary_of(holdings), _position_rows_of(user, positions, holdings)
+    holdings, rows = holdings_with_positions(user=user)
+    return _summary_of(holdings), rows
+
+
+def holdings_with_positions(*, user) -> tuple[Holdings, list["PositionRow"]]:
+    """The account's holdings and ``position_list`` from one read of the account (a screen's
+    figures, the Binance facade's account)."""
+    holdings, positions = holdings_read(user=user)
+    return holdings, _position_rows_of(user, positions, holdings)
 
 
 def _summary_of(holdings: Holdings) -> AccountSummary:
@@ -107,16 +113,7 @@ def position_list(*, user) -> list[PositionRow]:
     """The user's open positions, newest first, each with its figures and its other-mode twin.
     A cross position's liquidation price takes the account's other cross positions into
     account."""
-    positions = _open_positions(user)
-    return _position_rows_of(user, positions, holdings_load(user=user, positions=positions))
-
-
-def _open_positions(user) -> list[Position]:
-    return list(
-        Position.objects.filter(user=user, status=Position.Status.OPEN)
-        .select_related("instrument")
-        .prefetch_related("instrument__brackets")
-    )
+    return holdings_with_positions(user=user)[1]
 
 
 def _position_rows_of(user, positions: list[Position], holdings: Holdings) -> list[PositionRow]:

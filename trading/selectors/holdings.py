@@ -2,14 +2,18 @@
 the engine's values by the domain's adapter (trading/domain/holdings.py). Every read model that
 values positions starts here."""
 
+import functools
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Sum
 
+from marginsite.database_pool import prepared_cursor
 from trading.domain.holdings import Holdings, holdings_of
-from trading.models import MarkPrice, Order, Position, Wallet
+from trading.models import InstrumentsVersion, MarkPrice, Order, Position, Wallet
 from trading.money import ZERO
+from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
 
 
 def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -23,21 +27,17 @@ def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
 def holdings_load(
     *,
     user,
+    positions: list[Position],
     wallet: Wallet | None = None,
-    positions: list[Position] | None = None,
     marks: dict[int, Decimal] | None = None,
     open_order_margin: Decimal | None = None,
 ) -> Holdings:
-    """The account's holdings at the current marks (a position whose instrument has no mark yet
-    is valued at its entry price). Services pass the rows they locked, and the marks and the
-    margin held by open orders when they have read them already."""
+    """The holdings of the account whose open ``positions`` (with their instruments) the caller
+    holds, at the current marks (a position whose instrument has no mark yet is valued at its
+    entry price). Services pass the rows they locked, and the marks and the margin held by open
+    orders when they have read them already. A screen reads the whole account with
+    ``holdings_read``."""
     wallet = wallet or Wallet.objects.get(user=user)
-    if positions is None:
-        positions = list(
-            Position.objects.filter(user=user, status=Position.Status.OPEN)
-            .select_related("instrument")
-            .prefetch_related("instrument__brackets")
-        )
     if marks is None:
         marks = mark_prices(position.instrument_id for position in positions)
     if open_order_margin is None:
@@ -48,6 +48,55 @@ def holdings_load(
             or ZERO
         )
     return Holdings(wallet.balance, open_order_margin, holdings_of(positions, marks))
+
+
+def holdings_read(*, user) -> tuple[Holdings, list[Position]]:
+    """``holdings_load`` for a screen or a bot that reads the account (nothing locked), and its
+    open positions (newest first), each with its instrument and brackets from the ones this
+    process keeps in memory (selectors/instruments.py). One statement reads the wallet, the
+    instruments' version, the margin the open orders hold, the marks and the positions: the
+    figures are of one moment, and the account panel, the position list, the APIs' account and
+    the trade page's panels, rendered again on every tick, cost one round trip, not six."""
+    sql, fields = _holdings_read_query()
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, {"user": user.pk})
+        rows = cursor.fetchall()
+    if not rows:
+        raise Wallet.DoesNotExist(f"user {user.pk} has no wallet")
+    balance, version, open_order_margin, mark_ids, mark_values = rows[0][:5]
+    instruments_version_seen(version)
+    positions = []
+    for row in rows:
+        if row[5] is None:  # a wallet without open positions: the outer join's one empty row
+            continue
+        position = Position.from_db(connection.alias, fields, row[5:])
+        position.instrument = instrument_by_pk(position.instrument_id)
+        positions.append(position)
+    marks = dict(zip(mark_ids, mark_values, strict=True))
+    return Holdings(balance, open_order_margin, holdings_of(positions, marks)), positions
+
+
+@functools.cache
+def _holdings_read_query() -> tuple[str, list[str]]:
+    """``holdings_read``'s statement (its parameter: ``user``, the user's id) and the fields of
+    the position each row holds after the account's five columns. Plain SQL made once, as the
+    order's reads (services/locks.py): it runs on every tick for every open trade page."""
+    quote = connection.ops.quote_name
+    fields = Position._meta.concrete_fields
+    columns = ", ".join(f"p.{quote(f.column)}" for f in fields)
+    marks = f"FROM {quote(MarkPrice._meta.db_table)} ORDER BY instrument_id"
+    sql = (
+        f"SELECT w.balance, (SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} "
+        "LIMIT 1), "
+        f"(SELECT COALESCE(SUM(margin_held), 0) FROM {quote(Order._meta.db_table)} "
+        f"WHERE user_id = %(user)s AND status = '{Order.Status.NEW}'), "
+        f"ARRAY(SELECT instrument_id {marks}), ARRAY(SELECT price {marks}), "
+        f"{columns} FROM {quote(Wallet._meta.db_table)} w "
+        f"LEFT JOIN {quote(Position._meta.db_table)} p ON p.user_id = w.user_id "
+        f"AND p.status = '{Position.Status.OPEN}' "
+        "WHERE w.user_id = %(user)s ORDER BY p.opened_at DESC, p.id DESC"
+    )
+    return sql, [f.attname for f in fields]
 
 
 def holdings_load_many(

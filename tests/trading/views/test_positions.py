@@ -252,11 +252,12 @@ def test_position_rows_reads_a_fixed_number_of_queries(trader, django_assert_num
         open_position(trader, "BUY", quantity, symbol=symbol)
         open_position(trader, "SELL", quantity, symbol=symbol, margin_mode="CROSS")
 
-    # positions, brackets, wallet, marks, open order margin, the other modes' leverages (the
+    # the account in one statement (wallet, open order margin, marks and positions, whose
+    # instruments and brackets are this process's copy), the other modes' leverages (the
     # twins): the same for 1 or 100 positions; and, on a cold cache, the ADL queues of their
     # sides: the sides' positions, then their holders' positions, brackets, marks, wallets and
     # order margin; and their take-profits and stop-losses
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(9):
         rows = position_rows(user=trader)
     assert len(rows) == 6
 
@@ -275,10 +276,11 @@ def test_the_portfolio_reads_as_many_queries_for_six_positions_as_for_three(
     for symbol, quantity in symbols:
         open_position(trader, "SELL", quantity, symbol=symbol, margin_mode="CROSS")
 
-    # then the page reads no more than before: no query per position. (The bound includes six
-    # bracket reads: account_summary, behind the account panel and the ratio banner, reads each
-    # symbol's brackets on its own; and six for the ADL queues, on a cold cache.)
-    with django_assert_max_num_queries(28) as six:
+    # then the page reads no more than before: no query per position. (The bound: the session
+    # and its user; the account, each time in one statement, for the account panel and for the
+    # positions; six for the ADL queues, on a cold cache; the twins' leverages, the take-profits
+    # and stop-losses, the notices.)
+    with django_assert_max_num_queries(13) as six:
         response = signed_in.get(PORTFOLIO)
     assert response.content.decode().count("<tr data-position=") == 6
     assert len(six) == len(three)
