@@ -35,6 +35,7 @@ from trading.selectors.accounts import holdings_with_positions
 from trading.selectors.deleveraging import position_adl_quantiles
 from trading.selectors.funding import funding_rate
 from trading.selectors.history import ledger_entry_list, ledger_lines_of
+from trading.selectors.instruments import margin_mode_defaults
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
@@ -165,12 +166,7 @@ def account_state(*, user, symbol: str | None = None) -> AccountState:
     client can mistake it for the one its orders act on."""
     holdings, held = holdings_with_positions(user=user)
     figures = holdings.figures()
-    modes = {
-        row.position.instrument_id: margin_mode_default(
-            user=user, instrument=row.position.instrument
-        )
-        for row in held
-    }
+    modes = margin_mode_defaults(user=user, instruments=[row.position.instrument for row in held])
     rows = [
         row
         for row in held

@@ -58,6 +58,7 @@ from trading.domain.orders import RESTING_TYPES
 from trading.errors import NoMarkPrice, NotIsolated, OrderNotCancelable
 from trading.models import MarginMode, Order, TimeInForce
 from trading.selectors import instrument_list, leverage_for, margin_mode_default
+from trading.selectors.instruments import margin_mode_defaults
 from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
@@ -477,9 +478,10 @@ class SymbolConfig(SignedView):
     def get(self, request):
         instrument = self.params.instrument(required=False)
         instruments = [instrument] if instrument else instrument_list(venue=FACADE_VENUE)
+        modes = margin_mode_defaults(user=request.user, instruments=instruments)
         configs = []
         for each in instruments:
-            mode = margin_mode_default(user=request.user, instrument=each)
+            mode = modes[each.pk]
             leverage = leverage_for(user=request.user, instrument=each, margin_mode=mode)
             configs.append(
                 {
