@@ -13,7 +13,7 @@ from marginsite.database_pool import prepared_cursor
 from trading.domain.holdings import Holdings, holdings_of
 from trading.models import InstrumentsVersion, MarkPrice, Order, Position, Wallet
 from trading.money import ZERO
-from trading.selectors.instruments import instrument_by_pk, instruments_version_seen
+from trading.selectors.instruments import instruments_read
 
 
 def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -56,7 +56,7 @@ def holdings_read(*, user) -> tuple[Holdings, list[Position]]:
     process keeps in memory (selectors/instruments.py). One statement reads the wallet, the
     instruments' version, the margin the open orders hold, the marks and the positions: the
     figures are of one moment, and the account panel, the position list, the APIs' account and
-    the trade page's panels, rendered again on every tick, cost one round trip, not six."""
+    the trade page's panels, rendered again on every tick, cost one round trip, not five."""
     sql, fields = _holdings_read_query()
     with prepared_cursor() as cursor:
         cursor.execute(sql, {"user": user.pk})
@@ -64,16 +64,17 @@ def holdings_read(*, user) -> tuple[Holdings, list[Position]]:
     if not rows:
         raise Wallet.DoesNotExist(f"user {user.pk} has no wallet")
     balance, version, open_order_margin, mark_ids, mark_values = rows[0][:5]
-    instruments_version_seen(version)
-    positions = []
-    for row in rows:
-        if row[5] is None:  # a wallet without open positions: the outer join's one empty row
-            continue
-        position = Position.from_db(connection.alias, fields, row[5:])
-        position.instrument = instrument_by_pk(position.instrument_id)
-        positions.append(position)
+    # a wallet without open positions: the outer join's one row, without a position
+    positions = [
+        Position.from_db(connection.alias, fields, row[5:]) for row in rows if row[5] is not None
+    ]
+    instruments = instruments_read(version, {position.instrument_id for position in positions})
+    for position in positions:
+        position.instrument = instruments[position.instrument_id]
     marks = dict(zip(mark_ids, mark_values, strict=True))
-    return Holdings(balance, open_order_margin, holdings_of(positions, marks)), positions
+    # 0, not 0E-8, when the open orders hold nothing (a stop order, a reduce-only one)
+    held = open_order_margin or ZERO
+    return Holdings(balance, held, holdings_of(positions, marks)), positions
 
 
 @functools.cache

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch
 
 from marginsite.errors import InvalidInput
@@ -77,14 +78,15 @@ def instrument_get(symbol, *, venue: str | None = None) -> Instrument:
         raise _unknown(symbol) from None
 
 
-# --- the instruments kept in memory, for placing orders -----------------------------------
+# --- the instruments kept in memory, for placing orders and reading accounts -----------------
 #
 # An order reads its instrument and brackets from this process's copy of every instrument, not
 # from the database. The copy is tagged with the version (InstrumentsVersion) it was loaded
 # after; the statement that locks the trader's wallet reads the version too
 # (trading/services/locks.py), and a copy of another version is replaced before the order goes
 # on. A change is thus seen by every process from its next order, whatever wrote it; the ids of
-# the system ledger accounts (created once) are kept beside it (trading/services/ledger.py).
+# the system ledger accounts (created once) are kept beside it (trading/services/ledger.py). A
+# read of an account (selectors/holdings.py) reads the version with it too (instruments_read).
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,13 @@ _instruments: _Instruments | None = None
 
 def _instruments_load(version: int | None) -> _Instruments:
     global _instruments
-    loaded = instrument_list()
-    _instruments = _Instruments(version, {i.pk: i for i in loaded}, {i.symbol: i for i in loaded})
+    _instruments = _instruments_loaded(version)
     return _instruments
+
+
+def _instruments_loaded(version: int | None) -> _Instruments:
+    loaded = instrument_list()
+    return _Instruments(version, {i.pk: i for i in loaded}, {i.symbol: i for i in loaded})
 
 
 def _instruments_fresh() -> _Instruments:
@@ -110,10 +116,33 @@ def _instruments_fresh() -> _Instruments:
 
 
 def instruments_version_seen(version: int | None) -> None:
-    """``version`` was read in the current transaction (with the wallet's lock): from here on,
-    this process's instruments are those of that version or later."""
+    """``version`` was read in the current transaction with the wallet's lock (an order's): from
+    here on, this process's instruments are those of that version or later."""
     if _instruments is None or version is None or _instruments.version != version:
         _instruments_load(version)
+
+
+def instruments_read(version: int | None, pks: set[int]) -> dict[int, Instrument]:
+    """Instruments ``pks`` with their brackets (id -> instrument), for a read of the account whose
+    statement saw ``version`` (selectors/holdings.py's ``holdings_read``): from this process's
+    copy when it is of that version, else from a copy loaded now. Outside a transaction that copy
+    becomes the process's, as an order's does: loaded after the version was read, it is at least
+    as new. Inside one it is the reader's alone: a transaction's snapshot (a live page's
+    REPEATABLE READ) may be older than the copy an order on another thread has just loaded, and
+    that order must not be handed older instruments."""
+    instruments = _instruments
+    if (
+        instruments is None
+        or version is None
+        or instruments.version != version
+        or not pks <= instruments.by_pk.keys()
+    ):
+        instruments = (
+            _instruments_loaded(version)
+            if connection.in_atomic_block
+            else _instruments_load(version)
+        )
+    return {pk: _own(instruments, instruments.by_pk[pk]) for pk in pks}
 
 
 def instruments_forget() -> None:
@@ -194,13 +223,7 @@ def margin_mode_defaults(*, user, instruments: Iterable[Instrument]) -> dict[int
             "instrument_id", "margin_mode"
         )
     )
-    user_default = (
-        None
-        if len(symbol_defaults) == len(instruments)
-        else Preferences.objects.filter(user=user)
-        .values_list("default_margin_mode", flat=True)
-        .first()
-    )
+    user_default = None if len(symbol_defaults) == len(instruments) else _user_default_mode(user)
     return {
         pk: margin_mode_resolved(
             symbol_default=symbol_defaults.get(pk),
@@ -214,13 +237,18 @@ def margin_mode_defaults(*, user, instruments: Iterable[Instrument]) -> dict[int
 def margin_mode_inherited(*, user, instrument: Instrument) -> str:
     """The mode an order on ``instrument`` gets when neither it nor the symbol's own default names
     one: what a symbol that follows the default follows."""
-    user_default = (
-        Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
-    )
     return margin_mode_resolved(
         symbol_default=None,
         instrument_default=instrument.default_margin_mode,
-        user_default=user_default,
+        user_default=_user_default_mode(user),
+    )
+
+
+def _user_default_mode(user) -> str | None:
+    """The mode the user chose on /settings for the symbols that follow the default (None: none
+    chosen)."""
+    return (
+        Preferences.objects.filter(user=user).values_list("default_margin_mode", flat=True).first()
     )
 
 

@@ -22,6 +22,7 @@ from trading.selectors.accounts import (
     AccountSummary,
     PositionRow,
     account_with_positions,
+    holdings_with_positions,
     position_list,
 )
 from trading.selectors.holdings import holdings_load
@@ -126,14 +127,13 @@ def isolated_margin_state(*, user, position_id: int) -> IsolatedMarginState:
             "Isolated mode.",
             field="position",
         )
-    rows = position_list(user=user)
+    holdings, rows = holdings_with_positions(user=user)
     row = next((row for row in rows if row.position.pk == position.pk), None)
     if row is None:
         raise NoPosition(
             f"This {position.instrument.symbol} position has just been closed.", field="position"
         )
     positions = [row.position for row in rows]
-    holdings = holdings_load(user=user, positions=positions)
     key = (position.instrument_id, MarginMode.ISOLATED)
     return IsolatedMarginState(
         row=row,

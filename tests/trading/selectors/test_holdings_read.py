@@ -5,9 +5,11 @@ an instrument must show in the next read.
 
 Seeded BTCUSDT at 60,000, ETHUSDT at 3,000 and SOLUSDT at 150; alice has 10,000 USDT."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from accounts.services import api_key_create
 from tests.builders import open_position
@@ -16,6 +18,7 @@ from trading.domain.holdings import Holdings
 from trading.models import Instrument, LeverageBracket, Position
 from trading.selectors import account_summary, holdings_load
 from trading.selectors.holdings import holdings_read
+from trading.selectors.instruments import instruments_version
 from trading.services import mark_price_set, order_place
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +128,48 @@ def test_the_facades_account_reads_the_account_once_whatever_its_positions(
     order_place(user=busy, symbol="SOLUSDT", side="BUY", quantity="10", margin_mode="CROSS")
 
     # then the account costs the same: nothing is read once per position (each symbol's margin
-    # type, which decides the positions a one-way client sees, comes from one query)
+    # type, which decides the positions a one-way client sees, comes from two queries)
     with django_assert_max_num_queries(20) as one:
         assert ccxt.get("/fapi/v2/account").status_code == 200
     assert len(one) == len(three)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_in_an_older_snapshot_never_hands_the_process_older_instruments(trader):
+    # given a BTC long of 0.5 and a page's read in a snapshot taken now (a live page's
+    # REPEATABLE READ, on a thread of its own, as a web worker runs it)
+    open_position(trader, "BUY", "0.5", symbol="BTCUSDT", margin_mode="CROSS")
+    snapshot_taken, changed, read = threading.Event(), threading.Event(), {}
+
+    def page():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute("SELECT 1")
+            snapshot_taken.set()
+            changed.wait(10)
+            read["figures"] = holdings_read(user=trader)[0].figures()
+        connection.close()
+
+    reader = threading.Thread(target=page)
+    reader.start()
+    snapshot_taken.wait(10)
+
+    # when the operator doubles BTCUSDT's first maintenance margin rate, and this process's
+    # copy is loaded at the new version (by a read outside any transaction, as an order would)
+    btc = Instrument.objects.get(symbol="BTCUSDT")
+    first = LeverageBracket.objects.filter(instrument=btc).order_by("tier").first()
+    LeverageBracket.objects.filter(pk=first.pk).update(
+        maintenance_margin_rate=first.maintenance_margin_rate * 2
+    )
+    now = holdings_read(user=trader)[0].figures()
+    version = instruments_version()
+    changed.set()
+    reader.join(10)
+
+    # then the page's read values the long at its snapshot's rate (0.5 x 60,000 x 0.004 = 120,
+    # the new one's 240), and the process keeps the newer copy
+    assert read["figures"].cross_maintenance_margin == Decimal("120")
+    assert now.cross_maintenance_margin == Decimal("240")
+    assert instruments_version() == version
+    assert holdings_read(user=trader)[0].figures() == now
