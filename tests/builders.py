@@ -116,6 +116,19 @@ def market_order(user, side, quantity, *, symbol="BTCUSDT", margin_mode="CROSS",
     )
 
 
+def limit_order(user, side, quantity, price, *, symbol="BTCUSDT", margin_mode="CROSS"):
+    """A limit order at ``price``: it rests, holding margin, unless the book crosses it."""
+    return market_order(
+        user,
+        side,
+        quantity,
+        symbol=symbol,
+        margin_mode=margin_mode,
+        order_type="LIMIT",
+        price=price,
+    )
+
+
 def position_of(user, margin_mode="CROSS", *, symbol="BTCUSDT") -> Position:
     """The user's open position of (symbol, margin_mode)."""
     return Position.objects.get(

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.services import api_key_create
-from tests.builders import open_position
+from tests.builders import limit_order, open_position
 from tests.clients import BinanceClient, SignedClient
 from trading.domain.holdings import Holdings
 from trading.models import Instrument, LeverageBracket, Position
@@ -41,15 +41,7 @@ def busy(trader, balanced_ledger):
     open_position(trader, "BUY", "0.5", symbol="BTCUSDT", margin_mode="CROSS")
     open_position(trader, "SELL", "2", symbol="ETHUSDT")
     open_position(trader, "SELL", "10", symbol="SOLUSDT", margin_mode="CROSS")
-    order_place(
-        user=trader,
-        symbol="ETHUSDT",
-        side="BUY",
-        quantity="1",
-        order_type="LIMIT",
-        price="2800",
-        margin_mode="CROSS",
-    )
+    limit_order(trader, "BUY", "1", "2800", symbol="ETHUSDT")
     mark_price_set(symbol="BTCUSDT", price="58500")
     mark_price_set(symbol="ETHUSDT", price="3100")
     return trader
