@@ -15,6 +15,17 @@ from trading.models import InstrumentsVersion, MarkPrice, Order, Position, Walle
 from trading.money import ZERO
 from trading.selectors.instruments import instruments_read
 
+# An account's figures read, besides its wallet and its positions, the margin its open orders
+# hold and the marks (every instrument's ids, then prices, in one order): three columns for a
+# statement whose parameter ``user`` is the user's id, an order's (selectors/order_accounts.py)
+# or a screen's (``holdings_read``).
+OPEN_ORDER_MARGIN_AND_MARKS = """
+    (SELECT COALESCE(SUM(margin_held), 0) FROM trading_order
+     WHERE user_id = %(user)s AND status = 'NEW'),
+    ARRAY(SELECT instrument_id FROM trading_markprice ORDER BY instrument_id),
+    ARRAY(SELECT price FROM trading_markprice ORDER BY instrument_id)
+"""
+
 
 def mark_prices(instrument_ids: Iterable[int]) -> dict[int, Decimal]:
     return dict(
@@ -85,13 +96,9 @@ def _holdings_read_query() -> tuple[str, list[str]]:
     quote = connection.ops.quote_name
     fields = Position._meta.concrete_fields
     columns = ", ".join(f"p.{quote(f.column)}" for f in fields)
-    marks = f"FROM {quote(MarkPrice._meta.db_table)} ORDER BY instrument_id"
     sql = (
         f"SELECT w.balance, (SELECT version FROM {quote(InstrumentsVersion._meta.db_table)} "
-        "LIMIT 1), "
-        f"(SELECT COALESCE(SUM(margin_held), 0) FROM {quote(Order._meta.db_table)} "
-        f"WHERE user_id = %(user)s AND status = '{Order.Status.NEW}'), "
-        f"ARRAY(SELECT instrument_id {marks}), ARRAY(SELECT price {marks}), "
+        f"LIMIT 1), {OPEN_ORDER_MARGIN_AND_MARKS}, "
         f"{columns} FROM {quote(Wallet._meta.db_table)} w "
         f"LEFT JOIN {quote(Position._meta.db_table)} p ON p.user_id = w.user_id "
         f"AND p.status = '{Position.Status.OPEN}' "

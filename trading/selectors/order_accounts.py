@@ -13,13 +13,10 @@ from decimal import Decimal
 from trading.domain.leverage import leverage_default
 from trading.domain.margin_modes import margin_mode_resolved
 from trading.models import Instrument, MarginMode
+from trading.selectors.holdings import OPEN_ORDER_MARGIN_AND_MARKS
 
-ORDER_ACCOUNT = """
-    SELECT
-        (SELECT COALESCE(SUM(margin_held), 0) FROM trading_order
-         WHERE user_id = %(user)s AND status = 'NEW'),
-        ARRAY(SELECT instrument_id FROM trading_markprice ORDER BY instrument_id),
-        ARRAY(SELECT price FROM trading_markprice ORDER BY instrument_id),
+ORDER_ACCOUNT = f"""
+    SELECT {OPEN_ORDER_MARGIN_AND_MARKS},
         (SELECT leverage FROM trading_leveragesetting
          WHERE user_id = %(user)s AND instrument_id = %(instrument)s AND margin_mode = 'CROSS'),
         (SELECT leverage FROM trading_leveragesetting
