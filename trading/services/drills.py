@@ -22,6 +22,7 @@ from trading.models import AuditEntry, MarkPrice, PriceDrill
 from trading.prices.drill import drill_done, drill_elapsed, drill_price
 from trading.selectors import instrument_get
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
+from trading.services.bulk_writes import row_update
 from trading.services.prices import (
     drill_end,
     drill_running_lock,
@@ -152,7 +153,7 @@ def price_drills_advance(*, marks: dict[int, MarkPrice], now: datetime) -> list[
         if drill_done(seconds=drill.seconds, elapsed=elapsed):
             before = (mark.price, mark.source, mark.held)
             mark.price, mark.source, mark.held = drill.start_price, MarkPrice.Source.DRILL, False
-            mark.save(update_fields=["price", "source", "held", "updated_at"])
+            row_update(mark, ["price", "source", "held", "updated_at"])
             drill_end(drill, status=PriceDrill.Status.DONE, now=now)
             was_changed = before != (mark.price, mark.source, mark.held)
         else:

@@ -20,6 +20,7 @@ from trading.inputs import decimal_from_input
 from trading.models import AuditEntry, Instrument, MarkPrice, PriceDrill
 from trading.selectors import instrument_get
 from trading.services.audit_log import audit_record, operator_permitted, reason_checked
+from trading.services.bulk_writes import row_update
 from trading.services.live import live_mark_changed
 
 # The sources whose price holds until released.
@@ -70,7 +71,7 @@ def mark_price_write(
     if (mark.price, mark.source, mark.held) == (price, source, held):
         return mark, False
     mark.price, mark.source, mark.held = price, source, held
-    mark.save(update_fields=["price", "source", "held", "updated_at"])
+    row_update(mark, ["price", "source", "held", "updated_at"])
     live_mark_changed(instrument.symbol, mark.updated_at.isoformat())
     return mark, True
 
@@ -86,7 +87,7 @@ def drill_running_lock(instrument: Instrument) -> PriceDrill | None:
 
 def drill_end(drill: PriceDrill, *, status: str, now: datetime) -> None:
     drill.status, drill.ended_at = status, now
-    drill.save(update_fields=["status", "ended_at"])
+    row_update(drill, ["status", "ended_at"])
 
 
 def mark_price_put(
@@ -117,7 +118,7 @@ def mark_price_unhold(
         drill_end(canceled, status=PriceDrill.Status.CANCELED, now=now or timezone.now())
     if mark.held:
         mark.held = False
-        mark.save(update_fields=["held", "updated_at"])
+        row_update(mark, ["held", "updated_at"])
     return mark, canceled
 
 

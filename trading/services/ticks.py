@@ -20,6 +20,7 @@ from marginsite.errors import ApplicationError
 from trading.models import FeedStatus, Instrument, MarkPrice, PriceCandle
 from trading.prices import FeedError, InstrumentMark, feed_get
 from trading.prices.feeds import STATUS_NAME
+from trading.services.bulk_writes import row_update
 from trading.services.drills import price_drills_advance
 from trading.services.prices import mark_price_checked, mark_price_write
 
@@ -90,7 +91,7 @@ def _marks_write(
         rate = rates.get(instrument.symbol)
         if mark is not None and rate is not None and rate != mark.funding_rate:
             mark.funding_rate = rate
-            mark.save(update_fields=["funding_rate"])
+            row_update(mark, ["funding_rate"])
         if mark is not None:
             locked[instrument.pk] = mark
     return changed, locked
@@ -129,7 +130,7 @@ def _candles_update(marks: dict[int, Decimal], *, now: datetime) -> bool:
         high, low = max(candle.high, price), min(candle.low, price)
         if (high, low, price) != (candle.high, candle.low, candle.close):
             candle.high, candle.low, candle.close = high, low, price
-            candle.save(update_fields=["high", "low", "close"])
+            row_update(candle, ["high", "low", "close"])
     return opened
 
 
@@ -153,4 +154,4 @@ def _status_update(*, source: str, now: datetime, problems: list[str], failed: b
     if problems:
         status.last_error, status.last_error_at = "\n".join(problems), now
         fields += ["last_error", "last_error_at"]
-    status.save(update_fields=fields)
+    row_update(status, fields)
