@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from decimal import Decimal
 from email.message import Message
 from pathlib import Path
 from typing import NamedTuple
@@ -37,6 +38,8 @@ from accounts.services import api_key_create
 from tests.clients import SignedClient
 from tests.conftest import IN_CI, REPO_DIR
 from tests.served import free_port, stop
+from trading.models import Position
+from trading.services.live import live_account_changed
 
 REDIS_SERVER = shutil.which("redis-server")
 PYTHON_BIN = Path(sys.prefix) / "bin"
@@ -82,7 +85,12 @@ def private_redis(settings):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    yield type("PrivateRedis", (), {"start": staticmethod(start), "stop": staticmethod(stop)})
+    url = f"redis://127.0.0.1:{port}/0"
+    yield type(
+        "PrivateRedis",
+        (),
+        {"start": staticmethod(start), "stop": staticmethod(stop), "url": url},
+    )
     stop()
 
 
@@ -114,6 +122,35 @@ def test_with_redis_down_bots_keep_trading_and_health_says_why(private_redis, tr
 
     assert signed.get("/api/v1/account").status_code == 200
     assert Client().get("/healthz").json()["cache"] == "ok"
+
+
+@pytest.mark.redis  # the channel layer is Redis's pub/sub
+def test_with_redis_down_an_order_stands_and_its_lost_note_is_logged(
+    private_redis, trader, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.CHANNEL_LAYER_URL = private_redis.url
+    signed = signed_client(trader)
+    private_redis.stop()
+
+    with (
+        caplog.at_level(logging.WARNING, logger="trading.services.live"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        placed = signed.post("/api/v1/orders", {
+            "symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01",
+        })  # fmt: skip
+
+    assert (placed.status_code, placed.json()["status"]) == (201, "FILLED")
+    assert Position.objects.get(user=trader).quantity == Decimal("0.01")
+    assert "live events: 1 notes not published" in caplog.messages
+
+    private_redis.start()
+    pubsub = redis.Redis.from_url(private_redis.url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(f"{settings.CHANNEL_LAYER_PREFIX}__group__account.{trader.pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        live_account_changed(trader.pk)
+    notes = [pubsub.get_message(timeout=1) for _ in range(3)]
+    assert [note["data"] for note in notes if note] == [b"\x81\xa4type\xaclive.account"]
 
 
 @pytest.fixture
