@@ -5,14 +5,20 @@ signed in as them, and the two proofs: ``unchanged`` (a refusal changed nothing)
 ``balanced_ledger``."""
 
 import contextlib
+import shutil
+import subprocess
+import time
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
+import redis
 from django.contrib.auth.models import Group
 from django.test import Client
 
 from accounts.services import SUPPORT_GROUP, superuser_create, user_create
 from tests.builders import database_state
+from tests.served import free_port
 from trading.models import Instrument, MarkPrice
 from trading.selectors import ledger_problems
 from trading.services import insurance_fund_grant, market_seed
@@ -118,3 +124,47 @@ def venue_market(db, flat_book_market_seed):
     """The demo market's instruments on Bybit's and Hyperliquid's rules, BTCUSDT-BYBIT and
     BTCUSDT-HL (mark 60,000), beside the Binance ones every test has."""
     market_seed(seed_file=flat_book_market_seed)
+
+
+class RedisPrivate(NamedTuple):
+    """A Redis server of a test's own (never the machine's): its URL, and its start and stop."""
+
+    url: str
+    start: object
+    stop: object
+
+
+@pytest.fixture
+def redis_private():
+    """A redis-server this test starts (on a free port), may ``stop()`` and ``start()`` again,
+    and stops at its end."""
+    from tests.conftest import IN_CI
+
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        if IN_CI:
+            pytest.fail("needs redis-server (CI=true: a missing service fails the run)")
+        pytest.skip("needs redis-server")
+    port = free_port()
+    command = [server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    server = {}
+
+    def start():
+        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=port, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the private Redis did not start"
+                time.sleep(0.05)
+
+    def stop():
+        server["process"].kill()
+        server["process"].wait()
+
+    start()
+    yield RedisPrivate(f"redis://127.0.0.1:{port}/0", start, stop)
+    stop()

@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -36,12 +35,11 @@ from rest_framework.test import APIClient
 from accounts.cache_fallback import LOCAL_COUNTERS
 from accounts.services import api_key_create
 from tests.clients import SignedClient
-from tests.conftest import IN_CI, REPO_DIR
+from tests.conftest import REPO_DIR
 from tests.served import free_port, stop
 from trading.models import Position
 from trading.services.live import live_account_changed
 
-REDIS_SERVER = shutil.which("redis-server")
 PYTHON_BIN = Path(sys.prefix) / "bin"
 
 
@@ -51,47 +49,16 @@ def signed_client(user) -> SignedClient:
 
 
 @pytest.fixture
-def private_redis(settings):
+def private_redis(redis_private, settings):
     """The cache on a Redis of this test's own: ``stop()`` and ``start()`` it."""
-    if REDIS_SERVER is None:
-        if IN_CI:
-            pytest.fail("needs redis-server (CI=true: a missing service fails the run)")
-        pytest.skip("needs redis-server")
-    port = free_port()
-    command = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    server = {}
-
-    def start():
-        server["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "the private Redis did not start"
-                time.sleep(0.05)
-
-    def stop():
-        server["process"].kill()
-        server["process"].wait()
-
-    start()
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "LOCATION": redis_private.url,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    url = f"redis://127.0.0.1:{port}/0"
-    yield type(
-        "PrivateRedis",
-        (),
-        {"start": staticmethod(start), "stop": staticmethod(stop), "url": url},
-    )
-    stop()
+    return redis_private
 
 
 def test_with_redis_down_bots_keep_trading_and_health_says_why(private_redis, trader):

@@ -8,10 +8,7 @@ notices) and ``marks`` for every mark price. A publishing failure (Redis down) i
 never fails the change that caused it: the pages fall back to polling and resync.
 """
 
-import functools
 import logging
-import os
-import threading
 
 import redis
 from channels.layers import get_channel_layer
@@ -19,11 +16,11 @@ from django.conf import settings
 from django.db import transaction
 
 from marginsite.channel_layers import PostgresNotifyChannelLayer, groups_notify
+from marginsite.redis_publishing import publish
 
 logger = logging.getLogger(__name__)
 
 MARKS_GROUP = "marks"
-PUBLISHING_CLIENT_NAME = "marginsite-live-notes"
 
 
 def account_group(user_id: int) -> str:
@@ -52,61 +49,19 @@ def _publish(notes: list[tuple[str, dict]]) -> None:
     if isinstance(layer, PostgresNotifyChannelLayer):
         groups_notify(notes)  # NOTIFY is itself delivered at commit
         return
-    transaction.on_commit(lambda: _send(layer, notes))
+    # robust: whatever its failure, a note never fails the request whose change has committed
+    transaction.on_commit(lambda: _send(layer, notes), robust=True)
 
 
 def _send(layer, notes: list[tuple[str, dict]]) -> None:
     """Publish as channels_redis' pub/sub layer does (its serializer, its group channel name),
-    with a plain Redis connection, all the notes in one write: sync code (a sweep, a Celery
-    task, a view) needs no event loop of its own per note, and waits for nothing."""
+    all the notes in one write for which nothing waits (marginsite/redis_publishing.py): sync
+    code (a sweep, a Celery task, a view) needs no event loop of its own per note."""
     commands = [
         ("PUBLISH", f"{settings.CHANNEL_LAYER_PREFIX}__group__{group}", layer.serialize(message))
         for group, message in notes
     ]
     try:
-        connection = _publishing_connection(settings.CHANNEL_LAYER_URL)
-        connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+        publish(settings.CHANNEL_LAYER_URL, commands)
     except redis.RedisError:  # a page that misses a note resyncs; the change itself stands
-        _PUBLISHING.kept = None
         logger.warning("live events: %d notes not published", len(notes), exc_info=True)
-
-
-class _Publishing(threading.local):
-    """This thread's connection for publishing notes: (the process's id, its URL, the
-    connection)."""
-
-    kept: tuple[int, str, redis.Connection] | None = None
-
-
-_PUBLISHING = _Publishing()
-
-
-def _publishing_connection(url: str) -> redis.Connection:
-    """This thread's connection to ``url``, on which Redis sends no replies (CLIENT REPLY OFF).
-    A PUBLISH answers how many subscribers got it, which nobody reads: waiting for it took an
-    order's web worker a round trip and some 50 µs of CPU to read, more than the note's write.
-    With no replies a closed connection never shows in an answer, so it is looked at before each
-    write: Redis restarted, it reads as ended, and a new one is made; one of another process (a
-    forked Celery worker) is left to it."""
-    if (kept := _PUBLISHING.kept) is not None and kept[0] == os.getpid():
-        try:
-            if kept[1] == url and not kept[2].can_read(timeout=0):  # readable: closed
-                return kept[2]
-        except redis.ConnectionError:
-            pass
-        kept[2].disconnect()
-    connection = _connection_pool(url).make_connection()
-    connection.connect()
-    connection.send_command("CLIENT", "REPLY", "OFF")
-    _PUBLISHING.kept = (os.getpid(), url, connection)
-    return connection
-
-
-@functools.cache
-def _connection_pool(url: str) -> redis.ConnectionPool:
-    """The connections' settings (``url``'s host, database, password, TLS), as a pool makes
-    them: its connections are each thread's own (``_publishing_connection``), not pooled. Named
-    for Redis' CLIENT LIST."""
-    return redis.ConnectionPool.from_url(
-        url, socket_timeout=1, socket_connect_timeout=1, client_name=PUBLISHING_CLIENT_NAME
-    )

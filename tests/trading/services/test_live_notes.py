@@ -1,7 +1,9 @@
 """The notes to the open trade pages reach the channel layer's Redis (a real one) as
-channels_redis' pub/sub layer would publish them, in one write for which nothing waits, and
-again once Redis has dropped the connection they went by."""
+channels_redis' pub/sub layer would publish them, in one write for which nothing waits; again
+once Redis has dropped the connection they went by; and, on a Redis of the test's own, a Redis
+that refuses them or stops answering is logged."""
 
+import logging
 import time
 
 import pytest
@@ -9,32 +11,45 @@ import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from trading.services import live
-from trading.services.live import (
-    PUBLISHING_CLIENT_NAME,
-    account_group,
-    live_account_changed,
-    live_accounts_changed,
-)
+from marginsite.redis_publishing import ANSWER_SECONDS, publishing_connection
+from trading.services.live import account_group, live_account_changed, live_accounts_changed
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+NOTE = get_channel_layer().serialize({"type": "live.account"})
 
 
 @pytest.fixture
 def listening():
-    """listening(*groups) -> a pub/sub of the groups' channels on the layer's Redis."""
-    client = redis.Redis.from_url(settings.CHANNEL_LAYER_URL, socket_timeout=5)
+    """listening(*groups, url=the layer's) -> a pub/sub of the groups' channels on Redis."""
     subscriptions = []
 
-    def listen(*groups):
+    def listen(*groups, url=None):
+        client = redis.Redis.from_url(url or settings.CHANNEL_LAYER_URL, socket_timeout=5)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(*[f"{settings.CHANNEL_LAYER_PREFIX}__group__{g}" for g in groups])
-        subscriptions.append(pubsub)
+        channels = [f"{settings.CHANNEL_LAYER_PREFIX}__group__{g}" for g in groups]
+        pubsub.subscribe(*channels)
+        subscriptions.append((client, pubsub))  # a client let go closes its connections
+        deadline = time.monotonic() + 5
+        while any(count == 0 for _, count in client.pubsub_numsub(*channels)):
+            assert time.monotonic() < deadline, "not subscribed"
+            pubsub.get_message(timeout=0.05)  # reads the confirmations
         return pubsub
 
     yield listen
-    for pubsub in subscriptions:
+    for _, pubsub in subscriptions:
         pubsub.close()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """committed(change, *args): ``change`` in a transaction that commits (its notes go)."""
+
+    def commit(change, *args):
+        with django_capture_on_commit_callbacks(execute=True):
+            change(*args)
+
+    return commit
 
 
 def received(pubsub) -> list[tuple[str, bytes]]:
@@ -48,50 +63,89 @@ def received(pubsub) -> list[tuple[str, bytes]]:
     return messages
 
 
-def publishing_connection_killed() -> list[str]:
-    """This thread's publishing connection closed by Redis, as a restart of Redis closes it;
-    the names Redis knew it by."""
-    client = redis.Redis.from_url(settings.CHANNEL_LAYER_URL)
-    host, port = live._PUBLISHING.kept[2]._sock.getsockname()
-    ours = [c for c in client.client_list() if c["addr"] == f"{host}:{port}"]
-    for found in ours:
-        client.client_kill_filter(_id=found["id"])
-    return [found["name"] for found in ours]
-
-
-def test_a_batchs_notes_go_in_one_write_and_no_reply_comes_back(
-    listening, redis_sends, django_capture_on_commit_callbacks
+def test_a_batchs_notes_go_in_one_write_and_their_answers_are_not_waited_for(
+    listening, committed, redis_sends
 ):
     pubsub = listening(account_group(7), account_group(8))
-    with django_capture_on_commit_callbacks(execute=True):
-        live_account_changed(1)  # the connection made, and kept
+    committed(live_account_changed, 1)  # the connection made, and kept
     sends = redis_sends()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        live_accounts_changed([7, 8])
+    committed(live_accounts_changed, [7, 8])
 
-    note = get_channel_layer().serialize({"type": "live.account"})
     prefix = settings.CHANNEL_LAYER_PREFIX
     assert received(pubsub) == [
-        (f"{prefix}__group__account.7", note),
-        (f"{prefix}__group__account.8", note),
+        (f"{prefix}__group__account.7", NOTE),
+        (f"{prefix}__group__account.8", NOTE),
     ]
     assert len(sends) == 1
-    assert not live._PUBLISHING.kept[2].can_read(timeout=0.2)  # Redis answers nothing
+    assert publishing_connection().can_read(timeout=0.5)  # their answers wait, unread
 
 
-def test_a_note_after_redis_dropped_the_connection_goes_by_a_new_one(
-    listening, django_capture_on_commit_callbacks
-):
+def test_a_note_after_redis_dropped_the_connection_goes_by_a_new_one(listening, committed):
     pubsub = listening(account_group(7))
-    with django_capture_on_commit_callbacks(execute=True):
-        live_account_changed(7)
+    committed(live_account_changed, 7)
     assert len(received(pubsub)) == 1
-    first = live._PUBLISHING.kept[2]
+    first = publishing_connection()
+    client = redis.Redis.from_url(settings.CHANNEL_LAYER_URL)
+    host, port = first._sock.getsockname()
+    (ours,) = [found for found in client.client_list() if found["addr"] == f"{host}:{port}"]
 
-    assert publishing_connection_killed() == [PUBLISHING_CLIENT_NAME]
+    client.client_kill_filter(_id=ours["id"])  # as a restart of Redis does
 
-    with django_capture_on_commit_callbacks(execute=True):
-        live_account_changed(7)
+    committed(live_account_changed, 7)
     assert len(received(pubsub)) == 1
-    assert live._PUBLISHING.kept[2] is not first
+    assert publishing_connection() is not first
+
+
+def test_a_note_redis_refuses_is_logged_and_the_next_still_goes(
+    redis_private, listening, committed, settings, caplog
+):
+    admin = redis.Redis.from_url(redis_private.url)
+    admin.acl_setuser(
+        "notes", enabled=True, passwords=["+secret"], channels=["*"], commands=["+@all"]
+    )
+    settings.CHANNEL_LAYER_URL = redis_private.url.replace("//", "//notes:secret@")
+    pubsub = listening(account_group(7), url=redis_private.url)
+    committed(live_account_changed, 7)
+    assert len(received(pubsub)) == 1
+
+    admin.acl_setuser("notes", enabled=True, commands=["-publish"])  # an operator's ACL, say
+    committed(live_account_changed, 7)
+    assert publishing_connection().can_read(timeout=1)  # refused (the answer is left unread)
+    admin.acl_setuser("notes", enabled=True, commands=["+publish"])
+    with caplog.at_level(logging.WARNING, logger="marginsite.redis_publishing"):
+        committed(live_account_changed, 7)  # reads the refusal of the one before
+
+    assert len(received(pubsub)) == 1
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        (
+            "marginsite.redis_publishing",
+            "live events: Redis refused a note: this user has no permissions to run the "
+            "'publish' command",
+        )
+    ]
+
+
+def test_notes_redis_does_not_answer_are_logged_and_the_connection_dropped(
+    redis_private, listening, committed, settings, caplog
+):
+    settings.CHANNEL_LAYER_URL = redis_private.url
+    pubsub = listening(account_group(7), url=redis_private.url)
+    committed(live_account_changed, 7)
+    assert len(received(pubsub)) == 1
+    first = publishing_connection()
+    admin = redis.Redis.from_url(redis_private.url)
+
+    admin.client_pause(int(2.5 * ANSWER_SECONDS * 1000))  # Redis takes writes, answers none
+    committed(live_account_changed, 7)  # written, not answered
+    time.sleep(ANSWER_SECONDS + 0.2)
+    with caplog.at_level(logging.WARNING, logger="trading.services.live"):
+        committed(live_account_changed, 7)
+
+    assert caplog.messages == ["live events: 1 notes not published"]
+    assert publishing_connection() is None
+    time.sleep(1.5 * ANSWER_SECONDS)  # the pause is over
+    committed(live_account_changed, 7)
+    # the last alone: the one written in the pause was dropped with its connection
+    assert [data for _, data in received(pubsub)] == [NOTE]
+    assert publishing_connection() is not first
