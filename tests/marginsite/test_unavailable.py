@@ -19,14 +19,12 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from decimal import Decimal
 from email.message import Message
 from pathlib import Path
 from typing import NamedTuple
 
 import psycopg
 import pytest
-import redis
 from django.contrib.auth import SESSION_KEY
 from django.db import connection
 from django.test import Client
@@ -37,8 +35,6 @@ from accounts.services import api_key_create
 from tests.clients import SignedClient
 from tests.conftest import REPO_DIR
 from tests.served import free_port, stop
-from trading.models import Position
-from trading.services.live import live_account_changed
 
 PYTHON_BIN = Path(sys.prefix) / "bin"
 
@@ -89,35 +85,6 @@ def test_with_redis_down_bots_keep_trading_and_health_says_why(private_redis, tr
 
     assert signed.get("/api/v1/account").status_code == 200
     assert Client().get("/healthz").json()["cache"] == "ok"
-
-
-@pytest.mark.redis  # the channel layer is Redis's pub/sub
-def test_with_redis_down_an_order_stands_and_its_lost_note_is_logged(
-    private_redis, trader, settings, caplog, django_capture_on_commit_callbacks
-):
-    settings.CHANNEL_LAYER_URL = private_redis.url
-    signed = signed_client(trader)
-    private_redis.stop()
-
-    with (
-        caplog.at_level(logging.WARNING, logger="trading.services.live"),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        placed = signed.post("/api/v1/orders", {
-            "symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01",
-        })  # fmt: skip
-
-    assert (placed.status_code, placed.json()["status"]) == (201, "FILLED")
-    assert Position.objects.get(user=trader).quantity == Decimal("0.01")
-    assert "live events: 1 notes not published" in caplog.messages
-
-    private_redis.start()
-    pubsub = redis.Redis.from_url(private_redis.url).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"{settings.CHANNEL_LAYER_PREFIX}__group__account.{trader.pk}")
-    with django_capture_on_commit_callbacks(execute=True):
-        live_account_changed(trader.pk)
-    notes = [pubsub.get_message(timeout=1) for _ in range(3)]
-    assert [note["data"] for note in notes if note] == [b"\x81\xa4type\xaclive.account"]
 
 
 @pytest.fixture

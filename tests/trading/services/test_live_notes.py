@@ -1,17 +1,21 @@
 """The notes to the open trade pages reach the channel layer's Redis (a real one) as
 channels_redis' pub/sub layer would publish them, in one write for which nothing waits; again
 once Redis has dropped the connection they went by; and, on a Redis of the test's own, a Redis
-that refuses them or stops answering is logged."""
+that refuses them, stops answering or is down is logged, and the change that sent them stands."""
 
 import logging
 import time
+from decimal import Decimal
 
 import pytest
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from accounts.services import api_key_create
 from marginsite.redis_publishing import ANSWER_SECONDS, publishing_connection
+from tests.clients import SignedClient
+from trading.models import Position
 from trading.services.live import account_group, live_account_changed, live_accounts_changed
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -43,11 +47,12 @@ def listening():
 
 @pytest.fixture
 def committed(django_capture_on_commit_callbacks):
-    """committed(change, *args): ``change`` in a transaction that commits (its notes go)."""
+    """committed(change, *args) -> what ``change`` returns, in a transaction that commits (its
+    notes go)."""
 
     def commit(change, *args):
         with django_capture_on_commit_callbacks(execute=True):
-            change(*args)
+            return change(*args)
 
     return commit
 
@@ -149,3 +154,26 @@ def test_notes_redis_does_not_answer_are_logged_and_the_connection_dropped(
     # the last alone: the one written in the pause was dropped with its connection
     assert [data for _, data in received(pubsub)] == [NOTE]
     assert publishing_connection() is not first
+
+
+def test_with_redis_down_an_order_stands_and_its_lost_note_is_logged(
+    redis_private, listening, committed, trader, settings, caplog
+):
+    settings.CHANNEL_LAYER_URL = redis_private.url
+    new = api_key_create(user=trader, name="bot", permission="TRADING")
+    signed = SignedClient(new.api_key.key, new.secret)
+    redis_private.stop()
+
+    with caplog.at_level(logging.WARNING, logger="trading.services.live"):
+        placed = committed(signed.post, "/api/v1/orders", {
+            "symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01",
+        })  # fmt: skip
+
+    assert (placed.status_code, placed.json()["status"]) == (201, "FILLED")
+    assert Position.objects.get(user=trader).quantity == Decimal("0.01")
+    assert caplog.messages == ["live events: 1 notes not published"]
+
+    redis_private.start()
+    pubsub = listening(account_group(trader.pk), url=redis_private.url)
+    committed(live_account_changed, trader.pk)
+    assert [data for _, data in received(pubsub)] == [NOTE]
