@@ -32,6 +32,9 @@ import requests
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marginsite.settings")
+# 8 clients send past a key's request budget (1200/min) now that requests are fast: the site is
+# served with a budget too large to refuse, still counted, so that each action's latency is its own
+os.environ.setdefault("API_THROTTLE_RATE", "1000000/min")
 
 import django  # noqa: E402
 
