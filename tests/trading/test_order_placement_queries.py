@@ -1,6 +1,7 @@
 """What one market order costs in SQL, pinned so that it cannot creep back up (issue 17: at most
-10 per market order). Each test places a first order (which loads the instruments a process keeps
-in memory and finds the system ledger accounts), then counts the next one.
+10 per market order), and an isolated margin change beside it. Each test places a first order
+(which loads the instruments a process keeps in memory and finds the system ledger accounts),
+then counts the next one.
 
 The tests are transactional: the count is what a served site sends (its transaction's BEGIN and
 COMMIT included, no test savepoints), and the ids of the system ledger accounts are kept from the
@@ -14,7 +15,7 @@ import pytest
 from django.db import connection
 
 from accounts.services import api_key_create
-from tests.builders import market_order, wallet_balance
+from tests.builders import market_order, open_position, wallet_balance
 from tests.clients import BinanceClient, SignedClient
 from trading.errors import InvalidQuantity
 from trading.models import Instrument, LedgerAccount, LedgerEntry, Order, Position
@@ -217,3 +218,27 @@ def test_the_wallets_lock_reads_its_ledger_account_among_the_wallet_accounts_onl
     indexes = _generic_plan_indexes(sql, str(warm.pk))
 
     assert indexes == {"trading_wallet_user_id_key", "ledger_wallet_account_unique"}
+
+
+def test_a_signed_isolated_margin_change_costs_13_queries(warm, django_assert_num_queries):
+    # alice's isolated long of 0.01 BTC at 60,000 (20x): a margin of 30, its fee 0.30
+    position = open_position(warm, "BUY", "0.01")
+    new = api_key_create(user=warm, name="bot", permission="TRADING")
+    bot = SignedClient(new.api_key.key, new.secret)
+    path = f"/api/v1/positions/{position.pk}/margin"
+    assert bot.post(path, {"change": "add", "amount": "1"}).status_code == 200  # the key's use
+
+    # the key; the position (a cross one is refused before the change); begin, the wallet's and
+    # the positions' locks, the marks and the open orders' margin, the transfer's journal, then
+    # its entry and the balances in one statement, commit; the answer's position, account and
+    # leverage. The instrument is the one kept in memory.
+    with django_assert_num_queries(13):
+        added = bot.post(path, {"change": "add", "amount": "5"})
+    with django_assert_num_queries(13):
+        removed = bot.post(path, {"change": "remove", "amount": "2"})
+
+    assert (added.status_code, added.json()["isolated_margin"]) == (200, "36.00000000")
+    assert (removed.status_code, removed.json()["isolated_margin"]) == (200, "34.00000000")
+    # 10,000 less the round trip's 0.60 of fees, the position's 30.30, then 1 + 5 - 2 moved
+    assert wallet_balance(warm) == Decimal("9965.1")
+    assert ledger_problems() == []

@@ -66,7 +66,7 @@ from trading.selectors.history import (
 )
 from trading.selectors.market import candles_recent, mark_get, mode_leverages
 from trading.selectors.position_orders import order_quantity_for_cost, position_tpsl_orders
-from trading.selectors.positions import isolated_margin_state, open_position_get
+from trading.selectors.positions import open_isolated_position_get, open_position_get
 from trading.services import (
     isolated_margin_add,
     isolated_margin_remove,
@@ -454,10 +454,10 @@ class PositionMargin(APIView):
         body = _body(MarginChangeRequestSerializer, request)
         # refuses a cross position (no margin of its own) before the service, which finds the
         # isolated position by symbol, could act on the symbol's other one
-        margin = isolated_margin_state(user=request.user, position_id=position_id)
+        position = open_isolated_position_get(user=request.user, position_id=position_id)
         MARGIN_CHANGES[body["change"]](
             user=request.user,
-            symbol=margin.position.instrument.symbol,
+            symbol=position.instrument.symbol,
             amount=body["amount"],
             expected_margin=body["expected_margin"],
         )

@@ -16,7 +16,7 @@ from trading.domain.sides import engine_side
 from trading.domain.venues import venue_rules
 from trading.errors import InvalidAmount, MarginInsufficient, NoPosition, NotIsolated
 from trading.inputs import decimal_from_input
-from trading.models import MarginMode, Position
+from trading.models import MarginMode, Position, Wallet
 from trading.money import ZERO, money_received, usdt
 from trading.selectors.accounts import (
     AccountSummary,
@@ -31,10 +31,12 @@ from trading.selectors.position_orders import position_tpsl_orders
 MARGIN_CHANGES = ("add", "remove")
 
 
-def isolated_margin_max_removable(*, user, position: Position, positions) -> Decimal:
+def isolated_margin_max_removable(
+    *, user, position: Position, positions, wallet: Wallet | None = None
+) -> Decimal:
     """The maximum of the position's venue (trading/domain/venues.py), at the current mark,
-    rounded down to the ledger's precision."""
-    holdings = holdings_load(user=user, positions=positions)
+    rounded down to the ledger's precision. A service passes the wallet it has locked."""
+    holdings = holdings_load(user=user, positions=positions, wallet=wallet)
     holding = holdings.holdings[(position.instrument_id, MarginMode.ISOLATED)]
     rules = venue_rules(position.instrument.venue)
     return money_received(
@@ -115,9 +117,9 @@ class MarginChangePreview:
     liquidation_price_display: Decimal | None
 
 
-def isolated_margin_state(*, user, position_id: int) -> IsolatedMarginState:
-    """The user's open isolated position ``position_id`` with its maxima; NoPosition (404) or
-    NotIsolated (a cross position has no margin of its own to change)."""
+def open_isolated_position_get(*, user, position_id: int) -> Position:
+    """The user's open isolated position ``position_id`` with its instrument; NoPosition (404)
+    or NotIsolated (a cross position has no margin of its own to change)."""
     position = open_position_get(user=user, position_id=position_id)
     if position.margin_mode != MarginMode.ISOLATED:
         raise NotIsolated(
@@ -127,6 +129,13 @@ def isolated_margin_state(*, user, position_id: int) -> IsolatedMarginState:
             "Isolated mode.",
             field="position",
         )
+    return position
+
+
+def isolated_margin_state(*, user, position_id: int) -> IsolatedMarginState:
+    """The user's open isolated position ``position_id`` with its maxima; NoPosition (404) or
+    NotIsolated (see ``open_isolated_position_get``)."""
+    position = open_isolated_position_get(user=user, position_id=position_id)
     holdings, rows = holdings_with_positions(user=user)
     row = next((row for row in rows if row.position.pk == position.pk), None)
     if row is None:

@@ -16,7 +16,8 @@ from trading.errors import (
 from trading.inputs import decimal_from_input
 from trading.models import LedgerEntry, MarginMode, Position
 from trading.money import usdt
-from trading.selectors import holdings_load, instrument_get
+from trading.selectors import holdings_load
+from trading.selectors.instruments import instrument_cached
 from trading.selectors.positions import isolated_margin_max_removable
 from trading.services.ledger import ledger_post
 from trading.services.locks import open_positions_lock, wallet_lock
@@ -56,7 +57,7 @@ def _margin_as_reviewed(position: Position, expected_margin) -> None:
 def isolated_margin_add(*, user, symbol, amount, expected_margin=None) -> Position:
     """Move ``amount`` from the wallet into the symbol's isolated position: its liquidation price
     moves away from the mark. At most the available balance (unrealized profit excluded)."""
-    instrument = instrument_get(symbol)
+    instrument = instrument_cached(symbol)  # only its id and symbol: they never change
     amount = _amount_checked(amount)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
@@ -86,14 +87,16 @@ def isolated_margin_add(*, user, symbol, amount, expected_margin=None) -> Positi
 def isolated_margin_remove(*, user, symbol, amount, expected_margin=None) -> Position:
     """Move ``amount`` from the symbol's isolated position back to the wallet: at most what the
     position does not need (it keeps its maintenance margin and its initial margin at the mark)."""
-    instrument = instrument_get(symbol)
+    instrument = instrument_cached(symbol)  # only its id and symbol: they never change
     amount = _amount_checked(amount)
     with transaction.atomic(durable=True):
         wallet = wallet_lock(user)
         positions = open_positions_lock(user)
         position = _isolated_position(positions, instrument)
         _margin_as_reviewed(position, expected_margin)
-        removable = isolated_margin_max_removable(user=user, position=position, positions=positions)
+        removable = isolated_margin_max_removable(
+            user=user, position=position, positions=positions, wallet=wallet
+        )
         if amount > removable:
             raise MarginInsufficient(
                 f"You can remove at most {usdt(removable)} USDT from this position.", field="amount"
