@@ -58,7 +58,8 @@ def publish(url: str, commands: list[tuple]) -> None:
 
 
 def publishing_connection() -> redis.Connection | None:
-    """This thread's connection (None before its first write, or after a failed one)."""
+    """This thread's connection (None before its first write, or after a failed one): what a
+    check that a dropped connection is replaced, or that answers wait unread, looks at."""
     return _KEPT.connection if _KEPT.pid == os.getpid() else None
 
 
